@@ -1,0 +1,225 @@
+/**
+ * Builds the self-contained `kars` binary offline: `deno bundle` of the Node entry
+ * (`scripts/node_main.ts`) into one CommonJS file, then a Node single-executable
+ * application (SEA): `node --experimental-sea-config` makes the preparation blob and
+ * `postject` (npm) injects it into a copy of the running `node` binary.
+ *
+ * `deno compile` (`deno task compile`) is the normal path for users with internet; it
+ * downloads its `denort` runtime (or takes `DENORT_BIN`), which these machines cannot,
+ * so CI uses this builder. `--builder bun` uses `bun build --compile` (bun from npm)
+ * instead; see docs in the README section "Standalone binary".
+ *
+ * Usage: `deno task build:binary [--output dist/kars] [--builder sea|bun] [--entry FILE]`
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** Pinned builder tools, fetched from npm through `npx`. */
+export const POSTJECT = "postject@1.0.0-alpha.6";
+/** Pinned bun version for `--builder bun`. */
+export const BUN = "bun@1.4.4";
+/** The fuse Node's SEA loader looks for (documented by Node for every release line). */
+export const SEA_FUSE = "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2";
+
+/** Which offline builder makes the executable. */
+export type Builder = "sea" | "bun";
+
+/** Options of {@link buildBinary}. */
+export interface BuildOptions {
+  /** Output path of the executable (default `dist/kars` in the repository). */
+  output?: string;
+  /** `sea` (default) or `bun`. */
+  builder?: Builder;
+  /** Entry module (default `scripts/node_main.ts`). */
+  entry?: string;
+  /** Node executable whose copy becomes the binary (default `node` on PATH). */
+  node?: string;
+  /** Print progress to stderr (default true). */
+  verbose?: boolean;
+}
+
+/** What {@link buildBinary} produced. */
+export interface BuildResult {
+  /** Absolute path of the executable. */
+  output: string;
+  /** Size of the executable in bytes. */
+  size: number;
+  /** Size of the JavaScript bundle in bytes. */
+  bundleSize: number;
+  /** Wall time of the build in milliseconds. */
+  ms: number;
+  /** The builder used. */
+  builder: Builder;
+}
+
+/** Repository root (this file is `scripts/build_binary.ts`). */
+export const ROOT: string = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+
+async function run(
+  cmd: string,
+  args: string[],
+  opts: { cwd?: string; verbose: boolean; env?: Record<string, string> },
+): Promise<string> {
+  const out = await new Deno.Command(cmd, {
+    args,
+    cwd: opts.cwd,
+    env: opts.env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stdout = new TextDecoder().decode(out.stdout);
+  const stderr = new TextDecoder().decode(out.stderr);
+  if (!out.success) {
+    throw new Error(
+      `build step failed (exit ${out.code}): ${cmd} ${args.join(" ")}\n${stdout}${stderr}`,
+    );
+  }
+  if (opts.verbose && stderr.trim()) {
+    // postject prints harmless "Can't find string offset for section name '.note'" warnings
+    // for Debian's node binary; keep only lines that are not those.
+    const kept = stderr.split("\n").filter((l) => l.trim() && !/string offset for section/.test(l));
+    if (kept.length) console.error(kept.join("\n"));
+  }
+  return stdout;
+}
+
+/**
+ * Bundles `entry` (with the repository's import map and lockfile) into one file.
+ *
+ * @example
+ * ```ts
+ * await bundle("scripts/node_main.ts", "/tmp/kars.cjs", "cjs");
+ * ```
+ */
+export async function bundle(
+  entry: string,
+  outFile: string,
+  format: "cjs" | "esm",
+  verbose = false,
+): Promise<number> {
+  await run(Deno.execPath(), [
+    "bundle",
+    "--quiet",
+    "--frozen",
+    "--format",
+    format,
+    "--platform",
+    "deno",
+    "--output",
+    outFile,
+    resolve(ROOT, entry),
+  ], { cwd: ROOT, verbose });
+  return (await Deno.stat(outFile)).size;
+}
+
+/**
+ * Builds the standalone executable. Writes to a temporary file beside `output` and
+ * renames it into place, so a failed build never leaves a half-written binary.
+ *
+ * @example
+ * ```ts
+ * const r = await buildBinary({ output: "dist/kars" });
+ * console.log(r.output, r.size);
+ * ```
+ */
+export async function buildBinary(options: BuildOptions = {}): Promise<BuildResult> {
+  const t0 = performance.now();
+  const verbose = options.verbose ?? true;
+  const builder = options.builder ?? "sea";
+  const output = resolve(ROOT, options.output ?? "dist/kars");
+  const entry = options.entry ?? "scripts/node_main.ts";
+  await Deno.mkdir(dirname(output), { recursive: true });
+  const work = await Deno.makeTempDir({ dir: dirname(output), prefix: ".kars-build-" });
+  try {
+    const tmpOut = join(work, "kars");
+    let bundleSize: number;
+    if (builder === "sea") {
+      const js = join(work, "kars.cjs");
+      if (verbose) console.error(`bundling ${entry} → CommonJS`);
+      bundleSize = await bundle(entry, js, "cjs", verbose);
+      const blob = join(work, "kars.blob");
+      await Deno.writeTextFile(
+        join(work, "sea.json"),
+        JSON.stringify({
+          main: js,
+          output: blob,
+          disableExperimentalSEAWarning: true,
+          useCodeCache: true,
+        }),
+      );
+      const node = options.node ?? "node";
+      if (verbose) {
+        console.error("making the SEA preparation blob (node --experimental-sea-config)");
+      }
+      await run(node, ["--experimental-sea-config", join(work, "sea.json")], {
+        cwd: work,
+        verbose: false,
+      });
+      const nodePath = (await run(node, ["-p", "process.execPath"], { verbose: false })).trim();
+      await Deno.copyFile(nodePath, tmpOut);
+      await Deno.chmod(tmpOut, 0o755);
+      if (verbose) console.error(`injecting into a copy of ${nodePath} (${POSTJECT})`);
+      await run("npx", [
+        "-y",
+        POSTJECT,
+        tmpOut,
+        "NODE_SEA_BLOB",
+        blob,
+        "--sentinel-fuse",
+        SEA_FUSE,
+      ], { cwd: work, verbose });
+    } else {
+      const js = join(work, "kars.mjs");
+      if (verbose) console.error(`bundling ${entry} → ESM`);
+      bundleSize = await bundle(entry, js, "esm", verbose);
+      if (verbose) console.error(`compiling with ${BUN} build --compile`);
+      await run("npx", ["-y", "-p", BUN, "bun", "build", "--compile", "--outfile", tmpOut, js], {
+        cwd: work,
+        verbose,
+      });
+    }
+    await Deno.rename(tmpOut, output);
+    const size = (await Deno.stat(output)).size;
+    return { output, size, bundleSize, ms: performance.now() - t0, builder };
+  } finally {
+    await Deno.remove(work, { recursive: true }).catch(() => {});
+  }
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      output: { type: "string", short: "o" },
+      builder: { type: "string" },
+      entry: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    console.log(
+      "usage: deno task build:binary [--output dist/kars] [--builder sea|bun] [--entry FILE]",
+    );
+    Deno.exit(0);
+  }
+  const builder = values.builder ?? "sea";
+  if (builder !== "sea" && builder !== "bun") {
+    console.error(`--builder must be sea or bun, not ${JSON.stringify(builder)}`);
+    Deno.exit(2);
+  }
+  try {
+    const r = await buildBinary({ output: values.output, builder, entry: values.entry });
+    console.error(
+      `built ${r.output} (${r.builder}): ${(r.size / 1048576).toFixed(1)} MiB, bundle ${
+        (r.bundleSize / 1024).toFixed(0)
+      } KiB, in ${(r.ms / 1000).toFixed(1)} s`,
+    );
+  } catch (e) {
+    console.error(e instanceof Error ? e.message : String(e));
+    Deno.exit(1);
+  }
+}
