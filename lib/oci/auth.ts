@@ -1,0 +1,255 @@
+/**
+ * Registry authentication: credential types, `WWW-Authenticate` challenge parsing, and the
+ * Docker token flow (GET with Basic credentials, or OAuth2 POST with a refresh token /
+ * identity token), with tokens cached per scope until they expire.
+ *
+ * @module
+ */
+import { toBase64, utf8 } from "../bytes.ts";
+import { KarsError } from "../errors.ts";
+
+/**
+ * Credentials for one registry. Either `username`/`password` (Basic, or the password grant of
+ * the token flow), or `refreshToken` (an OAuth2 refresh token / Docker `identitytoken`, sent as
+ * an OAuth2 POST to the token realm), or `accessToken` (a registry bearer token used as is).
+ */
+export interface Credential {
+  /** User name (for `identitytoken`/refresh logins, often `00000000-0000-0000-0000-000000000000`). */
+  username?: string;
+  /** Password or personal access token. */
+  password?: string;
+  /** OAuth2 refresh token (Docker `identitytoken`). */
+  refreshToken?: string;
+  /** A registry access token used directly as `Bearer`. */
+  accessToken?: string;
+}
+
+/** Looks up credentials for a registry host (`host[:port]`); `undefined` means anonymous. */
+export type CredentialSource = (registry: string) => Promise<Credential | undefined>;
+
+/**
+ * A fixed credential for every registry.
+ *
+ * @example
+ * ```ts
+ * import { staticCredentials } from "./auth.ts";
+ * const creds = staticCredentials({ username: "ci", password: "s3cret" });
+ * ```
+ */
+export function staticCredentials(c: Credential): CredentialSource {
+  return () => Promise.resolve(c);
+}
+
+/** One parsed challenge from `WWW-Authenticate`. */
+export interface Challenge {
+  /** Lower-cased scheme, e.g. `bearer` or `basic`. */
+  scheme: string;
+  /** Parameters (`realm`, `service`, `scope`, `error`...). */
+  params: Record<string, string>;
+}
+
+/**
+ * Parses a `WWW-Authenticate` header (one or more challenges, quoted or token values).
+ *
+ * @example
+ * ```ts
+ * import { parseChallenges } from "./auth.ts";
+ * parseChallenges('Bearer realm="https://a/token",service="a",scope="repository:x:pull"');
+ * // [{ scheme: "bearer", params: { realm: "https://a/token", service: "a", scope: "repository:x:pull" } }]
+ * ```
+ */
+export function parseChallenges(header: string): Challenge[] {
+  const out: Challenge[] = [];
+  let i = 0;
+  const s = header;
+  const skipWs = () => {
+    while (i < s.length && (s[i] === " " || s[i] === "\t" || s[i] === ",")) i++;
+  };
+  while (i < s.length) {
+    skipWs();
+    const m = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+/.exec(s.slice(i));
+    if (!m) break;
+    const scheme = m[0].toLowerCase();
+    i += m[0].length;
+    const params: Record<string, string> = {};
+    for (;;) {
+      const save = i;
+      while (i < s.length && (s[i] === " " || s[i] === "\t" || s[i] === ",")) i++;
+      const km = /^([A-Za-z0-9!#$%&'*+.^_`|~-]+)\s*=\s*/.exec(s.slice(i));
+      if (!km) {
+        i = save;
+        break;
+      }
+      i += km[0].length;
+      let value = "";
+      if (s[i] === '"') {
+        i++;
+        while (i < s.length && s[i] !== '"') {
+          if (s[i] === "\\" && i + 1 < s.length) i++;
+          value += s[i++];
+        }
+        i++;
+      } else {
+        const vm = /^[^\s,]*/.exec(s.slice(i))!;
+        value = vm[0];
+        i += value.length;
+      }
+      params[km[1].toLowerCase()] = value;
+    }
+    out.push({ scheme, params });
+    // skip a token68 form (e.g. "Basic abc==") if any
+    while (i < s.length && s[i] !== ",") {
+      if (/^[A-Za-z0-9!#$%&'*+.^_`|~-]+\s+/.test(s.slice(i)) && i > 0) break;
+      i++;
+    }
+  }
+  return out;
+}
+
+/**
+ * `Authorization` value for Basic credentials.
+ *
+ * @example
+ * ```ts
+ * import { basicAuthorization } from "./auth.ts";
+ * basicAuthorization("u", "p"); // "Basic dTpw"
+ * ```
+ */
+export function basicAuthorization(username: string, password: string): string {
+  return `Basic ${toBase64(utf8(`${username}:${password}`))}`;
+}
+
+/** A scope of the token flow, e.g. `repository:policy/x:pull,push`. */
+export function repositoryScope(repository: string, actions: readonly string[]): string {
+  return `repository:${repository}:${actions.join(",")}`;
+}
+
+/** Options for {@link fetchToken}. */
+export interface TokenRequest {
+  /** The challenge's realm URL. */
+  realm: string;
+  /** The challenge's service. */
+  service?: string;
+  /** Scopes wanted. */
+  scopes: string[];
+  /** Credentials, if any. */
+  credential?: Credential;
+  /** Fetch to use. */
+  fetch: typeof fetch;
+  /** Called for each HTTP request made. */
+  onRequest?: (method: string, url: string, status: number, ms: number) => void;
+  /** Abort signal. */
+  signal?: AbortSignal;
+}
+
+/** A token as obtained from a token server. */
+export interface Token {
+  /** The bearer token. */
+  token: string;
+  /** Epoch ms after which it must not be used. */
+  expiresAt: number;
+  /** Refresh token returned by an OAuth2 exchange, if any. */
+  refreshToken?: string;
+}
+
+/**
+ * Obtains a registry bearer token for `scopes` following the Docker token spec: an OAuth2
+ * POST (`grant_type=refresh_token` or `password`) when a refresh token is held, else a GET with
+ * Basic credentials (or anonymous). Accepts `token` or `access_token` and honours `expires_in`
+ * (default 60 s). The token never appears in errors.
+ *
+ * @example
+ * ```ts
+ * import { fetchToken } from "./auth.ts";
+ * const t = await fetchToken({
+ *   realm: "https://auth.example/token", service: "registry.example",
+ *   scopes: ["repository:a/b:pull"], fetch,
+ * });
+ * ```
+ */
+export async function fetchToken(req: TokenRequest): Promise<Token> {
+  let realm: URL;
+  try {
+    realm = new URL(req.realm);
+  } catch (cause) {
+    throw new KarsError("REGISTRY", `registry sent an invalid token realm ${req.realm}`, { cause });
+  }
+  if (realm.protocol !== "https:" && realm.protocol !== "http:") {
+    throw new KarsError("REGISTRY", `registry sent an unsupported token realm ${realm.origin}`);
+  }
+  const cred = req.credential;
+  let init: RequestInit;
+  const url = new URL(realm.href);
+  if (cred?.refreshToken) {
+    const form = new URLSearchParams();
+    form.set("grant_type", "refresh_token");
+    form.set("refresh_token", cred.refreshToken);
+    if (req.service) form.set("service", req.service);
+    form.set("scope", req.scopes.join(" "));
+    form.set("client_id", "kars-egress");
+    init = {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: form.toString(),
+    };
+  } else {
+    if (req.service) url.searchParams.set("service", req.service);
+    for (const s of req.scopes) url.searchParams.append("scope", s);
+    const headers: Record<string, string> = {};
+    if (cred?.username !== undefined && cred.password !== undefined) {
+      headers.authorization = basicAuthorization(cred.username, cred.password);
+    }
+    init = { method: "GET", headers };
+  }
+  const t0 = Date.now();
+  let res: Response;
+  try {
+    res = await req.fetch(url, { ...init, redirect: "error", signal: req.signal });
+  } catch (cause) {
+    req.onRequest?.(init.method!, url.href, 0, Date.now() - t0);
+    throw new KarsError("TRANSIENT", `token server ${realm.origin} unreachable`, { cause });
+  }
+  req.onRequest?.(init.method!, url.href, res.status, Date.now() - t0);
+  const text = await res.text();
+  if (res.status === 401 || res.status === 403) {
+    throw new KarsError(
+      "AUTH",
+      `token server ${realm.origin} refused the credentials for ${
+        req.scopes.join(" ")
+      } (HTTP ${res.status}): log in again or check the user's permissions`,
+      { details: { status: res.status } },
+    );
+  }
+  if (res.status >= 500 || res.status === 429 || res.status === 408) {
+    throw new KarsError("TRANSIENT", `token server ${realm.origin} answered HTTP ${res.status}`, {
+      details: { status: res.status },
+    });
+  }
+  if (!res.ok) {
+    throw new KarsError("AUTH", `token server ${realm.origin} answered HTTP ${res.status}`, {
+      details: { status: res.status },
+    });
+  }
+  let body: Record<string, unknown>;
+  try {
+    body = JSON.parse(text);
+  } catch (cause) {
+    throw new KarsError("REGISTRY", `token server ${realm.origin} sent a non-JSON answer`, {
+      cause,
+    });
+  }
+  const token = typeof body.token === "string" && body.token
+    ? body.token
+    : typeof body.access_token === "string"
+    ? body.access_token
+    : "";
+  if (!token) {
+    throw new KarsError("AUTH", `token server ${realm.origin} sent no token`);
+  }
+  const expiresIn = typeof body.expires_in === "number" && body.expires_in > 0
+    ? body.expires_in
+    : 60;
+  const out: Token = { token, expiresAt: Date.now() + Math.max(1, expiresIn - 5) * 1000 };
+  if (typeof body.refresh_token === "string") out.refreshToken = body.refresh_token;
+  return out;
+}

@@ -1,0 +1,514 @@
+/**
+ * The HTTP engine under {@link RegistryTarget}: one registry host, `fetch` injected, manual
+ * redirects (credentials never cross to another origin), the Docker auth challenge flow with
+ * per-scope token cache, retries with exponential backoff and jitter for idempotent requests,
+ * a per-operation deadline, a request log with secrets redacted, and registry errors mapped
+ * to {@link KarsError} codes.
+ *
+ * @module
+ */
+import { KarsError } from "../errors.ts";
+import {
+  basicAuthorization,
+  type Challenge,
+  type Credential,
+  type CredentialSource,
+  fetchToken,
+  parseChallenges,
+  type Token,
+} from "./auth.ts";
+
+/** One logged HTTP request. */
+export interface RequestLogEntry {
+  /** HTTP method. */
+  method: string;
+  /** URL with credentials and secret query parameters redacted, `_state` shortened. */
+  url: string;
+  /** HTTP status, or 0 when no response arrived. */
+  status: number;
+  /** Duration in milliseconds. */
+  ms: number;
+}
+
+/** Retry policy for idempotent requests. */
+export interface RetryOptions {
+  /** Total attempts including the first (default 4). */
+  attempts?: number;
+  /** First backoff in ms (default 200); doubles each time, with full jitter. */
+  baseMs?: number;
+  /** Largest backoff in ms (default 5000). */
+  maxMs?: number;
+  /** Largest honoured `Retry-After` in ms (default 30000). */
+  maxRetryAfterMs?: number;
+}
+
+/** Options of {@link RegistryClient}. */
+export interface RegistryClientOptions {
+  /** `host[:port]` of the registry. */
+  registry: string;
+  /** Use `http://` (automatic for `localhost`, `127.0.0.1` and `[::1]`). */
+  plainHttp?: boolean;
+  /** Where credentials come from; anonymous when absent or when it yields `undefined`. */
+  credentials?: CredentialSource;
+  /** `fetch` to use (inject one carrying TLS options); default the global. */
+  fetch?: typeof fetch;
+  /** Called for every HTTP request made (including token requests). */
+  log?: (entry: RequestLogEntry) => void;
+  /** Retry policy. */
+  retry?: RetryOptions;
+  /** Deadline in ms for one operation, retries included (default 300000). */
+  deadlineMs?: number;
+}
+
+/** What a request is part of, for error messages, the deadline and retries. */
+export interface OpContext {
+  /** Repository the operation is on. */
+  repository: string;
+  /** Operation description, e.g. `push blob sha256:...`. */
+  op: string;
+  /** Epoch ms deadline. */
+  deadline: number;
+  /** Aborted when the deadline passes. */
+  signal: AbortSignal;
+}
+
+/** One request. */
+export interface RegistryRequest {
+  /** HTTP method. */
+  method: string;
+  /** Path under the registry (`/v2/...`) or an absolute URL (e.g. an upload `Location`). */
+  url: string;
+  /** Extra headers. */
+  headers?: Record<string, string>;
+  /** Body (bytes, so it can be resent). */
+  body?: Uint8Array;
+  /** Token scopes this request needs. */
+  scopes: string[];
+  /** Retry on connection errors, 408, 429 and 5xx. */
+  idempotent: boolean;
+}
+
+const LOOPBACK = /^(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/i;
+const SECRET_PARAMS =
+  /^(token|access_token|refresh_token|password|code|sig|signature|x-amz-signature|x-amz-credential|x-amz-security-token|se|sv|skoid|sktid|skt|ske|sks|skv|client_secret|assertion)$/i;
+
+/**
+ * Redacts a URL for logs: drops userinfo, replaces secret query values by `REDACTED`, and
+ * shortens upload `_state` values.
+ *
+ * @example
+ * ```ts
+ * import { redactUrl } from "./client.ts";
+ * redactUrl("https://u:p@r.io/v2/?access_token=abc&n=1"); // "https://r.io/v2/?access_token=REDACTED&n=1"
+ * ```
+ */
+export function redactUrl(raw: string): string {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    return "<invalid url>";
+  }
+  u.username = "";
+  u.password = "";
+  if (!u.search) return u.href;
+  const parts = u.search.slice(1).split("&").map((kv) => {
+    const eq = kv.indexOf("=");
+    const k = eq < 0 ? kv : kv.slice(0, eq);
+    let name = k;
+    try {
+      name = decodeURIComponent(k);
+    } catch { /* keep raw */ }
+    if (SECRET_PARAMS.test(name)) return `${k}=REDACTED`;
+    if (name === "_state" && eq >= 0) return `${k}=${kv.slice(eq + 1, eq + 9)}…`;
+    return kv;
+  });
+  return `${u.origin}${u.pathname}?${parts.join("&")}`;
+}
+
+/** True for hosts that get plain HTTP automatically. */
+export function isLoopbackHost(registry: string): boolean {
+  return LOOPBACK.test(registry);
+}
+
+/**
+ * An HTTP client for one registry host, shared by the {@link RegistryTarget}s of its
+ * repositories (so tokens and the learnt auth scheme are reused).
+ *
+ * @example
+ * ```ts
+ * import { RegistryClient } from "./client.ts";
+ * const client = new RegistryClient({ registry: "127.0.0.1:5000" });
+ * client.baseUrl; // "http://127.0.0.1:5000"
+ * ```
+ */
+export class RegistryClient {
+  /** `host[:port]`. */
+  readonly registry: string;
+  /** `http(s)://host[:port]`. */
+  readonly baseUrl: string;
+  readonly #fetch: typeof fetch;
+  readonly #credentials?: CredentialSource;
+  readonly #log?: (e: RequestLogEntry) => void;
+  readonly #retry: Required<RetryOptions>;
+  /** Deadline per operation in ms. */
+  readonly deadlineMs: number;
+  #credential?: Promise<Credential | undefined>;
+  #bearer?: Challenge;
+  #basic = false;
+  #tokens = new Map<string, Token>();
+
+  /** @param opts see {@link RegistryClientOptions} */
+  constructor(opts: RegistryClientOptions) {
+    this.registry = opts.registry.toLowerCase();
+    const http = opts.plainHttp || isLoopbackHost(this.registry);
+    this.baseUrl = `${http ? "http" : "https"}://${this.registry}`;
+    this.#fetch = opts.fetch ?? globalThis.fetch.bind(globalThis);
+    this.#credentials = opts.credentials;
+    this.#log = opts.log;
+    this.#retry = {
+      attempts: opts.retry?.attempts ?? 4,
+      baseMs: opts.retry?.baseMs ?? 200,
+      maxMs: opts.retry?.maxMs ?? 5000,
+      maxRetryAfterMs: opts.retry?.maxRetryAfterMs ?? 30_000,
+    };
+    this.deadlineMs = opts.deadlineMs ?? 300_000;
+  }
+
+  /** Retry policy in force. */
+  get retry(): Readonly<Required<RetryOptions>> {
+    return this.#retry;
+  }
+
+  /**
+   * Runs `fn` as one operation with its own deadline (abort signal cleared afterwards).
+   *
+   * @example
+   * ```ts
+   * import { RegistryClient } from "./client.ts";
+   * const c = new RegistryClient({ registry: "127.0.0.1:5000" });
+   * await c.operation("a/b", "ping", () => Promise.resolve(1));
+   * ```
+   */
+  async operation<T>(
+    repository: string,
+    op: string,
+    fn: (ctx: OpContext) => Promise<T>,
+  ): Promise<T> {
+    const ac = new AbortController();
+    const timer = setTimeout(() => ac.abort(new Error("deadline exceeded")), this.deadlineMs);
+    try {
+      return await fn({
+        repository,
+        op,
+        deadline: Date.now() + this.deadlineMs,
+        signal: ac.signal,
+      });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Absolute URL for a path or URL. */
+  url(pathOrUrl: string): URL {
+    return new URL(pathOrUrl, this.baseUrl + "/");
+  }
+
+  /**
+   * Sends a request with auth, manual redirects and (for idempotent requests) retries.
+   * Returns the final response whatever its status; network failures and exhausted retries
+   * throw `TRANSIENT`.
+   */
+  async send(ctx: OpContext, req: RegistryRequest): Promise<Response> {
+    const attempts = req.idempotent ? Math.max(1, this.#retry.attempts) : 1;
+    for (let attempt = 1;; attempt++) {
+      let res: Response;
+      try {
+        res = await this.#sendOnce(ctx, req);
+      } catch (e) {
+        if (e instanceof KarsError && e.code !== "TRANSIENT") throw e;
+        const err = e instanceof KarsError ? e : this.#networkError(ctx, req, e);
+        if (attempt >= attempts || !(await this.#backoff(ctx, attempt, undefined))) throw err;
+        continue;
+      }
+      if (isRetryableStatus(res.status) && attempt < attempts) {
+        const delay = retryAfterMs(res.headers.get("retry-after"));
+        await res.body?.cancel();
+        if (
+          await this.#backoff(
+            ctx,
+            attempt,
+            delay === undefined ? undefined : Math.min(delay, this.#retry.maxRetryAfterMs),
+          )
+        ) continue;
+        throw new KarsError(
+          "TRANSIENT",
+          `${this.registry}/${ctx.repository}: ${ctx.op}: HTTP ${res.status} and no time left before the deadline; try again later`,
+          { details: { status: res.status, registry: this.registry, repository: ctx.repository } },
+        );
+      }
+      return res;
+    }
+  }
+
+  #networkError(ctx: OpContext, req: RegistryRequest, cause: unknown): KarsError {
+    const why = ctx.signal.aborted
+      ? `deadline of ${this.deadlineMs} ms exceeded`
+      : `connection failed (${cause instanceof Error ? cause.message : String(cause)})`;
+    return new KarsError(
+      "TRANSIENT",
+      `${this.registry}/${ctx.repository}: ${ctx.op}: ${req.method} ${
+        redactUrl(this.url(req.url).href)
+      }: ${why}; check the registry address and network, then retry`,
+      { cause, details: { registry: this.registry, repository: ctx.repository } },
+    );
+  }
+
+  async #backoff(
+    ctx: OpContext,
+    attempt: number,
+    retryAfter: number | undefined,
+  ): Promise<boolean> {
+    const exp = Math.min(this.#retry.maxMs, this.#retry.baseMs * 2 ** (attempt - 1));
+    const delay = retryAfter ?? Math.floor(exp / 2 + Math.random() * exp / 2);
+    if (Date.now() + delay >= ctx.deadline || ctx.signal.aborted) return false;
+    await sleep(delay, ctx.signal);
+    return !ctx.signal.aborted;
+  }
+
+  async #fetchLogged(url: URL, init: RequestInit): Promise<Response> {
+    const t0 = Date.now();
+    try {
+      const res = await this.#fetch(url, { ...init, redirect: "manual" });
+      this.#log?.({
+        method: init.method ?? "GET",
+        url: redactUrl(url.href),
+        status: res.status,
+        ms: Date.now() - t0,
+      });
+      return res;
+    } catch (e) {
+      this.#log?.({
+        method: init.method ?? "GET",
+        url: redactUrl(url.href),
+        status: 0,
+        ms: Date.now() - t0,
+      });
+      throw e;
+    }
+  }
+
+  #credentialOnce(): Promise<Credential | undefined> {
+    if (!this.#credential) {
+      this.#credential = this.#credentials
+        ? this.#credentials(this.registry)
+        : Promise.resolve(undefined);
+    }
+    return this.#credential;
+  }
+
+  async #authorization(
+    ctx: OpContext,
+    scopes: string[],
+    force: boolean,
+  ): Promise<string | undefined> {
+    const cred = await this.#credentialOnce();
+    if (this.#bearer) {
+      if (cred?.accessToken && !cred.refreshToken && !cred.username) {
+        return `Bearer ${cred.accessToken}`;
+      }
+      const key = [...scopes].sort().join(" ");
+      const cached = this.#tokens.get(key);
+      if (!force && cached && cached.expiresAt > Date.now()) return `Bearer ${cached.token}`;
+      const realm = this.#bearer.params.realm;
+      if (!realm) {
+        throw new KarsError(
+          "REGISTRY",
+          `${this.registry}: Bearer challenge without realm; the registry is misconfigured`,
+        );
+      }
+      const tok = await fetchToken({
+        realm,
+        service: this.#bearer.params.service,
+        scopes,
+        credential: cred,
+        fetch: this.#fetch,
+        signal: ctx.signal,
+        onRequest: (method, url, status, ms) =>
+          this.#log?.({ method, url: redactUrl(url), status, ms }),
+      });
+      this.#tokens.set(key, tok);
+      return `Bearer ${tok.token}`;
+    }
+    if (this.#basic && cred?.username !== undefined && cred.password !== undefined) {
+      return basicAuthorization(cred.username, cred.password);
+    }
+    return undefined;
+  }
+
+  async #sendOnce(ctx: OpContext, req: RegistryRequest): Promise<Response> {
+    const origin = new URL(this.baseUrl).origin;
+    let url = this.url(req.url);
+    let method = req.method;
+    let body = req.body;
+    let auth = url.origin === origin
+      ? await this.#authorization(ctx, req.scopes, false)
+      : undefined;
+    let reauthed = false;
+    for (let hop = 0;; hop++) {
+      const headers = new Headers(req.headers);
+      if (auth && url.origin === origin) headers.set("authorization", auth);
+      const res = await this.#fetchLogged(url, {
+        method,
+        headers,
+        body: body as BodyInit | undefined,
+        signal: ctx.signal,
+      });
+      if (res.status === 401 && url.origin === origin && !reauthed) {
+        const challenges = parseChallenges(res.headers.get("www-authenticate") ?? "");
+        const bearer = challenges.find((c) => c.scheme === "bearer");
+        const basic = challenges.find((c) => c.scheme === "basic");
+        const cred = await this.#credentialOnce();
+        let next: string | undefined;
+        if (bearer) {
+          this.#bearer = bearer;
+          next = await this.#authorization(ctx, req.scopes, true);
+        } else if (basic && cred?.username !== undefined && cred.password !== undefined) {
+          this.#basic = true;
+          next = await this.#authorization(ctx, req.scopes, true);
+        }
+        if (next !== undefined && (next !== auth || bearer)) {
+          await res.body?.cancel();
+          auth = next;
+          reauthed = true;
+          hop--;
+          continue;
+        }
+        return res;
+      }
+      if ([301, 302, 303, 307, 308].includes(res.status) && res.headers.has("location")) {
+        if (hop >= 5) {
+          await res.body?.cancel();
+          throw new KarsError(
+            "REGISTRY",
+            `${this.registry}/${ctx.repository}: ${ctx.op}: too many redirects`,
+          );
+        }
+        const next = new URL(res.headers.get("location")!, url);
+        await res.body?.cancel();
+        if (next.protocol !== "https:" && next.protocol !== "http:") {
+          throw new KarsError(
+            "REGISTRY",
+            `${this.registry}/${ctx.repository}: ${ctx.op}: redirect to unsupported URL scheme ${next.protocol}`,
+          );
+        }
+        if (url.protocol === "https:" && next.protocol === "http:") {
+          throw new KarsError(
+            "REGISTRY",
+            `${this.registry}/${ctx.repository}: ${ctx.op}: refusing redirect from https to http (${
+              redactUrl(next.href)
+            })`,
+          );
+        }
+        if (
+          res.status === 303 || ((res.status === 301 || res.status === 302) && method === "POST")
+        ) {
+          method = "GET";
+          body = undefined;
+        }
+        url = next;
+        continue;
+      }
+      return res;
+    }
+  }
+
+  /**
+   * Throws the {@link KarsError} for a failed response (body consumed): 404 → `NOT_FOUND`,
+   * 401/403 → `AUTH`, 408/429/5xx → `TRANSIENT`, else `REGISTRY`; the message names the
+   * registry, repository, operation, status and the registry's error code, and what to do.
+   */
+  async fail(ctx: OpContext, res: Response): Promise<never> {
+    let text = "";
+    try {
+      text = await res.text();
+    } catch { /* ignore */ }
+    let codes: string[] = [];
+    let messages: string[] = [];
+    try {
+      const j = JSON.parse(text) as { errors?: { code?: string; message?: string }[] };
+      codes = (j.errors ?? []).map((e) => String(e.code ?? "")).filter(Boolean);
+      messages = (j.errors ?? []).map((e) => String(e.message ?? "")).filter(Boolean);
+    } catch { /* not JSON */ }
+    const s = res.status;
+    const code = s === 404
+      ? "NOT_FOUND"
+      : s === 401 || s === 403
+      ? "AUTH"
+      : isRetryableStatus(s)
+      ? "TRANSIENT"
+      : "REGISTRY";
+    const hint = s === 401
+      ? "log in (docker login, or KARS_REGISTRY_USERNAME/KARS_REGISTRY_PASSWORD) or check the credentials"
+      : s === 403
+      ? "the credentials lack permission for this repository; check the role or scope granted"
+      : s === 404
+      ? "check the registry, repository name and reference"
+      : code === "TRANSIENT"
+      ? "the registry is failing or overloaded; try again later"
+      : "check the request against the registry's documentation";
+    const regCode = codes.length ? ` ${codes.join(",")}` : "";
+    const regMsg = messages.length ? ` (${messages.join("; ").slice(0, 300)})` : "";
+    throw new KarsError(
+      code,
+      `${this.registry}/${ctx.repository}: ${ctx.op}: HTTP ${s}${regCode}${regMsg}; ${hint}`,
+      {
+        details: {
+          registry: this.registry,
+          repository: ctx.repository,
+          operation: ctx.op,
+          status: s,
+          registryCodes: codes,
+        },
+      },
+    );
+  }
+}
+
+/** True for 408, 429 and 5xx. */
+export function isRetryableStatus(status: number): boolean {
+  return status === 408 || status === 429 || (status >= 500 && status <= 599);
+}
+
+/**
+ * Parses `Retry-After` (delta seconds or HTTP date) into ms; `undefined` when absent/invalid.
+ *
+ * @example
+ * ```ts
+ * import { retryAfterMs } from "./client.ts";
+ * retryAfterMs("2"); // 2000
+ * ```
+ */
+export function retryAfterMs(value: string | null, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const v = value.trim();
+  if (/^\d+$/.test(v)) return Number(v) * 1000;
+  const t = Date.parse(v);
+  if (Number.isNaN(t)) return undefined;
+  return Math.max(0, t - now);
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const onAbort = () => {
+      clearTimeout(t);
+      resolve();
+    };
+    const t = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
