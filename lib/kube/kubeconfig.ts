@@ -1,0 +1,454 @@
+/**
+ * Kubeconfig loading as `kubectl` does it: `--kubeconfig`, else `KUBECONFIG` (several files,
+ * merged with the first file winning per map key), else `~/.kube/config`, else the in-cluster
+ * service-account config; `--context` or `current-context`; the context's namespace; the
+ * server CA (`certificate-authority`, `certificate-authority-data`, `insecure-skip-tls-verify`);
+ * credentials (`token`, `tokenFile`, client certificate and key as data or files, exec plugins).
+ *
+ * Relative paths in a file resolve against that file's directory. The environment is passed
+ * in as an object; nothing here reads `Deno.*`.
+ *
+ * @module
+ */
+import { parse } from "yaml";
+import { readFile as fsReadFile } from "node:fs/promises";
+import { delimiter, dirname, isAbsolute, join, resolve } from "node:path";
+import { KarsError } from "../errors.ts";
+import { fromBase64, fromUtf8 } from "../bytes.ts";
+import { type ExecConfig, ExecCredentialProvider } from "./exec.ts";
+
+/** Default paths of the in-cluster service-account files. */
+export const IN_CLUSTER_PATHS = {
+  token: "/var/run/secrets/kubernetes.io/serviceaccount/token",
+  ca: "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt",
+  namespace: "/var/run/secrets/kubernetes.io/serviceaccount/namespace",
+} as const;
+
+/** What a request needs for authentication. Secrets: never log or print these. */
+export interface KubeAuth {
+  /** Bearer token. */
+  token?: string;
+  /** PEM client certificate. */
+  clientCertPem?: string;
+  /** PEM client key. */
+  clientKeyPem?: string;
+}
+
+/** Supplies credentials per request (tokens from files and exec plugins may change). */
+export interface KubeAuthProvider {
+  /** Current credentials. */
+  get(): Promise<KubeAuth>;
+  /** Forget cached credentials (after a 401), so the next `get` refreshes them. */
+  invalidate(): void;
+}
+
+/** A resolved connection: one cluster, one user, one namespace. */
+export interface KubeConfig {
+  /** API server base URL, without trailing slash. */
+  server: string;
+  /** Context name, or `"in-cluster"`. */
+  contextName: string;
+  /** Cluster entry name (empty in-cluster). */
+  clusterName: string;
+  /** Namespace of the context (or the service account's), if any. */
+  namespace?: string;
+  /** PEM CA for the server. */
+  caPem?: string;
+  /** `insecure-skip-tls-verify`. */
+  insecureSkipTlsVerify: boolean;
+  /** TLS server name override (`tls-server-name`); informational, not applied by the transport. */
+  tlsServerName?: string;
+  /** Credentials. */
+  auth: KubeAuthProvider;
+  /** Where the config came from: file paths, or `"in-cluster"`. */
+  source: string[];
+}
+
+/** Inputs of {@link loadKubeConfig}. */
+export interface LoadKubeConfigOptions {
+  /** `--kubeconfig PATH`: only this file is read, and it must exist. */
+  kubeconfig?: string;
+  /** `--context NAME`. */
+  context?: string;
+  /** The process environment (`KUBECONFIG`, `HOME`, `KUBERNETES_SERVICE_HOST`/`_PORT`, ...). */
+  env: Readonly<Record<string, string | undefined>>;
+  /** Working directory for relative `--kubeconfig`/`KUBECONFIG` entries. */
+  cwd?: string;
+  /** Whether stdin is a terminal (exec plugins' `interactiveMode`). Default false. */
+  stdinIsTTY?: boolean;
+  /** In-cluster file paths (tests inject temp files). */
+  inClusterPaths?: { token: string; ca: string; namespace: string };
+  /** Reads a file as text (defaults to `node:fs/promises`). */
+  readFile?: (path: string) => Promise<string>;
+}
+
+// deno-lint-ignore no-explicit-any
+type Obj = Record<string, any>;
+
+interface RawFile {
+  path: string;
+  clusters: Map<string, Obj>;
+  users: Map<string, Obj>;
+  contexts: Map<string, Obj>;
+  currentContext?: string;
+}
+
+const defaultRead = (p: string) => fsReadFile(p, "utf8");
+
+async function tryRead(
+  read: (p: string) => Promise<string>,
+  path: string,
+): Promise<string | undefined> {
+  try {
+    return await read(path);
+  } catch (e) {
+    if (
+      (e as { code?: string })?.code === "ENOENT" ||
+      e instanceof Error && /NotFound|ENOENT/.test(e.name + e.message)
+    ) {
+      return undefined;
+    }
+    throw new KarsError("FILE", `cannot read kubeconfig ${path}: ${(e as Error).message}`, {
+      cause: e,
+    });
+  }
+}
+
+function named(list: unknown, key: string, file: string): Map<string, Obj> {
+  const m = new Map<string, Obj>();
+  if (list == null) return m;
+  if (!Array.isArray(list)) {
+    throw new KarsError("INPUT", `kubeconfig ${file}: "${key}" must be a list`);
+  }
+  for (const [i, item] of list.entries()) {
+    if (!item || typeof item !== "object" || typeof item.name !== "string" || !item.name) {
+      throw new KarsError("INPUT", `kubeconfig ${file}: ${key}[${i}] has no name`);
+    }
+    const inner = key === "clusters" ? item.cluster : key === "users" ? item.user : item.context;
+    if (!m.has(item.name)) m.set(item.name, { ...(inner ?? {}), __file: file });
+  }
+  return m;
+}
+
+function parseFile(text: string, path: string): RawFile {
+  let doc: unknown;
+  try {
+    doc = parse(text, { maxAliasCount: 100 });
+  } catch (e) {
+    throw new KarsError("INPUT", `kubeconfig ${path} is not valid YAML: ${(e as Error).message}`, {
+      cause: e,
+    });
+  }
+  if (doc == null) doc = {};
+  if (typeof doc !== "object" || Array.isArray(doc)) {
+    throw new KarsError("INPUT", `kubeconfig ${path}: expected a mapping at the top level`);
+  }
+  const d = doc as Obj;
+  return {
+    path,
+    clusters: named(d.clusters, "clusters", path),
+    users: named(d.users, "users", path),
+    contexts: named(d.contexts, "contexts", path),
+    currentContext: typeof d["current-context"] === "string" && d["current-context"]
+      ? d["current-context"]
+      : undefined,
+  };
+}
+
+/** kubectl's merge: for each map key the first file that defines it wins; same for current-context. */
+function merge(files: RawFile[]): RawFile {
+  const out: RawFile = {
+    path: files.map((f) => f.path).join(delimiter),
+    clusters: new Map(),
+    users: new Map(),
+    contexts: new Map(),
+  };
+  for (const f of files) {
+    for (const k of ["clusters", "users", "contexts"] as const) {
+      for (const [n, v] of f[k]) if (!out[k].has(n)) out[k].set(n, v);
+    }
+    if (out.currentContext === undefined && f.currentContext) out.currentContext = f.currentContext;
+  }
+  return out;
+}
+
+function rel(file: string, p: string): string {
+  return isAbsolute(p) ? p : join(dirname(file), p);
+}
+
+function decodeData(b64: string, what: string, file: string): string {
+  try {
+    return fromUtf8(fromBase64(b64.replace(/\s+/g, "")));
+  } catch (e) {
+    throw new KarsError("INPUT", `kubeconfig ${file}: ${what} is not valid base64 PEM`, {
+      cause: e,
+    });
+  }
+}
+
+async function pemFrom(
+  entry: Obj,
+  dataKey: string,
+  fileKey: string,
+  read: (p: string) => Promise<string>,
+): Promise<string | undefined> {
+  const file = entry.__file as string;
+  if (typeof entry[dataKey] === "string" && entry[dataKey]) {
+    return decodeData(entry[dataKey], dataKey, file);
+  }
+  if (typeof entry[fileKey] === "string" && entry[fileKey]) {
+    const p = rel(file, entry[fileKey]);
+    const t = await tryRead(read, p);
+    if (t === undefined) {
+      throw new KarsError("FILE", `kubeconfig ${file}: ${fileKey} ${p} does not exist`);
+    }
+    return t;
+  }
+  return undefined;
+}
+
+/** Reads a token file on every call (projected service-account tokens rotate). */
+function tokenFileProvider(path: string, read: (p: string) => Promise<string>): KubeAuthProvider {
+  return {
+    async get() {
+      const t = await tryRead(read, path);
+      if (t === undefined) throw new KarsError("AUTH", `token file ${path} does not exist`);
+      const token = t.trim();
+      if (!token) throw new KarsError("AUTH", `token file ${path} is empty`);
+      return { token };
+    },
+    invalidate() {},
+  };
+}
+
+function staticProvider(a: KubeAuth): KubeAuthProvider {
+  return { get: () => Promise.resolve({ ...a }), invalidate() {} };
+}
+
+/**
+ * Loads and resolves a kubeconfig the way kubectl does.
+ *
+ * @throws KarsError `INPUT` (malformed file, unknown context/cluster/user), `FILE` (a referenced
+ * file is missing), `KUBE` (no configuration at all).
+ *
+ * @example
+ * ```ts
+ * import { loadKubeConfig } from "./kubeconfig.ts";
+ * const cfg = await loadKubeConfig({ env: { KUBECONFIG: "/tmp/a.yaml:/tmp/b.yaml" } });
+ * console.log(cfg.server, cfg.namespace);
+ * ```
+ */
+export async function loadKubeConfig(opts: LoadKubeConfigOptions): Promise<KubeConfig> {
+  const read = opts.readFile ?? defaultRead;
+  const cwd = opts.cwd ?? ".";
+  const env = opts.env;
+  let paths: string[];
+  let explicit = false;
+  if (opts.kubeconfig) {
+    paths = [resolve(cwd, opts.kubeconfig)];
+    explicit = true;
+  } else if (env.KUBECONFIG) {
+    paths = env.KUBECONFIG.split(delimiter).filter((p) => p.trim() !== "").map((p) =>
+      resolve(cwd, p)
+    );
+    paths = [...new Set(paths)];
+  } else if (env.HOME || env.USERPROFILE) {
+    paths = [join((env.HOME ?? env.USERPROFILE)!, ".kube", "config")];
+  } else {
+    paths = [];
+  }
+  const files: RawFile[] = [];
+  for (const p of paths) {
+    const t = await tryRead(read, p);
+    if (t === undefined) {
+      if (explicit) {
+        throw new KarsError("FILE", `kubeconfig ${p} (from --kubeconfig) does not exist`);
+      }
+      continue;
+    }
+    files.push(parseFile(t, p));
+  }
+  const merged = merge(files);
+  const empty = merged.contexts.size === 0 && merged.clusters.size === 0 && !opts.context;
+  if (empty && !explicit && env.KUBERNETES_SERVICE_HOST && env.KUBERNETES_SERVICE_PORT) {
+    return await inCluster(opts, read);
+  }
+  if (files.length === 0) {
+    throw new KarsError(
+      "KUBE",
+      `no kubeconfig found (looked at ${
+        paths.length ? paths.join(", ") : "nothing: HOME unset"
+      }) ` +
+        "and not running in a cluster; pass --kubeconfig PATH or set KUBECONFIG",
+    );
+  }
+  const ctxName = opts.context ?? merged.currentContext;
+  if (!ctxName) {
+    throw new KarsError(
+      "USAGE",
+      `kubeconfig ${merged.path} has no current-context; pass --context NAME (known: ${
+        [...merged.contexts.keys()].join(", ") || "none"
+      })`,
+    );
+  }
+  const ctx = merged.contexts.get(ctxName);
+  if (!ctx) {
+    throw new KarsError(
+      "USAGE",
+      `context "${ctxName}" not found in kubeconfig ${merged.path} (known: ${
+        [...merged.contexts.keys()].join(", ") || "none"
+      })`,
+    );
+  }
+  const clusterName = typeof ctx.cluster === "string" ? ctx.cluster : "";
+  const cluster = merged.clusters.get(clusterName);
+  if (!cluster) {
+    throw new KarsError(
+      "INPUT",
+      `context "${ctxName}" refers to cluster "${clusterName}", which is not in kubeconfig ${merged.path}`,
+    );
+  }
+  if (typeof cluster.server !== "string" || !/^https?:\/\//.test(cluster.server)) {
+    throw new KarsError(
+      "INPUT",
+      `kubeconfig ${cluster.__file}: cluster "${clusterName}" has no valid server URL`,
+    );
+  }
+  const userName = typeof ctx.user === "string" ? ctx.user : "";
+  const user = userName ? merged.users.get(userName) : {};
+  if (userName && !user) {
+    throw new KarsError(
+      "INPUT",
+      `context "${ctxName}" refers to user "${userName}", which is not in kubeconfig ${merged.path}`,
+    );
+  }
+  const insecure = cluster["insecure-skip-tls-verify"] === true;
+  const caPem = await pemFrom(
+    cluster,
+    "certificate-authority-data",
+    "certificate-authority",
+    read,
+  );
+  if (insecure && caPem) {
+    throw new KarsError(
+      "INPUT",
+      `kubeconfig ${cluster.__file}: cluster "${clusterName}" sets both a certificate authority and insecure-skip-tls-verify (kubectl refuses this too); remove one`,
+    );
+  }
+  const auth = await userAuth(user ?? {}, userName, {
+    read,
+    env,
+    stdinIsTTY: opts.stdinIsTTY ?? false,
+    server: cluster.server,
+    caPem,
+    insecure,
+  });
+  return {
+    server: cluster.server.replace(/\/+$/, ""),
+    contextName: ctxName,
+    clusterName,
+    namespace: typeof ctx.namespace === "string" && ctx.namespace ? ctx.namespace : undefined,
+    caPem,
+    insecureSkipTlsVerify: insecure,
+    tlsServerName: typeof cluster["tls-server-name"] === "string"
+      ? cluster["tls-server-name"]
+      : undefined,
+    auth,
+    source: files.map((f) => f.path),
+  };
+}
+
+async function userAuth(
+  user: Obj,
+  userName: string,
+  o: {
+    read: (p: string) => Promise<string>;
+    env: Readonly<Record<string, string | undefined>>;
+    stdinIsTTY: boolean;
+    server: string;
+    caPem?: string;
+    insecure: boolean;
+  },
+): Promise<KubeAuthProvider> {
+  const file = (user.__file as string | undefined) ?? "";
+  const clientCertPem = await pemFrom(
+    user,
+    "client-certificate-data",
+    "client-certificate",
+    o.read,
+  );
+  const clientKeyPem = await pemFrom(user, "client-key-data", "client-key", o.read);
+  if (!!clientCertPem !== !!clientKeyPem) {
+    throw new KarsError(
+      "INPUT",
+      `kubeconfig ${file}: user "${userName}" has a client ${
+        clientCertPem ? "certificate without a key" : "key without a certificate"
+      }`,
+    );
+  }
+  const cert = clientCertPem ? { clientCertPem, clientKeyPem } : {};
+  if (user.exec) {
+    if (user.token || user.tokenFile) {
+      throw new KarsError(
+        "INPUT",
+        `kubeconfig ${file}: user "${userName}" sets both exec and a token; remove one`,
+      );
+    }
+    const exec = new ExecCredentialProvider(user.exec as ExecConfig, {
+      env: o.env,
+      stdinIsTTY: o.stdinIsTTY,
+      baseDir: file ? dirname(file) : ".",
+      cluster: { server: o.server, caPem: o.caPem, insecureSkipTlsVerify: o.insecure },
+      where: `kubeconfig ${file}: user "${userName}"`,
+    });
+    return {
+      async get() {
+        const a = await exec.get();
+        return a.clientCertPem ? a : { ...cert, ...a };
+      },
+      invalidate: () => exec.invalidate(),
+    };
+  }
+  if (user["auth-provider"]) {
+    throw new KarsError(
+      "UNAVAILABLE",
+      `kubeconfig ${file}: user "${userName}" uses the removed auth-provider mechanism; convert it to an exec plugin (e.g. \`kubelogin convert-kubeconfig\`)`,
+    );
+  }
+  if (typeof user.token === "string" && user.token) {
+    return staticProvider({ ...cert, token: user.token });
+  }
+  if (typeof user.tokenFile === "string" && user.tokenFile) {
+    const tf = tokenFileProvider(rel(file, user.tokenFile), o.read);
+    return {
+      get: async () => ({ ...cert, ...(await tf.get()) }),
+      invalidate() {},
+    };
+  }
+  return staticProvider(cert);
+}
+
+async function inCluster(
+  opts: LoadKubeConfigOptions,
+  read: (p: string) => Promise<string>,
+): Promise<KubeConfig> {
+  const paths = opts.inClusterPaths ?? IN_CLUSTER_PATHS;
+  const host = opts.env.KUBERNETES_SERVICE_HOST!;
+  const port = opts.env.KUBERNETES_SERVICE_PORT!;
+  const caPem = await tryRead(read, paths.ca);
+  if (caPem === undefined) {
+    throw new KarsError("FILE", `in-cluster config: CA file ${paths.ca} does not exist`);
+  }
+  const ns = (await tryRead(read, paths.namespace))?.trim();
+  const h = host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
+  return {
+    server: `https://${h}:${port}`,
+    contextName: "in-cluster",
+    clusterName: "",
+    namespace: ns || undefined,
+    caPem,
+    insecureSkipTlsVerify: false,
+    auth: tokenFileProvider(paths.token, read),
+    source: ["in-cluster"],
+  };
+}
