@@ -1,0 +1,138 @@
+/**
+ * HTTP calls to the signing services (Fulcio, Rekor, TSA, Azure, GitHub Actions) with
+ * failures turned into `KarsError("SIGN")` that name the service, the URL and the fix —
+ * and never contain a credential: request headers are never echoed, and anything that
+ * looks like a JWT or bearer token in a response body is redacted before it is quoted.
+ *
+ * @module
+ */
+import { KarsError } from "../errors.ts";
+
+/** The `fetch` signature the signers accept (injectable for tests and custom transports). */
+export type FetchFn = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+
+const JWT_RE = /[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/g;
+
+/**
+ * Removes JWT-shaped strings and the given secrets from `text`, and caps its length.
+ *
+ * @example
+ * ```ts
+ * import { redact } from "./http.ts";
+ * redact("bad token abcdefgh.ijklmnop.qrstuvwx", []); // "bad token [redacted]"
+ * ```
+ */
+export function redact(text: string, secrets: string[], max = 300): string {
+  let out = text.replace(JWT_RE, "[redacted]");
+  for (const s of secrets) if (s) out = out.split(s).join("[redacted]");
+  out = out.replace(/\s+/g, " ").trim();
+  return out.length > max ? `${out.slice(0, max)}…` : out;
+}
+
+/** Options of {@link callService}. */
+export interface ServiceCall {
+  /** Service name for messages, e.g. `Fulcio`. */
+  service: string;
+  /** What to do about a failure, appended to the message. */
+  hint: string;
+  /** Secrets sent with the request: redacted from anything quoted. */
+  secrets?: string[];
+  /** Status codes accepted (default: 200, 201). */
+  ok?: number[];
+  /** Transport. */
+  fetch?: FetchFn;
+}
+
+/**
+ * Sends a request and returns the response body bytes when the status is accepted;
+ * otherwise throws `KarsError("SIGN")` with `details: { service, url, status? }`.
+ *
+ * @example
+ * ```ts
+ * import { callService } from "./http.ts";
+ * const body = await callService("https://rekor.sigstore.dev/api/v1/log/entries", {
+ *   method: "POST",
+ *   body: "{}",
+ * }, { service: "Rekor", hint: "check --rekor-url" });
+ * ```
+ */
+export async function callService(
+  url: string,
+  init: RequestInit,
+  call: ServiceCall,
+): Promise<Uint8Array> {
+  const f = call.fetch ?? fetch;
+  const secrets = call.secrets ?? [];
+  const where = safeUrl(url);
+  let res: Response;
+  try {
+    res = await f(url, init);
+  } catch (e) {
+    const why = redact(e instanceof Error ? e.message : String(e), secrets);
+    throw new KarsError(
+      "SIGN",
+      `${call.service} at ${where} is unreachable (${why}); ${call.hint}`,
+      { details: { service: call.service, url: where, reason: "unreachable" } },
+    );
+  }
+  let body: Uint8Array;
+  try {
+    body = new Uint8Array(await res.arrayBuffer());
+  } catch (e) {
+    const why = redact(e instanceof Error ? e.message : String(e), secrets);
+    throw new KarsError(
+      "SIGN",
+      `${call.service} at ${where}: response interrupted (${why}); ${call.hint}`,
+      { details: { service: call.service, url: where, reason: "unreachable" } },
+    );
+  }
+  if (!(call.ok ?? [200, 201]).includes(res.status)) {
+    let text = "";
+    try {
+      text = new TextDecoder().decode(body.subarray(0, 2000));
+    } catch { /* binary */ }
+    const quoted = redact(text, secrets);
+    throw new KarsError(
+      "SIGN",
+      `${call.service} at ${where} answered HTTP ${res.status}${quoted ? ` (${quoted})` : ""}; ${
+        res.status >= 500 ? "the service failed, retry later or " : ""
+      }${call.hint}`,
+      { details: { service: call.service, url: where, status: res.status } },
+    );
+  }
+  return body;
+}
+
+/**
+ * Parses a JSON service response, throwing `KarsError("SIGN")` naming the service when
+ * it is not JSON.
+ *
+ * @example
+ * ```ts
+ * import { parseServiceJson } from "./http.ts";
+ * parseServiceJson(new TextEncoder().encode("{}"), "Rekor"); // {}
+ * ```
+ */
+export function parseServiceJson(body: Uint8Array, service: string): unknown {
+  try {
+    return JSON.parse(new TextDecoder().decode(body));
+  } catch {
+    throw new KarsError("SIGN", `${service} returned a response that is not JSON`, {
+      details: { service },
+    });
+  }
+}
+
+/** The URL without credentials or query (for messages). */
+function safeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = "";
+    u.password = "";
+    u.search = "";
+    u.hash = "";
+    return u.toString();
+  } catch {
+    return "(invalid URL)";
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * The one small interface every signer implements (keyless/Fulcio, key file, Azure Key
+ * Vault), in the style of sigstore-js: a signer returns signature bytes plus the key
+ * material a verifier needs — a certificate chain or a public key.
+ *
+ * @module
+ */
+import { KarsError } from "../errors.ts";
+import { pemEncode } from "../pem.ts";
+
+/** Key material that verifies a {@link Signature}. */
+export type SignatureKey =
+  | {
+    /** A Fulcio certificate chain. */
+    kind: "certificate";
+    /** PEM certificates, leaf first. */
+    chainPem: string[];
+  }
+  | {
+    /** A bare public key (key file, KMS). */
+    kind: "publicKey";
+    /** SubjectPublicKeyInfo DER. */
+    spkiDer: Uint8Array;
+  };
+
+/** What a {@link Signer} returns. */
+export interface Signature {
+  /** ASN.1 DER ECDSA P-256 signature over SHA-256 of the data. */
+  signature: Uint8Array;
+  /** Key material that verifies it. */
+  key: SignatureKey;
+}
+
+/** Signs bytes. */
+export interface Signer {
+  /** Signs `data` (ECDSA P-256 over SHA-256 of `data`). */
+  sign(data: Uint8Array): Promise<Signature>;
+  /**
+   * The GitOps header `signer=` value: `keyless:<certificate SAN>`, `key:<16 hex of
+   * SHA-256 of the SPKI DER>` or `kms:<uri>`; never contains spaces. For keyless signers
+   * it is known only after the first {@link Signer.sign}; reading it earlier throws
+   * `KarsError("INTERNAL")`.
+   */
+  readonly identity: string;
+}
+
+/**
+ * The PEM that Rekor and the cosign annotations name as the verification key: the leaf
+ * certificate, or the `PUBLIC KEY`.
+ *
+ * @example
+ * ```ts
+ * import { verifierPem } from "./signer.ts";
+ * verifierPem({ kind: "publicKey", spkiDer: new Uint8Array([1]) });
+ * // "-----BEGIN PUBLIC KEY-----\nAQ==\n-----END PUBLIC KEY-----\n"
+ * ```
+ */
+export function verifierPem(key: SignatureKey): string {
+  if (key.kind === "certificate") {
+    if (key.chainPem.length === 0) {
+      throw new KarsError("SIGN", "signer returned an empty certificate chain");
+    }
+    return key.chainPem[0];
+  }
+  return pemEncode("PUBLIC KEY", key.spkiDer);
+}
+
+/**
+ * Replaces whitespace in an identity so the GitOps header stays one token per field.
+ *
+ * @example
+ * ```ts
+ * import { normalizeIdentity } from "./signer.ts";
+ * normalizeIdentity("keyless:a b"); // "keyless:a%20b"
+ * ```
+ */
+export function normalizeIdentity(id: string): string {
+  return id.replace(/\s/g, (c) => encodeURIComponent(c));
+}
