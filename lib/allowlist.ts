@@ -1,0 +1,388 @@
+/**
+ * The canonical allowlist (formats.md §2): normalise, validate, deduplicate, sort, emit the
+ * exact signed bytes, and parse them back strictly.
+ *
+ * The emitter is hand-rolled; the strict parser accepts only bytes byte-identical to what the
+ * emitter writes (it parses with a tiny line parser, re-emits, and compares bytes).
+ *
+ * @module
+ */
+import { KarsError } from "./errors.ts";
+import { bytesEqual, utf8 } from "./bytes.ts";
+import { checkHost, isCanonicalHost, parseHostPort } from "./host.ts";
+import { scalar } from "./yaml_emit.ts";
+
+/** One allowlist entry in canonical form. */
+export interface Endpoint {
+  /** Canonical host (lowercase ASCII, punycode, or dotted-quad IPv4). */
+  host: string;
+  /** Port, 1–65535. */
+  port: number;
+}
+
+/** A canonical allowlist: its generation and its sorted, unique endpoints. */
+export interface Allowlist {
+  /** Positive integer generation. */
+  generation: number;
+  /** Sorted by host (byte order) then port, no duplicates, never empty when emitted. */
+  endpoints: Endpoint[];
+}
+
+/** Port used when an entry has none. */
+export const DEFAULT_PORT = 443;
+
+/** Exact message when asked to emit an allowlist with no endpoints. */
+export const EMPTY_ALLOWLIST_MESSAGE = "refusing to sign empty allowlist";
+
+function describe(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "a list";
+  if (typeof v === "string") return `the string ${JSON.stringify(v)}`;
+  if (typeof v === "number") return String(v);
+  return `a ${typeof v}`;
+}
+
+function portProblem(port: unknown): string | undefined {
+  if (typeof port === "number" && Number.isInteger(port) && port >= 1 && port <= 65535) {
+    return undefined;
+  }
+  return `port must be an integer 1-65535, got ${describe(port)}`;
+}
+
+/** Orders endpoints by host (byte order; hosts are ASCII) then port. */
+export function compareEndpoints(a: Endpoint, b: Endpoint): number {
+  if (a.host !== b.host) return a.host < b.host ? -1 : 1;
+  return a.port - b.port;
+}
+
+/**
+ * Normalises and validates raw entries (`{host, port?}` from a KarsSandbox), then
+ * deduplicates on (host, port) and sorts. Every bad entry is reported, each with its index
+ * and reason, in one `KarsError("INPUT")` (details.errors lists them).
+ *
+ * @param raw the entries as read (unknown types are checked here)
+ * @param options.source prefix for messages, e.g. `sandbox.yaml spec.networkPolicy.allowedEndpoints`
+ *
+ * @example
+ * ```ts
+ * import { canonicalizeEndpoints } from "./allowlist.ts";
+ * canonicalizeEndpoints([{ host: "B.example" }, { host: "a.example", port: 80 }, { host: "b.example", port: 443 }]);
+ * // [{ host: "a.example", port: 80 }, { host: "b.example", port: 443 }]
+ * ```
+ */
+export function canonicalizeEndpoints(
+  raw: readonly { host?: unknown; port?: unknown }[],
+  options: { source?: string } = {},
+): Endpoint[] {
+  const source = options.source ?? "allowedEndpoints";
+  const errors: { index: number; host: unknown; reason: string }[] = [];
+  const out: Endpoint[] = [];
+  for (let i = 0; i < raw.length; i++) {
+    const entry = raw[i] as unknown;
+    if (entry === null || typeof entry !== "object" || Array.isArray(entry)) {
+      errors.push({
+        index: i,
+        host: undefined,
+        reason: `entry must be a mapping {host, port?}, got ${describe(entry)}`,
+      });
+      continue;
+    }
+    const { host, port } = entry as { host?: unknown; port?: unknown };
+    const reasons: string[] = [];
+    let h: string | undefined;
+    if (typeof host !== "string") {
+      reasons.push(
+        host === undefined ? "host is missing" : `host must be a string, got ${describe(host)}`,
+      );
+    } else {
+      const r = checkHost(host);
+      if (r.ok) h = r.host;
+      else reasons.push(r.reason);
+    }
+    const p = port === undefined ? DEFAULT_PORT : port;
+    const pp = portProblem(p);
+    if (pp) reasons.push(pp);
+    if (reasons.length > 0) errors.push({ index: i, host, reason: reasons.join("; ") });
+    else out.push({ host: h!, port: p as number });
+  }
+  if (errors.length > 0) {
+    const n = errors.length;
+    const lines = errors.map((e) =>
+      `  - ${source}[${e.index}]${
+        typeof e.host === "string" ? ` host ${JSON.stringify(e.host)}` : ""
+      }: ${e.reason}`
+    );
+    throw new KarsError(
+      "INPUT",
+      `${n} invalid allowlist ${n === 1 ? "entry" : "entries"} (fix or remove ${
+        n === 1 ? "it" : "them"
+      }):\n${lines.join("\n")}`,
+      { details: { errors } },
+    );
+  }
+  return sortUnique(out);
+}
+
+/** Sort key: host, NUL (sorts below every host byte), 5-digit port: plain string order is canonical order. */
+function sortKey(e: Endpoint): string {
+  return e.host + "\u0000" + (e.port < 10000 ? String(e.port).padStart(5, "0") : String(e.port));
+}
+
+function sortUnique(eps: readonly Endpoint[]): Endpoint[] {
+  const keys = eps.map(sortKey).sort();
+  const out: Endpoint[] = [];
+  let prev = "";
+  for (const k of keys) {
+    if (k === prev) continue;
+    prev = k;
+    const nul = k.indexOf("\u0000");
+    out.push({ host: k.slice(0, nul), port: Number(k.slice(nul + 1)) });
+  }
+  return out;
+}
+
+function checkGeneration(g: unknown, what: string): number {
+  if (typeof g !== "number" || !Number.isSafeInteger(g) || g < 1) {
+    throw new KarsError("INPUT", `${what} must be a positive integer, got ${describe(g)}`);
+  }
+  return g;
+}
+
+function emitText(generation: number, endpoints: readonly Endpoint[]): string {
+  let out = "apiVersion: kars.dev/v1alpha1\nkind: EgressAllowlist\nmetadata:\n  generation: " +
+    String(generation) + "\nspec:\n  endpoints:\n";
+  for (const e of endpoints) {
+    out += "    - host: " + scalar(e.host) + "\n      port: " + e.port + "\n";
+  }
+  return out;
+}
+
+/**
+ * Emits the canonical allowlist bytes (formats.md §2). The endpoints must already be
+ * canonical (as returned by {@link canonicalizeEndpoints}); anything else is refused, as is
+ * an empty list (`refusing to sign empty allowlist`).
+ *
+ * @example
+ * ```ts
+ * import { emitCanonicalAllowlist } from "./allowlist.ts";
+ * const bytes = emitCanonicalAllowlist({ generation: 1, endpoints: [{ host: "api.github.com", port: 443 }] });
+ * new TextDecoder().decode(bytes).endsWith("      port: 443\n"); // true
+ * ```
+ */
+export function emitCanonicalAllowlist(list: Allowlist): Uint8Array {
+  const generation = checkGeneration(list.generation, "allowlist generation");
+  const eps = list.endpoints;
+  if (eps.length === 0) throw new KarsError("INPUT", EMPTY_ALLOWLIST_MESSAGE);
+  for (let i = 0; i < eps.length; i++) {
+    const e = eps[i];
+    if (!isCanonicalHost(e.host) || portProblem(e.port)) {
+      throw new KarsError(
+        "INPUT",
+        `endpoint ${i} (${
+          JSON.stringify(e)
+        }) is not canonical; pass it through canonicalizeEndpoints first`,
+      );
+    }
+    if (i > 0 && compareEndpoints(eps[i - 1], e) >= 0) {
+      throw new KarsError(
+        "INPUT",
+        `endpoint ${i} (${e.host}:${e.port}) is out of order or duplicated; pass the list through canonicalizeEndpoints first`,
+      );
+    }
+  }
+  return utf8(emitText(generation, eps));
+}
+
+const HEADER = [
+  "apiVersion: kars.dev/v1alpha1",
+  "kind: EgressAllowlist",
+  "metadata:",
+  null, // generation
+  "spec:",
+  "  endpoints:",
+];
+
+/**
+ * Parses canonical allowlist bytes STRICTLY: only bytes byte-identical to what
+ * {@link emitCanonicalAllowlist} writes are accepted. Anything else throws
+ * `KarsError("VERIFY", …, {details: {reason: "CanonicalFormViolation"}})` saying what is wrong.
+ *
+ * @example
+ * ```ts
+ * import { emitCanonicalAllowlist, parseCanonicalAllowlist } from "./allowlist.ts";
+ * const bytes = emitCanonicalAllowlist({ generation: 2, endpoints: [{ host: "a.example", port: 443 }] });
+ * parseCanonicalAllowlist(bytes); // { generation: 2, endpoints: [{ host: "a.example", port: 443 }] }
+ * ```
+ */
+export function parseCanonicalAllowlist(bytes: Uint8Array): Allowlist {
+  const fail = (why: string): never => {
+    throw new KarsError("VERIFY", `allowlist is not in canonical form: ${why}`, {
+      details: { reason: "CanonicalFormViolation", problem: why },
+    });
+  };
+  if (bytes.length === 0) fail("it is empty");
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
+    fail("it starts with a byte-order mark");
+  }
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    if (b === 0x0d) fail(`carriage return at byte ${i} (line endings must be LF, not CRLF)`);
+    if (b === 0x09) fail(`tab at byte ${i} (indentation must be spaces)`);
+    if (b >= 0x80) fail(`non-ASCII byte at offset ${i}`);
+    if (b < 0x20 && b !== 0x0a) fail(`control byte 0x${b.toString(16)} at offset ${i}`);
+  }
+  let text = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  if (!text.endsWith("\n")) fail("missing trailing newline");
+  if (text.endsWith("\n\n")) {
+    fail("blank line at the end (exactly one trailing newline is allowed)");
+  }
+  const lines = text.slice(0, -1).split("\n");
+  const at = (n: number, expected: string) =>
+    fail(
+      `line ${n + 1}: expected ${expected}, found ${JSON.stringify(lines[n] ?? "<end of file>")}`,
+    );
+  for (let n = 0; n < lines.length; n++) {
+    const l = lines[n];
+    if (/^\s*#/.test(l) || / #/.test(l)) fail(`line ${n + 1}: comments are not allowed`);
+    if (l.endsWith(" ")) fail(`line ${n + 1}: trailing whitespace`);
+    if (l === "") fail(`line ${n + 1}: blank line`);
+  }
+  let generation = 0;
+  for (let n = 0; n < HEADER.length; n++) {
+    const want = HEADER[n];
+    if (want === null) {
+      const m = /^ {2}generation: ([1-9][0-9]{0,15})$/.exec(lines[n] ?? "");
+      if (!m || !Number.isSafeInteger(Number(m[1]))) at(n, '"  generation: <positive integer>"');
+      generation = Number(m![1]);
+    } else if (lines[n] !== want) at(n, JSON.stringify(want));
+  }
+  const endpoints: Endpoint[] = [];
+  let n = HEADER.length;
+  if (n >= lines.length) fail("the endpoint list is empty (an empty allowlist is never signed)");
+  for (; n < lines.length; n += 2) {
+    const hm = /^ {4}- host: ("?)([a-z0-9.-]+)\1$/.exec(lines[n]);
+    if (!hm) at(n, '"    - host: <canonical host>"');
+    const pm = /^ {6}port: ([1-9][0-9]{0,4})$/.exec(lines[n + 1] ?? "");
+    if (!pm) at(n + 1, '"      port: <1-65535>"');
+    const host = hm![2];
+    const port = Number(pm![1]);
+    if (!isCanonicalHost(host)) {
+      fail(`line ${n + 1}: host ${JSON.stringify(host)} is not a canonical host`);
+    }
+    if (port > 65535) fail(`line ${n + 2}: port ${port} is out of range`);
+    if ((hm![1] === '"') !== (scalar(host) !== host)) {
+      fail(
+        `line ${n + 1}: host ${JSON.stringify(host)} is ${
+          hm![1] ? "quoted but must be plain" : "plain but must be quoted"
+        }`,
+      );
+    }
+    const e = { host, port };
+    const prev = endpoints[endpoints.length - 1];
+    if (prev) {
+      const c = compareEndpoints(prev, e);
+      if (c === 0) fail(`line ${n + 1}: duplicate entry ${host}:${port}`);
+      if (c > 0) {
+        fail(
+          `line ${n + 1}: entries are not sorted (${host}:${port} after ${prev.host}:${prev.port})`,
+        );
+      }
+    }
+    endpoints.push(e);
+  }
+  // Belt and braces: the bytes must be exactly what the emitter writes.
+  if (!bytesEqual(utf8(emitText(generation, endpoints)), bytes)) {
+    fail("bytes differ from the canonical emission");
+  }
+  return { generation, endpoints };
+}
+
+function sameEndpoints(a: readonly Endpoint[], b: readonly Endpoint[]): boolean {
+  if (a.length !== b.length) return false;
+  const key = (e: Endpoint) => `${e.host}\n${e.port}`;
+  const sa = a.map(key).sort();
+  const sb = b.map(key).sort();
+  return sa.every((k, i) => k === sb[i]);
+}
+
+/**
+ * Chooses the generation (issue 2 §3): `override` when given; else the previous signed
+ * allowlist's generation if the endpoint set is unchanged (so bytes and digest repeat
+ * run after run); else previous + 1; 1 when there is no previous allowlist.
+ *
+ * @example
+ * ```ts
+ * import { chooseGeneration } from "./allowlist.ts";
+ * const eps = [{ host: "a.example", port: 443 }];
+ * chooseGeneration({ endpoints: eps }); // 1
+ * chooseGeneration({ endpoints: eps, previous: { generation: 4, endpoints: eps } }); // 4
+ * chooseGeneration({ endpoints: [], previous: { generation: 4, endpoints: eps } }); // 5
+ * ```
+ */
+export function chooseGeneration(input: {
+  endpoints: readonly Endpoint[];
+  previous?: Allowlist;
+  override?: number;
+}): number {
+  if (input.override !== undefined) return checkGeneration(input.override, "--generation");
+  const prev = input.previous;
+  if (!prev) return 1;
+  const g = checkGeneration(prev.generation, "previous allowlist generation");
+  if (sameEndpoints(input.endpoints, prev.endpoints)) return g;
+  if (g >= Number.MAX_SAFE_INTEGER) {
+    throw new KarsError(
+      "INPUT",
+      "previous allowlist generation is at the maximum; pass --generation",
+    );
+  }
+  return g + 1;
+}
+
+/**
+ * Applies `--approve host[:port]` (adds) and `--deny host` (removes every port of the host)
+ * to a canonical endpoint list. A host both approved and denied is a usage error.
+ * Returns the new canonical list, whether it differs from the input, and the denied hosts
+ * that were not in the list.
+ *
+ * @example
+ * ```ts
+ * import { applyApproveDeny } from "./allowlist.ts";
+ * applyApproveDeny([{ host: "a.example", port: 443 }], ["b.example:8443"], ["a.example"]);
+ * // { endpoints: [{ host: "b.example", port: 8443 }], changed: true, unknownDenied: [] }
+ * ```
+ */
+export function applyApproveDeny(
+  endpoints: readonly Endpoint[],
+  approve: readonly string[],
+  deny: readonly string[],
+): { endpoints: Endpoint[]; changed: boolean; unknownDenied: string[] } {
+  const added = approve.map((a) => parseHostPort(a));
+  const denied = new Set<string>();
+  for (const d of deny) {
+    if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(d) || /[\/?#@]/.test(d)) {
+      throw new KarsError(
+        "USAGE",
+        `--deny ${JSON.stringify(d)}: domain must be a bare host, not a URL`,
+      );
+    }
+    const r = checkHost(d);
+    if (!r.ok) throw new KarsError("USAGE", `--deny ${JSON.stringify(d)}: ${r.reason}`);
+    denied.add(r.host);
+  }
+  for (const a of added) {
+    if (denied.has(a.host)) {
+      throw new KarsError(
+        "USAGE",
+        `${a.host} is both approved (--approve) and denied (--deny); pick one`,
+      );
+    }
+  }
+  const present = new Set(endpoints.map((e) => e.host));
+  const unknownDenied = [...denied].filter((h) => !present.has(h)).sort();
+  const next = sortUnique([...endpoints.filter((e) => !denied.has(e.host)), ...added]);
+  const changed = !sameEndpoints(next, sortUnique([...endpoints]));
+  return { endpoints: next, changed, unknownDenied };
+}
