@@ -1,0 +1,556 @@
+/**
+ * The SignerPolicy (formats.md §5): who may sign an egress allowlist.
+ *
+ * Read from the `kars-signer-policy` ConfigMap (YAML or JSON) or, when there is none, from the
+ * environment (`KARS_SIGNER_FULCIO_ISSUERS` / `KARS_SIGNER_SAN_PATTERNS`, comma-separated).
+ * Malformed data is refused with `details.reason === "SignerPolicyMalformed"`, a missing policy
+ * with `"SignerPolicyMissing"`; nothing is ever guessed (security decisions fail closed).
+ *
+ * SAN patterns: `re:<regex>` is an anchored regular expression (compiled as `^(?:<regex>)$`);
+ * any other pattern is a literal in which `*` matches any run of characters (including `/`),
+ * `?` exactly one character, and every other character only itself.
+ *
+ * @module
+ */
+import { p256, p384 } from "@noble/curves/nist.js";
+import { ed25519 } from "@noble/curves/ed25519.js";
+import { bytesEqual, fromBase64, toHex, utf8 } from "../bytes.ts";
+import { sha256Bytes } from "../digest.ts";
+import { KarsError } from "../errors.ts";
+import { parseYamlDocuments } from "../yaml_read.ts";
+
+/** Name of the ConfigMap holding the policy. */
+export const SIGNER_POLICY_CONFIGMAP = "kars-signer-policy";
+/** Env variable holding comma-separated Fulcio issuer URLs (fallback when there is no ConfigMap). */
+export const ENV_FULCIO_ISSUERS = "KARS_SIGNER_FULCIO_ISSUERS";
+/** Env variable holding comma-separated SAN patterns (fallback when there is no ConfigMap). */
+export const ENV_SAN_PATTERNS = "KARS_SIGNER_SAN_PATTERNS";
+
+/** Largest policy document accepted (bytes). */
+const MAX_POLICY_BYTES = 1 << 20;
+
+/** One compiled SAN pattern. */
+export interface SanPattern {
+  /** The pattern as written in the policy (`re:...` or a glob literal). */
+  source: string;
+  /** The anchored regular expression it compiles to. */
+  regex: RegExp;
+}
+
+/** Algorithm of a pinned public key. */
+export type PublicKeyAlgorithm = "ecdsa-p256" | "ecdsa-p384" | "ed25519" | "rsa";
+
+/** One pinned public key from `publicKeys`. */
+export interface PolicyKey {
+  /** DER SubjectPublicKeyInfo. */
+  spki: Uint8Array;
+  /** Key algorithm (and curve). */
+  algorithm: PublicKeyAlgorithm;
+  /** First 16 hex digits of SHA-256(SPKI DER): the `key:` signer id of issue 6. */
+  keyId: string;
+}
+
+/** A parsed, validated SignerPolicy. */
+export interface SignerPolicy {
+  /** Accepted OIDC issuer URLs (exact match). */
+  fulcioIssuers: string[];
+  /** Accepted certificate SAN patterns. */
+  sanPatterns: SanPattern[];
+  /** Pinned public keys accepted for key / KMS signatures. */
+  publicKeys: PolicyKey[];
+  /** Where the policy came from: the ConfigMap or the environment. */
+  source: "configmap" | "env";
+  /** `sha256:<hex>` over a canonical form of the policy: a cache key. */
+  hash: string;
+}
+
+/** Why no usable policy is available (a verdict, not a fault). */
+export interface PolicyError {
+  /** `SignerPolicyMissing` or `SignerPolicyMalformed` (formats.md §6). */
+  reason: "SignerPolicyMissing" | "SignerPolicyMalformed";
+  /** What is wrong, naming the input and the fix. */
+  message: string;
+}
+
+/** A signer identity as read from a Fulcio certificate. */
+export interface CertificateIdentity {
+  /** The certificate's Subject Alternative Name (URI or email). */
+  san: string;
+  /** The OIDC issuer recorded in the certificate. */
+  issuer: string;
+}
+
+function malformed(source: string, what: string): KarsError {
+  return new KarsError("INPUT", `signer policy ${source}: ${what}`, {
+    details: { reason: "SignerPolicyMalformed" },
+  });
+}
+
+/**
+ * True when `x` is a {@link PolicyError} (rather than a {@link SignerPolicy}).
+ *
+ * @example
+ * ```ts
+ * import { isPolicyError } from "./policy.ts";
+ * isPolicyError({ reason: "SignerPolicyMissing", message: "none" }); // true
+ * ```
+ */
+export function isPolicyError(x: SignerPolicy | PolicyError): x is PolicyError {
+  return (x as PolicyError).reason !== undefined && (x as SignerPolicy).fulcioIssuers === undefined;
+}
+
+/**
+ * Turns a SAN pattern into its anchored regular expression. `re:<regex>` compiles to
+ * `^(?:<regex>)$` (Unicode mode); anything else is a literal glob where `*` is any run of
+ * characters and `?` one character. Throws `KarsError` (`SignerPolicyMalformed`) on an empty
+ * pattern or an invalid regex.
+ *
+ * @example
+ * ```ts
+ * import { compileSanPattern } from "./policy.ts";
+ * const p = compileSanPattern("https://github.com/acme/gitops/.github/workflows/*.yml@refs/heads/main");
+ * p.regex.test("https://github.com/acme/gitops/.github/workflows/promote.yml@refs/heads/main"); // true
+ * p.regex.test("https://github.com/acme/gitopsX.github/workflows/promote.yml@refs/heads/main"); // false
+ * ```
+ */
+export function compileSanPattern(pattern: string, source = "pattern"): SanPattern {
+  if (pattern.length === 0) throw malformed(source, "empty SAN pattern");
+  let body: string;
+  if (pattern.startsWith("re:")) {
+    body = pattern.slice(3);
+    if (body.length === 0) {
+      throw malformed(source, `SAN pattern "re:" has an empty regular expression`);
+    }
+  } else {
+    body = "";
+    for (const ch of pattern) {
+      if (ch === "*") body += "[\\s\\S]*";
+      else if (ch === "?") body += "[\\s\\S]";
+      else body += escapeRegex(ch);
+    }
+  }
+  let regex: RegExp;
+  try {
+    regex = new RegExp(`^(?:${body})$`, "u");
+  } catch (e) {
+    throw malformed(
+      source,
+      `invalid regular expression in SAN pattern ${JSON.stringify(pattern)}: ${
+        (e as Error).message
+      }`,
+    );
+  }
+  return { source: pattern, regex };
+}
+
+function escapeRegex(ch: string): string {
+  return /[\\^$.*+?()[\]{}|/-]/.test(ch) ? `\\${ch}` : ch;
+}
+
+/**
+ * True when the certificate identity is accepted: its issuer is one of `fulcioIssuers`
+ * (exact match) and its SAN matches one of `sanPatterns`.
+ *
+ * @example
+ * ```ts
+ * import { matchIdentity, signerPolicyFromEnv } from "./policy.ts";
+ * const policy = signerPolicyFromEnv({
+ *   KARS_SIGNER_FULCIO_ISSUERS: "https://token.actions.githubusercontent.com",
+ *   KARS_SIGNER_SAN_PATTERNS: "https://github.com/acme/*",
+ * });
+ * matchIdentity(policy, { san: "https://github.com/acme/x", issuer: "https://token.actions.githubusercontent.com" }); // true
+ * ```
+ */
+export function matchIdentity(policy: SignerPolicy, id: CertificateIdentity): boolean {
+  if (typeof id.san !== "string" || typeof id.issuer !== "string") return false;
+  if (!policy.fulcioIssuers.includes(id.issuer)) return false;
+  return policy.sanPatterns.some((p) => p.regex.test(id.san));
+}
+
+/**
+ * The pinned key whose SPKI DER equals `spki` (byte for byte), or `undefined`.
+ *
+ * @example
+ * ```ts
+ * import { matchKey, signerPolicyFromEnv } from "./policy.ts";
+ * const policy = signerPolicyFromEnv({ KARS_SIGNER_FULCIO_ISSUERS: "https://a.example", KARS_SIGNER_SAN_PATTERNS: "x" });
+ * matchKey(policy, new Uint8Array([1, 2])); // undefined
+ * ```
+ */
+export function matchKey(policy: SignerPolicy, spki: Uint8Array): PolicyKey | undefined {
+  return policy.publicKeys.find((k) => bytesEqual(k.spki, spki));
+}
+
+/**
+ * Parses the `kars-signer-policy` ConfigMap (YAML or JSON; in a multi-document file the
+ * ConfigMap of that name is selected). Throws `KarsError("INPUT")` with
+ * `details.reason === "SignerPolicyMalformed"` and a message naming the key and line at fault.
+ *
+ * @example
+ * ```ts
+ * import { parseSignerPolicy } from "./policy.ts";
+ * const policy = parseSignerPolicy(`apiVersion: v1
+ * kind: ConfigMap
+ * metadata:
+ *   name: kars-signer-policy
+ * data:
+ *   fulcioIssuers: |
+ *     https://token.actions.githubusercontent.com
+ *   sanPatterns: |
+ *     https://github.com/acme/gitops/.github/workflows/*.yml@refs/heads/main
+ * `);
+ * policy.fulcioIssuers; // ["https://token.actions.githubusercontent.com"]
+ * ```
+ */
+export function parseSignerPolicy(input: string | Uint8Array, source = "ConfigMap"): SignerPolicy {
+  const size = typeof input === "string" ? utf8(input).length : input.length;
+  if (size > MAX_POLICY_BYTES) {
+    throw malformed(
+      source,
+      `document is ${size} bytes, larger than the ${MAX_POLICY_BYTES} allowed`,
+    );
+  }
+  let text: string;
+  try {
+    text = typeof input === "string"
+      ? input
+      : new TextDecoder("utf-8", { fatal: true }).decode(input);
+  } catch {
+    throw malformed(source, "not valid UTF-8");
+  }
+  let docs: unknown[];
+  try {
+    docs = parseYamlDocuments(text, source, { maxBytes: MAX_POLICY_BYTES });
+  } catch (e) {
+    throw malformed(source, `not valid YAML/JSON: ${(e as Error).message.split("\n")[0]}`);
+  }
+  docs = docs.filter((d) => d !== null && d !== undefined);
+  if (docs.length === 0) {
+    throw malformed(source, "empty document; expected ConfigMap kars-signer-policy");
+  }
+  const isObj = (d: unknown): d is Record<string, unknown> =>
+    typeof d === "object" && d !== null && !Array.isArray(d);
+  let doc: Record<string, unknown> | undefined;
+  if (docs.length === 1) {
+    if (!isObj(docs[0])) throw malformed(source, "expected a ConfigMap object");
+    doc = docs[0];
+  } else {
+    doc = docs.filter(isObj).find((d) =>
+      d.kind === "ConfigMap" && isObj(d.metadata) && d.metadata.name === SIGNER_POLICY_CONFIGMAP
+    );
+    if (!doc) {
+      throw malformed(
+        source,
+        `no ConfigMap named ${SIGNER_POLICY_CONFIGMAP} among ${docs.length} documents`,
+      );
+    }
+  }
+  if (doc.apiVersion !== "v1") {
+    throw malformed(source, `apiVersion is ${JSON.stringify(doc.apiVersion)}, expected "v1"`);
+  }
+  if (doc.kind !== "ConfigMap") {
+    throw malformed(source, `kind is ${JSON.stringify(doc.kind)}, expected "ConfigMap"`);
+  }
+  const name = isObj(doc.metadata) ? doc.metadata.name : undefined;
+  if (name !== SIGNER_POLICY_CONFIGMAP) {
+    throw malformed(
+      source,
+      `metadata.name is ${JSON.stringify(name)}, expected "${SIGNER_POLICY_CONFIGMAP}"`,
+    );
+  }
+  if (!isObj(doc.data)) {
+    throw malformed(source, "missing data (expected data.fulcioIssuers and data.sanPatterns)");
+  }
+  const data = doc.data;
+  for (const key of ["fulcioIssuers", "sanPatterns", "publicKeys"]) {
+    if (data[key] !== undefined && typeof data[key] !== "string") {
+      throw malformed(source, `data.${key} must be a string (ConfigMap data values are strings)`);
+    }
+  }
+  if (data.fulcioIssuers === undefined) throw malformed(source, "missing data key fulcioIssuers");
+  if (data.sanPatterns === undefined) throw malformed(source, "missing data key sanPatterns");
+  const issuers = listLines(data.fulcioIssuers as string).map(({ line, text }) =>
+    checkIssuer(text, `${source}: data.fulcioIssuers line ${line}`)
+  );
+  if (issuers.length === 0) {
+    throw malformed(source, "data.fulcioIssuers is empty (list at least one issuer URL)");
+  }
+  const patterns = listLines(data.sanPatterns as string).map(({ line, text }) =>
+    compileSanPattern(text, `${source}: data.sanPatterns line ${line}`)
+  );
+  if (patterns.length === 0) {
+    throw malformed(source, "data.sanPatterns is empty (list at least one SAN pattern)");
+  }
+  const keys = data.publicKeys === undefined
+    ? []
+    : parsePublicKeys(data.publicKeys as string, source);
+  return makePolicy(issuers, patterns, keys, "configmap");
+}
+
+/**
+ * The policy from the environment fallback (`KARS_SIGNER_FULCIO_ISSUERS`,
+ * `KARS_SIGNER_SAN_PATTERNS`, comma-separated). Throws `SignerPolicyMissing` when neither is
+ * set, `SignerPolicyMalformed` when only one is set or an entry is invalid.
+ *
+ * @example
+ * ```ts
+ * import { signerPolicyFromEnv } from "./policy.ts";
+ * signerPolicyFromEnv({
+ *   KARS_SIGNER_FULCIO_ISSUERS: "https://accounts.google.com",
+ *   KARS_SIGNER_SAN_PATTERNS: "*@acme.example",
+ * }).source; // "env"
+ * ```
+ */
+export function signerPolicyFromEnv(
+  env: Readonly<Record<string, string | undefined>>,
+): SignerPolicy {
+  const split = (v: string | undefined) =>
+    (v ?? "").split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+  const issuers = split(env[ENV_FULCIO_ISSUERS]);
+  const pats = split(env[ENV_SAN_PATTERNS]);
+  if (issuers.length === 0 && pats.length === 0) {
+    throw new KarsError(
+      "INPUT",
+      `no SignerPolicy: no ${SIGNER_POLICY_CONFIGMAP} ConfigMap given and ${ENV_FULCIO_ISSUERS} / ${ENV_SAN_PATTERNS} are not set; pass --signer-policy FILE or set both variables`,
+      { details: { reason: "SignerPolicyMissing" } },
+    );
+  }
+  const src = "environment";
+  if (issuers.length === 0) {
+    throw malformed(src, `${ENV_FULCIO_ISSUERS} is empty but ${ENV_SAN_PATTERNS} is set`);
+  }
+  if (pats.length === 0) {
+    throw malformed(src, `${ENV_SAN_PATTERNS} is empty but ${ENV_FULCIO_ISSUERS} is set`);
+  }
+  return makePolicy(
+    issuers.map((s, i) => checkIssuer(s, `${src}: ${ENV_FULCIO_ISSUERS} entry ${i + 1}`)),
+    pats.map((s, i) => compileSanPattern(s, `${src}: ${ENV_SAN_PATTERNS} entry ${i + 1}`)),
+    [],
+    "env",
+  );
+}
+
+/**
+ * Loads the policy as the controller does: the ConfigMap when given (`configMap` bytes or
+ * text), else the env fallback. Never throws for policy problems: returns a
+ * {@link PolicyError} (`SignerPolicyMissing` / `SignerPolicyMalformed`), which the verdict
+ * reports as `AllowlistVerified=False`.
+ *
+ * @example
+ * ```ts
+ * import { isPolicyError, loadSignerPolicy } from "./policy.ts";
+ * const p = loadSignerPolicy({ env: {} });
+ * isPolicyError(p) && p.reason; // "SignerPolicyMissing"
+ * ```
+ */
+export function loadSignerPolicy(
+  opts: {
+    configMap?: string | Uint8Array | null;
+    source?: string;
+    env?: Readonly<Record<string, string | undefined>>;
+  },
+): SignerPolicy | PolicyError {
+  try {
+    if (opts.configMap !== undefined && opts.configMap !== null) {
+      return parseSignerPolicy(opts.configMap, opts.source);
+    }
+    return signerPolicyFromEnv(opts.env ?? {});
+  } catch (e) {
+    const reason = (e as KarsError)?.details?.reason;
+    if (
+      e instanceof KarsError &&
+      (reason === "SignerPolicyMissing" || reason === "SignerPolicyMalformed")
+    ) {
+      return { reason, message: e.message };
+    }
+    throw e;
+  }
+}
+
+function listLines(value: string): { line: number; text: string }[] {
+  const out: { line: number; text: string }[] = [];
+  value.split("\n").forEach((raw, i) => {
+    const text = raw.replace(/\r$/, "").trim();
+    if (text.length === 0 || text.startsWith("#")) return;
+    out.push({ line: i + 1, text });
+  });
+  return out;
+}
+
+function checkIssuer(text: string, where: string): string {
+  let u: URL | undefined;
+  try {
+    u = new URL(text);
+  } catch {
+    u = undefined;
+  }
+  if (
+    !u || (u.protocol !== "https:" && u.protocol !== "http:") || u.host === "" || /\s/.test(text)
+  ) {
+    throw new KarsError(
+      "INPUT",
+      `signer policy ${where}: ${JSON.stringify(text)} is not an http(s) issuer URL`,
+      { details: { reason: "SignerPolicyMalformed" } },
+    );
+  }
+  return text;
+}
+
+function makePolicy(
+  fulcioIssuers: string[],
+  sanPatterns: SanPattern[],
+  publicKeys: PolicyKey[],
+  source: "configmap" | "env",
+): SignerPolicy {
+  const canon = JSON.stringify({
+    i: [...new Set(fulcioIssuers)].sort(),
+    p: [...new Set(sanPatterns.map((p) => p.source))].sort(),
+    k: [...new Set(publicKeys.map((k) => toHex(k.spki)))].sort(),
+  });
+  return {
+    fulcioIssuers,
+    sanPatterns,
+    publicKeys,
+    source,
+    hash: `sha256:${toHex(sha256Bytes(utf8(canon)))}`,
+  };
+}
+
+// ---- PEM / SPKI ----------------------------------------------------------------------------
+
+const OID_EC_PUBLIC_KEY = "1.2.840.10045.2.1";
+const OID_P256 = "1.2.840.10045.3.1.7";
+const OID_P384 = "1.3.132.0.34";
+const OID_ED25519 = "1.3.101.112";
+const OID_RSA = "1.2.840.113549.1.1.1";
+
+/**
+ * Parses concatenated PEM `PUBLIC KEY` blocks (SPKI: P-256, P-384, Ed25519, RSA). Throws
+ * `SignerPolicyMalformed` naming the block at fault.
+ *
+ * @example
+ * ```ts
+ * import { parsePublicKeys } from "./policy.ts";
+ * parsePublicKeys("").length; // 0
+ * ```
+ */
+export function parsePublicKeys(pem: string, source = "publicKeys"): PolicyKey[] {
+  const where = (n: number) => `data.publicKeys block ${n}`;
+  const keys: PolicyKey[] = [];
+  const text = pem.replace(/\r\n/g, "\n");
+  const re = /-----BEGIN ([A-Z0-9 ]+)-----\n([\s\S]*?)-----END ([A-Z0-9 ]+)-----/g;
+  let last = 0;
+  let n = 0;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    n++;
+    if (text.slice(last, m.index).trim() !== "") {
+      throw malformed(source, `${where(n)}: unexpected text before the PEM block`);
+    }
+    last = m.index + m[0].length;
+    if (m[1] !== "PUBLIC KEY" || m[3] !== "PUBLIC KEY") {
+      throw malformed(source, `${where(n)}: label is "${m[1]}", expected "PUBLIC KEY" (SPKI)`);
+    }
+    let der: Uint8Array;
+    try {
+      der = fromBase64(m[2].replace(/\s+/g, ""));
+    } catch {
+      throw malformed(source, `${where(n)}: body is not valid base64`);
+    }
+    let algorithm: PublicKeyAlgorithm;
+    try {
+      algorithm = spkiAlgorithm(der);
+    } catch (e) {
+      throw malformed(source, `${where(n)}: ${(e as Error).message}`);
+    }
+    keys.push({ spki: der, algorithm, keyId: toHex(sha256Bytes(der)).slice(0, 16) });
+  }
+  const rest = text.slice(last).trim();
+  if (rest !== "") {
+    throw malformed(
+      source,
+      n === 0 && !rest.includes("-----BEGIN")
+        ? "data.publicKeys holds no PEM block"
+        : `data.publicKeys: unterminated or stray text after block ${n}`,
+    );
+  }
+  if (n === 0 && pem.trim() !== "") throw malformed(source, "data.publicKeys holds no PEM block");
+  return keys;
+}
+
+/** Minimal DER reader for SPKI: returns the algorithm, validating the key material. */
+function spkiAlgorithm(der: Uint8Array): PublicKeyAlgorithm {
+  const top = readTlv(der, 0);
+  if (top.tag !== 0x30 || top.end !== der.length) throw new Error("not a DER SubjectPublicKeyInfo");
+  const alg = readTlv(der, top.start);
+  if (alg.tag !== 0x30) throw new Error("not a DER SubjectPublicKeyInfo (algorithm)");
+  const oid = readTlv(der, alg.start);
+  if (oid.tag !== 0x06) throw new Error("not a DER SubjectPublicKeyInfo (OID)");
+  const oidStr = decodeOid(der.subarray(oid.start, oid.end));
+  let param: string | null = null;
+  if (oid.end < alg.end) {
+    const p = readTlv(der, oid.end);
+    if (p.tag === 0x06) param = decodeOid(der.subarray(p.start, p.end));
+  }
+  const bits = readTlv(der, alg.end);
+  if (bits.tag !== 0x03 || bits.end !== top.end || der[bits.start] !== 0) {
+    throw new Error("not a DER SubjectPublicKeyInfo (key bits)");
+  }
+  const key = der.subarray(bits.start + 1, bits.end);
+  if (oidStr === OID_EC_PUBLIC_KEY) {
+    if (param === OID_P256) {
+      p256.Point.fromBytes(key);
+      return "ecdsa-p256";
+    }
+    if (param === OID_P384) {
+      p384.Point.fromBytes(key);
+      return "ecdsa-p384";
+    }
+    throw new Error(`unsupported EC curve ${param ?? "(none)"}; use P-256 or P-384`);
+  }
+  if (oidStr === OID_ED25519) {
+    if (key.length !== 32) throw new Error("Ed25519 key is not 32 bytes");
+    ed25519.Point.fromBytes(key);
+    return "ed25519";
+  }
+  if (oidStr === OID_RSA) {
+    const seq = readTlv(key, 0);
+    const mod = readTlv(key, seq.start);
+    const exp = readTlv(key, mod.end);
+    if (seq.tag !== 0x30 || mod.tag !== 0x02 || exp.tag !== 0x02 || exp.end !== seq.end) {
+      throw new Error("malformed RSA public key");
+    }
+    if ((mod.end - mod.start) * 8 < 2048) throw new Error("RSA key shorter than 2048 bits");
+    return "rsa";
+  }
+  throw new Error(`unsupported key algorithm ${oidStr}; use P-256, P-384, Ed25519 or RSA`);
+}
+
+function readTlv(b: Uint8Array, off: number): { tag: number; start: number; end: number } {
+  if (off + 2 > b.length) throw new Error("truncated DER");
+  const tag = b[off];
+  let len = b[off + 1];
+  let p = off + 2;
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    if (n === 0 || n > 4 || p + n > b.length) throw new Error("bad DER length");
+    len = 0;
+    for (let i = 0; i < n; i++) len = len * 256 + b[p + i];
+    p += n;
+  }
+  if (p + len > b.length) throw new Error("truncated DER");
+  return { tag, start: p, end: p + len };
+}
+
+function decodeOid(b: Uint8Array): string {
+  if (b.length === 0) throw new Error("empty OID");
+  const parts: number[] = [Math.floor(b[0] / 40), b[0] % 40];
+  let v = 0;
+  for (let i = 1; i < b.length; i++) {
+    v = v * 128 + (b[i] & 0x7f);
+    if (!(b[i] & 0x80)) {
+      parts.push(v);
+      v = 0;
+    }
+  }
+  return parts.join(".");
+}
