@@ -1,0 +1,238 @@
+/**
+ * End-to-end flow measurement for `bench/run.ts`: `kars egress --enforce --emit-manifest`
+ * (keyless signing) against Debian's docker-registry and the `@sigstore/mock` Fulcio/Rekor on
+ * loopback — wall time and HTTP requests for a fresh push and a repeat push — next to
+ * `skopeo copy` of the same artifact from an OCI layout into the same registry.
+ *
+ * Requests are counted on the wire: the registry sits behind a counting proxy
+ * (`tests/support/counting_proxy.ts`) and the mock records what it serves.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { startDockerRegistry } from "../tests/support/docker_registry.ts";
+import { startSigstoreMock } from "../tests/support/sigstore_mock.ts";
+import { type ProxiedRequest, startCountingProxy } from "../tests/support/counting_proxy.ts";
+import { median } from "./harness.ts";
+
+const EMPTY_CONFIG = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
+
+/** One measured run. */
+interface Run {
+  ms: number;
+  registry: ProxiedRequest[];
+  sigstore: number;
+  digest?: string;
+}
+
+function uploads(reqs: ProxiedRequest[]): string[] {
+  // A finished blob upload is the PUT (or a single POST) carrying ?digest=.
+  return reqs.filter((r) => /\/blobs\/uploads\//.test(r.path) && /[?&]digest=/.test(r.path))
+    .map((r) => decodeURIComponent(/[?&]digest=([^&]+)/.exec(r.path)![1]));
+}
+
+function fmt(ms: number): string {
+  return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`;
+}
+
+async function exec(
+  argv: string[],
+  env: Record<string, string>,
+  cwd: string,
+): Promise<{ ms: number; stdout: string }> {
+  const t0 = performance.now();
+  const o = await new Deno.Command(argv[0], {
+    args: argv.slice(1),
+    env,
+    cwd,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const ms = performance.now() - t0;
+  const stderr = new TextDecoder().decode(o.stderr);
+  if (!o.success) throw new Error(`${argv.slice(0, 4).join(" ")}… exited ${o.code}: ${stderr}`);
+  return { ms, stdout: new TextDecoder().decode(o.stdout) };
+}
+
+/**
+ * Runs the flow benchmark and returns Markdown lines for RESULTS.md.
+ *
+ * @example
+ * ```ts
+ * import { runFlowBench } from "./flow.ts";
+ * console.log((await runFlowBench({ root: ".", runs: 1 })).join("\n"));
+ * ```
+ */
+export async function runFlowBench(opts: { root: string; runs: number }): Promise<string[]> {
+  const reg = await startDockerRegistry().catch(() => null);
+  if (!reg) return ["Not measured: docker-registry is not installed."];
+  const dir = await Deno.makeTempDir({ prefix: "kars-bench-flow-" });
+  const proxy = await startCountingProxy(reg.url);
+  const mock = await startSigstoreMock();
+  const out: string[] = [];
+  try {
+    await Deno.mkdir(join(dir, "docker"));
+    await Deno.copyFile(join(opts.root, "examples", "sandbox.yaml"), join(dir, "sandbox.yaml"));
+    const env = {
+      ...Deno.env.toObject(),
+      NO_COLOR: "1",
+      DOCKER_CONFIG: join(dir, "docker"),
+      SIGSTORE_ID_TOKEN: mock.mintToken(),
+    };
+    const kars = async (repo: string): Promise<Run> => {
+      proxy.reset();
+      const before = mock.requests.length;
+      const r = await exec(
+        [
+          Deno.execPath(),
+          "run",
+          "-A",
+          "--frozen",
+          join(opts.root, "cli.ts"),
+          "egress",
+          "my-agent",
+          "--from-file",
+          "sandbox.yaml",
+          "--enforce",
+          "--registry",
+          proxy.host,
+          "--repository",
+          repo,
+          "--emit-manifest",
+          "gitops/my-agent-allowlist.yaml",
+          "--force",
+          "--fulcio-url",
+          mock.fulcioUrl,
+          "--rekor-url",
+          mock.rekorUrl,
+          "--json",
+        ],
+        env,
+        dir,
+      );
+      let digest: string | undefined;
+      try {
+        digest = JSON.parse(r.stdout).digest;
+      } catch { /* no JSON: digest stays unknown */ }
+      return {
+        ms: r.ms,
+        registry: [...proxy.requests],
+        sigstore: mock.requests.length - before,
+        digest,
+      };
+    };
+    const fresh: Run[] = [];
+    const repeat: Run[] = [];
+    let failure: string | undefined;
+    try {
+      for (let i = 0; i < opts.runs; i++) {
+        fresh.push(await kars(`policy/egress-allowlist/bench-${i}`));
+        repeat.push(await kars(`policy/egress-allowlist/bench-${i}`));
+      }
+    } catch (e) {
+      failure = (e instanceof Error ? e.message : String(e)).split("\n").slice(0, 3).join(" ");
+    }
+    const rows = [
+      "| what | median wall time | HTTP requests (registry + Fulcio/Rekor) | blobs uploaded |",
+      "|---|--:|--:|---|",
+    ];
+    const describe = (runs: Run[], label: string) => {
+      if (!runs.length) return;
+      const last = runs[runs.length - 1];
+      const up = uploads(last.registry);
+      const kinds = up.map((d) => d === EMPTY_CONFIG ? "empty config" : d.slice(0, 19) + "…");
+      rows.push(
+        `| ${label} | ${fmt(median(runs.map((r) => r.ms)))} | ${
+          last.registry.length + last.sigstore
+        } (${last.registry.length} + ${last.sigstore}) | ${up.length} ${
+          kinds.length ? `(${kinds.join(", ")})` : ""
+        } |`,
+      );
+    };
+    describe(fresh, "`kars egress --enforce --emit-manifest` (keyless), fresh repository");
+    describe(repeat, "same command again (repeat push)");
+    // skopeo: the same artifact, from an OCI layout, into the same registry.
+    const digest = fresh.find((r) => r.digest)?.digest;
+    if (digest) {
+      try {
+        await exec(
+          [
+            "skopeo",
+            "copy",
+            "--src-tls-verify=false",
+            "--preserve-digests",
+            `docker://${reg.host}/policy/egress-allowlist/bench-0@${digest}`,
+            `oci:${join(dir, "layout")}:latest`,
+          ],
+          env,
+          dir,
+        );
+        const sk: Run[] = [];
+        const skRepeat: Run[] = [];
+        for (let i = 0; i < opts.runs; i++) {
+          for (const list of [sk, skRepeat]) {
+            proxy.reset();
+            const r = await exec(
+              [
+                "skopeo",
+                "copy",
+                "--dest-tls-verify=false",
+                "--preserve-digests",
+                `oci:${join(dir, "layout")}:latest`,
+                `docker://${proxy.host}/policy/skopeo-copy-${i}:latest`,
+              ],
+              env,
+              dir,
+            );
+            list.push({ ms: r.ms, registry: [...proxy.requests], sigstore: 0 });
+          }
+        }
+        describe(sk, "`skopeo copy oci:… docker://…` of the same artifact, fresh (no signing)");
+        describe(skRepeat, "`skopeo copy` again (repeat)");
+      } catch (e) {
+        rows.push(`| skopeo copy | not measured: ${(e as Error).message.split("\n")[0]} | | |`);
+      }
+    }
+    out.push(...rows, "");
+    if (failure) out.push(`kars flow not measured (or incomplete): ${failure}`, "");
+    const f = fresh[fresh.length - 1];
+    if (f) {
+      const n = f.registry.length + f.sigstore;
+      out.push(
+        `Target: fresh keyless flow in at most 14 HTTP requests — measured ${n} (${
+          n <= 14 ? "met" : `missed by ${n - 14}`
+        }).`,
+        "",
+        "Requests of the last fresh kars run (registry, through the counting proxy):",
+        "",
+        "```",
+        ...f.registry.map((r) =>
+          `${r.method} ${r.path.replace(/_state=[^&]+/, "_state=…")} ${r.status}`
+        ),
+        ...mock.requests.slice(-f.sigstore).map((r) =>
+          `${r.method} ${r.service}${r.path} ${r.status}`
+        ),
+        "```",
+        "",
+      );
+      const r = repeat[repeat.length - 1];
+      if (r) {
+        const before = new Set(uploads(f.registry));
+        const again = uploads(r.registry).filter((d) => before.has(d));
+        out.push(
+          `Repeat run: ${uploads(r.registry).length} blob upload(s); ${again.length} of them` +
+            " re-upload a blob the fresh run already pushed (target: 0). A new keyless" +
+            " signature (fresh key and certificate) is a new blob by design.",
+          "",
+        );
+      }
+    }
+  } finally {
+    await mock.stop();
+    await proxy.stop();
+    await reg.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+  return out;
+}
