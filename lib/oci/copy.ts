@@ -1,0 +1,209 @@
+/**
+ * Moving content between {@link Target}s: {@link copy} (a manifest or index graph, blobs
+ * first, skipping what the destination has) and {@link pushArtifact} (the push path with
+ * the fewest requests).
+ *
+ * @module
+ */
+import { fromUtf8 } from "../bytes.ts";
+import { type Digest, digestBytes } from "../digest.ts";
+import { KarsError } from "../errors.ts";
+import type { UploadOptions } from "./registry.ts";
+import { checkContent } from "./registry.ts";
+import { referrerDescriptor } from "./referrers.ts";
+import {
+  type Descriptor,
+  DOCKER_MANIFEST_LIST,
+  OCI_INDEX,
+  OCI_MANIFEST,
+  type Target,
+} from "./types.ts";
+
+/** A target that can upload without a prior existence check (e.g. `RegistryTarget`). */
+interface Uploader {
+  uploadBlob(
+    desc: Pick<Descriptor, "digest" | "size">,
+    data: Uint8Array,
+    opts?: UploadOptions,
+  ): Promise<void>;
+}
+
+function hasUpload(t: Target): t is Target & Uploader {
+  return typeof (t as Partial<Uploader>).uploadBlob === "function";
+}
+
+function declarePush(t: Target): void {
+  const w = (t as { willPush?: () => void }).willPush;
+  if (typeof w === "function") w.call(t);
+}
+
+/** Options of {@link copy}. */
+export interface CopyOptions {
+  /** Tag to give the root manifest at the destination (default: the source tag, if any). */
+  tag?: string;
+  /** Blobs transferred in parallel (default 4). */
+  concurrency?: number;
+}
+
+interface Parsed {
+  mediaType: string;
+  manifests?: Descriptor[];
+  config?: Descriptor;
+  layers?: Descriptor[];
+}
+
+function parseManifest(bytes: Uint8Array, where: string): Parsed {
+  try {
+    const j = JSON.parse(fromUtf8(bytes));
+    if (!j || typeof j !== "object") throw new Error("not an object");
+    return j as Parsed;
+  } catch (cause) {
+    throw new KarsError("REGISTRY", `${where}: manifest is not JSON`, { cause });
+  }
+}
+
+async function pool<T>(items: T[], n: number, fn: (t: T) => Promise<void>): Promise<void> {
+  let i = 0;
+  const workers = Array.from({ length: Math.max(1, Math.min(n, items.length)) }, async () => {
+    while (i < items.length) await fn(items[i++]);
+  });
+  await Promise.all(workers);
+}
+
+/**
+ * Copies the manifest (or index, recursively) named by `reference` from `src` to `dst`:
+ * blobs first (skipping those `dst` has), then child manifests, then the root, which gets
+ * `opts.tag` (default: `reference` when it is a tag). Returns the root descriptor.
+ *
+ * @example
+ * ```ts
+ * import { copy } from "./copy.ts";
+ * import { MemoryTarget } from "./memory.ts";
+ * const src = new MemoryTarget(), dst = new MemoryTarget();
+ * // ... push something to src as "latest" ...
+ * // await copy(src, dst, "latest");
+ * ```
+ */
+export async function copy(
+  src: Target,
+  dst: Target,
+  reference: string,
+  opts: CopyOptions = {},
+): Promise<Descriptor> {
+  declarePush(dst);
+  const root = await src.fetchManifest(reference);
+  const tag = opts.tag ?? (reference.startsWith("sha256:") ? undefined : reference);
+  const done = new Set<string>();
+  await copyGraph(src, dst, root.descriptor, root.bytes, opts.concurrency ?? 4, done, true);
+  return await dst.pushManifest(root.bytes, root.descriptor.mediaType, tag);
+}
+
+async function copyGraph(
+  src: Target,
+  dst: Target,
+  desc: Descriptor,
+  bytes: Uint8Array,
+  concurrency: number,
+  done: Set<string>,
+  isRoot: boolean,
+): Promise<void> {
+  if (done.has(desc.digest)) return;
+  done.add(desc.digest);
+  if (!isRoot && (await dst.resolve(desc.digest))) return;
+  const m = parseManifest(bytes, `${src.location}@${desc.digest}`);
+  const mt = m.mediaType ?? desc.mediaType;
+  if (mt === OCI_INDEX || mt === DOCKER_MANIFEST_LIST || Array.isArray(m.manifests)) {
+    for (const child of m.manifests ?? []) {
+      if (done.has(child.digest)) continue;
+      const c = await src.fetchManifest(child.digest);
+      await copyGraph(src, dst, c.descriptor, c.bytes, concurrency, done, false);
+      await dst.pushManifest(c.bytes, child.mediaType || c.descriptor.mediaType);
+    }
+    return;
+  }
+  const blobs = [m.config, ...(m.layers ?? [])].filter((d): d is Descriptor => !!d?.digest);
+  await pool(blobs, concurrency, async (b) => {
+    if (done.has(b.digest)) return;
+    done.add(b.digest);
+    if (await dst.blobExists(b.digest)) return;
+    const data = await src.fetchBlob(b.digest, b.size);
+    if (hasUpload(dst)) await dst.uploadBlob(b, data);
+    else await dst.pushBlob(b, data);
+  });
+}
+
+/** An artifact ready to push: exact manifest bytes and the blobs it references. */
+export interface ArtifactToPush {
+  /** Exact manifest bytes. */
+  manifestBytes: Uint8Array;
+  /** Blobs (config and layers) with their bytes. */
+  blobs: { desc: Pick<Descriptor, "digest" | "size">; data: Uint8Array }[];
+}
+
+/** Options of {@link pushArtifact}. */
+export interface PushArtifactOptions {
+  /** Tags to point at the manifest (e.g. `["latest"]`); none pushes by digest only. */
+  tags?: string[];
+  /** Manifest media type (default: the manifest's `mediaType`, else OCI image manifest). */
+  mediaType?: string;
+  /** Repository of the same registry to mount missing blobs from. */
+  mountFrom?: string;
+}
+
+/**
+ * Pushes an artifact with the fewest requests: one HEAD of the first tag (or the digest);
+ * when it already names this manifest, only the other tags are written. Otherwise blobs are
+ * checked in parallel (HEAD), missing ones uploaded (mount, monolithic or chunked), then the
+ * manifest is PUT by its first tag (or digest) and once per further tag. A tag never points
+ * at a manifest whose blobs are not all stored. Returns the manifest descriptor.
+ *
+ * @example
+ * ```ts
+ * import { pushArtifact } from "./copy.ts";
+ * import { MemoryTarget } from "./memory.ts";
+ * const t = new MemoryTarget();
+ * // const desc = await pushArtifact(t, { manifestBytes, blobs }, { tags: ["latest"] });
+ * ```
+ */
+export async function pushArtifact(
+  target: Target,
+  artifact: ArtifactToPush,
+  opts: PushArtifactOptions = {},
+): Promise<Descriptor> {
+  const bytes = artifact.manifestBytes;
+  const digest: Digest = digestBytes(bytes);
+  for (const b of artifact.blobs) {
+    checkContent(target.location, "blob to push", b.desc.digest, b.data, b.desc.size);
+  }
+  const parsed = parseManifest(bytes, `manifest ${digest}`);
+  const mediaType = opts.mediaType ?? parsed.mediaType ?? OCI_MANIFEST;
+  const tags = [...new Set(opts.tags ?? [])];
+  declarePush(target);
+  const current = await target.resolve(tags[0] ?? digest);
+  if (current?.digest !== digest) {
+    const unique = [...new Map(artifact.blobs.map((b) => [b.desc.digest, b])).values()];
+    const present = await Promise.all(unique.map((b) => target.blobExists(b.desc.digest)));
+    await Promise.all(unique.map(async (b, i) => {
+      if (present[i]) return;
+      if (hasUpload(target)) {
+        await target.uploadBlob(
+          b.desc,
+          b.data,
+          opts.mountFrom ? { mountFrom: opts.mountFrom } : {},
+        );
+      } else await target.pushBlob(b.desc, b.data);
+    }));
+    const d = await target.pushManifest(bytes, mediaType, tags[0]);
+    if (d.digest !== digest) {
+      throw new KarsError(
+        "REGISTRY",
+        `${target.location}: pushed ${digest} but the target reports ${d.digest}`,
+        {
+          details: { reason: "DigestMismatch", expected: digest, actual: d.digest },
+        },
+      );
+    }
+  }
+  for (const t of tags.slice(1)) await target.pushManifest(bytes, mediaType, t);
+  return referrerDescriptor(bytes, mediaType, digest);
+}

@@ -1,0 +1,336 @@
+/**
+ * A {@link Target} over an OCI image layout directory (`oci-layout`, `index.json`,
+ * `blobs/sha256/<hex>`), readable by `skopeo copy oci:DIR:TAG` and `oras --oci-layout`.
+ * Tags are `org.opencontainers.image.ref.name` annotations of `index.json` entries; every
+ * manifest pushed is listed in `index.json` (untagged ones without the annotation), so that
+ * referrers can be found by scanning `subject`. Every file is written atomically (temporary
+ * file in the same directory, then rename). Uses `node:fs` only.
+ *
+ * @module
+ */
+import { randomBytes } from "node:crypto";
+import { mkdir, open, readFile, rename, stat, unlink } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { fromUtf8, toHex, utf8 } from "../bytes.ts";
+import { type Digest, digestBytes, isDigest } from "../digest.ts";
+import { KarsError } from "../errors.ts";
+import { validateTag } from "./reference.ts";
+import {
+  filterReferrers,
+  parseReferrersIndex,
+  referrerDescriptor,
+  referrersTag,
+  subjectOf,
+} from "./referrers.ts";
+import { checkContent } from "./registry.ts";
+import {
+  type Descriptor,
+  type FetchedManifest,
+  type ImageIndex,
+  OCI_INDEX,
+  type Target,
+} from "./types.ts";
+
+/** The annotation that names a tag in `index.json`. */
+export const REF_NAME = "org.opencontainers.image.ref.name";
+
+/**
+ * Writes `data` to `path` atomically: a temporary file in the same directory, flushed,
+ * then renamed over `path`.
+ *
+ * @example
+ * ```ts
+ * import { writeAtomic } from "./layout.ts";
+ * await writeAtomic("/tmp/x.json", new TextEncoder().encode("{}"));
+ * ```
+ */
+export async function writeAtomic(path: string, data: Uint8Array): Promise<void> {
+  const dir = dirname(path);
+  await mkdir(dir, { recursive: true });
+  const tmp = join(dir, `.tmp-${toHex(new Uint8Array(randomBytes(8)))}`);
+  const fh = await open(tmp, "wx", 0o644);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  try {
+    await rename(tmp, path);
+  } catch (e) {
+    await unlink(tmp).catch(() => {});
+    throw e;
+  }
+}
+
+function errCode(e: unknown): string | undefined {
+  return (e as { code?: string })?.code;
+}
+
+/**
+ * An OCI image layout directory as a {@link Target}. The directory is created on first write.
+ *
+ * @example
+ * ```ts
+ * import { LayoutTarget } from "./layout.ts";
+ * const t = new LayoutTarget("./layout");
+ * const blob = new TextEncoder().encode("{}");
+ * await t.pushBlob({ digest: "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a", size: 2 }, blob);
+ * await t.listTags(); // []
+ * ```
+ */
+export class LayoutTarget implements Target {
+  /** `oci:<dir>`. */
+  readonly location: string;
+  /** The layout directory. */
+  readonly dir: string;
+  #lock: Promise<unknown> = Promise.resolve();
+
+  /** @param dir the layout directory */
+  constructor(dir: string) {
+    this.dir = dir;
+    this.location = `oci:${dir}`;
+  }
+
+  #blobPath(digest: Digest): string {
+    if (!isDigest(digest)) {
+      throw new KarsError(
+        "INPUT",
+        `${this.location}: ${JSON.stringify(digest)} is not a sha256 digest`,
+      );
+    }
+    return join(this.dir, "blobs", "sha256", digest.slice(7));
+  }
+
+  #fsError(what: string, e: unknown): KarsError {
+    return new KarsError(
+      "FILE",
+      `${this.location}: cannot ${what}: ${
+        errCode(e) ?? (e as Error)?.message
+      }; check the directory and its permissions`,
+      { cause: e },
+    );
+  }
+
+  async #ensureLayout(): Promise<void> {
+    try {
+      await mkdir(join(this.dir, "blobs", "sha256"), { recursive: true });
+      try {
+        const raw = JSON.parse(await readFile(join(this.dir, "oci-layout"), "utf8"));
+        if (typeof raw?.imageLayoutVersion !== "string") throw new Error("bad oci-layout");
+      } catch (e) {
+        if (errCode(e) !== "ENOENT") {
+          throw new KarsError(
+            "INPUT",
+            `${this.location}: oci-layout is not a valid OCI layout marker; is this an OCI layout directory?`,
+            { cause: e },
+          );
+        }
+        await writeAtomic(join(this.dir, "oci-layout"), utf8('{"imageLayoutVersion":"1.0.0"}'));
+      }
+    } catch (e) {
+      if (e instanceof KarsError) throw e;
+      throw this.#fsError("create the layout", e);
+    }
+  }
+
+  async #readIndex(): Promise<ImageIndex> {
+    let text: string;
+    try {
+      text = await readFile(join(this.dir, "index.json"), "utf8");
+    } catch (e) {
+      if (errCode(e) === "ENOENT") return { schemaVersion: 2, mediaType: OCI_INDEX, manifests: [] };
+      throw this.#fsError("read index.json", e);
+    }
+    let j: ImageIndex;
+    try {
+      j = JSON.parse(text);
+    } catch (cause) {
+      throw new KarsError("INPUT", `${this.location}: index.json is not JSON`, { cause });
+    }
+    if (j?.schemaVersion !== 2 || !Array.isArray(j.manifests)) {
+      throw new KarsError("INPUT", `${this.location}: index.json is not an OCI image index`);
+    }
+    return j;
+  }
+
+  /** Runs `fn` (an index.json read-modify-write) after the previous one finished. */
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#lock.then(fn, fn);
+    this.#lock = run.catch(() => {});
+    return run;
+  }
+
+  async #updateIndex(fn: (manifests: Descriptor[]) => Descriptor[] | null): Promise<void> {
+    await this.#serial(async () => {
+      await this.#ensureLayout();
+      const index = await this.#readIndex();
+      const next = fn(index.manifests);
+      if (!next) return;
+      const out: ImageIndex = { ...index, schemaVersion: 2, mediaType: OCI_INDEX, manifests: next };
+      try {
+        await writeAtomic(join(this.dir, "index.json"), utf8(JSON.stringify(out)));
+      } catch (e) {
+        throw this.#fsError("write index.json", e);
+      }
+    });
+  }
+
+  /** See {@link Target.blobExists}. */
+  async blobExists(digest: Digest): Promise<boolean> {
+    try {
+      return (await stat(this.#blobPath(digest))).isFile();
+    } catch (e) {
+      if (errCode(e) === "ENOENT") return false;
+      if (e instanceof KarsError) throw e;
+      throw this.#fsError(`check blob ${digest}`, e);
+    }
+  }
+
+  async #read(digest: Digest, what: string, size?: number): Promise<Uint8Array> {
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(await readFile(this.#blobPath(digest)));
+    } catch (e) {
+      if (errCode(e) === "ENOENT") {
+        throw new KarsError("NOT_FOUND", `${this.location}: ${what} ${digest} not found`);
+      }
+      if (e instanceof KarsError) throw e;
+      throw this.#fsError(`read ${what} ${digest}`, e);
+    }
+    checkContent(this.location, what, digest, bytes, size);
+    return bytes;
+  }
+
+  /** See {@link Target.fetchBlob}. */
+  fetchBlob(digest: Digest, size?: number): Promise<Uint8Array> {
+    return this.#read(digest, "blob", size);
+  }
+
+  /** See {@link Target.pushBlob}. */
+  async pushBlob(desc: Pick<Descriptor, "digest" | "size">, data: Uint8Array): Promise<void> {
+    checkContent(this.location, "blob to push", desc.digest, data, desc.size);
+    if (await this.blobExists(desc.digest)) return;
+    await this.#ensureLayout();
+    try {
+      await writeAtomic(this.#blobPath(desc.digest), data);
+    } catch (e) {
+      throw this.#fsError(`write blob ${desc.digest}`, e);
+    }
+  }
+
+  /** See {@link Target.resolve}. */
+  async resolve(reference: string): Promise<Descriptor | null> {
+    const index = await this.#readIndex();
+    if (isDigest(reference)) {
+      const entry = index.manifests.find((d) => d.digest === reference);
+      if (!(await this.blobExists(reference))) return null;
+      const bytes = await this.#read(reference, "manifest");
+      return referrerDescriptor(bytes, entry?.mediaType ?? mediaTypeOf(bytes), reference);
+    }
+    const entry = index.manifests.find((d) => d.annotations?.[REF_NAME] === reference);
+    if (!entry) return null;
+    return { mediaType: entry.mediaType, digest: entry.digest, size: entry.size };
+  }
+
+  /** See {@link Target.fetchManifest}. */
+  async fetchManifest(reference: string): Promise<FetchedManifest> {
+    const d = await this.resolve(reference);
+    if (!d) throw new KarsError("NOT_FOUND", `${this.location}: manifest ${reference} not found`);
+    const bytes = await this.#read(d.digest, "manifest", d.size);
+    return {
+      descriptor: referrerDescriptor(bytes, mediaTypeOf(bytes) || d.mediaType, d.digest),
+      bytes,
+    };
+  }
+
+  /** See {@link Target.pushManifest}. */
+  async pushManifest(bytes: Uint8Array, mediaType: string, tag?: string): Promise<Descriptor> {
+    if (tag !== undefined) validateTag(tag);
+    const digest = digestBytes(bytes);
+    await this.pushBlob({ digest, size: bytes.length }, bytes);
+    const desc = referrerDescriptor(bytes, mediaType, digest);
+    await this.#record(desc, tag);
+    return desc;
+  }
+
+  async #record(desc: Descriptor, tag?: string): Promise<void> {
+    const entry: Descriptor = { mediaType: desc.mediaType, digest: desc.digest, size: desc.size };
+    if (desc.artifactType) entry.artifactType = desc.artifactType;
+    await this.#updateIndex((manifests) => {
+      if (tag === undefined) {
+        if (manifests.some((d) => d.digest === desc.digest)) return null;
+        return [...manifests, entry];
+      }
+      const current = manifests.find((d) => d.annotations?.[REF_NAME] === tag);
+      if (current?.digest === desc.digest) return null;
+      const rest = manifests.filter((d) =>
+        d.annotations?.[REF_NAME] !== tag &&
+        !(d.digest === desc.digest && !d.annotations?.[REF_NAME])
+      );
+      return [...rest, { ...entry, annotations: { [REF_NAME]: tag } }];
+    });
+  }
+
+  /** See {@link Target.tag}. */
+  async tag(desc: Descriptor, tag: string): Promise<void> {
+    validateTag(tag);
+    const bytes = await this.#read(desc.digest, "manifest");
+    await this.#record(
+      referrerDescriptor(bytes, mediaTypeOf(bytes) || desc.mediaType, desc.digest),
+      tag,
+    );
+  }
+
+  /** See {@link Target.listTags}. */
+  async listTags(): Promise<string[]> {
+    const index = await this.#readIndex();
+    const tags = index.manifests.map((d) => d.annotations?.[REF_NAME]).filter((t): t is string =>
+      typeof t === "string"
+    );
+    return [...new Set(tags)].sort();
+  }
+
+  /**
+   * See {@link Target.referrers}: every manifest listed in `index.json` whose `subject` is
+   * `subject`, plus the entries of a `sha256-<hex>` fallback index if one was copied in.
+   */
+  async referrers(subject: Digest, artifactType?: string): Promise<Descriptor[]> {
+    const index = await this.#readIndex();
+    const out: Descriptor[] = [];
+    const seen = new Set<string>();
+    for (const d of index.manifests) {
+      if (seen.has(d.digest)) continue;
+      seen.add(d.digest);
+      if (d.size > 4 * 1024 * 1024) continue;
+      let bytes: Uint8Array;
+      try {
+        bytes = await this.#read(d.digest, "manifest", d.size);
+      } catch (e) {
+        if (e instanceof KarsError && e.code === "NOT_FOUND") continue;
+        throw e;
+      }
+      if (subjectOf(bytes) === subject) {
+        out.push(referrerDescriptor(bytes, mediaTypeOf(bytes) || d.mediaType, d.digest));
+      }
+    }
+    const fb = index.manifests.find((d) => d.annotations?.[REF_NAME] === referrersTag(subject));
+    if (fb) {
+      const bytes = await this.#read(fb.digest, "manifest", fb.size);
+      out.push(
+        ...parseReferrersIndex(bytes, `${this.location}:${referrersTag(subject)}`, fb.mediaType)
+          .manifests,
+      );
+    }
+    return filterReferrers(out, artifactType);
+  }
+}
+
+function mediaTypeOf(bytes: Uint8Array): string {
+  try {
+    const m = JSON.parse(fromUtf8(bytes));
+    return typeof m?.mediaType === "string" ? m.mediaType : "";
+  } catch {
+    return "";
+  }
+}
