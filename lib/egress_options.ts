@@ -1,0 +1,292 @@
+/**
+ * The options of `kars egress`, and their validation. Every check here is local
+ * (no file content, no network), so the CLI can refuse bad usage before any work.
+ *
+ * @module
+ */
+import { applyApproveDeny } from "./allowlist.ts";
+import { KarsError } from "./errors.ts";
+import { parseHostPort } from "./host.ts";
+
+/** Where signatures are stored: cosign's legacy `.sig` tag, a Sigstore bundle referrer, or both. */
+export type SignatureFormat = "legacy" | "bundle" | "both";
+
+/** How the signer is chosen when not auto-detected. */
+export type SignMode = "keyless" | "identity-token" | "keyed";
+
+/** Validated options of `kars egress <name>`. */
+export interface EgressOptions {
+  /** Sandbox name (`metadata.name`). */
+  name: string;
+  /** `-n/--namespace`. */
+  namespace?: string;
+  /** `--enforce`: switch `egressMode` to `Strict`. */
+  enforce: boolean;
+  /** `--approve host[:port]` values, as given. */
+  approve: string[];
+  /** `--deny host` values, as given. */
+  deny: string[];
+  /** False with `--no-sign`. */
+  sign: boolean;
+  /** `--emit-manifest PATH`. */
+  emitManifest?: string;
+  /** `--force`: overwrite the manifest file. */
+  force: boolean;
+  /** `--from-file PATH|-`. */
+  fromFile?: string;
+  /** `--registry` (or `KARS_REGISTRY`): `host[:port]` or `oci:<dir>`. */
+  registry?: string;
+  /** `--repository` (default `policy/egress-allowlist/<name>`). */
+  repository: string;
+  /** `--generation N`. */
+  generation?: number;
+  /** `--dry-run`: print, push and write nothing. */
+  dryRun: boolean;
+  /** `--json`: machine-readable result on stdout. */
+  json: boolean;
+  /** `--signature-format`. */
+  signatureFormat: SignatureFormat;
+  /** `--sign-mode`. */
+  signMode?: SignMode;
+  /** `--key PATH|azurekms://…`. */
+  key?: string;
+  /** `--identity-token-file PATH|-`. */
+  identityTokenFile?: string;
+  /** `--fulcio-url`. */
+  fulcioUrl: string;
+  /** `--rekor-url`. */
+  rekorUrl: string;
+  /** `--tsa-url`. */
+  tsaUrl?: string;
+  /** `--tlog-upload=false` turns Rekor upload off for key and KMS signatures. */
+  tlogUpload: boolean;
+  /** `--signer-policy FILE`: verify after signing, refuse to write unless `True`. */
+  signerPolicy?: string;
+  /** `--trusted-root FILE`. */
+  trustedRoot?: string;
+  /** `--username`. */
+  username?: string;
+  /** `--password-stdin`. */
+  passwordStdin: boolean;
+  /** `--plain-http`. */
+  plainHttp: boolean;
+  /** `--ca-file`. */
+  caFile?: string;
+  /** `--kubeconfig`. */
+  kubeconfig?: string;
+  /** `--context`. */
+  context?: string;
+  /** `--verbose`: log every HTTP request (credentials redacted). */
+  verbose: boolean;
+}
+
+/** Default Fulcio (Sigstore public-good instance). */
+export const DEFAULT_FULCIO_URL = "https://fulcio.sigstore.dev";
+/** Default Rekor (Sigstore public-good instance). */
+export const DEFAULT_REKOR_URL = "https://rekor.sigstore.dev";
+
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const REPOSITORY = /^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$/;
+
+type Raw = Record<string, string | boolean | string[] | boolean[] | undefined>;
+
+function usage(message: string): KarsError {
+  return new KarsError("USAGE", message);
+}
+
+function str(v: Raw[string]): string | undefined {
+  return typeof v === "string" ? v : undefined;
+}
+
+function list(v: Raw[string]): string[] {
+  return Array.isArray(v) ? v.map(String) : typeof v === "string" ? [v] : [];
+}
+
+function url(flag: string, v: string | undefined, fallback?: string): string | undefined {
+  if (v === undefined) return fallback;
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    throw usage(`${flag} ${JSON.stringify(v)} is not a URL; give e.g. https://host[:port]`);
+  }
+  if (u.protocol !== "https:" && u.protocol !== "http:") {
+    throw usage(`${flag} must be an http(s) URL, got ${JSON.stringify(v)}`);
+  }
+  return v.replace(/\/+$/, "");
+}
+
+/**
+ * Validates the parsed flags of `kars egress <name>` into {@link EgressOptions}.
+ * Throws a `KarsError("USAGE")` naming the flag and the fix.
+ *
+ * @example
+ * ```ts
+ * import { parseEgressOptions } from "./egress_options.ts";
+ * const o = parseEgressOptions({ enforce: true, "dry-run": true }, ["my-agent"], {});
+ * o.repository; // "policy/egress-allowlist/my-agent"
+ * ```
+ */
+export function parseEgressOptions(
+  values: Raw,
+  positionals: string[],
+  env: Readonly<Record<string, string | undefined>>,
+): EgressOptions {
+  if (positionals.length === 0) {
+    throw usage("missing sandbox name: kars egress <name> (--enforce | --approve <host[:port]>)");
+  }
+  if (positionals.length > 1) {
+    throw usage(
+      `expected one sandbox name, got ${positionals.length}: ${
+        positionals.map((p) => JSON.stringify(p)).join(", ")
+      }`,
+    );
+  }
+  const name = positionals[0];
+  if (name.length > 253 || !DNS1123_SUBDOMAIN.test(name)) {
+    throw usage(
+      `sandbox name ${
+        JSON.stringify(name)
+      } is not a valid Kubernetes name (lowercase letters, digits, '-' and '.')`,
+    );
+  }
+  const namespace = str(values.namespace);
+  if (namespace !== undefined && (namespace.length > 63 || !DNS1123_LABEL.test(namespace))) {
+    throw usage(
+      `--namespace ${
+        JSON.stringify(namespace)
+      } is not a valid namespace name (lowercase letters, digits, '-')`,
+    );
+  }
+  const enforce = values.enforce === true;
+  const approve = list(values.approve);
+  const deny = list(values.deny);
+  const sign = values["no-sign"] !== true;
+  const emitManifest = str(values["emit-manifest"]);
+  const dryRun = values["dry-run"] === true;
+
+  if (emitManifest !== undefined && emitManifest.trim() === "") {
+    throw usage("--emit-manifest needs a file path");
+  }
+  if (emitManifest !== undefined && !sign) {
+    throw usage("--emit-manifest cannot be combined with --no-sign");
+  }
+  if (emitManifest !== undefined && !enforce && approve.length === 0) {
+    throw usage("--emit-manifest requires --enforce or --approve");
+  }
+  if (!enforce && approve.length === 0 && deny.length === 0 && !dryRun) {
+    throw usage(
+      "nothing to do: add --enforce, --approve <host[:port]> or --deny <host> (or --dry-run to preview)",
+    );
+  }
+  // Validate --approve/--deny now, before any file or network work.
+  for (const a of approve) parseHostPort(a);
+  applyApproveDeny([], [], deny);
+
+  let generation: number | undefined;
+  const g = str(values.generation);
+  if (g !== undefined) {
+    if (!/^[1-9][0-9]*$/.test(g) || !Number.isSafeInteger(Number(g))) {
+      throw usage(`--generation ${JSON.stringify(g)} must be a positive integer`);
+    }
+    generation = Number(g);
+  }
+
+  const registry = str(values.registry) ?? (env.KARS_REGISTRY || undefined);
+  if (registry !== undefined) {
+    if (registry.startsWith("oci:")) {
+      if (registry.length === 4) {
+        throw usage("--registry oci: needs a directory, e.g. oci:./layout");
+      }
+    } else if (/[\s/]/.test(registry) || registry === "") {
+      throw usage(
+        `--registry ${
+          JSON.stringify(registry)
+        } must be host[:port] (no scheme, no path) or oci:<dir>; put the path in --repository`,
+      );
+    }
+  }
+  if (registry === undefined && !dryRun) {
+    throw usage(
+      "no registry: pass --registry <host[:port]> (or oci:<dir> for an OCI layout on disk), or set KARS_REGISTRY",
+    );
+  }
+  const repository = str(values.repository) ?? `policy/egress-allowlist/${name}`;
+  if (!REPOSITORY.test(repository) || repository.length > 255) {
+    throw usage(
+      `--repository ${
+        JSON.stringify(repository)
+      } is not a valid repository name (lowercase path components separated by '/')`,
+    );
+  }
+
+  const sf = str(values["signature-format"]) ?? "legacy";
+  if (sf !== "legacy" && sf !== "bundle" && sf !== "both") {
+    throw usage(`--signature-format must be legacy, bundle or both, got ${JSON.stringify(sf)}`);
+  }
+  const sm = str(values["sign-mode"]);
+  if (sm !== undefined && sm !== "keyless" && sm !== "identity-token" && sm !== "keyed") {
+    throw usage(`--sign-mode must be keyless, identity-token or keyed, got ${JSON.stringify(sm)}`);
+  }
+  const key = str(values.key);
+  if (sm === "keyed" && key === undefined) throw usage("--sign-mode keyed needs --key");
+  if (!sign && (key !== undefined || sm !== undefined)) {
+    throw usage("--no-sign cannot be combined with --key or --sign-mode");
+  }
+  const tl = str(values["tlog-upload"]) ?? "true";
+  if (tl !== "true" && tl !== "false") {
+    throw usage(`--tlog-upload must be true or false, got ${JSON.stringify(tl)}`);
+  }
+  const fromFile = str(values["from-file"]);
+  const identityTokenFile = str(values["identity-token-file"]);
+  const passwordStdin = values["password-stdin"] === true;
+  const stdinUsers = [
+    fromFile === "-" ? "--from-file -" : "",
+    identityTokenFile === "-" ? "--identity-token-file -" : "",
+    passwordStdin ? "--password-stdin" : "",
+  ].filter(Boolean);
+  if (stdinUsers.length > 1) {
+    throw usage(`${stdinUsers.join(" and ")} cannot both read standard input`);
+  }
+  const username = str(values.username) ?? undefined;
+  if (passwordStdin && username === undefined) throw usage("--password-stdin needs --username");
+  const signerPolicy = str(values["signer-policy"]);
+  if (signerPolicy !== undefined && !sign) {
+    throw usage("--signer-policy cannot be combined with --no-sign (nothing would be verified)");
+  }
+
+  return {
+    name,
+    namespace,
+    enforce,
+    approve,
+    deny,
+    sign,
+    emitManifest,
+    force: values.force === true,
+    fromFile,
+    registry,
+    repository,
+    generation,
+    dryRun,
+    json: values.json === true,
+    signatureFormat: sf,
+    signMode: sm as SignMode | undefined,
+    key,
+    identityTokenFile,
+    fulcioUrl: url("--fulcio-url", str(values["fulcio-url"]), DEFAULT_FULCIO_URL)!,
+    rekorUrl: url("--rekor-url", str(values["rekor-url"]), DEFAULT_REKOR_URL)!,
+    tsaUrl: url("--tsa-url", str(values["tsa-url"])),
+    tlogUpload: tl === "true",
+    signerPolicy,
+    trustedRoot: str(values["trusted-root"]),
+    username,
+    passwordStdin,
+    plainHttp: values["plain-http"] === true,
+    caFile: str(values["ca-file"]),
+    kubeconfig: str(values.kubeconfig),
+    context: str(values.context),
+    verbose: values.verbose === true,
+  };
+}
