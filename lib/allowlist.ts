@@ -9,7 +9,7 @@
  */
 import { KarsError } from "./errors.ts";
 import { bytesEqual, utf8 } from "./bytes.ts";
-import { checkHost, isCanonicalHost, parseHostPort } from "./host.ts";
+import { checkHost, isCanonicalHost, parseHostPort, quoteForMessage } from "./host.ts";
 import { scalar } from "./yaml_emit.ts";
 
 /** One allowlist entry in canonical form. */
@@ -37,7 +37,7 @@ export const EMPTY_ALLOWLIST_MESSAGE = "refusing to sign empty allowlist";
 function describe(v: unknown): string {
   if (v === null) return "null";
   if (Array.isArray(v)) return "a list";
-  if (typeof v === "string") return `the string ${JSON.stringify(v)}`;
+  if (typeof v === "string") return `the string ${quoteForMessage(v)}`;
   if (typeof v === "number") return String(v);
   return `a ${typeof v}`;
 }
@@ -109,7 +109,7 @@ export function canonicalizeEndpoints(
     const n = errors.length;
     const lines = errors.map((e) =>
       `  - ${source}[${e.index}]${
-        typeof e.host === "string" ? ` host ${JSON.stringify(e.host)}` : ""
+        typeof e.host === "string" ? ` host ${quoteForMessage(e.host)}` : ""
       }: ${e.reason}`
     );
     throw new KarsError(
@@ -178,8 +178,8 @@ export function emitCanonicalAllowlist(list: Allowlist): Uint8Array {
     if (!isCanonicalHost(e.host) || portProblem(e.port)) {
       throw new KarsError(
         "INPUT",
-        `endpoint ${i} (${
-          JSON.stringify(e)
+        `endpoint ${i} (host ${quoteForMessage(String(e.host))}, port ${
+          quoteForMessage(String(e.port))
         }) is not canonical; pass it through canonicalizeEndpoints first`,
       );
     }
@@ -365,11 +365,11 @@ export function applyApproveDeny(
     if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(d) || /[\/?#@]/.test(d)) {
       throw new KarsError(
         "USAGE",
-        `--deny ${JSON.stringify(d)}: domain must be a bare host, not a URL`,
+        `--deny ${quoteForMessage(d)}: domain must be a bare host, not a URL`,
       );
     }
     const r = checkHost(d);
-    if (!r.ok) throw new KarsError("USAGE", `--deny ${JSON.stringify(d)}: ${r.reason}`);
+    if (!r.ok) throw new KarsError("USAGE", `--deny ${quoteForMessage(d)}: ${r.reason}`);
     denied.add(r.host);
   }
   for (const a of added) {

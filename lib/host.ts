@@ -98,8 +98,8 @@ export function checkHost(raw: string): HostCheck {
   if (raw.length > 4 * MAX_HOST_LENGTH) {
     return bad(`name is far longer than ${MAX_HOST_LENGTH} characters`);
   }
-  if (CONTROL.test(raw)) return bad("contains a control character");
   if (WHITESPACE.test(raw)) return bad("contains whitespace");
+  if (CONTROL.test(raw)) return bad("contains a control character");
   if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(raw)) {
     return bad("is a URL; give the bare host name (and the port in the port field)");
   }
@@ -168,11 +168,29 @@ export function isCanonicalHost(h: string): boolean {
 export function normaliseHost(raw: string): string {
   const r = checkHost(raw);
   if (!r.ok) {
-    throw new KarsError("INPUT", `host ${JSON.stringify(raw)}: ${r.reason}`, {
+    throw new KarsError("INPUT", `host ${quoteForMessage(raw)}: ${r.reason}`, {
       details: { host: raw, reason: r.reason },
     });
   }
   return r.host;
+}
+
+/**
+ * Quotes untrusted text for an error message: JSON string syntax, with control, format
+ * and non-space whitespace characters escaped as `\uXXXX` so nothing invisible or
+ * terminal-controlling reaches the output.
+ *
+ * @example
+ * ```ts
+ * import { quoteForMessage } from "./host.ts";
+ * quoteForMessage("a\u007fb"); // "\"a\\u007fb\""
+ * ```
+ */
+export function quoteForMessage(s: string): string {
+  return JSON.stringify(s).replace(
+    /[\p{C}\p{Zl}\p{Zp}\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]/gu,
+    (c) => "\\u" + c.codePointAt(0)!.toString(16).padStart(4, "0"),
+  );
 }
 
 /** Exact message for a URL given where `host[:port]` is expected. */
@@ -194,10 +212,10 @@ export function parseHostPort(arg: string): { host: string; port: number } {
     throw new KarsError("USAGE", msg, { details: { argument: arg } });
   };
   if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(arg) || /[\/?#@]/.test(arg)) {
-    fail(`${NOT_A_URL_MESSAGE}: ${JSON.stringify(arg)}`);
+    fail(`${NOT_A_URL_MESSAGE}: ${quoteForMessage(arg)}`);
   }
   if (arg.startsWith("[") || (arg.match(/:/g) ?? []).length >= 2) {
-    fail(`${JSON.stringify(arg)}: IPv6 literals are not allowed in v1`);
+    fail(`${quoteForMessage(arg)}: IPv6 literals are not allowed in v1`);
   }
   let hostPart = arg;
   let port = 443;
@@ -206,11 +224,11 @@ export function parseHostPort(arg: string): { host: string; port: number } {
     hostPart = arg.slice(0, colon);
     const p = arg.slice(colon + 1);
     if (!/^[0-9]{1,5}$/.test(p) || Number(p) < 1 || Number(p) > 65535 || /^0/.test(p)) {
-      fail(`${JSON.stringify(arg)}: port must be an integer 1-65535`);
+      fail(`${quoteForMessage(arg)}: port must be an integer 1-65535`);
     }
     port = Number(p);
   }
   const r = checkHost(hostPart);
-  if (!r.ok) fail(`${JSON.stringify(arg)}: ${r.reason}`);
+  if (!r.ok) fail(`${quoteForMessage(arg)}: ${r.reason}`);
   return { host: (r as { host: string }).host, port };
 }

@@ -176,10 +176,13 @@ export function selectSandbox(
     const seen = kinds.length
       ? ` (found: ${[...new Set(kinds)].join(", ")})`
       : " (the input is empty)";
-    const what = kinds.some((k) => k.startsWith("KarsSandbox"))
-      ? `no KarsSandbox ${wanted}`
-      : "not a KarsSandbox: no document has kind KarsSandbox";
-    throw new KarsError("NOT_FOUND", `${source}: ${what}${seen}`);
+    if (!kinds.some((k) => k.startsWith("KarsSandbox"))) {
+      throw new KarsError(
+        "INPUT",
+        `${source}: not a KarsSandbox: no document has kind KarsSandbox${seen}`,
+      );
+    }
+    throw new KarsError("NOT_FOUND", `${source}: no KarsSandbox ${wanted}${seen}`);
   }
   if (found.length > 1) {
     throw new KarsError(
