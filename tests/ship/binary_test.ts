@@ -1,0 +1,88 @@
+/**
+ * The standalone binary (issue 5): built offline by `scripts/build_binary.ts` (deno bundle →
+ * Node single-executable application), then run from an empty directory with `env -i` — no
+ * Deno, no caches, no node_modules, no environment. Its output must equal what
+ * `deno run cli.ts` prints for the same arguments.
+ */
+import assert from "assert";
+import { join } from "node:path";
+import { buildBinary, ROOT } from "../../scripts/build_binary.ts";
+import { VERSION } from "../../lib/version.ts";
+
+interface Out {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function run(
+  argv: string[],
+  opts: { cwd: string; env?: Record<string, string>; clearEnv?: boolean },
+): Promise<Out> {
+  const o = await new Deno.Command(argv[0], {
+    args: argv.slice(1),
+    cwd: opts.cwd,
+    env: opts.env,
+    clearEnv: opts.clearEnv,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const d = new TextDecoder();
+  return { code: o.code, stdout: d.decode(o.stdout), stderr: d.decode(o.stderr) };
+}
+
+const denoCli = (args: string[], cwd: string) =>
+  run([Deno.execPath(), "run", "-A", "--frozen", join(ROOT, "cli.ts"), ...args], {
+    cwd,
+    env: { NO_COLOR: "1" },
+  });
+
+Deno.test("standalone binary runs under env -i from an empty directory", async (t) => {
+  const work = await Deno.makeTempDir({ prefix: "kars-binary-test-" });
+  try {
+    const bin = join(work, "bin", "kars");
+    const built = await buildBinary({ output: bin, verbose: false });
+    assert.equal(built.output, bin);
+    assert.ok(built.size > 1_000_000, `binary suspiciously small: ${built.size} bytes`);
+    const empty = join(work, "empty");
+    await Deno.mkdir(empty);
+    const kars = (args: string[]) => run([bin, ...args], { cwd: empty, clearEnv: true });
+
+    await t.step("--version", async () => {
+      const r = await kars(["--version"]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, `kars ${VERSION}\n`);
+    });
+
+    await t.step("--help equals deno run cli.ts --help", async () => {
+      const r = await kars(["--help"]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /kars egress/);
+      assert.equal(r.stdout, (await denoCli(["--help"], empty)).stdout);
+    });
+
+    await t.step("usage error exits 2 with one clear line", async () => {
+      const r = await kars(["egress", "my-agent", "--no-such-flag"]);
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, /^kars: error: .*--no-such-flag/);
+      assert.equal(r.stdout, "");
+    });
+
+    await t.step("--dry-run on a sandbox file equals deno run cli.ts", async () => {
+      await Deno.copyFile(join(ROOT, "examples", "sandbox.yaml"), join(empty, "sandbox.yaml"));
+      const args = ["egress", "my-agent", "--from-file", "sandbox.yaml", "--enforce", "--dry-run"];
+      const r = await kars(args);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /kind: EgressAllowlist/);
+      assert.match(r.stdout, /sha256:[0-9a-f]{64}/);
+      const d = await denoCli(args, empty);
+      assert.equal(d.code, 0, d.stderr);
+      assert.equal(r.stdout, d.stdout);
+      // A dry run writes nothing.
+      assert.deepEqual([...Deno.readDirSync(empty)].map((e) => e.name), ["sandbox.yaml"]);
+    });
+  } finally {
+    await Deno.remove(work, { recursive: true });
+  }
+});

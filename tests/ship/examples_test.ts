@@ -1,0 +1,89 @@
+/**
+ * The CI and GitOps examples (issue 5): the committed emitted manifest is exactly what the
+ * real emitters produce for `examples/sandbox.yaml`; `kubectl kustomize examples/gitops`
+ * renders it with the SignerPolicy ConfigMap, and that policy admits the example workflow's
+ * signer; the GitHub Actions workflow parses and has the promote and verify steps with
+ * ambient OIDC.
+ */
+import assert from "assert";
+import { parse, parseAllDocuments } from "yaml";
+import { join } from "node:path";
+import { ROOT } from "../../scripts/build_binary.ts";
+import {
+  EXAMPLE_MANIFEST,
+  EXAMPLE_SIGNER,
+  renderExampleManifest,
+} from "../../scripts/gen_examples.ts";
+import { haveTool } from "../support/docker_registry.ts";
+import { matchIdentity, parseSignerPolicy } from "../../lib/verify/policy.ts";
+
+const GITHUB_ISSUER = "https://token.actions.githubusercontent.com";
+
+Deno.test("examples/gitops manifest is what the real emitter writes", async () => {
+  const committed = await Deno.readFile(join(ROOT, EXAMPLE_MANIFEST));
+  const rendered = await renderExampleManifest();
+  assert.equal(
+    new TextDecoder().decode(committed),
+    new TextDecoder().decode(rendered),
+    "examples/gitops/my-agent-allowlist.yaml is stale: run deno run -A scripts/gen_examples.ts",
+  );
+});
+
+Deno.test("kubectl kustomize examples/gitops renders the sandbox patch and the SignerPolicy", async (t) => {
+  if (!haveTool("/usr/bin/kubectl", "kubectl")) return;
+  const o = await new Deno.Command("kubectl", {
+    args: ["kustomize", join(ROOT, "examples", "gitops")],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.ok(o.success, new TextDecoder().decode(o.stderr));
+  const docs = parseAllDocuments(new TextDecoder().decode(o.stdout)).map((d) => d.toJS());
+  const sandbox = docs.find((d) => d.kind === "KarsSandbox");
+  const cm = docs.find((d) => d.kind === "ConfigMap");
+  assert.ok(sandbox && cm, "both resources rendered");
+  const header = new TextDecoder().decode(await Deno.readFile(join(ROOT, EXAMPLE_MANIFEST)));
+  const headerDigest = /digest=(sha256:[0-9a-f]{64})/.exec(header)?.[1];
+  await t.step("allowlistRef survives kustomize unchanged", () => {
+    assert.equal(sandbox.spec.networkPolicy.allowlistRef.digest, headerDigest);
+    assert.equal(sandbox.spec.networkPolicy.egressMode, "Strict");
+    assert.equal(sandbox.metadata.annotations["kars.io/applied-via-gitops"], "true");
+  });
+  await t.step("the SignerPolicy admits the example workflow and nobody else", async () => {
+    assert.equal(cm.metadata.name, "kars-signer-policy");
+    const policy = parseSignerPolicy(
+      await Deno.readTextFile(join(ROOT, "examples", "gitops", "signer-policy.yaml")),
+      "examples/gitops/signer-policy.yaml",
+    );
+    const san = EXAMPLE_SIGNER.slice("keyless:".length);
+    assert.equal(matchIdentity(policy, { san, issuer: GITHUB_ISSUER }), true);
+    assert.equal(
+      matchIdentity(policy, {
+        san: san.replace("refs/heads/main", "refs/heads/dev"),
+        issuer: GITHUB_ISSUER,
+      }),
+      false,
+    );
+    assert.equal(matchIdentity(policy, { san, issuer: "https://accounts.google.com" }), false);
+  });
+});
+
+Deno.test("examples/github-actions.yml: promote with ambient OIDC, --force, then verify", async () => {
+  const wf = parse(await Deno.readTextFile(join(ROOT, "examples", "github-actions.yml")));
+  assert.equal(wf.permissions["id-token"], "write");
+  const steps: { name?: string; run?: string; env?: Record<string, string> }[] = Object.values(
+    wf.jobs as Record<string, { steps: [] }>,
+  ).flatMap((j) => j.steps);
+  const promote = steps.find((s) => s.name === "Promote egress allowlist");
+  assert.ok(promote?.run, "the walkthrough's step exists");
+  assert.match(promote.run, /kars egress my-agent .*--enforce/s);
+  assert.match(promote.run, /--emit-manifest \S+/);
+  assert.match(promote.run, /--force/);
+  assert.doesNotMatch(promote.run, /--no-sign/);
+  const verify = steps.find((s) => /kars egress verify/.test(s.run ?? ""));
+  assert.ok(verify, "a kars egress verify step exists");
+  assert.match(verify.run!, /--signer-policy \S+/);
+  // No token on a command line anywhere: kars reads the ambient OIDC token itself.
+  for (const s of steps) {
+    assert.doesNotMatch(s.run ?? "", /--(identity-)?token[= ]|--password[= ]/, s.name);
+  }
+});

@@ -1,0 +1,20 @@
+/**
+ * Node import check (issue 5): `deno bundle mod.ts` imported by Node 20 canonicalises,
+ * digests and parses a fixture with results byte-identical to the same checks under Deno
+ * (`scripts/node_check.ts`, `scripts/node_check.mjs`).
+ */
+import assert from "assert";
+import { nodeCheck } from "../../scripts/node_check.ts";
+import { EXPECTED_CANONICAL } from "../../scripts/node_check.mjs";
+import { digestBytes } from "../../lib/digest.ts";
+
+Deno.test("the library bundle works under Node 20 and agrees with Deno", async () => {
+  const r = await nodeCheck();
+  assert.match(r.nodeVersion, /^v\d+\./);
+  assert.equal(r.node, r.deno);
+  const result = JSON.parse(r.node);
+  // The Node side computed the digest of the spec's canonical bytes itself.
+  assert.equal(result.canonicalDigest, digestBytes(new TextEncoder().encode(EXPECTED_CANONICAL)));
+  assert.equal(result.karsError.isKarsError, true);
+  assert.equal(result.rejected.count, 2);
+});
