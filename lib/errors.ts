@@ -58,6 +58,8 @@ export class KarsError extends Error {
   readonly details?: Record<string, unknown>;
 
   /**
+   * Creates an error of class `code`.
+   *
    * @param code the failure class
    * @param message a sentence naming the input at fault and, where there is one, the fix
    * @param options `cause` (the underlying error) and `details`
