@@ -177,7 +177,11 @@ export class RegistryTarget implements Target {
     data: Uint8Array,
     opts: UploadOptions = {},
   ): Promise<void> {
-    checkContent(this.location, "blob to push", desc.digest, data, desc.size);
+    try {
+      checkContent(this.location, "blob to push", desc.digest, data, desc.size);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     return this.#op(`push blob ${desc.digest}`, async (ctx) => {
       const attempts = Math.max(1, this.client.retry.attempts);
       for (let attempt = 1;; attempt++) {
