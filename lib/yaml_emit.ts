@@ -49,10 +49,11 @@ const RESERVED_WORDS = new Set([
 /**
  * Plain scalars that YAML 1.1 or 1.2 resolve to a number: decimal, octal (`0o17`, `017`),
  * hex, binary, underscores (1.1), sexagesimal (1.1, `1:20`), floats and exponents, `.inf`,
- * `.nan`. Deliberately broad: a false positive only costs a pair of quotes.
+ * `.nan`, and what lenient 1.1 readers take for floats (`.`, `e8`, `1.`). Deliberately broad:
+ * a false positive only costs a pair of quotes.
  */
 const NUMBER_LIKE =
-  /^[-+]?(0b[01_]+|0o[0-7_]+|0x[0-9a-fA-F_]+|[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?|(\.[0-9_]+|[0-9][0-9_]*(\.[0-9_]*)?)([eE][-+]?[0-9]+)?|\.(inf|Inf|INF)|\.(nan|NaN|NAN))$/;
+  /^[-+]?(0b[01_]+|0o[0-7_]+|0x[0-9a-fA-F_]+|[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?|[0-9_]*\.?[0-9_]*([eE][-+]?[0-9]+)?|\.(inf|Inf|INF)|\.(nan|NaN|NAN))$/;
 
 /**
  * True when `s` may be written as a plain (unquoted) scalar and is read back as the same
@@ -69,7 +70,8 @@ const NUMBER_LIKE =
 export function isPlainSafe(s: string): boolean {
   // Fast path for the common case (host names): starts with a letter, only [a-z0-9.-].
   const c0 = s.charCodeAt(0);
-  if (c0 >= 97 && c0 <= 122 && SIMPLE.test(s)) return !RESERVED_WORDS.has(s);
+  // (`e8` is the one number-like form that starts with a letter.)
+  if (c0 >= 97 && c0 <= 122 && c0 !== 101 && SIMPLE.test(s)) return !RESERVED_WORDS.has(s);
   if (!PLAIN_CHARS.test(s) || s.endsWith(":")) return false;
   if (RESERVED_WORDS.has(s) || NUMBER_LIKE.test(s)) return false;
   return true;
