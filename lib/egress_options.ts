@@ -6,7 +6,6 @@
  */
 import { applyApproveDeny } from "./allowlist.ts";
 import { KarsError } from "./errors.ts";
-import { parseHostPort } from "./host.ts";
 
 /** Where signatures are stored: cosign's legacy `.sig` tag, a Sigstore bundle referrer, or both. */
 export type SignatureFormat = "legacy" | "bundle" | "both";
@@ -181,8 +180,7 @@ export function parseEgressOptions(
     );
   }
   // Validate --approve/--deny now, before any file or network work.
-  for (const a of approve) parseHostPort(a);
-  applyApproveDeny([], [], deny);
+  applyApproveDeny([], approve, deny);
 
   let generation: number | undefined;
   const g = str(values.generation);

@@ -1,0 +1,24 @@
+/**
+ * The list of `kars` subcommands.
+ *
+ * @module
+ */
+import type { Command } from "./command.ts";
+import { demoCommand } from "./demo.ts";
+import { egressCommand } from "./egress.ts";
+import { generateKeyPairCommand } from "./generate_key_pair.ts";
+
+/**
+ * Every subcommand of the CLI, in help order.
+ *
+ * @example
+ * ```ts
+ * import { commands } from "./commands.ts";
+ * commands.map((c) => c.path.join(" "));
+ * ```
+ */
+export const commands: readonly Command[] = [
+  egressCommand,
+  generateKeyPairCommand,
+  demoCommand,
+];

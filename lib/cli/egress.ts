@@ -1,0 +1,167 @@
+/**
+ * `kars egress <name>`: build, push, sign and hand over the allowlist.
+ *
+ * @module
+ */
+import { parseEgressOptions } from "../egress_options.ts";
+import { egress, type EgressResult } from "../egress.ts";
+import { type CliContext, type Command, EXIT } from "./command.ts";
+
+const HELP = `kars egress <name> (--enforce | --approve <host[:port]>...) [flags]
+
+Builds the canonical egress allowlist of KarsSandbox <name>, pushes it to an OCI
+registry as an artifact of type application/vnd.kars.egress-allowlist.v1+yaml,
+signs it (by default), and either writes the KarsSandbox patch to a GitOps manifest
+(--emit-manifest) or patches the live sandbox.
+
+Source of the sandbox:
+  --from-file PATH|-         read the KarsSandbox from a YAML/JSON file (or stdin);
+                             no cluster is contacted
+  -n, --namespace NS         namespace (default: the context's, else kars-<name>)
+      --kubeconfig PATH      kubeconfig file (default: $KUBECONFIG, ~/.kube/config)
+      --context NAME         kubeconfig context
+
+What changes:
+  --enforce                  set egressMode: Strict
+  --approve HOST[:PORT]      add an endpoint (repeatable; port defaults to 443)
+  --deny HOST                remove every endpoint of a host (repeatable)
+  --generation N             force the allowlist generation (default: the previous
+                             signed generation if unchanged, else previous + 1)
+
+Where it goes:
+  --registry HOST[:PORT]     registry (env KARS_REGISTRY); oci:<dir> = OCI layout on disk
+  --repository PATH          repository (default policy/egress-allowlist/<name>)
+  --emit-manifest PATH       write the KarsSandbox patch to PATH for GitOps (no cluster
+                             write); needs --enforce or --approve, and signing
+  --force                    overwrite an existing --emit-manifest file
+  --username USER            registry user (or KARS_REGISTRY_USERNAME, docker config)
+  --password-stdin           read the registry password from stdin
+  --plain-http               talk HTTP, not HTTPS (automatic for localhost/127.0.0.1)
+  --ca-file PATH             extra CA certificates (PEM) for the registry
+  --verbose                  log every HTTP request (credentials redacted)
+
+Signing (on by default):
+  --no-sign                  do not sign (local development only; not with --emit-manifest)
+  --sign-mode MODE           keyless | identity-token | keyed (default: auto-detect)
+  --key PATH|azurekms://VAULT.vault.azure.net/KEY[/VERSION]
+                             sign with a cosign key file or an Azure Key Vault key
+  --identity-token-file PATH|-
+                             OIDC token file for keyless signing (else SIGSTORE_ID_TOKEN,
+                             OIDC_TOKEN, GitHub Actions ambient OIDC)
+  --fulcio-url URL           default https://fulcio.sigstore.dev
+  --rekor-url URL            default https://rekor.sigstore.dev
+  --tsa-url URL              RFC 3161 timestamp authority (default: none)
+  --tlog-upload true|false   upload key/KMS signatures to Rekor (default true)
+  --signature-format FORMAT  legacy (default; what the kars controller reads) | bundle | both
+  --signer-policy FILE       verify what was signed against this SignerPolicy ConfigMap
+                             and refuse to write unless AllowlistVerified=True
+  --trusted-root FILE        Sigstore trusted_root.json (default: embedded public-good root)
+
+Output:
+  --dry-run                  print the canonical YAML and digests; push and write nothing
+  --json                     machine-readable result on stdout (messages on stderr)
+
+Exit codes: 0 ok, 1 failure, 2 usage or input error.
+`;
+
+/**
+ * The `kars egress` command.
+ *
+ * @example
+ * ```ts
+ * import { egressCommand } from "./egress.ts";
+ * egressCommand.path; // ["egress"]
+ * ```
+ */
+export const egressCommand: Command = {
+  path: ["egress"],
+  summary: "build, push and sign a sandbox's egress allowlist; write the GitOps patch",
+  help: HELP,
+  options: {
+    enforce: { type: "boolean" },
+    approve: { type: "string", multiple: true },
+    deny: { type: "string", multiple: true },
+    "no-sign": { type: "boolean" },
+    "emit-manifest": { type: "string" },
+    force: { type: "boolean" },
+    "from-file": { type: "string" },
+    namespace: { type: "string", short: "n" },
+    registry: { type: "string" },
+    repository: { type: "string" },
+    generation: { type: "string" },
+    "dry-run": { type: "boolean" },
+    json: { type: "boolean" },
+    "signature-format": { type: "string" },
+    "sign-mode": { type: "string" },
+    key: { type: "string" },
+    "identity-token-file": { type: "string" },
+    "fulcio-url": { type: "string" },
+    "rekor-url": { type: "string" },
+    "tsa-url": { type: "string" },
+    "tlog-upload": { type: "string" },
+    "signer-policy": { type: "string" },
+    "trusted-root": { type: "string" },
+    username: { type: "string" },
+    "password-stdin": { type: "boolean" },
+    "plain-http": { type: "boolean" },
+    "ca-file": { type: "string" },
+    kubeconfig: { type: "string" },
+    context: { type: "string" },
+    verbose: { type: "boolean" },
+  },
+  async run(values, positionals, ctx) {
+    const options = parseEgressOptions(values, positionals, ctx.env);
+    const result = await egress(options, {
+      env: ctx.env,
+      cwd: ctx.cwd,
+      stdin: ctx.stdin,
+      stdinIsTTY: ctx.isTTY.stdin,
+      fetch: ctx.fetch,
+      progress: (line) => ctx.stderr(`${line}\n`),
+      warn: (line) => ctx.stderr(paint(ctx, `${line}\n`)),
+      promptSecret: ctx.promptSecret,
+      requestLog: options.verbose ? (line) => ctx.stderr(`  ${line}\n`) : undefined,
+    });
+    if (options.json) {
+      ctx.stdout(JSON.stringify(jsonResult(result), null, 2) + "\n");
+    } else if (result.dryRun) {
+      ctx.stdout(result.canonical);
+      ctx.stderr(`layer digest:    ${result.layerDigest}\nmanifest digest: ${result.digest}\n`);
+    } else if (result.document !== undefined) {
+      ctx.stdout(result.document);
+    }
+    if (!options.json && result.manifestPath) {
+      ctx.stderr(
+        `wrote ${result.manifestPath} (digest=${result.digest} signer=${result.signer})\n`,
+      );
+    }
+    return EXIT.OK;
+  },
+};
+
+function paint(ctx: CliContext, text: string): string {
+  return ctx.color ? `\x1b[33m${text.replace(/\n$/, "")}\x1b[0m\n` : text;
+}
+
+/** The `--json` result: fixed keys, no timestamps, so two runs on one input print the same. */
+function jsonResult(r: EgressResult): Record<string, unknown> {
+  return {
+    sandbox: r.sandbox.name,
+    namespace: r.sandbox.namespace,
+    registry: r.registry ?? null,
+    repository: r.repository,
+    digest: r.digest,
+    layerDigest: r.layerDigest,
+    generation: r.generation,
+    endpoints: r.endpoints,
+    signatureFormat: r.signatureFormat,
+    signer: r.signer,
+    signatures: r.signatures,
+    manifestPath: r.manifestPath ?? null,
+    verification: r.verification ?? null,
+    patched: r.patched,
+    dryRun: r.dryRun,
+    ...(r.dryRun ? { canonical: r.canonical } : {}),
+    ...(r.document !== undefined ? { document: r.document } : {}),
+  };
+}

@@ -1,0 +1,483 @@
+/**
+ * The `kars egress` flow: read the sandbox → canonical allowlist → push → sign →
+ * (verify) → write the GitOps manifest, print it, or patch the live sandbox.
+ *
+ * Ordering is the safety property: every local check (flags, the overwrite check, the
+ * sandbox file) happens before any network work, and nothing is written or patched
+ * unless push and signing (and verification, when a SignerPolicy is given) succeeded.
+ *
+ * @module
+ */
+import { resolve } from "node:path";
+import { readFile } from "node:fs/promises";
+import {
+  type Allowlist,
+  applyApproveDeny,
+  canonicalizeEndpoints,
+  chooseGeneration,
+  emitCanonicalAllowlist,
+  type Endpoint,
+  parseCanonicalAllowlist,
+} from "./allowlist.ts";
+import { fromUtf8 } from "./bytes.ts";
+import type { Digest } from "./digest.ts";
+import type { EgressOptions } from "./egress_options.ts";
+import { isKarsError, KarsError } from "./errors.ts";
+import { checkWritable, writeFileAtomic } from "./fs_atomic.ts";
+import {
+  type AllowlistRef,
+  defaultNamespace,
+  emitGitopsManifest,
+  readGitopsManifest,
+} from "./gitops.ts";
+import {
+  ALLOWLIST_MEDIA_TYPE,
+  buildAllowlistArtifact,
+  EMPTY_CONFIG_BYTES,
+  parseAllowlistManifest,
+} from "./oci/artifact.ts";
+import { openTarget, type OpenTargetOptions } from "./oci/open.ts";
+import { pushArtifact } from "./oci/copy.ts";
+import { defaultCredentials } from "./oci/docker_config.ts";
+import { createFetch } from "./transport.ts";
+import { OCI_MANIFEST, type Target } from "./oci/types.ts";
+import { type KarsSandbox, readNetworkPolicy, selectSandbox } from "./sandbox.ts";
+import { createSigner, signArtifact } from "./sign/sign_artifact.ts";
+import type { Signer } from "./sign/signer.ts";
+import { parseYamlDocuments, readInputText } from "./yaml_read.ts";
+import { connectCluster, type LiveCluster } from "./cluster.ts";
+import type { LiveSandbox } from "./kube/sandbox.ts";
+import { loadSignerPolicy } from "./verify/policy.ts";
+import { verifyAllowlist } from "./verify/verdict.ts";
+import { parseTrustedRoot, productionTrustedRoot } from "./verify/sigstore/trust_root.ts";
+import { formatCondition } from "./verify/conditions.ts";
+
+/** What the flow may use of its surroundings (no runtime globals are read). */
+export interface EgressIO {
+  /** Environment variables. */
+  env: Readonly<Record<string, string | undefined>>;
+  /** Directory relative paths are resolved against. */
+  cwd: string;
+  /** Standard input (for `--from-file -`, `--password-stdin`, `--identity-token-file -`). */
+  stdin?: () => ReadableStream<Uint8Array>;
+  /** Whether stdin is a terminal (interactive OIDC, exec plugins). */
+  stdinIsTTY?: boolean;
+  /** `fetch` override (tests record requests with it). */
+  fetch?: typeof fetch;
+  /** Progress lines (building, pushing, signing, writing). */
+  progress?: (line: string) => void;
+  /** Warnings. */
+  warn?: (line: string) => void;
+  /** Reads a secret on a terminal (COSIGN_PASSWORD fallback). */
+  promptSecret?: (prompt: string) => Promise<string | undefined>;
+  /** Every HTTP request made to registries, when `--verbose` (credentials redacted). */
+  requestLog?: (line: string) => void;
+}
+
+/** The result of {@link egress}. */
+export interface EgressResult {
+  /** The sandbox: name and namespace. */
+  sandbox: { name: string; namespace: string };
+  /** Registry (`host[:port]` or `oci:<dir>`), absent on a dry run without one. */
+  registry?: string;
+  /** Repository. */
+  repository: string;
+  /** Manifest digest (`allowlistRef.digest`). */
+  digest: Digest;
+  /** Layer digest (the canonical YAML). */
+  layerDigest: Digest;
+  /** Allowlist generation. */
+  generation: number;
+  /** Number of endpoints. */
+  endpoints: number;
+  /** The canonical allowlist YAML. */
+  canonical: string;
+  /** Signature format stored, or `null` with `--no-sign` or on a dry run. */
+  signatureFormat: EgressOptions["signatureFormat"] | null;
+  /** The signer identity (`keyless:<SAN>`, `key:<id>`, `kms:<uri>`), or `null`. */
+  signer: string | null;
+  /** Where signatures were stored. */
+  signatures: Array<{ format: string; digest: string }>;
+  /** The GitOps manifest path written, if any. */
+  manifestPath?: string;
+  /** The KarsSandbox patch document, when it goes to stdout (`--from-file`, no `--emit-manifest`). */
+  document?: string;
+  /** The verification condition, when `--signer-policy` was given. */
+  verification?: string;
+  /** Whether the live sandbox was patched. */
+  patched: boolean;
+  /** True on `--dry-run`. */
+  dryRun: boolean;
+}
+
+function at(io: EgressIO, p: string): string {
+  return resolve(io.cwd, p);
+}
+
+async function readAllStdin(io: EgressIO): Promise<Uint8Array> {
+  if (!io.stdin) throw new KarsError("USAGE", "standard input is not available");
+  return new Uint8Array(await new Response(io.stdin()).arrayBuffer());
+}
+
+/**
+ * Runs `kars egress` with validated options.
+ *
+ * @example
+ * ```ts
+ * import { egress } from "./egress.ts";
+ * import { parseEgressOptions } from "./egress_options.ts";
+ * const options = parseEgressOptions({ enforce: true, "dry-run": true, "from-file": "sandbox.yaml" }, ["my-agent"], {});
+ * const result = await egress(options, { env: {}, cwd: "." });
+ * console.log(result.digest);
+ * ```
+ */
+export async function egress(o: EgressOptions, io: EgressIO): Promise<EgressResult> {
+  const progress = io.progress ?? (() => {});
+  const warn = io.warn ?? (() => {});
+  const manifestPath = o.emitManifest !== undefined ? at(io, o.emitManifest) : undefined;
+
+  // 1. Local checks first: the overwrite check, the sandbox file, the SignerPolicy file.
+  if (manifestPath && !o.dryRun) await checkWritable(manifestPath, { force: o.force });
+  const policyText = o.signerPolicy !== undefined
+    ? await readInputText(at(io, o.signerPolicy))
+    : undefined;
+  if (!o.sign && !o.dryRun) {
+    warn(
+      "⚠ --no-sign: the resulting allowlist will be unsigned. The controller will emit " +
+        "AllowlistVerified=False/SignerPolicyMissing and refuse the artifact in authoritative mode. " +
+        "Use only for local dev.",
+    );
+  }
+
+  let sandbox: KarsSandbox;
+  let cluster: LiveCluster | undefined;
+  let live: LiveSandbox | undefined;
+  if (o.fromFile !== undefined) {
+    const source = o.fromFile === "-" ? "<stdin>" : o.fromFile;
+    const text = o.fromFile === "-"
+      ? await readInputText("-", { stdin: io.stdin?.() })
+      : await readInputText(at(io, o.fromFile));
+    sandbox = selectSandbox(parseYamlDocuments(text, source), {
+      name: o.name,
+      namespace: o.namespace,
+    }, source);
+  } else {
+    // Reading the live sandbox is the only cluster call before push and signing.
+    cluster = await connectCluster({
+      kubeconfig: o.kubeconfig,
+      context: o.context,
+      env: io.env,
+      cwd: io.cwd,
+      stdinIsTTY: io.stdinIsTTY,
+      fetch: io.fetch,
+    });
+    progress(`reading KarsSandbox ${o.name} from ${cluster.describe()}`);
+    live = await cluster.find(o.name, o.namespace);
+    sandbox = live as unknown as KarsSandbox;
+  }
+  const name = sandbox.metadata.name;
+  const namespace = sandbox.metadata.namespace ?? o.namespace ?? defaultNamespace(name);
+  const policy = readNetworkPolicy(sandbox, o.fromFile ?? `KarsSandbox ${namespace}/${name}`);
+
+  // 2. The canonical allowlist.
+  progress(`building allowlist for ${namespace}/${name}`);
+  const current = canonicalizeEndpoints(policy.allowedEndpoints);
+  const { endpoints, changed, unknownDenied } = applyApproveDeny(current, o.approve, o.deny);
+  for (const h of unknownDenied) warn(`--deny ${h}: not in the allowlist; nothing removed`);
+
+  const registryOpts = await registryOptions(o, io);
+  const previous = o.generation !== undefined ? undefined : await readPrevious(
+    o,
+    io,
+    policy.allowlistRef as AllowlistRef | undefined,
+    manifestPath,
+    registryOpts,
+    warn,
+  );
+  const generation = chooseGeneration({ endpoints, previous, override: o.generation });
+  const canonicalBytes = emitCanonicalAllowlist({ generation, endpoints });
+  const artifact = buildAllowlistArtifact(canonicalBytes);
+  const canonical = fromUtf8(canonicalBytes);
+  progress(
+    `allowlist: ${endpoints.length} endpoint(s), generation ${generation}, digest ${artifact.manifestDigest}`,
+  );
+
+  const egressMode = o.enforce && policy.egressMode !== "Strict" ? "Strict" as const : undefined;
+  const allowedEndpoints: Endpoint[] | undefined = changed ? endpoints : undefined;
+  const result: EgressResult = {
+    sandbox: { name, namespace },
+    registry: o.registry,
+    repository: o.repository,
+    digest: artifact.manifestDigest,
+    layerDigest: artifact.layer.digest,
+    generation,
+    endpoints: endpoints.length,
+    canonical,
+    signatureFormat: null,
+    signer: null,
+    signatures: [],
+    patched: false,
+    dryRun: o.dryRun,
+  };
+  if (o.dryRun) return result;
+
+  // 3. Prepare the signer before anything is pushed: a missing identity token, key file or
+  //    password fails here, with nothing half-done.
+  const notWritten = manifestPath
+    ? `${manifestPath} not written`
+    : cluster
+    ? "the sandbox was not patched"
+    : "nothing was written";
+  let signer: Signer | undefined;
+  if (o.sign) {
+    try {
+      signer = await createSigner({
+        mode: o.signMode,
+        key: o.key ? (o.key.startsWith("azurekms://") ? o.key : at(io, o.key)) : undefined,
+        identityTokenFile: o.identityTokenFile === undefined || o.identityTokenFile === "-"
+          ? o.identityTokenFile
+          : at(io, o.identityTokenFile),
+        fulcioUrl: o.fulcioUrl,
+        env: { ...io.env },
+        readFile: (p: string) => readFile(p).then((b) => new Uint8Array(b)),
+        readStdin: () => readAllStdin(io),
+        promptSecret: io.promptSecret ? promptOrFail(io.promptSecret) : undefined,
+        fetch: io.fetch,
+      });
+    } catch (e) {
+      throw new KarsError(
+        isKarsError(e) && e.code !== "INTERNAL" ? e.code : "SIGN",
+        `cannot sign; nothing was pushed and ${notWritten}: ${
+          e instanceof Error ? e.message : String(e)
+        }`,
+        { cause: e },
+      );
+    }
+  }
+
+  // 4. Push.
+  const registry = o.registry!;
+  const target = openTarget(
+    registry.startsWith("oci:") ? `oci:${at(io, registry.slice(4))}` : registry,
+    o.repository,
+    registryOpts,
+  );
+  progress(`pushing ${target.location}@${artifact.manifestDigest}`);
+  await pushArtifact(target, {
+    manifestBytes: artifact.manifestBytes,
+    blobs: [
+      { desc: artifact.config, data: EMPTY_CONFIG_BYTES },
+      { desc: artifact.layer, data: canonicalBytes },
+    ],
+  }, { tags: ["latest"] });
+  const ref: AllowlistRef = {
+    registry: refRegistry(registry),
+    repository: o.repository,
+    digest: artifact.manifestDigest,
+    artifactType: ALLOWLIST_MEDIA_TYPE,
+  };
+
+  // 5. Sign.
+  if (signer) {
+    progress(`signing ${ref.registry}/${ref.repository}@${ref.digest}`);
+    try {
+      const signed = await signArtifact({
+        target,
+        registry: ref.registry,
+        repository: ref.repository,
+        manifest: {
+          mediaType: OCI_MANIFEST,
+          digest: artifact.manifestDigest,
+          size: artifact.manifestBytes.length,
+          artifactType: ALLOWLIST_MEDIA_TYPE,
+        },
+        signer,
+        rekorUrl: o.rekorUrl,
+        tsaUrl: o.tsaUrl,
+        tlogUpload: o.tlogUpload,
+        format: o.signatureFormat,
+        fetch: io.fetch,
+      });
+      result.signer = signed.identity;
+      result.signatureFormat = o.signatureFormat;
+      result.signatures = signed.stored;
+    } catch (e) {
+      throw new KarsError(
+        isKarsError(e) && e.code === "TRANSIENT" ? "TRANSIENT" : "SIGN",
+        `signing failed; ${notWritten}: ${e instanceof Error ? e.message : String(e)}`,
+        { cause: e },
+      );
+    }
+    progress(`signed by ${result.signer}`);
+  }
+
+  // 6. Verify, as the controller will, when a SignerPolicy is given.
+  if (policyText !== undefined) {
+    const trustedRoot = o.trustedRoot
+      ? parseTrustedRoot(await readInputText(at(io, o.trustedRoot)))
+      : productionTrustedRoot();
+    const verdict = await verifyAllowlist({
+      ref,
+      target,
+      policy: loadSignerPolicy({ configMap: policyText, source: o.signerPolicy, env: io.env }),
+      trustedRoot,
+    });
+    result.verification = formatCondition(verdict.condition);
+    if (verdict.condition.status !== "True") {
+      throw new KarsError(
+        verdict.verdict ? "VERIFY" : "TRANSIENT",
+        `verification failed; ${notWritten}: ${result.verification}`,
+      );
+    }
+    progress(result.verification);
+  }
+
+  // 7. Hand over: GitOps file, stdout document, or the live sandbox.
+  const signerField = result.signer ?? "unsigned";
+  if (manifestPath) {
+    const bytes = emitGitopsManifest({
+      name,
+      namespace,
+      signer: signerField,
+      ...ref,
+      egressMode,
+      allowedEndpoints,
+    });
+    progress(`writing ${manifestPath}`);
+    await writeFileAtomic(manifestPath, bytes, { force: o.force });
+    result.manifestPath = manifestPath;
+  } else if (!cluster) {
+    result.document = fromUtf8(
+      emitGitopsManifest({
+        name,
+        namespace,
+        signer: signerField,
+        ...ref,
+        egressMode,
+        allowedEndpoints,
+      }),
+    );
+  } else {
+    progress(`patching KarsSandbox ${namespace}/${name}`);
+    await cluster.patch(live!, {
+      egressMode,
+      allowedEndpoints,
+      allowlistRef: ref,
+    }, (fresh: LiveSandbox) => {
+      // A concurrent change: only patch if the endpoints we signed are still what we derive.
+      const again = applyApproveDeny(
+        canonicalizeEndpoints(readNetworkPolicy(fresh as unknown as KarsSandbox).allowedEndpoints),
+        o.approve,
+        o.deny,
+      );
+      if (JSON.stringify(again.endpoints) !== JSON.stringify(endpoints)) {
+        throw new KarsError(
+          "KUBE",
+          `KarsSandbox ${namespace}/${name} changed its endpoints while this run signed them; nothing was patched — re-run kars egress`,
+        );
+      }
+    });
+    result.patched = true;
+  }
+  return result;
+}
+
+function promptOrFail(
+  prompt: (p: string) => Promise<string | undefined>,
+): (p: string) => Promise<string> {
+  return async (p) => {
+    const v = await prompt(p);
+    if (v === undefined) throw new KarsError("USAGE", "no password given");
+    return v;
+  };
+}
+
+/** Registry options: TLS (`--ca-file`), credentials (explicit, env, ACR, Docker config), request log. */
+async function registryOptions(o: EgressOptions, io: EgressIO): Promise<OpenTargetOptions> {
+  const password = o.passwordStdin
+    ? fromUtf8(await readAllStdin(io)).replace(/\r?\n$/, "")
+    : undefined;
+  const caPem = o.caFile ? await readInputText(at(io, o.caFile)) : undefined;
+  const baseFetch = io.fetch ?? (caPem ? createFetch({ caPem }) : undefined);
+  return {
+    plainHttp: o.plainHttp,
+    fetch: baseFetch,
+    credentials: defaultCredentials({
+      env: io.env,
+      explicit: o.username !== undefined && password !== undefined
+        ? { username: o.username, password }
+        : undefined,
+      fetch: baseFetch,
+    }),
+    log: io.requestLog
+      ? (e) => io.requestLog!(`${e.method} ${e.url} ${e.status} ${e.ms}ms`)
+      : undefined,
+  };
+}
+
+/** The registry as written into `allowlistRef` (for `oci:<dir>`, the layout directory name). */
+function refRegistry(registry: string): string {
+  return registry.startsWith("oci:") ? "oci-layout" : registry;
+}
+
+async function readPrevious(
+  o: EgressOptions,
+  io: EgressIO,
+  fromSandbox: AllowlistRef | undefined,
+  manifestPath: string | undefined,
+  registryOpts: OpenTargetOptions,
+  warn: (line: string) => void,
+): Promise<Allowlist | undefined> {
+  let ref = fromSandbox;
+  let source = "the sandbox's allowlistRef";
+  if (!ref && manifestPath) {
+    let bytes: Uint8Array | undefined;
+    try {
+      bytes = new Uint8Array(await readFile(manifestPath));
+    } catch {
+      bytes = undefined;
+    }
+    if (bytes) {
+      try {
+        ref = readGitopsManifest(bytes, manifestPath).allowlistRef;
+        source = manifestPath;
+      } catch (e) {
+        // --force replaces it anyway; its generation cannot be carried over.
+        warn(
+          `${e instanceof Error ? e.message : String(e)}; not using it to choose the generation`,
+        );
+      }
+    }
+  }
+  if (!ref) return undefined;
+  // The previous allowlist lives where the ref says; with an OCI layout, in the layout.
+  const registry = ref.registry === "oci-layout" && o.registry?.startsWith("oci:")
+    ? o.registry
+    : ref.registry;
+  if (o.dryRun && !o.registry) {
+    warn(
+      `previous allowlist in ${source} not read on a dry run without --registry; generation from 1`,
+    );
+    return undefined;
+  }
+  let target: Target;
+  try {
+    target = openTarget(
+      registry.startsWith("oci:") ? `oci:${at(io, registry.slice(4))}` : registry,
+      ref.repository,
+      registryOpts,
+    );
+    const m = await target.fetchManifest(ref.digest);
+    const parsed = parseAllowlistManifest(m.bytes, { expectedDigest: ref.digest as Digest });
+    const layer = await target.fetchBlob(parsed.layer.digest, parsed.layer.size);
+    return parseCanonicalAllowlist(layer);
+  } catch (e) {
+    throw new KarsError(
+      isKarsError(e, "TRANSIENT") ? "TRANSIENT" : "REGISTRY",
+      `cannot read the previous allowlist ${ref.registry}/${ref.repository}@${ref.digest} (from ${source}) to choose the generation: ${
+        e instanceof Error ? e.message : String(e)
+      }; fix access to it, or pass --generation N`,
+      { cause: e },
+    );
+  }
+}
