@@ -6,7 +6,10 @@
 import type { Command } from "./command.ts";
 import { demoCommand } from "./demo.ts";
 import { egressCommand } from "./egress.ts";
+import { egressVerifyCommand } from "./egress_verify.ts";
 import { generateKeyPairCommand } from "./generate_key_pair.ts";
+import { migrateFromKagentCommand } from "./migrate.ts";
+import { verifyBlobCommand } from "./verify_blob.ts";
 
 /**
  * Every subcommand of the CLI, in help order.
@@ -19,6 +22,9 @@ import { generateKeyPairCommand } from "./generate_key_pair.ts";
  */
 export const commands: readonly Command[] = [
   egressCommand,
+  egressVerifyCommand,
+  verifyBlobCommand,
   generateKeyPairCommand,
+  migrateFromKagentCommand,
   demoCommand,
 ];
