@@ -1,0 +1,331 @@
+/**
+ * Fault tests against the in-process registry (and proxies): each fault either succeeds
+ * after the documented retry or fails with the documented error code, and never leaves a
+ * tag pointing at a partial manifest.
+ */
+import assert from "assert";
+import { utf8 } from "../../lib/bytes.ts";
+import { digestBytes } from "../../lib/digest.ts";
+import { isKarsError } from "../../lib/errors.ts";
+import { staticCredentials } from "../../lib/oci/auth.ts";
+import { type RequestLogEntry, retryAfterMs } from "../../lib/oci/client.ts";
+import { pushArtifact } from "../../lib/oci/copy.ts";
+import { RegistryTarget } from "../../lib/oci/registry.ts";
+import { OCI_EMPTY, OCI_EMPTY_DIGEST, OCI_MANIFEST } from "../../lib/oci/types.ts";
+import { startRecordingServer, startRegistryServer } from "../support/registry_server.ts";
+import { startResetProxy } from "../support/reset_proxy.ts";
+import { startTokenServer } from "../support/token_server.ts";
+
+const REPO = "policy/egress-allowlist/faults";
+const FAST = { attempts: 4, baseMs: 10, maxMs: 50, maxRetryAfterMs: 1500 };
+
+function artifact(text: string) {
+  const layer = utf8(text);
+  const layerDesc = { mediaType: "text/plain", digest: digestBytes(layer), size: layer.length };
+  const manifestBytes = utf8(JSON.stringify({
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    artifactType: "application/vnd.test+type",
+    config: { mediaType: OCI_EMPTY, digest: OCI_EMPTY_DIGEST, size: 2 },
+    layers: [layerDesc],
+  }));
+  return {
+    manifestBytes,
+    digest: digestBytes(manifestBytes),
+    layer,
+    layerDesc,
+    blobs: [
+      { desc: { digest: OCI_EMPTY_DIGEST, size: 2 }, data: utf8("{}") },
+      { desc: layerDesc, data: layer },
+    ],
+  };
+}
+
+function once(
+  match: (req: Request, url: URL) => boolean,
+  make: () => Response,
+  times = 1,
+) {
+  let left = times;
+  return (req: Request, url: URL) => {
+    if (left > 0 && match(req, url)) {
+      left--;
+      return make();
+    }
+    return undefined;
+  };
+}
+
+Deno.test("retryAfterMs: delta seconds and HTTP date", () => {
+  assert.equal(retryAfterMs("3"), 3000);
+  const now = Date.parse("2026-01-01T00:00:00Z");
+  assert.equal(retryAfterMs("Thu, 01 Jan 2026 00:00:02 GMT", now), 2000);
+  assert.equal(retryAfterMs("garbage"), undefined);
+  assert.equal(retryAfterMs(null), undefined);
+});
+
+Deno.test("fault: 429 with Retry-After is honoured, then success", async () => {
+  const reg = await startRegistryServer();
+  try {
+    const log: RequestLogEntry[] = [];
+    const t = new RegistryTarget({
+      registry: reg.host,
+      repository: REPO,
+      retry: FAST,
+      log: (e) => log.push(e),
+    });
+    const a = artifact("429\n");
+    await pushArtifact(t, a, { tags: ["latest"] });
+    reg.setFault(once(
+      (req, url) => req.method === "GET" && url.pathname.includes("/manifests/"),
+      () => new Response("slow down", { status: 429, headers: { "retry-after": "1" } }),
+    ));
+    log.length = 0;
+    const m = await t.fetchManifest("latest");
+    assert.equal(m.descriptor.digest, a.digest);
+    assert.deepEqual(log.map((e) => e.status), [429, 200]);
+    assert.ok(log[1].ms >= 0);
+  } finally {
+    await reg.stop();
+  }
+});
+
+Deno.test("fault: 503 then success (HEAD and GET retried); persistent 503 → TRANSIENT", async () => {
+  const reg = await startRegistryServer();
+  try {
+    const log: RequestLogEntry[] = [];
+    const t = new RegistryTarget({
+      registry: reg.host,
+      repository: REPO,
+      retry: FAST,
+      log: (e) => log.push(e),
+    });
+    const a = artifact("503\n");
+    reg.setFault(once(
+      (req) => req.method === "HEAD",
+      () => new Response("unavailable", { status: 503 }),
+      2,
+    ));
+    assert.equal((await pushArtifact(t, a, { tags: ["latest"] })).digest, a.digest);
+    assert.equal(log.filter((e) => e.status === 503).length, 2);
+    reg.setFault(() =>
+      new Response(JSON.stringify({ errors: [{ code: "UNAVAILABLE", message: "down" }] }), {
+        status: 503,
+      })
+    );
+    log.length = 0;
+    await assert.rejects(
+      () => t.fetchManifest("latest"),
+      (e) =>
+        isKarsError(e, "TRANSIENT") && e.message.includes(REPO) && e.message.includes("503") &&
+        e.message.includes("UNAVAILABLE") && e.message.includes(reg.host),
+    );
+    assert.equal(log.length, FAST.attempts);
+  } finally {
+    await reg.stop();
+  }
+});
+
+Deno.test("fault: connection reset mid-upload restarts the upload; persistent reset leaves no tag", async () => {
+  const reg = await startRegistryServer();
+  const port = Number(reg.host.split(":")[1]);
+  let resetsLeft = 1;
+  const proxy = startResetProxy(port, (head) => {
+    if (head.startsWith("PUT ") && head.includes("/blobs/uploads/") && resetsLeft > 0) {
+      resetsLeft--;
+      return true;
+    }
+    return false;
+  });
+  // No connection reuse: on a reused connection the runtime's HTTP stack may resend a request
+  // whose connection closed before any response byte by itself; a fresh one surfaces the reset.
+  const httpClient = Deno.createHttpClient({ poolMaxIdlePerHost: 0 });
+  const noReuse: typeof fetch = (input, init) => fetch(input, { ...init, client: httpClient });
+  try {
+    const log: RequestLogEntry[] = [];
+    const t = new RegistryTarget({
+      registry: proxy.host,
+      repository: REPO,
+      retry: FAST,
+      fetch: noReuse,
+      log: (e) => log.push(e),
+    });
+    const a = artifact("reset\n");
+    assert.equal((await pushArtifact(t, a, { tags: ["latest"] })).digest, a.digest);
+    assert.equal(proxy.resets, 1);
+    assert.ok(log.some((e) => e.method === "PUT" && e.status === 0));
+    // The failed upload was restarted from its POST.
+    assert.equal(log.filter((e) => e.method === "POST").length, 3);
+    assert.deepEqual(await t.fetchBlob(a.layerDesc.digest, a.layerDesc.size), a.layer);
+
+    resetsLeft = 1000;
+    const b = artifact("reset forever\n");
+    await assert.rejects(
+      () => pushArtifact(t, b, { tags: ["broken"] }),
+      (e) => isKarsError(e, "TRANSIENT") && /connection failed/.test(e.message),
+    );
+    resetsLeft = 0;
+    assert.equal(await t.resolve("broken"), null, "no tag for a manifest whose blobs failed");
+    assert.equal(reg.tags(REPO).has("broken"), false);
+  } finally {
+    httpClient.close();
+    await proxy.stop();
+    await reg.stop();
+  }
+});
+
+Deno.test("fault: wrong bytes returned → REGISTRY DigestMismatch (blob and manifest)", async () => {
+  const reg = await startRegistryServer();
+  try {
+    const t = new RegistryTarget({ registry: reg.host, repository: REPO, retry: FAST });
+    const a = artifact("wrong digest\n");
+    await pushArtifact(t, a, { tags: ["latest"] });
+    reg.setFault((req, url) =>
+      req.method === "GET" &&
+        (url.pathname.includes("/blobs/") || url.pathname.includes("/manifests/"))
+        ? new Response("tampered", { headers: { "content-type": OCI_MANIFEST } })
+        : undefined
+    );
+    await assert.rejects(
+      () => t.fetchBlob(a.layerDesc.digest),
+      (e) => isKarsError(e, "REGISTRY") && e.details?.reason === "DigestMismatch",
+    );
+    await assert.rejects(
+      () => t.fetchManifest(a.digest),
+      (e) => isKarsError(e, "REGISTRY") && e.details?.reason === "DigestMismatch",
+    );
+    // A Docker-Content-Digest that does not match what a tag served is also caught.
+    reg.setFault((req, url) =>
+      req.method === "GET" && url.pathname.endsWith("/manifests/latest")
+        ? new Response("{}", {
+          headers: { "content-type": OCI_MANIFEST, "docker-content-digest": a.digest },
+        })
+        : undefined
+    );
+    await assert.rejects(
+      () => t.fetchManifest("latest"),
+      (e) => isKarsError(e, "REGISTRY") && e.details?.reason === "DigestMismatch",
+    );
+  } finally {
+    await reg.stop();
+  }
+});
+
+Deno.test("fault: redirect to another host carries no credentials", async () => {
+  const user = "kars", password = `pw-${crypto.randomUUID()}`;
+  const a = artifact("redirected blob\n");
+  const storage = await startRecordingServer(a.layer);
+  const reg = await startRegistryServer({ basic: { user, password } });
+  try {
+    const t = new RegistryTarget({
+      registry: reg.host,
+      repository: REPO,
+      retry: FAST,
+      credentials: staticCredentials({ username: user, password }),
+    });
+    await pushArtifact(t, a, { tags: ["latest"] });
+    reg.setFault((req, url) =>
+      req.method === "GET" && url.pathname.endsWith(`/blobs/${a.layerDesc.digest}`)
+        ? new Response(null, {
+          status: 307,
+          headers: { location: `${storage.url}/storage/blob?sig=secret-signature` },
+        })
+        : undefined
+    );
+    const got = await t.fetchBlob(a.layerDesc.digest, a.layerDesc.size);
+    assert.deepEqual(got, a.layer);
+    assert.equal(storage.seen.length, 1);
+    assert.equal(storage.seen[0].authorization, null, "Authorization must not cross hosts");
+    const toRegistry = reg.requests.filter((r) =>
+      r.path.endsWith(`/blobs/${a.layerDesc.digest}`) && r.method === "GET"
+    );
+    assert.ok(toRegistry.length === 1 && toRegistry[0].authorization?.startsWith("Basic "));
+  } finally {
+    await reg.stop();
+    await storage.stop();
+  }
+});
+
+Deno.test("fault: expired token → re-auth once, then success; still refused → AUTH, no loop", async () => {
+  const user = "kars", password = `pw-${crypto.randomUUID()}`;
+  const ts = await startTokenServer({ user, password });
+  let accept = true;
+  const reg = await startRegistryServer({
+    bearer: { realm: ts.realm, service: ts.service, validate: (tok) => accept && ts.validate(tok) },
+  });
+  try {
+    const log: RequestLogEntry[] = [];
+    const t = new RegistryTarget({
+      registry: reg.host,
+      repository: REPO,
+      retry: FAST,
+      credentials: staticCredentials({ username: user, password }),
+      log: (e) => log.push(e),
+    });
+    const a = artifact("token expiry\n");
+    await pushArtifact(t, a, { tags: ["latest"] });
+    const before = ts.requests.length;
+    ts.revokeAll(); // the cached token is now refused, like an expired one
+    log.length = 0;
+    assert.equal((await t.fetchManifest("latest")).descriptor.digest, a.digest);
+    assert.equal(ts.requests.length, before + 1, "exactly one new token");
+    assert.deepEqual(log.map((e) => e.status), [401, 200, 200]);
+    assert.ok(!JSON.stringify(log).includes(password));
+
+    accept = false;
+    log.length = 0;
+    await assert.rejects(
+      () => t.fetchManifest("latest"),
+      (e) => isKarsError(e, "AUTH") && /UNAUTHORIZED/.test(e.message),
+    );
+    assert.equal(log.filter((e) => e.status === 401).length, 2, "one re-auth, not a loop");
+  } finally {
+    await reg.stop();
+    await ts.stop();
+  }
+});
+
+Deno.test("fault: persistent 500 on manifest PUT → TRANSIENT, tag not moved", async () => {
+  const reg = await startRegistryServer();
+  try {
+    const t = new RegistryTarget({ registry: reg.host, repository: REPO, retry: FAST });
+    const a = artifact("v1\n");
+    await pushArtifact(t, a, { tags: ["latest"] });
+    reg.setFault((req, url) =>
+      req.method === "PUT" && url.pathname.includes("/manifests/")
+        ? new Response("boom", { status: 500 })
+        : undefined
+    );
+    const b = artifact("v2\n");
+    await assert.rejects(
+      () => pushArtifact(t, b, { tags: ["latest"] }),
+      (e) => isKarsError(e, "TRANSIENT"),
+    );
+    reg.setFault(undefined);
+    assert.equal((await t.resolve("latest"))?.digest, a.digest);
+  } finally {
+    await reg.stop();
+  }
+});
+
+Deno.test("fault: total deadline bounds a hanging registry → TRANSIENT", async () => {
+  const reg = await startRegistryServer();
+  try {
+    const t = new RegistryTarget({
+      registry: reg.host,
+      repository: REPO,
+      retry: FAST,
+      deadlineMs: 300,
+    });
+    reg.setFault(async () => {
+      await new Promise((r) => setTimeout(r, 1000));
+      return new Response("late", { status: 503 });
+    });
+    await assert.rejects(
+      () => t.resolve("latest"),
+      (e) => isKarsError(e, "TRANSIENT") && /deadline/.test(e.message),
+    );
+  } finally {
+    await reg.stop();
+  }
+});
