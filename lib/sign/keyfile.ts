@@ -9,10 +9,10 @@
 import { p256 } from "@noble/curves/nist.js";
 import { scryptAsync } from "@noble/hashes/scrypt.js";
 import { xsalsa20poly1305 } from "@noble/ciphers/salsa.js";
-import { link, open, unlink } from "node:fs/promises";
-import { dirname, join } from "node:path";
-import { fromBase64, toBase64, toHex, utf8 } from "../bytes.ts";
-import { KarsError } from "../errors.ts";
+import { unlink } from "node:fs/promises";
+import { fromBase64, toBase64, utf8 } from "../bytes.ts";
+import { isKarsError, KarsError } from "../errors.ts";
+import { checkWritable, writeFileAtomic } from "../fs_atomic.ts";
 import { pemDecodeAll, pemEncode } from "../pem.ts";
 import { keyIdentity, pkcs8FromSecret, secretFromPkcs8, signDer, spkiFromPoint } from "./p256.ts";
 import type { Signature, Signer } from "./signer.ts";
@@ -212,8 +212,8 @@ export async function generateKeyPair(
 
 /**
  * Writes `<prefix>.key` (mode 0600) and `<prefix>.pub` (0644), refusing with
- * `KarsError("FILE")` when either exists. Each file is written to a temporary file in the
- * same directory and hard-linked into place (atomic, and never replaces an existing file).
+ * `KarsError("FILE")` when either exists (checked before anything is written). Each file is
+ * written atomically with `writeFileAtomic` (never replacing an existing file).
  * Returns the two paths.
  *
  * @example
@@ -226,55 +226,25 @@ export async function generateKeyPair(
 export async function writeKeyPair(prefix: string, pair: KeyPairPem): Promise<[string, string]> {
   const keyPath = `${prefix}.key`, pubPath = `${prefix}.pub`;
   for (const p of [keyPath, pubPath]) {
-    if (await exists(p)) {
+    try {
+      await checkWritable(p);
+    } catch (e) {
+      if (!isKarsError(e, "FILE") || !/refusing to overwrite existing/.test(e.message)) throw e;
       throw new KarsError(
         "FILE",
         `${p} already exists; refusing to overwrite a key (choose another --output-key-prefix)`,
+        { cause: e },
       );
     }
   }
-  await writeNew(keyPath, utf8(pair.privatePem), 0o600);
+  await writeFileAtomic(keyPath, utf8(pair.privatePem), { mode: 0o600 });
   try {
-    await writeNew(pubPath, utf8(pair.publicPem), 0o644);
+    await writeFileAtomic(pubPath, utf8(pair.publicPem), { mode: 0o644 });
   } catch (e) {
     await unlink(keyPath).catch(() => {});
     throw e;
   }
   return [keyPath, pubPath];
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    const fh = await open(path, "r");
-    await fh.close();
-    return true;
-  } catch (e) {
-    return (e as { code?: string }).code !== "ENOENT";
-  }
-}
-
-async function writeNew(path: string, data: Uint8Array, mode: number): Promise<void> {
-  const rand = toHex(crypto.getRandomValues(new Uint8Array(6)));
-  const tmp = join(dirname(path), `.${rand}.kars-tmp`);
-  try {
-    const fh = await open(tmp, "wx", mode);
-    try {
-      await fh.writeFile(data);
-      await fh.chmod(mode);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await link(tmp, path);
-  } catch (e) {
-    const code = (e as { code?: string }).code;
-    if (code === "EEXIST") {
-      throw new KarsError("FILE", `${path} already exists; refusing to overwrite a key`);
-    }
-    throw new KarsError("FILE", `cannot write ${path}: ${(e as Error).message}`, { cause: e });
-  } finally {
-    await unlink(tmp).catch(() => {});
-  }
 }
 
 /**

@@ -8,6 +8,12 @@
  *   payload hash, signatures) exactly as Rekor stores them, before the mock logs them;
  * - TSA: a DER `TimeStampReq` (`application/timestamp-query`, what cosign sends) is
  *   translated into the mock handler's JSON request form (the nonce must fit in 2^53);
+ * - Fulcio's CT log: `@sigstore/mock`'s `initializeCTLog` emits SCTs with an empty signature
+ *   under Deno (its pkijs/asn1js serialisation of the signature comes out empty), so the CA
+ *   is given a small RFC 6962 CT log ({@link rfc6962CtLog}) that signs the same precert
+ *   structure with `node:crypto`; the CA and the Fulcio handler are the mock's own;
+ * - TSA: its clock is held at whole seconds (sigstore-js refuses the fractional genTime
+ *   form pkijs writes for some millisecond values);
  * - fault injection through the mutable `fail` object: a status code answered instead
  *   of the handler's, or `"down"`, in which case the service's URL getter returns the URL
  *   of a closed loopback port (read the URL after setting the fault).
@@ -17,16 +23,15 @@
 import {
   fulcioHandler,
   initializeCA,
-  initializeCTLog,
   initializeTLog,
   initializeTSA,
   rekorHandler,
   tsaHandler,
 } from "@sigstore/mock";
-import { generateKeyPairSync } from "node:crypto";
+import { createHash, generateKeyPairSync, type KeyPairKeyObjectResult, sign } from "node:crypto";
 import { p256 } from "@noble/curves/nist.js";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { fromBase64, toBase64, toHex, utf8 } from "../../lib/bytes.ts";
+import { concatBytes, fromBase64, toBase64, toHex, utf8 } from "../../lib/bytes.ts";
 import { decodeDer, readInt, readOid, TAG } from "../../lib/der.ts";
 
 /** One request the mock served. */
@@ -51,6 +56,11 @@ export interface MockFaults {
   rekor?: number | "down";
   /** TSA answers this status, or is down. */
   tsa?: number | "down";
+  /**
+   * Adversarial: an injected fault's response body echoes the request (headers and body,
+   * so any token sent), to prove that clients never quote secrets from error bodies.
+   */
+  echo?: boolean;
 }
 
 /** A running mock. */
@@ -90,6 +100,47 @@ async function closedPort(): Promise<number> {
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
   return await Promise.resolve(port);
+}
+
+/**
+ * An RFC 6962 CT log with the interface of `@sigstore/mock`'s `CTLog`: `log(precert,
+ * issuerKeyHash)` returns one length-prefixed SCT (the mock CA adds the list framing).
+ */
+function rfc6962CtLog(keyPair: KeyPairKeyObjectResult) {
+  const publicKey = keyPair.publicKey.export({ format: "der", type: "spki" });
+  const logID = createHash("sha256").update(publicKey).digest();
+  return {
+    publicKey,
+    logID,
+    log(certificate: ArrayBuffer, issuerID: ArrayBuffer): Promise<ArrayBuffer> {
+      const tbs = decodeDer(new Uint8Array(certificate)).children[0].raw;
+      const ts = new Uint8Array(8);
+      new DataView(ts.buffer).setBigUint64(0, BigInt(Date.now()));
+      const u16 = (n: number) => new Uint8Array([n >> 8, n & 0xff]);
+      const u24 = (n: number) => new Uint8Array([n >> 16, (n >> 8) & 0xff, n & 0xff]);
+      const signed = concatBytes(
+        new Uint8Array([0, 0]), // v1, certificate_timestamp
+        ts,
+        u16(1), // precert_entry
+        new Uint8Array(issuerID),
+        u24(tbs.length),
+        tbs,
+        u16(0), // no extensions
+      );
+      const sig = new Uint8Array(sign("sha256", signed, keyPair.privateKey));
+      const sct = concatBytes(
+        new Uint8Array([0]),
+        new Uint8Array(logID),
+        ts,
+        u16(0),
+        new Uint8Array([4, 3]), // sha256, ecdsa
+        u16(sig.length),
+        sig,
+      );
+      const framed = concatBytes(u16(sct.length), sct);
+      return Promise.resolve(framed.buffer.slice(0) as ArrayBuffer);
+    },
+  };
 }
 
 /** Rekor's server-side canonicalisation of a `dsse` v0.0.1 proposed entry. */
@@ -187,7 +238,10 @@ export async function startSigstoreMock(): Promise<SigstoreMock> {
         const fault = fail[service];
         if (typeof fault === "number") {
           record(fault);
-          return new Response(`${service} mock: injected fault ${fault}`, { status: fault });
+          const echo = fail.echo ? ` request: ${JSON.stringify([...req.headers])} ${bodyText}` : "";
+          return new Response(`${service} mock: injected fault ${fault}${echo}`, {
+            status: fault,
+          });
         }
         const h = handlers[service];
         if (!h || req.method !== "POST" || url.pathname !== h.path) {
@@ -208,6 +262,7 @@ export async function startSigstoreMock(): Promise<SigstoreMock> {
           record(400);
           return new Response(`bad request: ${(e as Error).message}`, { status: 400 });
         }
+        if (service === "tsa") tsaClock.setTime(Math.floor(Date.now() / 1000) * 1000);
         const r = await h.fn(input);
         record(r.statusCode);
         const headers = new Headers();
@@ -224,10 +279,14 @@ export async function startSigstoreMock(): Promise<SigstoreMock> {
   const downUrl = `http://127.0.0.1:${await closedPort()}`;
 
   const caKey = kp(), ctKey = kp(), rekorKey = kp(), tsaKey = kp();
-  const ctlog = await initializeCTLog(ctKey);
-  const ca = await initializeCA(caKey, ctlog);
+  const ctlog = rfc6962CtLog(ctKey);
+  const ca = await initializeCA(caKey, ctlog as unknown as Parameters<typeof initializeCA>[1]);
   const tlog = await initializeTLog(urls.rekor, rekorKey);
-  const tsa = await initializeTSA(tsaKey);
+  // The mock TSA writes genTime with pkijs, which trims trailing zeros of the milliseconds
+  // (e.g. `…15.5Z`), a form sigstore-js's parser refuses; a clock held at whole seconds
+  // (moved forward before each request) keeps genTime in the `…15Z` form.
+  const tsaClock = new Date(Math.floor(Date.now() / 1000) * 1000);
+  const tsa = await initializeTSA(tsaKey, tsaClock);
   handlers.fulcio = fulcioHandler(ca) as unknown as { path: string; fn: HandlerFn };
   handlers.rekor = rekorHandler(tlog) as unknown as { path: string; fn: HandlerFn };
   handlers.tsa = tsaHandler(tsa) as unknown as { path: string; fn: HandlerFn };

@@ -1,0 +1,153 @@
+/**
+ * Sigstore bundle v0.3 (`application/vnd.dev.sigstore.bundle.v0.3+json`) with a DSSE
+ * envelope of an in-toto Statement v1, as cosign v3 stores it for an image: predicate type
+ * `https://sigstore.dev/cosign/sign/v1`, empty predicate, subject = the manifest digest.
+ *
+ * @module
+ */
+import type { SerializedBundle, SerializedEnvelope } from "@sigstore/bundle";
+import { fromHex, toBase64, toHex, utf8 } from "../bytes.ts";
+import { type Digest, digestHex, sha256Bytes } from "../digest.ts";
+import { pemDecode } from "../pem.ts";
+import type { TlogEntry } from "./rekor.ts";
+import type { Signature } from "./signer.ts";
+
+/** Bundle v0.3 media type. */
+export const BUNDLE_V03_MEDIA_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json";
+/** DSSE payload type of in-toto statements. */
+export const INTOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json";
+/** cosign's predicate type for image signatures. */
+export const COSIGN_SIGN_PREDICATE = "https://sigstore.dev/cosign/sign/v1";
+
+/**
+ * The in-toto Statement v1 bytes for a manifest digest, subject name
+ * `<registry>/<repository>`.
+ *
+ * @example
+ * ```ts
+ * import { cosignStatement } from "./bundle.ts";
+ * JSON.parse(new TextDecoder().decode(cosignStatement("r.io/a", "sha256:" + "0".repeat(64)))).predicateType;
+ * // "https://sigstore.dev/cosign/sign/v1"
+ * ```
+ */
+export function cosignStatement(name: string, manifestDigest: Digest): Uint8Array {
+  return utf8(JSON.stringify({
+    _type: "https://in-toto.io/Statement/v1",
+    subject: [{ name, digest: { sha256: digestHex(manifestDigest) } }],
+    predicateType: COSIGN_SIGN_PREDICATE,
+    predicate: {},
+  }));
+}
+
+/**
+ * DSSE pre-authentication encoding: `DSSEv1 <len type> <type> <len body> <body>`.
+ *
+ * @example
+ * ```ts
+ * import { pae } from "./bundle.ts";
+ * new TextDecoder().decode(pae("t", new Uint8Array([0x62]))); // "DSSEv1 1 t 1 b"
+ * ```
+ */
+export function pae(payloadType: string, payload: Uint8Array): Uint8Array {
+  const type = utf8(payloadType);
+  const head = utf8(`DSSEv1 ${type.length} ${payloadType} ${payload.length} `);
+  const out = new Uint8Array(head.length + payload.length);
+  out.set(head);
+  out.set(payload, head.length);
+  return out;
+}
+
+/**
+ * The DSSE envelope JSON for a payload and its signature (over {@link pae}).
+ *
+ * @example
+ * ```ts
+ * import { dsseEnvelope } from "./bundle.ts";
+ * dsseEnvelope(new Uint8Array([1]), new Uint8Array([2])).signatures[0].sig; // "Ag=="
+ * ```
+ */
+export function dsseEnvelope(payload: Uint8Array, signature: Uint8Array): SerializedEnvelope {
+  return {
+    payload: toBase64(payload),
+    payloadType: INTOTO_PAYLOAD_TYPE,
+    signatures: [{ sig: toBase64(signature), keyid: "" }],
+  };
+}
+
+/**
+ * The bundle-JSON form of a Rekor entry (with inclusion proof and checkpoint when present).
+ *
+ * @example
+ * ```ts
+ * import { tlogEntryJson } from "./bundle.ts";
+ * declare const entry: import("./rekor.ts").TlogEntry;
+ * tlogEntryJson(entry).kindVersion; // { kind: "dsse", version: "0.0.1" }
+ * ```
+ */
+export function tlogEntryJson(
+  e: TlogEntry,
+): SerializedBundle["verificationMaterial"]["tlogEntries"][number] {
+  return {
+    logIndex: String(e.logIndex),
+    logId: { keyId: toBase64(fromHex(e.logID)) },
+    kindVersion: { kind: e.kind, version: e.version },
+    integratedTime: String(e.integratedTime),
+    inclusionPromise: { signedEntryTimestamp: e.signedEntryTimestamp },
+    inclusionProof: e.inclusionProof
+      ? {
+        logIndex: String(e.inclusionProof.logIndex),
+        rootHash: toBase64(fromHex(e.inclusionProof.rootHash)),
+        treeSize: String(e.inclusionProof.treeSize),
+        hashes: e.inclusionProof.hashes.map((h) => toBase64(fromHex(h))),
+        checkpoint: { envelope: e.inclusionProof.checkpoint },
+      }
+      : undefined,
+    canonicalizedBody: e.body,
+  };
+}
+
+/**
+ * The public-key hint a bundle carries for key/KMS signatures: hex SHA-256 of the SPKI DER.
+ *
+ * @example
+ * ```ts
+ * import { publicKeyHint } from "./bundle.ts";
+ * publicKeyHint(new Uint8Array([1])).length; // 64
+ * ```
+ */
+export function publicKeyHint(spkiDer: Uint8Array): string {
+  return toHex(sha256Bytes(spkiDer));
+}
+
+/**
+ * Assembles a bundle v0.3 around a DSSE envelope. The v0.3 certificate form holds the
+ * leaf only.
+ *
+ * @example
+ * ```ts
+ * import { buildDsseBundle } from "./bundle.ts";
+ * declare const env: import("@sigstore/bundle").SerializedEnvelope, sig: import("./signer.ts").Signature;
+ * buildDsseBundle(env, sig).mediaType; // "application/vnd.dev.sigstore.bundle.v0.3+json"
+ * ```
+ */
+export function buildDsseBundle(
+  envelope: SerializedEnvelope,
+  sig: Signature,
+  tlog?: TlogEntry,
+  timestamp?: Uint8Array,
+): SerializedBundle {
+  const key = sig.key.kind === "certificate"
+    ? { certificate: { rawBytes: toBase64(pemDecode(sig.key.chainPem[0])!.der) } }
+    : { publicKey: { hint: publicKeyHint(sig.key.spkiDer) } };
+  return {
+    mediaType: BUNDLE_V03_MEDIA_TYPE,
+    verificationMaterial: {
+      ...key,
+      tlogEntries: tlog ? [tlogEntryJson(tlog)] : [],
+      timestampVerificationData: timestamp
+        ? { rfc3161Timestamps: [{ signedTimestamp: toBase64(timestamp) }] }
+        : undefined,
+    },
+    dsseEnvelope: envelope,
+  } as SerializedBundle;
+}

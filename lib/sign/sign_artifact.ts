@@ -1,0 +1,246 @@
+/**
+ * The one signing entry point the `kars egress` flow calls: sign an allowlist manifest,
+ * witness it (Rekor, optional TSA) and store it in the legacy and/or bundle layout — plus
+ * {@link createSigner}, which picks the signer (keyless, key file, Azure Key Vault).
+ *
+ * Every witness is obtained before anything is written to the registry, so a Fulcio,
+ * Rekor or TSA failure leaves the repository untouched.
+ *
+ * @module
+ */
+import { utf8 } from "../bytes.ts";
+import { KarsError } from "../errors.ts";
+import type { Descriptor, Target } from "../oci/types.ts";
+import type { Digest } from "../digest.ts";
+import { AzureKmsSigner } from "./azure_kms.ts";
+import {
+  buildDsseBundle,
+  cosignStatement,
+  dsseEnvelope,
+  INTOTO_PAYLOAD_TYPE,
+  pae,
+} from "./bundle.ts";
+import type { FetchFn } from "./http.ts";
+import { KeyFileSigner, loadPrivateKey } from "./keyfile.ts";
+import { KeylessSigner } from "./keyless.ts";
+import { legacyAnnotations, simpleSigningPayload } from "./legacy.ts";
+import { getIdentityToken } from "./oidc.ts";
+import { type TlogEntry, uploadDsse, uploadHashedRekord } from "./rekor.ts";
+import { type Signer, verifierPem } from "./signer.ts";
+import { attachSignature, type BundleSignature, type LegacySignature } from "./store.ts";
+import { requestTimestamp } from "./tsa.ts";
+
+/** Public-good Fulcio. */
+export const DEFAULT_FULCIO_URL = "https://fulcio.sigstore.dev";
+/** Public-good Rekor. */
+export const DEFAULT_REKOR_URL = "https://rekor.sigstore.dev";
+
+/** Signature storage layouts. */
+export type SignatureFormat = "legacy" | "bundle" | "both";
+
+/** Options of {@link signArtifact}. */
+export interface SignArtifactOptions {
+  /** Where the manifest lives and the signature goes. */
+  target: Target;
+  /** Registry host as written in `allowlistRef.registry`. */
+  registry: string;
+  /** Repository. */
+  repository: string;
+  /** Descriptor of the allowlist manifest to sign. */
+  manifest: Descriptor;
+  /** The signer. */
+  signer: Signer;
+  /** Rekor URL (default public-good). */
+  rekorUrl?: string;
+  /** TSA base URL; no timestamp when absent. */
+  tsaUrl?: string;
+  /** Upload to Rekor (default true). Keyless signatures always need it. */
+  tlogUpload?: boolean;
+  /** Storage layout (default `legacy`). */
+  format?: SignatureFormat;
+  /** Transport for Rekor and TSA. */
+  fetch?: FetchFn;
+}
+
+/** What {@link signArtifact} stored. */
+export interface SignArtifactResult {
+  /** The signer identity for the GitOps header. */
+  identity: string;
+  /** The manifests written (`.sig` manifest / bundle referrer). */
+  stored: Array<{ format: "legacy" | "bundle"; digest: Digest }>;
+  /** The legacy layer written, when the format includes legacy. */
+  legacy?: LegacySignature;
+  /** The bundle written (parsed JSON), when the format includes bundle. */
+  bundle?: Record<string, unknown>;
+  /** Rekor entries obtained. */
+  tlogEntries: TlogEntry[];
+}
+
+/**
+ * Signs `manifest` and stores the signature(s). Throws `KarsError("SIGN")` naming the
+ * service on a Fulcio/Rekor/TSA failure (nothing stored), or the Target's error code
+ * (REGISTRY, AUTH, …) naming the target when storing fails.
+ *
+ * @example
+ * ```ts
+ * import { signArtifact } from "./sign_artifact.ts";
+ * declare const target: import("../oci/types.ts").Target, manifest: import("../oci/types.ts").Descriptor;
+ * declare const signer: import("./signer.ts").Signer;
+ * const { identity, stored } = await signArtifact({
+ *   target, registry: "myacr.azurecr.io", repository: "policy/egress-allowlist/web",
+ *   manifest, signer, format: "legacy",
+ * });
+ * ```
+ */
+export async function signArtifact(opts: SignArtifactOptions): Promise<SignArtifactResult> {
+  const format = opts.format ?? "legacy";
+  if (!["legacy", "bundle", "both"].includes(format)) {
+    throw new KarsError("USAGE", `--signature-format ${format}: expected legacy, bundle or both`);
+  }
+  const tlogUpload = opts.tlogUpload ?? true;
+  const rekor = { rekorUrl: opts.rekorUrl ?? DEFAULT_REKOR_URL, fetch: opts.fetch };
+  const dockerRef = `${opts.registry}/${opts.repository}`;
+  const tlogEntries: TlogEntry[] = [];
+  const pending: Array<LegacySignature | BundleSignature> = [];
+  const result: SignArtifactResult = { identity: "", stored: [], tlogEntries };
+
+  const witness = async (sig: { signature: Uint8Array; key: { kind: string } }) => {
+    if (sig.key.kind === "certificate" && !tlogUpload) {
+      throw new KarsError(
+        "USAGE",
+        "keyless signatures need a Rekor entry; --tlog-upload=false applies to --key only",
+      );
+    }
+    const timestamp = opts.tsaUrl
+      ? await requestTimestamp({ tsaUrl: opts.tsaUrl, fetch: opts.fetch }, sig.signature)
+      : undefined;
+    return timestamp;
+  };
+
+  if (format === "legacy" || format === "both") {
+    const payload = simpleSigningPayload(dockerRef, opts.manifest.digest);
+    const sig = await opts.signer.sign(payload);
+    const timestamp = await witness(sig);
+    const tlog = tlogUpload
+      ? await uploadHashedRekord(rekor, payload, sig.signature, verifierPem(sig.key))
+      : undefined;
+    if (tlog) tlogEntries.push(tlog);
+    const legacy: LegacySignature = {
+      format: "legacy",
+      payload,
+      annotations: legacyAnnotations(sig, tlog, timestamp),
+    };
+    pending.push(legacy);
+    result.legacy = legacy;
+  }
+  if (format === "bundle" || format === "both") {
+    const statement = cosignStatement(dockerRef, opts.manifest.digest);
+    const sig = await opts.signer.sign(pae(INTOTO_PAYLOAD_TYPE, statement));
+    const envelope = dsseEnvelope(statement, sig.signature);
+    const timestamp = await witness(sig);
+    const tlog = tlogUpload
+      ? await uploadDsse(rekor, JSON.stringify(envelope), verifierPem(sig.key))
+      : undefined;
+    if (tlog) tlogEntries.push(tlog);
+    const bundle = buildDsseBundle(envelope, sig, tlog, timestamp);
+    pending.push({ format: "bundle", bundle: utf8(JSON.stringify(bundle)) });
+    result.bundle = bundle as unknown as Record<string, unknown>;
+  }
+  result.identity = opts.signer.identity;
+  for (const p of pending) {
+    const desc = await attachSignature(opts.target, opts.manifest, p);
+    result.stored.push({ format: p.format, digest: desc.digest });
+  }
+  return result;
+}
+
+/** Options of {@link createSigner}. */
+export interface CreateSignerOptions {
+  /** `--sign-mode`; default: keyed when `key` is given, else keyless. */
+  mode?: "keyless" | "identity-token" | "keyed";
+  /** `--key`: a key file path or `azurekms://…`. */
+  key?: string;
+  /** Process environment (COSIGN_PASSWORD, SIGSTORE_ID_TOKEN, AZURE_*, ACTIONS_*…). */
+  env: Record<string, string | undefined>;
+  /** Fulcio URL (default public-good). */
+  fulcioUrl?: string;
+  /** `--identity-token-file PATH|-`. */
+  identityTokenFile?: string;
+  /** Reads a file (key files, token files, Azure federated token). */
+  readFile: (path: string) => Promise<Uint8Array>;
+  /** Reads all of stdin (for `--identity-token-file -`). */
+  readStdin?: () => Promise<Uint8Array>;
+  /** Prompts for a secret on a TTY (key password) — without echo; absent when not a TTY. */
+  promptSecret?: (prompt: string) => Promise<string>;
+  /** Azure Key Vault base URL override (tests). */
+  azureVaultUrl?: string;
+  /** Transport for Fulcio, GitHub Actions, Azure. */
+  fetch?: FetchFn;
+}
+
+/**
+ * Picks and prepares the signer. For keyless signing the identity token is obtained now
+ * (so a missing token fails before anything is pushed); the certificate on first sign.
+ *
+ * @example
+ * ```ts
+ * import { createSigner } from "./sign_artifact.ts";
+ * const signer = await createSigner({
+ *   key: "cosign.key",
+ *   env: { COSIGN_PASSWORD: "hello" },
+ *   readFile: (p) => Deno.readFile(p),
+ * });
+ * signer.identity; // "key:…"
+ * ```
+ */
+export async function createSigner(opts: CreateSignerOptions): Promise<Signer> {
+  const mode = opts.mode ?? (opts.key ? "keyed" : "keyless");
+  if (mode === "keyed") {
+    const key = opts.key;
+    if (!key) throw new KarsError("USAGE", "--sign-mode keyed needs --key PATH|azurekms://…");
+    if (key.startsWith("azurekms://")) {
+      return new AzureKmsSigner({
+        uri: key,
+        env: opts.env,
+        readFile: opts.readFile,
+        vaultUrl: opts.azureVaultUrl,
+        fetch: opts.fetch,
+      });
+    }
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(key)) {
+      throw new KarsError("USAGE", `--key ${key}: unsupported KMS scheme (only azurekms://)`);
+    }
+    let pem: string;
+    try {
+      pem = new TextDecoder().decode(await opts.readFile(key));
+    } catch (e) {
+      throw new KarsError("FILE", `--key ${key}: cannot read the key file`, { cause: e });
+    }
+    const password = async () => {
+      if (opts.env.COSIGN_PASSWORD !== undefined) return opts.env.COSIGN_PASSWORD;
+      if (opts.promptSecret) {
+        return await opts.promptSecret(`Enter password for private key ${key}: `);
+      }
+      throw new KarsError(
+        "USAGE",
+        `${key} is encrypted: set COSIGN_PASSWORD or run on a terminal to be prompted`,
+      );
+    };
+    return new KeyFileSigner(await loadPrivateKey(pem, key, password));
+  }
+  if (opts.key) {
+    throw new KarsError("USAGE", `--sign-mode ${mode} cannot be combined with --key`);
+  }
+  const { token } = await getIdentityToken({
+    env: opts.env,
+    identityTokenFile: opts.identityTokenFile,
+    readFile: opts.readFile,
+    readStdin: opts.readStdin,
+    fetch: opts.fetch,
+  });
+  return new KeylessSigner({
+    fulcioUrl: opts.fulcioUrl ?? DEFAULT_FULCIO_URL,
+    token: () => Promise.resolve(token),
+    fetch: opts.fetch,
+  });
+}

@@ -1,0 +1,185 @@
+/**
+ * Stores signatures where cosign and the kars controller look for them, on any
+ * {@link Target}:
+ * - legacy: the `sha256-<hex>.sig` image manifest, one simple-signing layer per signature,
+ *   appended to what is there (an identical layer is not added twice);
+ * - bundle: an OCI referrer (artifactType = the bundle media type, empty config, one layer,
+ *   `subject` = the signed manifest); the Target makes it discoverable (referrers API or
+ *   the `sha256-<hex>` fallback index).
+ *
+ * @module
+ */
+import { fromUtf8, utf8 } from "../bytes.ts";
+import { digestBytes } from "../digest.ts";
+import { isKarsError, KarsError } from "../errors.ts";
+import {
+  type Descriptor,
+  type ImageManifest,
+  OCI_EMPTY,
+  OCI_EMPTY_DIGEST,
+  OCI_MANIFEST,
+  type Target,
+} from "../oci/types.ts";
+import { BUNDLE_V03_MEDIA_TYPE, COSIGN_SIGN_PREDICATE } from "./bundle.ts";
+import { legacyLayer, signatureTag } from "./legacy.ts";
+
+/** A legacy signature to attach: payload bytes and layer annotations. */
+export interface LegacySignature {
+  /** Discriminator. */
+  format: "legacy";
+  /** The simple-signing payload. */
+  payload: Uint8Array;
+  /** Layer annotations (see `legacyAnnotations`). */
+  annotations: Record<string, string>;
+}
+
+/** A bundle to attach as a referrer. */
+export interface BundleSignature {
+  /** Discriminator. */
+  format: "bundle";
+  /** The bundle JSON bytes. */
+  bundle: Uint8Array;
+  /** Media type of the bundle (default v0.3). */
+  mediaType?: string;
+}
+
+/** The image config cosign (go-containerregistry) writes for a `.sig` manifest. */
+function sigConfig(layers: Descriptor[]): Uint8Array {
+  const zero = "0001-01-01T00:00:00Z";
+  return utf8(JSON.stringify({
+    architecture: "",
+    created: zero,
+    history: layers.map(() => ({ created: zero })),
+    os: "",
+    rootfs: { type: "layers", diff_ids: layers.map((l) => l.digest) },
+    config: {},
+  }));
+}
+
+function sameAnnotations(a: Record<string, string> = {}, b: Record<string, string> = {}): boolean {
+  const ka = Object.keys(a).sort(), kb = Object.keys(b).sort();
+  return ka.length === kb.length && ka.every((k, i) => k === kb[i] && a[k] === b[k]);
+}
+
+async function step<T>(target: Target, what: string, f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    const code = isKarsError(e) ? e.code : "REGISTRY";
+    const msg = e instanceof Error ? e.message : String(e);
+    throw new KarsError(
+      code,
+      `storing the signature in ${target.location} failed (${what}): ${msg}`,
+      {
+        cause: e,
+        details: { ...(isKarsError(e) ? e.details : {}), stage: "store-signature" },
+      },
+    );
+  }
+}
+
+/**
+ * Attaches a signature to `subject` (the signed manifest) in `target`; returns the
+ * descriptor of the manifest written (`.sig` manifest or referrer manifest). Failures keep
+ * the Target's code (REGISTRY, AUTH, TRANSIENT…) and name the target and the step.
+ *
+ * @example
+ * ```ts
+ * import { attachSignature } from "./store.ts";
+ * import { MemoryTarget } from "../oci/memory.ts";
+ * declare const subject: import("../oci/types.ts").Descriptor, payload: Uint8Array;
+ * await attachSignature(new MemoryTarget(), subject, { format: "legacy", payload, annotations: {} });
+ * ```
+ */
+export async function attachSignature(
+  target: Target,
+  subject: Descriptor,
+  sig: LegacySignature | BundleSignature,
+): Promise<Descriptor> {
+  return sig.format === "legacy"
+    ? await attachLegacy(target, subject, sig)
+    : await attachBundle(target, subject, sig);
+}
+
+async function attachLegacy(
+  target: Target,
+  subject: Descriptor,
+  sig: LegacySignature,
+): Promise<Descriptor> {
+  const tag = signatureTag(subject.digest);
+  const existing = await step(target, `resolve ${tag}`, () => target.resolve(tag));
+  let layers: Descriptor[] = [];
+  let base: Partial<ImageManifest> = {};
+  if (existing) {
+    const fetched = await step(target, `fetch ${tag}`, () => target.fetchManifest(tag));
+    try {
+      base = JSON.parse(fromUtf8(fetched.bytes));
+    } catch (e) {
+      throw new KarsError("REGISTRY", `${target.location}: ${tag} is not a JSON manifest`, {
+        cause: e,
+      });
+    }
+    if (!Array.isArray(base.layers)) {
+      throw new KarsError("REGISTRY", `${target.location}: ${tag} is not an image manifest`);
+    }
+    layers = base.layers;
+  }
+  const layer = legacyLayer(sig.payload, sig.annotations);
+  const dup = layers.some((l) =>
+    l.digest === layer.digest && l.mediaType === layer.mediaType &&
+    sameAnnotations(l.annotations, layer.annotations)
+  );
+  if (dup && existing) return existing;
+  layers = [...layers, layer];
+  await step(target, "push payload blob", () => target.pushBlob(layer, sig.payload));
+  const config = sigConfig(layers);
+  const configDesc: Descriptor = {
+    mediaType: "application/vnd.oci.image.config.v1+json",
+    digest: digestBytes(config),
+    size: config.length,
+  };
+  await step(target, "push config blob", () => target.pushBlob(configDesc, config));
+  const manifest: ImageManifest = {
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    config: configDesc,
+    layers,
+  };
+  if (base.annotations) manifest.annotations = base.annotations;
+  const bytes = utf8(JSON.stringify(manifest));
+  return await step(target, `push ${tag}`, () => target.pushManifest(bytes, OCI_MANIFEST, tag));
+}
+
+async function attachBundle(
+  target: Target,
+  subject: Descriptor,
+  sig: BundleSignature,
+): Promise<Descriptor> {
+  const mediaType = sig.mediaType ?? BUNDLE_V03_MEDIA_TYPE;
+  const layer: Descriptor = {
+    mediaType,
+    digest: digestBytes(sig.bundle),
+    size: sig.bundle.length,
+  };
+  const empty = utf8("{}");
+  await step(
+    target,
+    "push empty config",
+    () => target.pushBlob({ digest: OCI_EMPTY_DIGEST, size: 2 }, empty),
+  );
+  await step(target, "push bundle blob", () => target.pushBlob(layer, sig.bundle));
+  const manifest: ImageManifest = {
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    artifactType: mediaType,
+    config: { mediaType: OCI_EMPTY, digest: OCI_EMPTY_DIGEST, size: 2 },
+    layers: [layer],
+    subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size },
+    annotations: {
+      "dev.sigstore.bundle.content": "dsse-envelope",
+      "dev.sigstore.bundle.predicateType": COSIGN_SIGN_PREDICATE,
+    },
+  };
+  const bytes = utf8(JSON.stringify(manifest));
+  return await step(target, "push bundle referrer", () => target.pushManifest(bytes, OCI_MANIFEST));
+}
