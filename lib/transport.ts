@@ -125,6 +125,23 @@ export function closeTransports(): void {
   cache.clear();
 }
 
+/**
+ * The `node:https`/`node:http` transport that {@link createFetch} uses on Node (and on Deno for
+ * `insecureSkipTlsVerify`), exported so that it can be tested on every runtime. Request bodies
+ * are buffered; response bodies stream. Redirects are followed like `fetch` does (at most 10;
+ * `Authorization` is dropped when the origin changes).
+ *
+ * @example
+ * ```ts
+ * import { createNodeFetch } from "./transport.ts";
+ * const f = createNodeFetch({ insecureSkipTlsVerify: true });
+ * // const res = await f("https://127.0.0.1:6443/version");
+ * ```
+ */
+export function createNodeFetch(options: TransportOptions = {}): typeof fetch {
+  return nodeFetch(options).fetch;
+}
+
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
 /** A `fetch` over `node:https`/`node:http` with the given TLS options (buffers request bodies). */
@@ -213,19 +230,26 @@ function nodeRequest(
       }
       const status: number = res.statusCode ?? 0;
       const noBody = o.method === "HEAD" || status === 204 || status === 304;
+      let done = false;
       const stream = noBody ? null : new ReadableStream<Uint8Array>({
         start(ctrl) {
           res.on("data", (c: Uint8Array) => {
+            if (done) return;
             ctrl.enqueue(new Uint8Array(c));
             if ((ctrl.desiredSize ?? 1) <= 0) res.pause();
           });
-          res.on("end", () => ctrl.close());
-          res.on("error", (e: unknown) => ctrl.error(e));
+          res.on("end", () => {
+            if (!done) (done = true, ctrl.close());
+          });
+          res.on("error", (e: unknown) => {
+            if (!done) (done = true, ctrl.error(e));
+          });
         },
         pull() {
           res.resume();
         },
         cancel() {
+          done = true;
           res.destroy();
         },
       });
