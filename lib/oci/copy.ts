@@ -73,7 +73,8 @@ async function pool<T>(items: T[], n: number, fn: (t: T) => Promise<void>): Prom
 /**
  * Copies the manifest (or index, recursively) named by `reference` from `src` to `dst`:
  * blobs first (skipping those `dst` has), then child manifests, then the root, which gets
- * `opts.tag` (default: `reference` when it is a tag). Returns the root descriptor.
+ * `opts.tag` (default: `reference` when it is a tag). When `dst` already has the tag (or
+ * digest) at the same manifest, nothing is written. Returns the root descriptor.
  *
  * @example
  * ```ts
@@ -93,6 +94,8 @@ export async function copy(
   declarePush(dst);
   const root = await src.fetchManifest(reference);
   const tag = opts.tag ?? (reference.startsWith("sha256:") ? undefined : reference);
+  const current = await dst.resolve(tag ?? root.descriptor.digest);
+  if (current?.digest === root.descriptor.digest) return root.descriptor;
   const done = new Set<string>();
   await copyGraph(src, dst, root.descriptor, root.bytes, opts.concurrency ?? 4, done, true);
   return await dst.pushManifest(root.bytes, root.descriptor.mediaType, tag);
