@@ -88,22 +88,25 @@ export function canonicalizeEndpoints(
       continue;
     }
     const { host, port } = entry as { host?: unknown; port?: unknown };
-    const reasons: string[] = [];
-    let h: string | undefined;
+    const p = port === undefined ? DEFAULT_PORT : port;
+    let hostReason: string | undefined;
+    let h = "";
     if (typeof host !== "string") {
-      reasons.push(
-        host === undefined ? "host is missing" : `host must be a string, got ${describe(host)}`,
-      );
+      hostReason = host === undefined
+        ? "host is missing"
+        : `host must be a string, got ${describe(host)}`;
     } else {
       const r = checkHost(host);
       if (r.ok) h = r.host;
-      else reasons.push(r.reason);
+      else hostReason = r.reason;
     }
-    const p = port === undefined ? DEFAULT_PORT : port;
-    const pp = portProblem(p);
-    if (pp) reasons.push(pp);
-    if (reasons.length > 0) errors.push({ index: i, host, reason: reasons.join("; ") });
-    else out.push({ host: h!, port: p as number });
+    const portReason = portProblem(p);
+    if (hostReason || portReason) {
+      const reason = hostReason && portReason
+        ? `${hostReason}; ${portReason}`
+        : (hostReason ?? portReason)!;
+      errors.push({ index: i, host, reason });
+    } else out.push({ host: h, port: p as number });
   }
   if (errors.length > 0) {
     const n = errors.length;
@@ -123,20 +126,15 @@ export function canonicalizeEndpoints(
   return sortUnique(out);
 }
 
-/** Sort key: host, NUL (sorts below every host byte), 5-digit port: plain string order is canonical order. */
-function sortKey(e: Endpoint): string {
-  return e.host + "\u0000" + (e.port < 10000 ? String(e.port).padStart(5, "0") : String(e.port));
-}
-
-function sortUnique(eps: readonly Endpoint[]): Endpoint[] {
-  const keys = eps.map(sortKey).sort();
+/** Sorts in place (host byte order, then port) and drops duplicates. */
+function sortUnique(eps: Endpoint[]): Endpoint[] {
+  eps.sort(compareEndpoints);
   const out: Endpoint[] = [];
-  let prev = "";
-  for (const k of keys) {
-    if (k === prev) continue;
-    prev = k;
-    const nul = k.indexOf("\u0000");
-    out.push({ host: k.slice(0, nul), port: Number(k.slice(nul + 1)) });
+  let prev: Endpoint | undefined;
+  for (const e of eps) {
+    if (prev && prev.host === e.host && prev.port === e.port) continue;
+    out.push(e);
+    prev = e;
   }
   return out;
 }

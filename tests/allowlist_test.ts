@@ -1,0 +1,199 @@
+import assert from "assert";
+import {
+  applyApproveDeny,
+  canonicalizeEndpoints,
+  chooseGeneration,
+  emitCanonicalAllowlist,
+  EMPTY_ALLOWLIST_MESSAGE,
+  type Endpoint,
+  parseCanonicalAllowlist,
+} from "../lib/allowlist.ts";
+import { buildAllowlistArtifact } from "../lib/oci/artifact.ts";
+import { fromUtf8, utf8 } from "../lib/bytes.ts";
+import { isKarsError } from "../lib/errors.ts";
+
+const A: Endpoint = { host: "a.example", port: 443 };
+const B: Endpoint = { host: "b.example", port: 8443 };
+
+Deno.test("allowlist: emits exactly the formats.md §2 example", () => {
+  const endpoints = canonicalizeEndpoints([
+    { host: "Bücher.example", port: 8443 },
+    { host: "api.github.com" },
+  ]);
+  const text = fromUtf8(emitCanonicalAllowlist({ generation: 3, endpoints }));
+  assert.equal(
+    text,
+    [
+      "apiVersion: kars.dev/v1alpha1",
+      "kind: EgressAllowlist",
+      "metadata:",
+      "  generation: 3",
+      "spec:",
+      "  endpoints:",
+      "    - host: api.github.com",
+      "      port: 443",
+      "    - host: xn--bcher-kva.example",
+      "      port: 8443",
+      "",
+    ].join("\n"),
+  );
+});
+
+Deno.test("allowlist: one error per bad entry, all in one KarsError", () => {
+  assert.throws(
+    () =>
+      canonicalizeEndpoints([
+        { host: "ok.example" },
+        { host: "*.x.com" },
+        { host: "ok2.example", port: 0 },
+        { host: 7 },
+        "nope" as unknown as { host: string },
+      ], { source: "f.yaml allowedEndpoints" }),
+    (e: unknown) => {
+      if (!isKarsError(e, "INPUT")) return false;
+      const errs = e.details?.errors as { index: number }[];
+      assert.deepEqual(errs.map((x) => x.index), [1, 2, 3, 4]);
+      assert.match(e.message, /^4 invalid allowlist entries/);
+      assert.match(e.message, /f\.yaml allowedEndpoints\[1\] host "\*\.x\.com": wildcards/);
+      assert.match(e.message, /\[2\] host "ok2\.example": port must be an integer 1-65535, got 0/);
+      assert.match(e.message, /\[3\]: host must be a string, got 7/);
+      assert.match(e.message, /\[4\]: entry must be a mapping/);
+      return true;
+    },
+  );
+});
+
+Deno.test("allowlist: emitter refuses empty, non-canonical and unsorted input", () => {
+  assert.throws(
+    () => emitCanonicalAllowlist({ generation: 1, endpoints: [] }),
+    (e: unknown) => isKarsError(e, "INPUT") && e.message === EMPTY_ALLOWLIST_MESSAGE,
+  );
+  assert.equal(EMPTY_ALLOWLIST_MESSAGE, "refusing to sign empty allowlist");
+  assert.throws(() => emitCanonicalAllowlist({ generation: 1, endpoints: [B, A] }), /out of order/);
+  assert.throws(() => emitCanonicalAllowlist({ generation: 1, endpoints: [A, A] }), /duplicated/);
+  assert.throws(
+    () => emitCanonicalAllowlist({ generation: 1, endpoints: [{ host: "A.example", port: 1 }] }),
+    /not canonical/,
+  );
+  assert.throws(
+    () => emitCanonicalAllowlist({ generation: 1, endpoints: [{ host: "a.example", port: 0 }] }),
+    /not canonical/,
+  );
+  for (const g of [0, -1, 1.5, NaN, 2 ** 53]) {
+    assert.throws(
+      () => emitCanonicalAllowlist({ generation: g, endpoints: [A] }),
+      /positive integer/,
+      String(g),
+    );
+  }
+});
+
+Deno.test("allowlist: chooseGeneration (issue 2 §3)", () => {
+  assert.equal(chooseGeneration({ endpoints: [A] }), 1);
+  assert.equal(
+    chooseGeneration({ endpoints: [A, B], previous: { generation: 7, endpoints: [B, A] } }),
+    7,
+  );
+  assert.equal(
+    chooseGeneration({ endpoints: [A], previous: { generation: 7, endpoints: [A, B] } }),
+    8,
+  );
+  assert.equal(
+    chooseGeneration({
+      endpoints: [A],
+      previous: { generation: 7, endpoints: [{ host: "a.example", port: 444 }] },
+    }),
+    8,
+  );
+  assert.equal(
+    chooseGeneration({ endpoints: [A], previous: { generation: 7, endpoints: [A] }, override: 2 }),
+    2,
+  );
+  assert.throws(
+    () => chooseGeneration({ endpoints: [A], override: 0 }),
+    /--generation must be a positive integer/,
+  );
+  // Unchanged set => identical bytes and digest, run after run.
+  const prev = { generation: 7, endpoints: [A, B] };
+  const bytes1 = emitCanonicalAllowlist(prev);
+  const g = chooseGeneration({
+    endpoints: canonicalizeEndpoints([B, A, A]),
+    previous: parseCanonicalAllowlist(bytes1),
+  });
+  const bytes2 = emitCanonicalAllowlist({
+    generation: g,
+    endpoints: canonicalizeEndpoints([B, A]),
+  });
+  assert.deepEqual(bytes2, bytes1);
+});
+
+Deno.test("allowlist: applyApproveDeny", () => {
+  let r = applyApproveDeny([A], ["B.example:8443"], []);
+  assert.deepEqual(r, { endpoints: [A, B], changed: true, unknownDenied: [] });
+  r = applyApproveDeny([A, B], ["a.example"], []);
+  assert.deepEqual(r, { endpoints: [A, B], changed: false, unknownDenied: [] });
+  r = applyApproveDeny([A, { host: "a.example", port: 80 }, B], [], ["A.EXAMPLE", "zzz.example"]);
+  assert.deepEqual(r, { endpoints: [B], changed: true, unknownDenied: ["zzz.example"] });
+  r = applyApproveDeny([A], [], []);
+  assert.equal(r.changed, false);
+  assert.throws(
+    () => applyApproveDeny([A], ["https://x.example"], []),
+    /domain must be a bare host\[:port\], not a URL/,
+  );
+  assert.throws(
+    () => applyApproveDeny([A], ["x.example"], ["x.example"]),
+    (e: unknown) => isKarsError(e, "USAGE"),
+  );
+  assert.throws(() => applyApproveDeny([A], [], ["https://x.example"]), /not a URL/);
+  assert.throws(() => applyApproveDeny([A], [], ["*.x.example"]), /wildcards/);
+});
+
+Deno.test("allowlist: strict parser round trip and rejections", () => {
+  const bytes = emitCanonicalAllowlist({ generation: 42, endpoints: [A, B] });
+  assert.deepEqual(parseCanonicalAllowlist(bytes), { generation: 42, endpoints: [A, B] });
+  const bad = (t: string, re: RegExp) =>
+    assert.throws(
+      () => parseCanonicalAllowlist(utf8(t)),
+      (e: unknown) =>
+        isKarsError(e, "VERIFY") && e.details?.reason === "CanonicalFormViolation" &&
+        re.test(e.message),
+    );
+  const t = fromUtf8(bytes);
+  bad("", /empty/);
+  bad(t.replace("a.example", "a\u00e9.example"), /non-ASCII/);
+  bad(t.replace("generation: 42", "generation: 9007199254740993"), /generation/);
+  bad(t.replace(/  endpoints:\n[\s\S]*$/, "  endpoints:\n"), /empty/);
+  bad(t.replace("a.example", "a..example"), /not a canonical host/);
+  bad(t.replace("port: 8443", "port: 99999"), /out of range/);
+  bad(t.replace("a.example", '"a.example"'), /quoted but must be plain/);
+  const q = fromUtf8(
+    emitCanonicalAllowlist({ generation: 1, endpoints: [{ host: "1e5", port: 443 }] }),
+  );
+  assert.match(q, /host: "1e5"/);
+  bad(q.replace('"1e5"', "1e5"), /plain but must be quoted/);
+});
+
+Deno.test("allowlist: 100,000 endpoints canonicalised + emitted + digested (timing printed, not asserted)", () => {
+  const raw = [];
+  for (let i = 0; i < 100_000; i++) {
+    raw.push({
+      host: `Host${(i * 7919) % 100_000}.Example${i % 13}.com`,
+      port: i % 3 ? 443 : 8443,
+    });
+  }
+  const times: number[] = [];
+  let digest = "";
+  for (let rep = 0; rep < 3; rep++) {
+    const t0 = performance.now();
+    const endpoints = canonicalizeEndpoints(raw);
+    const bytes = emitCanonicalAllowlist({ generation: 1, endpoints });
+    const a = buildAllowlistArtifact(bytes);
+    times.push(performance.now() - t0);
+    assert.equal(endpoints.length, 100_000);
+    if (digest) assert.equal(a.manifestDigest, digest);
+    digest = a.manifestDigest;
+  }
+  console.log(
+    `  100k endpoints: ${times.map((t) => t.toFixed(0) + " ms").join(", ")} (cold, warm, warm)`,
+  );
+});
