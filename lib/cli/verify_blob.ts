@@ -1,0 +1,151 @@
+/**
+ * `kars verify-blob`: verifies a Sigstore bundle for a file or a digest, following the
+ * sigstore-conformance CLI protocol.
+ *
+ * @module
+ */
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { fromHex, fromUtf8 } from "../bytes.ts";
+import { KarsError } from "../errors.ts";
+import { pemDecodeAll } from "../pem.ts";
+import {
+  parseTrustedRoot,
+  productionTrustedRoot,
+  type TrustedRoot,
+  verifyBundle,
+} from "../verify/sigstore/mod.ts";
+import { type CliContext, type Command, EXIT } from "./command.ts";
+
+const DIGEST_RE = /^sha256:[0-9a-fA-F]{64}$/;
+
+async function readInput(ctx: CliContext, flag: string, path: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(resolve(ctx.cwd, path)));
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    throw new KarsError(
+      code === "ENOENT" ? "NOT_FOUND" : "FILE",
+      `${flag} ${path}: cannot read the file (${code ?? (e as Error).message})`,
+      { cause: e },
+    );
+  }
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === "string" ? v : undefined;
+}
+
+/**
+ * The `kars verify-blob` command.
+ *
+ * @example
+ * ```ts
+ * import { verifyBlobCommand } from "./verify_blob.ts";
+ * verifyBlobCommand.path; // ["verify-blob"]
+ * ```
+ */
+export const verifyBlobCommand: Command = {
+  path: ["verify-blob"],
+  summary: "verify a Sigstore bundle for a file or sha256 digest (conformance CLI protocol)",
+  help:
+    `kars verify-blob --bundle FILE (--certificate-identity ID --certificate-oidc-issuer URL | --key PEM)
+                 [--trusted-root FILE] FILE_OR_DIGEST
+
+Verifies a Sigstore bundle (v0.1, v0.2, v0.3; message signature or DSSE) offline:
+signature, Fulcio certificate chain at signing time, SCTs, Rekor entry (SET, inclusion
+proof, checkpoint), RFC 3161 timestamps, and the exact certificate identity and issuer;
+or, with --key, the signature by that public key.
+
+FILE_OR_DIGEST is a digest when it is sha256:<64 hex digits> and no such file exists.
+
+  --bundle FILE                    the bundle (.sigstore.json)
+  --certificate-identity ID        expected certificate SAN (exact)
+  --certificate-oidc-issuer URL    expected OIDC issuer (exact)
+  --key PEM                        verify with this public key (PEM PUBLIC KEY) instead
+  --trusted-root FILE              trusted_root.json (default: the bundled Sigstore public-good root)
+
+Exit codes: 0 verified, 1 not verified (reason on stderr), 2 usage or unreadable input.
+`,
+  options: {
+    "bundle": { type: "string" },
+    "certificate-identity": { type: "string" },
+    "certificate-oidc-issuer": { type: "string" },
+    "key": { type: "string" },
+    "trusted-root": { type: "string" },
+  },
+  async run(values, positionals, ctx) {
+    const bundlePath = str(values["bundle"]);
+    const san = str(values["certificate-identity"]);
+    const issuer = str(values["certificate-oidc-issuer"]);
+    const keyPath = str(values["key"]);
+    const rootPath = str(values["trusted-root"]);
+    if (!bundlePath) throw new KarsError("USAGE", "verify-blob: --bundle FILE is required");
+    if (positionals.length !== 1) {
+      throw new KarsError("USAGE", "verify-blob: give exactly one FILE_OR_DIGEST argument");
+    }
+    if (keyPath !== undefined && (san !== undefined || issuer !== undefined)) {
+      throw new KarsError(
+        "USAGE",
+        "verify-blob: --key cannot be combined with --certificate-identity/--certificate-oidc-issuer",
+      );
+    }
+    if (keyPath === undefined && (san === undefined || issuer === undefined)) {
+      throw new KarsError(
+        "USAGE",
+        "verify-blob: give --certificate-identity and --certificate-oidc-issuer, or --key",
+      );
+    }
+
+    const target = positionals[0];
+    const isDigest = DIGEST_RE.test(target) && !existsSync(resolve(ctx.cwd, target));
+    const artifact = isDigest
+      ? { digest: fromHex(target.slice("sha256:".length)) }
+      : { bytes: await readInput(ctx, "artifact", target) };
+    const bundleBytes = await readInput(ctx, "--bundle", bundlePath);
+    let publicKeys: Uint8Array[] | undefined;
+    if (keyPath !== undefined) {
+      const pem = await readInput(ctx, "--key", keyPath);
+      let blocks;
+      try {
+        blocks = pemDecodeAll(fromUtf8(pem)).filter((b) => b.label === "PUBLIC KEY");
+      } catch (e) {
+        throw new KarsError("INPUT", `--key ${keyPath}: not a PEM file`, { cause: e });
+      }
+      if (blocks.length === 0) {
+        throw new KarsError(
+          "INPUT",
+          `--key ${keyPath}: no "PUBLIC KEY" PEM block (use a cosign.pub)`,
+        );
+      }
+      publicKeys = blocks.map((b) => b.der);
+    }
+
+    try {
+      const trustedRoot: TrustedRoot = rootPath === undefined
+        ? productionTrustedRoot()
+        : parseTrustedRoot(await readInput(ctx, "--trusted-root", rootPath));
+      const v = await verifyBundle(bundleBytes, artifact, {
+        trustedRoot,
+        publicKeys,
+        identity: san !== undefined && issuer !== undefined ? { san, issuer } : undefined,
+      });
+      const who = v.kind === "certificate" ? `${v.san} (${v.issuer})` : `key ${v.keyId}`;
+      ctx.stderr(
+        `Verified OK: signed by ${who}${v.signedAt ? ` at ${v.signedAt.toISOString()}` : ""}\n`,
+      );
+      return EXIT.OK;
+    } catch (e) {
+      if (
+        !(e instanceof KarsError) || e.code === "USAGE" || e.code === "NOT_FOUND" ||
+        e.code === "FILE"
+      ) {
+        throw e;
+      }
+      const reason = typeof e.details?.reason === "string" ? e.details.reason : e.code;
+      ctx.stderr(`kars verify-blob: verification failed (${reason}): ${e.message}\n`);
+      return EXIT.FAILURE;
+    }
+  },
+};
