@@ -44,7 +44,17 @@ export const REQUIRED_EXPORTS = [
   "canonicalizeEndpoints",
   "emitCanonicalAllowlist",
   "parseCanonicalAllowlist",
+  "buildAllowlistArtifact",
+  "verifyBundle",
+  "parseTrustedRoot",
 ];
+
+/** Default identity of the Sigstore conformance cases. */
+const CONFORMANCE_IDENTITY = {
+  san: "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/" +
+    ".github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main",
+  issuer: "https://token.actions.githubusercontent.com",
+};
 
 const hex = (u8) => Array.from(u8, (b) => b.toString(16).padStart(2, "0")).join("");
 
@@ -53,7 +63,7 @@ const hex = (u8) => Array.from(u8, (b) => b.toString(16).padStart(2, "0")).join(
  * @param {Record<string, unknown>} mod the library (bundle under Node, mod.ts under Deno)
  * @param {{ readFile: (path: string) => Promise<Uint8Array>, conformanceDir?: string }} io
  */
-export async function runChecks(mod, _io) {
+export async function runChecks(mod, io) {
   const missing = REQUIRED_EXPORTS.filter((n) => !(n in mod));
   if (missing.length) throw new Error(`mod.ts does not export: ${missing.join(", ")}`);
   const out = {};
@@ -96,11 +106,40 @@ export async function runChecks(mod, _io) {
   }
 
   // OCI artifact (formats.md §3), when exported.
-  if (typeof mod.buildAllowlistArtifact === "function") {
+  {
     const a = await mod.buildAllowlistArtifact(canonical);
     out.artifact = JSON.parse(JSON.stringify(a, (_k, v) => (v instanceof Uint8Array ? hex(v) : v)));
   }
 
+  // Sigstore verification of shared conformance cases (a passing and a failing one).
+  if (io.conformanceDir) {
+    const base = `${io.conformanceDir}/sigstore`;
+    const trustedRoot = mod.parseTrustedRoot(
+      await io.readFile(`${base}/trusted_root.production.json`),
+    );
+    const artifact = { bytes: await io.readFile(`${base}/bundle-verify/a.txt`) };
+    out.verify = {};
+    for (const name of ["happy-path-v0.3", "signature-mismatch_fail"]) {
+      const bundle = JSON.parse(
+        new TextDecoder().decode(
+          await io.readFile(`${base}/bundle-verify/${name}/bundle.sigstore.json`),
+        ),
+      );
+      try {
+        const v = await mod.verifyBundle(bundle, artifact, {
+          trustedRoot,
+          identity: CONFORMANCE_IDENTITY,
+        });
+        out.verify[name] = { verified: true, san: v.san, tlog: v.tlog };
+      } catch (e) {
+        out.verify[name] = { verified: false, code: e?.code, reason: e?.details?.reason };
+      }
+    }
+    if (!out.verify["happy-path-v0.3"].verified) throw new Error("happy-path-v0.3 did not verify");
+    if (out.verify["signature-mismatch_fail"].verified) {
+      throw new Error("signature-mismatch_fail verified");
+    }
+  }
   return out;
 }
 

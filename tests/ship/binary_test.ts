@@ -75,10 +75,11 @@ Deno.test("standalone binary runs under env -i from an empty directory", async (
       const r = await kars(args);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /kind: EgressAllowlist/);
-      assert.match(r.stdout, /sha256:[0-9a-f]{64}/);
+      assert.match(r.stdout + r.stderr, /sha256:[0-9a-f]{64}/);
       const d = await denoCli(args, empty);
       assert.equal(d.code, 0, d.stderr);
       assert.equal(r.stdout, d.stdout);
+      assert.equal(r.stderr, d.stderr);
       // A dry run writes nothing.
       assert.deepEqual([...Deno.readDirSync(empty)].map((e) => e.name), ["sandbox.yaml"]);
     });

@@ -17,4 +17,7 @@ Deno.test("the library bundle works under Node 20 and agrees with Deno", async (
   assert.equal(result.canonicalDigest, digestBytes(new TextEncoder().encode(EXPECTED_CANONICAL)));
   assert.equal(result.karsError.isKarsError, true);
   assert.equal(result.rejected.count, 2);
+  assert.equal(result.artifact.layer.digest, result.canonicalDigest);
+  assert.equal(result.verify["happy-path-v0.3"].verified, true);
+  assert.equal(result.verify["signature-mismatch_fail"].verified, false);
 });
