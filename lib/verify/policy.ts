@@ -144,7 +144,7 @@ export function compileSanPattern(pattern: string, source = "pattern"): SanPatte
 }
 
 function escapeRegex(ch: string): string {
-  return /[\\^$.*+?()[\]{}|/-]/.test(ch) ? `\\${ch}` : ch;
+  return /[\\^$.*+?()[\]{}|]/.test(ch) ? `\\${ch}` : ch;
 }
 
 /**

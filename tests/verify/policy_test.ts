@@ -98,9 +98,12 @@ Deno.test("policy: glob `?` is exactly one character; metacharacters in literals
   assert.ok(q.regex.test("useré@acme.example"), "one code point, even non-ASCII");
   assert.ok(!q.regex.test("user@acme.example"));
   assert.ok(!q.regex.test("user12@acme.example"));
-  const meta = compileSanPattern("a+b(c)[d]{2}|e^$\\.x");
-  assert.ok(meta.regex.test("a+b(c)[d]{2}|e^$\\.x"));
-  assert.ok(!meta.regex.test("aab(c)[d]{2}|e^$\\.x"));
+  const meta = compileSanPattern("a+b(c)[d]{2}|e^$\\.x-/y");
+  assert.ok(meta.regex.test("a+b(c)[d]{2}|e^$\\.x-/y"));
+  assert.ok(!meta.regex.test("aab(c)[d]{2}|e^$\\.x-/y"));
+  assert.ok(
+    compileSanPattern("https://github.com/my-org/*").regex.test("https://github.com/my-org/a"),
+  );
   assert.ok(!meta.regex.test("e^$\\.x"));
   assert.ok(!meta.regex.test("abc"));
   const star = compileSanPattern("*");

@@ -1,0 +1,580 @@
+/**
+ * The verdict: `AllowlistVerified` for an `allowlistRef` (or a sandbox / GitOps manifest),
+ * exactly as the kars controller decides it — and stricter where the controller is lax.
+ *
+ * Steps: ref checked as the controller does (`InvalidRef`); manifest fetched BY DIGEST and
+ * re-hashed, layer fetched and re-hashed (`DigestMismatch`); artifactType, media types and
+ * the canonical allowlist strictly checked (`CanonicalFormViolation`); legacy and bundle
+ * signatures found and verified by the Sigstore engine; a signature is accepted when it is
+ * valid, binds this digest (and, for legacy, this repository) and its signer matches the
+ * SignerPolicy. A valid, bound signature by a signer the policy does not name gives
+ * `IdentityMismatch`; no valid signature gives `SignatureVerifyFailed`.
+ *
+ * Registry faults map to `NotFound` / `Unauthorized`; a transient fault (network, 5xx) is
+ * returned as status `Unknown` / `TransientError` — never as a verdict.
+ *
+ * @module
+ */
+import { fromBase64, fromHex, fromUtf8, toHex } from "../bytes.ts";
+import { type Digest, digestBytes, digestHex } from "../digest.ts";
+import { isKarsError, KarsError } from "../errors.ts";
+import type { Target } from "../oci/types.ts";
+import { ALLOWLIST_MEDIA_TYPE, checkLayerBytes, parseAllowlistManifest } from "../oci/artifact.ts";
+import { type Endpoint, parseCanonicalAllowlist } from "../allowlist.ts";
+import { validateAllowlistRef } from "../gitops.ts";
+import { parseYamlDocuments } from "../yaml_read.ts";
+import { sha256Bytes } from "../digest.ts";
+import {
+  type AllowlistVerifiedCondition,
+  falseCondition,
+  type FalseReason,
+  unknownCondition,
+  verifiedCondition,
+} from "./conditions.ts";
+import { type VerdictCache, verdictCacheKey } from "./cache.ts";
+import { type Candidate, discoverSignatures } from "./discover.ts";
+import {
+  checkSimpleSigningPayload,
+  legacyLayerToBundle,
+  legacySignatureTag,
+  publicKeysFromRekorBody,
+} from "./legacy.ts";
+import { isPolicyError, matchIdentity, type PolicyError, type SignerPolicy } from "./policy.ts";
+import { type TrustedRoot, type VerifiedSignature, verifyBundle } from "./sigstore/mod.ts";
+
+export type { VerifiedSignature };
+
+/** The engine's entry point (see `lib/verify/sigstore`); injectable for tests of this module. */
+export type BundleVerifier = (
+  bundle: unknown,
+  artifact: { bytes: Uint8Array } | { digest: Uint8Array },
+  options: {
+    trustedRoot: TrustedRoot;
+    publicKeys?: Uint8Array[];
+    identity?: { san: string; issuer: string };
+    requireTlog?: boolean;
+    now?: Date;
+  },
+) => Promise<VerifiedSignature>;
+
+/** A reference to the allowlist artifact (KarsSandbox `spec.networkPolicy.allowlistRef`). */
+export interface AllowlistRefInput {
+  /** Registry host[:port]. */
+  registry: string;
+  /** Repository. */
+  repository: string;
+  /** Manifest digest. */
+  digest: string;
+  /** Artifact type; must be the allowlist type. */
+  artifactType: string;
+}
+
+/** Who signed the accepted signature. */
+export type SignerIdentity =
+  | { kind: "keyless"; san: string; issuer: string; format: "legacy" | "bundle"; id: string }
+  | { kind: "key"; keyId: string; format: "legacy" | "bundle"; id: string };
+
+/** The outcome for one signature found. */
+export interface SignatureReport {
+  /** Where it was found (`sha256-….sig layer 0`, `referrer sha256:…`). */
+  where: string;
+  /** `accepted`, `identity-mismatch` (valid, bound, signer not allowed) or `invalid`. */
+  outcome: "accepted" | "identity-mismatch" | "invalid";
+  /** Why. */
+  message: string;
+  /** The signer, when the signature is valid. */
+  signer?: SignerIdentity;
+}
+
+/** What {@link verifyAllowlist} returns. */
+export interface VerifyResult {
+  /** The `AllowlistVerified` condition (status `Unknown` for a fault: not a verdict). */
+  condition: AllowlistVerifiedCondition;
+  /** True when the condition is a verdict (`True` or `False`), false for a fault. */
+  verdict: boolean;
+  /** The reference checked (when there is one). */
+  ref?: AllowlistRefInput;
+  /** Generation of the verified allowlist. */
+  generation?: number;
+  /** Verified endpoints (only when `True`). */
+  endpoints?: Endpoint[];
+  /** The accepted signer (only when `True`). */
+  signer?: SignerIdentity;
+  /** Per-signature outcomes. */
+  signatures: SignatureReport[];
+  /** True when this result came from the cache. */
+  cached?: boolean;
+  /** The fault, for status `Unknown`. */
+  error?: KarsError;
+}
+
+/** Options of {@link verifyAllowlist}. */
+export interface VerifyAllowlistOptions {
+  /** The reference to verify. */
+  ref: AllowlistRefInput;
+  /** Repository holding the artifact (else {@link VerifyAllowlistOptions.openTarget} is called). */
+  target?: Target;
+  /** Opens the repository named by the ref (e.g. a `RegistryTarget` with credentials). */
+  openTarget?: (ref: AllowlistRefInput) => Target | Promise<Target>;
+  /** The SignerPolicy, or why there is none. */
+  policy: SignerPolicy | PolicyError;
+  /** Sigstore trust material. */
+  trustedRoot: TrustedRoot;
+  /** Verification time (default: now); certificate validity is checked at signing time. */
+  now?: Date;
+  /** Verdict cache (only verdicts are stored). */
+  cache?: VerdictCache<VerifyResult>;
+  /** Sigstore engine (default: `verifyBundle` of `lib/verify/sigstore`). */
+  verifier?: BundleVerifier;
+}
+
+const COSIGN_SIGN_PREDICATE = "https://sigstore.dev/cosign/sign/v1";
+const IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json";
+const IN_TOTO_STATEMENT_V1 = "https://in-toto.io/Statement/v1";
+
+function verdictFalse(
+  reason: FalseReason,
+  message: string,
+  extra: Partial<VerifyResult> = {},
+): VerifyResult {
+  return { condition: falseCondition(reason, message), verdict: true, signatures: [], ...extra };
+}
+
+/**
+ * Maps a fault to a result: `NOT_FOUND` → `NotFound`, `AUTH` → `Unauthorized`,
+ * `details.reason` `DigestMismatch` / `CanonicalFormViolation` → those verdicts, `TRANSIENT`
+ * → `Unknown/TransientError`, anything else → `Unknown/Error` (fail closed, never `True`).
+ *
+ * @example
+ * ```ts
+ * import { resultFromError } from "./verdict.ts";
+ * import { KarsError } from "../errors.ts";
+ * resultFromError(new KarsError("AUTH", "denied")).condition.reason; // "Unauthorized"
+ * ```
+ */
+export function resultFromError(e: unknown, ref?: AllowlistRefInput): VerifyResult {
+  const base = { signatures: [] as SignatureReport[], ...(ref ? { ref } : {}) };
+  if (isKarsError(e)) {
+    const reason = e.details?.reason;
+    if (reason === "DigestMismatch") {
+      return { ...base, ...verdictFalse("DigestMismatch", e.message) };
+    }
+    if (reason === "CanonicalFormViolation") {
+      return { ...base, ...verdictFalse("CanonicalFormViolation", e.message) };
+    }
+    if (e.code === "NOT_FOUND") return { ...base, ...verdictFalse("NotFound", e.message) };
+    if (e.code === "AUTH") return { ...base, ...verdictFalse("Unauthorized", e.message) };
+    if (e.code === "TRANSIENT") {
+      return {
+        ...base,
+        condition: unknownCondition("TransientError", e.message),
+        verdict: false,
+        error: e,
+      };
+    }
+    return { ...base, condition: unknownCondition("Error", e.message), verdict: false, error: e };
+  }
+  const err = new KarsError(
+    "INTERNAL",
+    `verification failed unexpectedly: ${(e as Error)?.message ?? e}`,
+    {
+      cause: e,
+    },
+  );
+  return { ...base, condition: unknownCondition("Error", err.message), verdict: false, error: err };
+}
+
+/**
+ * Verifies an allowlist artifact against a SignerPolicy and returns the `AllowlistVerified`
+ * condition. Never throws for registry or verification problems: they are in the result.
+ *
+ * @example
+ * ```ts
+ * import { verifyAllowlist } from "./verdict.ts";
+ * import { MemoryTarget } from "../oci/memory.ts";
+ * const r = await verifyAllowlist({
+ *   ref: { registry: "r.example", repository: "p", digest: "sha256:" + "0".repeat(64),
+ *     artifactType: "application/vnd.kars.egress-allowlist.v1+yaml" },
+ *   target: new MemoryTarget(),
+ *   policy: { reason: "SignerPolicyMissing", message: "no policy" },
+ *   trustedRoot: {} as never,
+ * });
+ * r.condition.reason; // "SignerPolicyMissing"
+ * ```
+ */
+export async function verifyAllowlist(options: VerifyAllowlistOptions): Promise<VerifyResult> {
+  const { ref, policy } = options;
+  if (isPolicyError(policy)) return verdictFalse(policy.reason, policy.message, { ref });
+  if (!ref || typeof ref !== "object") {
+    return verdictFalse("InvalidRef", "allowlistRef is missing or not an object");
+  }
+  try {
+    if (ref.artifactType === undefined || ref.artifactType === null) {
+      throw new KarsError("INPUT", `artifactType is missing; it must be ${ALLOWLIST_MEDIA_TYPE}`);
+    }
+    validateAllowlistRef(ref);
+  } catch (e) {
+    return verdictFalse("InvalidRef", `allowlistRef: ${(e as Error).message}`, { ref });
+  }
+  const digest = ref.digest as Digest;
+  const key = verdictCacheKey(ref, policy.hash);
+  const hit = options.cache?.get(key);
+  if (hit) return { ...hit, cached: true };
+  let result: VerifyResult;
+  try {
+    result = await verifyUncached(options, digest, policy);
+  } catch (e) {
+    result = resultFromError(e, ref);
+  }
+  if (options.cache && result.verdict) options.cache.set(key, result);
+  return result;
+}
+
+async function verifyUncached(
+  options: VerifyAllowlistOptions,
+  digest: Digest,
+  policy: SignerPolicy,
+): Promise<VerifyResult> {
+  const { ref } = options;
+  let target = options.target;
+  if (!target) {
+    if (!options.openTarget) {
+      throw new KarsError("USAGE", "verifyAllowlist: give a target or an openTarget function");
+    }
+    target = await options.openTarget(ref);
+  }
+  const at = `${ref.registry}/${ref.repository}@${digest}`;
+
+  // 1. Manifest, fetched by digest and re-hashed here (never trusting the Target).
+  const fetched = await target.fetchManifest(digest);
+  const got = digestBytes(fetched.bytes);
+  if (got !== digest) {
+    return verdictFalse(
+      "DigestMismatch",
+      `${at}: the registry served a manifest whose bytes hash to ${got}`,
+      { ref },
+    );
+  }
+  const parsed = parseAllowlistManifest(fetched.bytes, { expectedDigest: digest });
+
+  // 2. Layer, fetched and re-hashed.
+  const layerBytes = await target.fetchBlob(parsed.layer.digest, parsed.layer.size);
+  checkLayerBytes(parsed.layer, layerBytes);
+
+  // 3. Strict canonical parse.
+  const allowlist = parseCanonicalAllowlist(layerBytes);
+
+  // 4. Signatures.
+  const found = await discoverSignatures(target, digest);
+  const reports: SignatureReport[] = found.problems.map((p) => ({
+    where: p.split(":")[0],
+    outcome: "invalid" as const,
+    message: p,
+  }));
+  const verifier = options.verifier ?? verifyBundle;
+  for (const c of found.candidates) {
+    const r = await checkCandidate(c, { ref, digest, policy, options, verifier });
+    reports.push(r);
+    if (r.outcome === "accepted") {
+      return {
+        condition: verifiedCondition(digest, allowlist.generation),
+        verdict: true,
+        ref,
+        generation: allowlist.generation,
+        endpoints: allowlist.endpoints,
+        signer: r.signer,
+        signatures: reports,
+      };
+    }
+  }
+  const mismatch = reports.find((r) => r.outcome === "identity-mismatch");
+  if (mismatch) {
+    return verdictFalse("IdentityMismatch", `${at}: ${mismatch.message}`, {
+      ref,
+      generation: allowlist.generation,
+      signatures: reports,
+    });
+  }
+  if (reports.length === 0) {
+    return verdictFalse(
+      "SignatureVerifyFailed",
+      `${at}: no signature found (looked for tag ${
+        legacySignatureTag(digest)
+      } and ${"Sigstore bundle referrers"}); sign it with kars egress`,
+      { ref, generation: allowlist.generation, signatures: reports },
+    );
+  }
+  return verdictFalse(
+    "SignatureVerifyFailed",
+    `${at}: no valid signature: ${reports.map((r) => `${r.where}: ${r.message}`).join("; ")}`,
+    { ref, generation: allowlist.generation, signatures: reports },
+  );
+}
+
+interface CheckContext {
+  ref: AllowlistRefInput;
+  digest: Digest;
+  policy: SignerPolicy;
+  options: VerifyAllowlistOptions;
+  verifier: BundleVerifier;
+}
+
+/** An error of one signature: it makes that signature invalid, never the whole run. */
+function isSignatureFault(e: unknown): boolean {
+  return !(isKarsError(e) && (e.code === "TRANSIENT" || e.code === "AUTH"));
+}
+
+async function checkCandidate(c: Candidate, ctx: CheckContext): Promise<SignatureReport> {
+  const where = c.where;
+  try {
+    let bundle: unknown;
+    let artifact: { bytes: Uint8Array } | { digest: Uint8Array };
+    let bind: (v: VerifiedSignature) => void;
+    if (c.format === "legacy") {
+      bundle = legacyLayerToBundle(c.payload, c.annotations);
+      artifact = { bytes: c.payload };
+      bind = () =>
+        checkSimpleSigningPayload(c.payload, {
+          digest: ctx.digest,
+          registry: ctx.ref.registry,
+          repository: ctx.ref.repository,
+        });
+    } else {
+      bundle = c.bundle;
+      artifact = { digest: fromHex(digestHex(ctx.digest)) };
+      bind = (v) => checkInTotoSubject(bundle, v, ctx.digest);
+    }
+    return { where, ...(await checkSignature(bundle, artifact, bind, c.format, ctx)) };
+  } catch (e) {
+    if (!isSignatureFault(e)) throw e;
+    return { where, outcome: "invalid", message: (e as Error).message };
+  }
+}
+
+function hasCertificate(bundle: unknown): boolean {
+  const vm = (bundle as { verificationMaterial?: Record<string, unknown> })?.verificationMaterial;
+  return !!vm && (vm.certificate !== undefined || vm.x509CertificateChain !== undefined);
+}
+
+function tlogBodies(bundle: unknown): string[] {
+  const entries =
+    (bundle as { verificationMaterial?: { tlogEntries?: { canonicalizedBody?: unknown }[] } })
+      ?.verificationMaterial?.tlogEntries;
+  if (!Array.isArray(entries)) return [];
+  return entries.map((e) => e?.canonicalizedBody).filter((b): b is string => typeof b === "string");
+}
+
+function keyIdOf(spki: Uint8Array): string {
+  return toHex(sha256Bytes(spki)).slice(0, 16);
+}
+
+async function checkSignature(
+  bundle: unknown,
+  artifact: { bytes: Uint8Array } | { digest: Uint8Array },
+  bind: (v: VerifiedSignature) => void,
+  format: "legacy" | "bundle",
+  ctx: CheckContext,
+): Promise<Omit<SignatureReport, "where">> {
+  const { trustedRoot, now } = ctx.options;
+  const base = { trustedRoot, ...(now ? { now } : {}) };
+  if (hasCertificate(bundle)) {
+    const v = await ctx.verifier(bundle, artifact, { ...base, requireTlog: true });
+    if (v.kind !== "certificate" || typeof v.san !== "string" || typeof v.issuer !== "string") {
+      return {
+        outcome: "invalid",
+        message: "certificate signature verified without a certificate identity",
+      };
+    }
+    if (v.tlog !== "verified") {
+      return {
+        outcome: "invalid",
+        message: "keyless signature has no verified Rekor entry (SET or inclusion proof)",
+      };
+    }
+    bind(v);
+    const signer: SignerIdentity = {
+      kind: "keyless",
+      san: v.san,
+      issuer: v.issuer,
+      format,
+      id: `keyless:${v.san}`,
+    };
+    if (matchIdentity(ctx.policy, { san: v.san, issuer: v.issuer })) {
+      return { outcome: "accepted", message: `signed by ${v.san} (issuer ${v.issuer})`, signer };
+    }
+    return {
+      outcome: "identity-mismatch",
+      message:
+        `signer ${v.san} (issuer ${v.issuer}) is not allowed by the SignerPolicy (fulcioIssuers × sanPatterns); update the SignerPolicy or sign with an allowed identity`,
+      signer,
+    };
+  }
+  // Key signature: accepted only through a pinned key; tlog optional, but verified if present.
+  let lastError: unknown;
+  for (const k of ctx.policy.publicKeys) {
+    try {
+      const v = await ctx.verifier(bundle, artifact, {
+        ...base,
+        publicKeys: [k.spki],
+        requireTlog: false,
+      });
+      bind(v);
+      const signer: SignerIdentity = { kind: "key", keyId: k.keyId, format, id: `key:${k.keyId}` };
+      return { outcome: "accepted", message: `signed by pinned key ${k.keyId}`, signer };
+    } catch (e) {
+      if (!isSignatureFault(e)) throw e;
+      const reason = isKarsError(e) ? e.details?.reason : undefined;
+      if (reason !== "SignatureVerifyFailed") {
+        // The key matched but something else failed (e.g. a Rekor entry that does not verify).
+        return { outcome: "invalid", message: (e as Error).message };
+      }
+      lastError = e;
+    }
+  }
+  // Not a pinned key: is it a valid signature by a key named in its (verified) Rekor entry?
+  for (const body of tlogBodies(bundle)) {
+    for (const spki of publicKeysFromRekorBody(body)) {
+      if (ctx.policy.publicKeys.some((k) => toHex(k.spki) === toHex(spki))) continue;
+      try {
+        const v = await ctx.verifier(bundle, artifact, {
+          ...base,
+          publicKeys: [spki],
+          requireTlog: true,
+        });
+        if (v.tlog !== "verified") continue;
+        bind(v);
+        const id = keyIdOf(spki);
+        return {
+          outcome: "identity-mismatch",
+          message:
+            `signed by key ${id}, which is not one of the SignerPolicy publicKeys; add its PEM to publicKeys or sign with a pinned key`,
+          signer: { kind: "key", keyId: id, format, id: `key:${id}` },
+        };
+      } catch (e) {
+        if (!isSignatureFault(e)) throw e;
+      }
+    }
+  }
+  return {
+    outcome: "invalid",
+    message: ctx.policy.publicKeys.length === 0
+      ? "key signature (no certificate) and the SignerPolicy has no publicKeys"
+      : `signature does not verify with any SignerPolicy publicKeys${
+        lastError ? ` (${(lastError as Error).message})` : ""
+      }`,
+  };
+}
+
+function checkInTotoSubject(bundle: unknown, v: VerifiedSignature, digest: Digest): void {
+  const fail = (why: string): never => {
+    throw new KarsError("VERIFY", `bundle: ${why}`, {
+      details: { reason: "SignatureVerifyFailed" },
+    });
+  };
+  const env = (bundle as { dsseEnvelope?: { payload?: unknown; payloadType?: unknown } })
+    ?.dsseEnvelope;
+  if (!env || typeof env.payload !== "string") {
+    return fail("no DSSE envelope (an image signature bundle holds an in-toto statement)");
+  }
+  if (env.payloadType !== IN_TOTO_PAYLOAD_TYPE) {
+    fail(
+      `DSSE payloadType is ${JSON.stringify(env.payloadType)}, expected ${IN_TOTO_PAYLOAD_TYPE}`,
+    );
+  }
+  let payload: Uint8Array;
+  try {
+    payload = fromBase64(env.payload as string);
+  } catch {
+    return fail("DSSE payload is not base64");
+  }
+  if (v.payload && toHex(v.payload) !== toHex(payload)) {
+    fail("verified payload differs from the envelope payload");
+  }
+  let st: { _type?: unknown; predicateType?: unknown; subject?: unknown };
+  try {
+    st = JSON.parse(fromUtf8(payload));
+  } catch {
+    return fail("in-toto statement is not JSON");
+  }
+  if (st._type !== IN_TOTO_STATEMENT_V1) {
+    fail(`statement _type is ${JSON.stringify(st._type)}, expected ${IN_TOTO_STATEMENT_V1}`);
+  }
+  if (st.predicateType !== COSIGN_SIGN_PREDICATE) {
+    fail(
+      `statement predicateType is ${
+        JSON.stringify(st.predicateType)
+      }, expected ${COSIGN_SIGN_PREDICATE}`,
+    );
+  }
+  const subjects = Array.isArray(st.subject)
+    ? st.subject as { digest?: { sha256?: unknown } }[]
+    : [];
+  if (subjects.length === 0) fail("statement has no subject");
+  if (!subjects.some((s) => s?.digest?.sha256 === digestHex(digest))) {
+    fail(`in-toto subject digest is not ${digest} (a signature over another artifact)`);
+  }
+}
+
+/** Options of {@link verifySandbox}: those of {@link verifyAllowlist} without the ref. */
+export type VerifySandboxOptions = Omit<VerifyAllowlistOptions, "ref"> & {
+  /** Name of the input for messages. */
+  source?: string;
+};
+
+/**
+ * Verifies a KarsSandbox (object) or a GitOps manifest / KarsSandbox YAML (bytes): an
+ * inline-only sandbox (no `allowlistRef`) is `False/Unsigned`; a malformed ref `InvalidRef`;
+ * otherwise {@link verifyAllowlist} on its `allowlistRef`.
+ *
+ * @example
+ * ```ts
+ * import { verifySandbox } from "./verdict.ts";
+ * const r = await verifySandbox({ apiVersion: "kars.azure.com/v1alpha1", kind: "KarsSandbox",
+ *   metadata: { name: "a" }, spec: { networkPolicy: { allowedEndpoints: [{ host: "x.example" }] } } },
+ *   { policy: { reason: "SignerPolicyMissing", message: "none" }, trustedRoot: {} as never });
+ * r.condition.reason; // "Unsigned"
+ * ```
+ */
+export async function verifySandbox(
+  input: Uint8Array | Record<string, unknown>,
+  options: VerifySandboxOptions,
+): Promise<VerifyResult> {
+  const source = options.source ?? "sandbox";
+  let doc: unknown = input;
+  if (input instanceof Uint8Array) {
+    let text: string;
+    try {
+      text = fromUtf8(input);
+    } catch {
+      throw new KarsError("INPUT", `${source}: not valid UTF-8`);
+    }
+    const docs = parseYamlDocuments(text, source).filter((d) => d !== null && d !== undefined);
+    const sandboxes = docs.filter((d) => (d as { kind?: unknown })?.kind === "KarsSandbox");
+    if (sandboxes.length !== 1) {
+      throw new KarsError(
+        "INPUT",
+        `${source}: expected exactly one KarsSandbox document, found ${sandboxes.length}`,
+      );
+    }
+    doc = sandboxes[0];
+  }
+  const d = doc as { kind?: unknown; spec?: { networkPolicy?: { allowlistRef?: unknown } } };
+  if (!d || typeof d !== "object" || d.kind !== "KarsSandbox") {
+    throw new KarsError("INPUT", `${source}: not a KarsSandbox`);
+  }
+  const ref = d.spec?.networkPolicy?.allowlistRef;
+  if (ref === undefined || ref === null) {
+    return verdictFalse(
+      "Unsigned",
+      `${source}: inline allowlist only (no spec.networkPolicy.allowlistRef); sign it with kars egress --enforce`,
+    );
+  }
+  if (typeof ref !== "object" || Array.isArray(ref)) {
+    return verdictFalse(
+      "InvalidRef",
+      `${source}: spec.networkPolicy.allowlistRef is not an object`,
+    );
+  }
+  const { source: _s, ...rest } = options;
+  return await verifyAllowlist({ ...rest, ref: ref as AllowlistRefInput });
+}
