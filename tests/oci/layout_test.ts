@@ -154,7 +154,7 @@ Deno.test("copy: memory → layout → memory with an index, digests preserved",
 });
 
 Deno.test("openTarget: oci:<dir> is a layout per repository; host is a registry; else USAGE", async () => {
-  await withDir(async (dir) => {
+  await withDir((dir) => {
     const t = openTarget(`oci:${dir}`, "policy/egress-allowlist/web");
     assert.ok(t instanceof LayoutTarget);
     assert.equal((t as LayoutTarget).dir, `${dir}/policy/egress-allowlist/web`);
@@ -164,5 +164,6 @@ Deno.test("openTarget: oci:<dir> is a layout per repository; host is a registry;
     assert.throws(() => openTarget("https://r.example", "a/b"), (e) => isKarsError(e, "USAGE"));
     assert.throws(() => openTarget("oci:", "a/b"), (e) => isKarsError(e, "USAGE"));
     assert.throws(() => openTarget("r.example", "Bad/Name"), (e) => isKarsError(e, "INPUT"));
+    return Promise.resolve();
   });
 });
