@@ -26,7 +26,8 @@ import {
 } from "../../lib/sign/legacy.ts";
 import { createSigner, signArtifact } from "../../lib/sign/sign_artifact.ts";
 import { legacyLayerToBundle as verifierLegacyToBundle } from "../../lib/verify/legacy.ts";
-import { startDockerRegistry } from "../support/docker_registry.ts";
+import { haveTool, startDockerRegistry } from "../support/docker_registry.ts";
+import { staticCredentials } from "../../lib/oci/auth.ts";
 import { oracleVerify } from "../support/node_oracle.ts";
 import { type SigstoreMock, startSigstoreMock } from "../support/sigstore_mock.ts";
 
@@ -212,6 +213,26 @@ Deno.test("sign: keyless on docker-registry — legacy and bundle (found through
         fromUtf8(layers[0].payload),
         cosignGolden(`${reg.host}/${REPO}`, subject.digest),
       );
+      if (haveTool("/usr/bin/skopeo", "skopeo")) {
+        // An independent client reads the .sig manifest as stored.
+        const out = await new Deno.Command("skopeo", {
+          args: [
+            "inspect",
+            "--raw",
+            "--tls-verify=false",
+            `docker://${reg.host}/${REPO}:sha256-${hex}.sig`,
+          ],
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        assert.ok(out.success, new TextDecoder().decode(out.stderr));
+        const m = JSON.parse(fromUtf8(out.stdout));
+        assert.equal(m.layers[0].mediaType, SIMPLESIGNING_MEDIA_TYPE);
+        assert.equal(
+          m.layers[0].annotations[ANN_SIGNATURE],
+          layers[0].layer.annotations![ANN_SIGNATURE],
+        );
+      }
       const identity = { san: mock.defaultSubject, issuer: mock.defaultIssuer };
       const res = await oracleVerify([
         {
@@ -428,4 +449,43 @@ Deno.test("sign: the identity token never appears in errors or logs (echoing Ful
       }
     }
   });
+});
+
+Deno.test("sign: docker-registry refusing the signature push (no push credentials) — AUTH naming the registry, no .sig", async () => {
+  const user = "ci", password = "pw-" + crypto.randomUUID();
+  const reg = await startDockerRegistry({ htpasswd: { user, password } });
+  if (!reg) return;
+  try {
+    await withMock(async (mock) => {
+      const writer = new RegistryTarget({
+        registry: reg.host,
+        repository: REPO,
+        credentials: staticCredentials({ username: user, password }),
+      });
+      const subject = await pushAllowlist(writer);
+      const anonymous = new RegistryTarget({ registry: reg.host, repository: REPO });
+      await assert.rejects(
+        signArtifact({
+          target: anonymous,
+          registry: reg.host,
+          repository: REPO,
+          manifest: subject,
+          signer: keyless(mock),
+          rekorUrl: mock.rekorUrl,
+        }),
+        (e) => {
+          assert.ok(isKarsError(e, "AUTH"), String(e));
+          assert.match(
+            e.message,
+            new RegExp(`storing the signature in ${reg.host}/${REPO} failed`),
+          );
+          assert.ok(!e.message.includes(password));
+          return true;
+        },
+      );
+      assert.equal(await writer.resolve(signatureTag(subject.digest)), null, "no .sig stored");
+    });
+  } finally {
+    await reg.stop();
+  }
 });
