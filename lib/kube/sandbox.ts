@@ -248,6 +248,13 @@ export async function patchSandbox(
   opts: PatchSandboxOptions,
 ): Promise<LiveSandbox> {
   const { name, namespace } = sandbox.metadata;
+  if (!sandbox.metadata.resourceVersion) {
+    // Never write unguarded: without a resourceVersion a concurrent change would be overwritten.
+    throw new KarsError(
+      "KUBE",
+      `KarsSandbox "${name}" in namespace ${namespace} has no metadata.resourceVersion; refusing an unguarded patch (read it from the cluster first)`,
+    );
+  }
   const path = `${basePath(namespace)}/${encodeURIComponent(name)}`;
   const send = (rv: string | undefined) =>
     client.mergePatch(path, sandboxPatchBody(rv, patch), target("patch", namespace, name));

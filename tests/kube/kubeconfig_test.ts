@@ -325,3 +325,36 @@ Deno.test("kubeconfig: wrong CA fails TLS; insecure-skip-tls-verify connects wit
     }
   });
 });
+
+Deno.test("kubeconfig: a 401 drops the cached exec credential and runs the plugin again", async () => {
+  const NEW = "tok-rotated-" + "x".repeat(16);
+  const srv = await startKubeApiServer({ objects: [SB], tokens: { [NEW]: "alice" } });
+  const far = new Date(Date.now() + 3600_000).toISOString();
+  const dir = await template(srv, ["exec.yaml"], {
+    EXEC_VERSION: "v1",
+    COUNT_FILE: "{{DIR}}/count",
+    EXPIRES: far,
+    INTERACTIVE: "Never",
+  });
+  try {
+    await Deno.copyFile(new URL("get-token.sh", FIXTURES), `${dir}/bin/get-token.sh`);
+    await Deno.chmod(`${dir}/bin/get-token.sh`, 0o755);
+    const cfg = await loadKubeConfig({ kubeconfig: `${dir}/exec.yaml`, env: {} });
+    const client = new KubeClient(cfg);
+    // The plugin still hands out the old token: 401, refresh, still 401 → error.
+    await assert.rejects(findSandbox(client, "my-agent", {}), /401/);
+    assert.equal((await Deno.readTextFile(`${dir}/count`)).trim(), "2");
+    // The identity provider rotates the token: the next 401 refreshes and succeeds.
+    await Deno.writeTextFile(`${dir}/secrets/token`, NEW);
+    await findSandbox(client, "my-agent", {});
+    assert.equal(srv.requests.at(-1)!.user, "token:alice");
+    // Cached old token → 401 → third run hands out the new one.
+    assert.equal((await Deno.readTextFile(`${dir}/count`)).trim(), "3");
+    await findSandbox(client, "my-agent", {});
+    assert.equal((await Deno.readTextFile(`${dir}/count`)).trim(), "3", "cached again");
+  } finally {
+    closeTransports();
+    await srv.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

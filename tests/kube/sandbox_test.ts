@@ -264,3 +264,15 @@ Deno.test("the API server requires a client certificate or token: anonymous gets
     assert.equal(srv.requests.at(-1)?.user, "anonymous");
   });
 });
+
+Deno.test("patchSandbox: refuses an object without resourceVersion (never an unguarded write)", async () => {
+  await withServer({ objects: [sandbox("my-agent", "kars-my-agent")] }, async (srv, client) => {
+    const sb = await findSandbox(client, "my-agent", {});
+    delete sb.metadata.resourceVersion;
+    await assert.rejects(
+      patchSandbox(client, sb, { allowlistRef: REF }, { recheck: () => {} }),
+      /refusing an unguarded patch/,
+    );
+    assert.deepEqual(srv.requests.map((r) => r.method), ["GET"]);
+  });
+});

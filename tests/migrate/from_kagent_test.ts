@@ -213,3 +213,38 @@ Deno.test("migrate: usage errors exit 2", async () => {
     assert.match(r.stderr, re);
   }
 });
+
+Deno.test("migrate: --format json --out-dir writes <kind>-<name>.json files equal to the YAML objects", async () => {
+  const out = await Deno.makeTempDir({ prefix: "kars-migrate-" });
+  try {
+    const cwd = new URL("declarative/", ROOT).pathname;
+    const y = await kars(["input.yaml"], cwd);
+    const r = await kars(["input.yaml", "--out-dir", out, "--format", "json"], cwd);
+    assert.equal(r.code, 0, r.stderr);
+    const names = [...Deno.readDirSync(out)].map((e) => e.name).sort();
+    assert.deepEqual(names, [
+      "inferencepolicy-k8s-helper.json",
+      "karssandbox-k8s-helper.json",
+      "toolpolicy-k8s-helper.json",
+    ]);
+    const byName = Object.fromEntries(
+      parseAllDocuments(y.stdout).map((d) => d.toJS()).map((
+        d,
+      ) => [`${d.kind.toLowerCase()}-${d.metadata.name}.json`, d]),
+    );
+    for (const n of names) {
+      const text = await Deno.readTextFile(`${out}/${n}`);
+      assert.ok(text.endsWith("}\n"));
+      assert.deepEqual(JSON.parse(text), byName[n]);
+    }
+    assert.equal(
+      r.stderr.split("\n").filter((l) =>
+        l ===
+          "Next step: kars egress k8s-helper --namespace kars-k8s-helper --enforce --emit-manifest ./gitops/k8s-helper-allowlist.yaml"
+      ).length,
+      1,
+    );
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});

@@ -139,6 +139,29 @@ export async function makeTestPki(dir: string, clientCN = "admin"): Promise<void
   }
 }
 
+const PKI_FILES = ["ca.crt", "server.crt", "server.key", "client.crt", "client.key"];
+let pkiOnce: Promise<Record<string, string>> | undefined;
+
+/**
+ * The test PKI, generated once per process (openssl is slow on a loaded machine) and kept in
+ * memory; the generation dir is removed at once.
+ */
+function testPki(): Promise<Record<string, string>> {
+  pkiOnce ??= (async () => {
+    const dir = await Deno.makeTempDir({ prefix: "kars-pki-" });
+    try {
+      await makeTestPki(dir);
+      const out: Record<string, string> = {};
+      for (const f of PKI_FILES) out[f] = await Deno.readTextFile(`${dir}/${f}`);
+      return out;
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  })();
+  pkiOnce.catch(() => (pkiOnce = undefined));
+  return pkiOnce;
+}
+
 function b64(s: string): string {
   return btoa(s);
 }
@@ -179,13 +202,9 @@ function status(code: number, reason: string, message: string, details?: Obj): O
  * ```
  */
 export async function startKubeApiServer(opts: KubeApiServerOptions = {}): Promise<KubeApiServer> {
+  const pki = await testPki();
   const dir = await Deno.makeTempDir({ prefix: "kars-kube-" });
-  try {
-    await makeTestPki(dir);
-  } catch (e) {
-    await Deno.remove(dir, { recursive: true });
-    throw e;
-  }
+  for (const [f, pem] of Object.entries(pki)) await Deno.writeTextFile(`${dir}/${f}`, pem);
   const rd = (f: string) => Deno.readTextFileSync(`${dir}/${f}`);
   const store = new Map<string, Obj>();
   let rv = 1000;
