@@ -1,0 +1,251 @@
+/**
+ * `kars egress verify`: the cluster's `AllowlistVerified` verdict, before merge.
+ *
+ * @module
+ */
+import { readFile } from "node:fs/promises";
+import { isAbsolute, join } from "node:path";
+import { fromUtf8 } from "../bytes.ts";
+import { KarsError } from "../errors.ts";
+import { ALLOWLIST_MEDIA_TYPE } from "../oci/artifact.ts";
+import { staticCredentials } from "../oci/auth.ts";
+import { LayoutTarget } from "../oci/layout.ts";
+import { RegistryTarget } from "../oci/registry.ts";
+import type { Target } from "../oci/types.ts";
+import { createFetch } from "../transport.ts";
+import { formatCondition } from "../verify/conditions.ts";
+import { loadSignerPolicy } from "../verify/policy.ts";
+import {
+  parseTrustedRoot,
+  productionTrustedRoot,
+  type TrustedRoot,
+} from "../verify/sigstore/mod.ts";
+import {
+  type AllowlistRefInput,
+  verifyAllowlist,
+  type VerifyResult,
+  verifySandbox,
+} from "../verify/verdict.ts";
+import { type CliContext, type Command, EXIT, type OptionValues } from "./command.ts";
+
+const HELP = `kars egress verify (--manifest FILE | <registry>/<repository>@<digest>) [flags]
+
+Gives the verdict the kars controller would give (condition AllowlistVerified) for a
+signed egress allowlist: fetches the artifact by digest, re-hashes manifest and layer,
+checks the canonical allowlist, finds its cosign signatures (legacy .sig tag and Sigstore
+bundle referrers) and checks them against the SignerPolicy.
+
+  --manifest FILE            a GitOps manifest / KarsSandbox YAML (its allowlistRef is
+                             verified; an inline-only sandbox is False/Unsigned)
+  --signer-policy FILE       the kars-signer-policy ConfigMap (YAML/JSON); without it the
+                             env KARS_SIGNER_FULCIO_ISSUERS / KARS_SIGNER_SAN_PATTERNS
+                             (comma-separated) are used, else False/SignerPolicyMissing
+  --trusted-root FILE        Sigstore trusted_root.json (default: embedded public-good root)
+  --registry oci:DIR         read the artifact from an OCI image layout instead of the
+                             registry named by the reference
+  --plain-http               talk HTTP, not HTTPS (automatic for localhost/127.0.0.1)
+  --ca-file PATH             extra CA certificates (PEM) for the registry
+  --json                     print the result as JSON
+
+Registry credentials: KARS_REGISTRY_USERNAME / KARS_REGISTRY_PASSWORD.
+
+Output: AllowlistVerified=True/Verified: digest=<d>, generation=<n>
+        AllowlistVerified=False/<Reason>: <message>
+Exit codes: 0 True, 3 False, 1 transient fault (not a verdict), 2 usage or input error.
+`;
+
+/**
+ * Parses `<registry>/<repository>@<digest>` into an allowlist ref (artifact type filled in).
+ * Throws `KarsError("USAGE")` when the shape is wrong (the verdict checks the parts).
+ *
+ * @example
+ * ```ts
+ * import { parseRefArgument } from "./egress_verify.ts";
+ * parseRefArgument("r.example/policy/a@sha256:" + "0".repeat(64)).repository; // "policy/a"
+ * ```
+ */
+export function parseRefArgument(arg: string): AllowlistRefInput {
+  const at = arg.lastIndexOf("@");
+  const slash = arg.indexOf("/");
+  if (at < 0 || slash < 0 || slash > at) {
+    throw new KarsError(
+      "USAGE",
+      `reference ${JSON.stringify(arg)} must be <registry>/<repository>@sha256:<hex>`,
+    );
+  }
+  return {
+    registry: arg.slice(0, slash),
+    repository: arg.slice(slash + 1, at),
+    digest: arg.slice(at + 1),
+    artifactType: ALLOWLIST_MEDIA_TYPE,
+  };
+}
+
+async function readInput(ctx: CliContext, path: string, what: string): Promise<Uint8Array> {
+  const full = isAbsolute(path) ? path : join(ctx.cwd, path);
+  try {
+    return new Uint8Array(await readFile(full));
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    throw new KarsError(
+      "INPUT",
+      `${what} ${path}: ${code === "ENOENT" ? "no such file" : (e as Error).message}`,
+      { cause: e },
+    );
+  }
+}
+
+async function loadTrustedRoot(ctx: CliContext, file: string | undefined): Promise<TrustedRoot> {
+  if (!file) return productionTrustedRoot();
+  const bytes = await readInput(ctx, file, "--trusted-root");
+  try {
+    return parseTrustedRoot(bytes);
+  } catch (e) {
+    throw new KarsError("INPUT", `--trusted-root ${file}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/**
+ * Renders a result for humans: the condition line, then (on True) the signer and endpoints.
+ *
+ * @example
+ * ```ts
+ * import { renderResult } from "./egress_verify.ts";
+ * import { falseCondition } from "../verify/conditions.ts";
+ * renderResult({ condition: falseCondition("Unsigned", "inline only"), verdict: true, signatures: [] });
+ * // "AllowlistVerified=False/Unsigned: inline only\n"
+ * ```
+ */
+export function renderResult(r: VerifyResult): string {
+  let s = `${formatCondition(r.condition)}\n`;
+  if (r.condition.status === "True") {
+    if (r.signer) s += `signer: ${r.signer.id}\n`;
+    for (const e of r.endpoints ?? []) s += `endpoint: ${e.host}:${e.port}\n`;
+  }
+  return s;
+}
+
+/**
+ * JSON form of a result (stable keys; no secrets).
+ *
+ * @example
+ * ```ts
+ * import { resultJson } from "./egress_verify.ts";
+ * import { falseCondition } from "../verify/conditions.ts";
+ * resultJson({ condition: falseCondition("Unsigned", "x"), verdict: true, signatures: [] }).verdict; // true
+ * ```
+ */
+export function resultJson(r: VerifyResult): Record<string, unknown> {
+  return {
+    condition: r.condition,
+    verdict: r.verdict,
+    ref: r.ref ?? null,
+    generation: r.generation ?? null,
+    endpoints: r.endpoints ?? null,
+    signer: r.signer ?? null,
+    signatures: r.signatures,
+  };
+}
+
+/**
+ * Exit code of a result: 0 when True, 3 when False, 1 when it is not a verdict.
+ *
+ * @example
+ * ```ts
+ * import { exitCodeOfResult } from "./egress_verify.ts";
+ * import { falseCondition } from "../verify/conditions.ts";
+ * exitCodeOfResult({ condition: falseCondition("NotFound", "x"), verdict: true, signatures: [] }); // 3
+ * ```
+ */
+export function exitCodeOfResult(r: VerifyResult): number {
+  if (r.condition.status === "True") return EXIT.OK;
+  if (r.condition.status === "False") return EXIT.VERDICT_FALSE;
+  return EXIT.FAILURE;
+}
+
+/**
+ * The `kars egress verify` command.
+ *
+ * @example
+ * ```ts
+ * import { egressVerifyCommand } from "./egress_verify.ts";
+ * egressVerifyCommand.path; // ["egress", "verify"]
+ * ```
+ */
+export const egressVerifyCommand: Command = {
+  path: ["egress", "verify"],
+  summary: "verify a signed allowlist as the controller does (AllowlistVerified)",
+  help: HELP,
+  options: {
+    manifest: { type: "string" },
+    "signer-policy": { type: "string" },
+    "trusted-root": { type: "string" },
+    registry: { type: "string" },
+    "plain-http": { type: "boolean" },
+    "ca-file": { type: "string" },
+    json: { type: "boolean" },
+  },
+  async run(values: OptionValues, positionals: string[], ctx: CliContext): Promise<number> {
+    const manifest = values.manifest as string | undefined;
+    if (manifest !== undefined && positionals.length > 0) {
+      throw new KarsError("USAGE", "give either --manifest FILE or a reference, not both");
+    }
+    if (manifest === undefined && positionals.length !== 1) {
+      throw new KarsError(
+        "USAGE",
+        positionals.length === 0
+          ? "missing --manifest FILE or <registry>/<repository>@<digest>"
+          : `expected one reference, got ${positionals.length}`,
+      );
+    }
+    const layout = values.registry as string | undefined;
+    if (layout !== undefined && !layout.startsWith("oci:")) {
+      throw new KarsError(
+        "USAGE",
+        "--registry takes only oci:DIR here (the reference names the registry)",
+      );
+    }
+    const policyFile = values["signer-policy"] as string | undefined;
+    const policy = loadSignerPolicy({
+      configMap: policyFile ? await readInput(ctx, policyFile, "--signer-policy") : null,
+      source: policyFile,
+      env: ctx.env,
+    });
+    const trustedRoot = await loadTrustedRoot(ctx, values["trusted-root"] as string | undefined);
+    const caFile = values["ca-file"] as string | undefined;
+    const caPem = caFile ? fromUtf8(await readInput(ctx, caFile, "--ca-file")) : undefined;
+    const user = ctx.env.KARS_REGISTRY_USERNAME;
+    const pass = ctx.env.KARS_REGISTRY_PASSWORD;
+    const openTarget = (ref: AllowlistRefInput): Target => {
+      if (layout) {
+        const dir = layout.slice(4);
+        return new LayoutTarget(isAbsolute(dir) ? dir : join(ctx.cwd, dir));
+      }
+      return new RegistryTarget({
+        registry: ref.registry,
+        repository: ref.repository,
+        plainHttp: values["plain-http"] === true,
+        fetch: caPem ? createFetch({ caPem }) : ctx.fetch,
+        ...(user && pass
+          ? { credentials: staticCredentials({ username: user, password: pass }) }
+          : {}),
+      });
+    };
+    const opts = { policy, trustedRoot, openTarget };
+    let result: VerifyResult;
+    if (manifest !== undefined) {
+      const bytes = await readInput(ctx, manifest, "--manifest");
+      result = await verifySandbox(bytes, { ...opts, source: manifest });
+    } else {
+      result = await verifyAllowlist({ ...opts, ref: parseRefArgument(positionals[0]) });
+    }
+    if (values.json === true) ctx.stdout(`${JSON.stringify(resultJson(result), null, 2)}\n`);
+    else ctx.stdout(renderResult(result));
+    if (result.condition.status === "Unknown") {
+      ctx.stderr(
+        `error: verification could not be carried out (not a verdict): ${result.condition.message}\n`,
+      );
+    }
+    return exitCodeOfResult(result);
+  },
+};
