@@ -327,6 +327,14 @@ export class RegistryClient {
           `${this.registry}: Bearer challenge without realm; the registry is misconfigured`,
         );
       }
+      if (this.baseUrl.startsWith("https:") && realm.startsWith("http:")) {
+        throw new KarsError(
+          "AUTH",
+          `${this.registry}: the registry sends clients to a plain-HTTP token realm (${
+            redactUrl(realm)
+          }); refusing to send credentials there`,
+        );
+      }
       const tok = await fetchToken({
         realm,
         service: this.#bearer.params.service,

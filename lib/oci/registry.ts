@@ -443,7 +443,7 @@ export class RegistryTarget implements Target {
     const tag = referrersTag(subject);
     let existing: ImageIndex | undefined;
     try {
-      const m = await this.#fetchManifest(ctx, tag, OCI_INDEX);
+      const m = await this.#fetchManifest(ctx, tag);
       existing = parseReferrersIndex(
         m.bytes,
         `${this.location}:${tag}`,

@@ -69,3 +69,31 @@ Deno.test("RegistryTarget: anonymous blob and manifest round trip on docker-regi
     await reg.stop();
   }
 });
+
+Deno.test("RegistryTarget: a fallback tag that is not an OCI index is refused (docker-registry)", async () => {
+  const reg = await startDockerRegistry();
+  if (!reg) return;
+  try {
+    const t = new RegistryTarget({ registry: reg.host, repository: "policy/egress-allowlist/x" });
+    const a = artifact("subject\n");
+    await t.pushBlob({ digest: OCI_EMPTY_DIGEST, size: 2 }, utf8("{}"));
+    await t.pushBlob(a.layerDesc, a.layer);
+    await t.pushManifest(a.manifest, OCI_MANIFEST, "latest");
+    // Something else (an image manifest) squats on the fallback tag.
+    await t.pushManifest(a.manifest, OCI_MANIFEST, `sha256-${a.digest.slice(7)}`);
+    await assert.rejects(
+      () => t.referrers(a.digest),
+      (e) => isKarsError(e, "REGISTRY") && e.details?.reason === "NotAnIndex",
+    );
+    const ref = artifact("sig", {
+      subject: { mediaType: OCI_MANIFEST, digest: a.digest, size: a.manifest.length },
+    });
+    await t.pushBlob(ref.layerDesc, ref.layer);
+    await assert.rejects(
+      () => t.pushManifest(ref.manifest, OCI_MANIFEST),
+      (e) => isKarsError(e, "REGISTRY") && e.details?.reason === "NotAnIndex",
+    );
+  } finally {
+    await reg.stop();
+  }
+});
