@@ -322,6 +322,12 @@ export async function loadKubeConfig(opts: LoadKubeConfigOptions): Promise<KubeC
       `context "${ctxName}" refers to user "${userName}", which is not in kubeconfig ${merged.path}`,
     );
   }
+  if (typeof cluster["proxy-url"] === "string" && cluster["proxy-url"]) {
+    throw new KarsError(
+      "UNAVAILABLE",
+      `kubeconfig ${cluster.__file}: cluster "${clusterName}" sets proxy-url, which kars does not support; set HTTPS_PROXY in the environment instead (Deno's fetch honours it)`,
+    );
+  }
   const insecure = cluster["insecure-skip-tls-verify"] === true;
   const caPem = await pemFrom(
     cluster,
@@ -387,6 +393,22 @@ async function userAuth(
     );
   }
   const cert = clientCertPem ? { clientCertPem, clientKeyPem } : {};
+  // Fail closed on what this client cannot honour rather than sending requests under another
+  // identity (impersonation ignored) or none (basic auth ignored).
+  for (const k of ["as", "as-uid", "as-groups", "as-user-extra"]) {
+    if (user[k] !== undefined && user[k] !== null && user[k] !== "") {
+      throw new KarsError(
+        "UNAVAILABLE",
+        `kubeconfig ${file}: user "${userName}" uses impersonation (${k}), which kars does not support; use a context whose user is the identity itself`,
+      );
+    }
+  }
+  if (user.username !== undefined || user.password !== undefined) {
+    throw new KarsError(
+      "UNAVAILABLE",
+      `kubeconfig ${file}: user "${userName}" uses basic authentication (username/password), which Kubernetes removed and kars does not support; use a token, client certificate or exec plugin`,
+    );
+  }
   if (user.exec) {
     if (user.token || user.tokenFile) {
       throw new KarsError(

@@ -358,3 +358,39 @@ Deno.test("kubeconfig: a 401 drops the cached exec credential and runs the plugi
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("kubeconfig: what kars cannot honour fails closed (impersonation, basic auth, proxy-url, CA + insecure)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "kars-unsupported-" });
+  try {
+    const mk = async (name: string, cluster: string, user: string) => {
+      await Deno.writeTextFile(
+        `${dir}/${name}.yaml`,
+        `apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:6443\n${cluster}users:\n- name: u\n  user:\n${user}contexts:\n- name: x\n  context:\n    cluster: c\n    user: u\ncurrent-context: x\n`,
+      );
+      return `${dir}/${name}.yaml`;
+    };
+    const cases: Array<[string, string, string, RegExp]> = [
+      ["imp", "", "    token: t\n    as: system:admin\n", /impersonation \(as\)/],
+      ["basic", "", "    username: a\n    password: b\n", /basic authentication/],
+      ["proxy", "    proxy-url: http://proxy:3128\n", "    token: t\n", /proxy-url/],
+      [
+        "both",
+        "    insecure-skip-tls-verify: true\n    certificate-authority-data: " + btoa("x") + "\n",
+        "    token: t\n",
+        /both a certificate authority and insecure-skip-tls-verify/,
+      ],
+      [
+        "halfcert",
+        "",
+        "    client-certificate-data: " + btoa("x") + "\n",
+        /certificate without a key/,
+      ],
+    ];
+    for (const [name, cluster, user, re] of cases) {
+      const p = await mk(name, cluster, user);
+      await assert.rejects(loadKubeConfig({ kubeconfig: p, env: {} }), re, name);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
