@@ -119,7 +119,15 @@ export function basicAuthorization(username: string, password: string): string {
   return `Basic ${toBase64(utf8(`${username}:${password}`))}`;
 }
 
-/** A scope of the token flow, e.g. `repository:policy/x:pull,push`. */
+/**
+ * A scope of the token flow, e.g. `repository:policy/x:pull,push`.
+ *
+ * @example
+ * ```ts
+ * import { repositoryScope } from "./auth.ts";
+ * repositoryScope("a/b", ["pull", "push"]); // "repository:a/b:pull,push"
+ * ```
+ */
 export function repositoryScope(repository: string, actions: readonly string[]): string {
   return `repository:${repository}:${actions.join(",")}`;
 }

@@ -126,7 +126,15 @@ export function redactUrl(raw: string): string {
   return `${u.origin}${u.pathname}?${parts.join("&")}`;
 }
 
-/** True for hosts that get plain HTTP automatically. */
+/**
+ * True for hosts that get plain HTTP automatically (`localhost`, `127.0.0.1`, `[::1]`).
+ *
+ * @example
+ * ```ts
+ * import { isLoopbackHost } from "./client.ts";
+ * isLoopbackHost("127.0.0.1:5000"); // true
+ * ```
+ */
 export function isLoopbackHost(registry: string): boolean {
   return LOOPBACK.test(registry);
 }
@@ -483,7 +491,15 @@ export class RegistryClient {
   }
 }
 
-/** True for 408, 429 and 5xx. */
+/**
+ * True for 408, 429 and 5xx.
+ *
+ * @example
+ * ```ts
+ * import { isRetryableStatus } from "./client.ts";
+ * isRetryableStatus(503); // true
+ * ```
+ */
 export function isRetryableStatus(status: number): boolean {
   return status === 408 || status === 429 || (status >= 500 && status <= 599);
 }

@@ -19,7 +19,15 @@ import type { Credential, CredentialSource } from "./auth.ts";
 /** An environment map (e.g. `Deno.env.toObject()` or `process.env`). */
 export type Env = Record<string, string | undefined>;
 
-/** The user name ACR expects with a refresh token. */
+/**
+ * The user name ACR expects with a refresh token.
+ *
+ * @example
+ * ```ts
+ * import { ACR_REFRESH_USER } from "./docker_config.ts";
+ * const cred = { username: ACR_REFRESH_USER, refreshToken: "<acr refresh token>" };
+ * ```
+ */
 export const ACR_REFRESH_USER = "00000000-0000-0000-0000-000000000000";
 
 /**
@@ -211,7 +219,15 @@ async function defaultReadFile(path: string): Promise<string | undefined> {
   }
 }
 
-/** Path of the Docker config file for `env` (`$DOCKER_CONFIG/config.json` or `~/.docker/config.json`). */
+/**
+ * Path of the Docker config file for `env` (`$DOCKER_CONFIG/config.json` or `~/.docker/config.json`).
+ *
+ * @example
+ * ```ts
+ * import { dockerConfigPath } from "./docker_config.ts";
+ * dockerConfigPath({ DOCKER_CONFIG: "/etc/docker" }); // "/etc/docker/config.json"
+ * ```
+ */
 export function dockerConfigPath(env: Env): string | undefined {
   if (env.DOCKER_CONFIG) return join(env.DOCKER_CONFIG, "config.json");
   const home = env.HOME ?? env.USERPROFILE;

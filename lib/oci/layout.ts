@@ -31,7 +31,15 @@ import {
   type Target,
 } from "./types.ts";
 
-/** The annotation that names a tag in `index.json`. */
+/**
+ * The annotation that names a tag in `index.json`.
+ *
+ * @example
+ * ```ts
+ * import { REF_NAME } from "./layout.ts";
+ * const entry = { annotations: { [REF_NAME]: "latest" } };
+ * ```
+ */
 export const REF_NAME = "org.opencontainers.image.ref.name";
 
 /**

@@ -19,10 +19,26 @@ export interface Reference {
   digest?: Digest;
 }
 
-/** Repository name grammar of the distribution spec. */
+/**
+ * Repository name grammar of the distribution spec.
+ *
+ * @example
+ * ```ts
+ * import { REPOSITORY_RE } from "./reference.ts";
+ * REPOSITORY_RE.test("policy/egress-allowlist/web"); // true
+ * ```
+ */
 export const REPOSITORY_RE =
   /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/;
-/** Tag grammar of the distribution spec. */
+/**
+ * Tag grammar of the distribution spec.
+ *
+ * @example
+ * ```ts
+ * import { TAG_RE } from "./reference.ts";
+ * TAG_RE.test("latest"); // true
+ * ```
+ */
 export const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 const HOST_RE =
   /^(?:(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)(?:\.(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?))*|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$/;

@@ -99,7 +99,15 @@ export function referrerDescriptor(
   return d;
 }
 
-/** The `subject` digest a manifest declares, if any. */
+/**
+ * The `subject` digest a manifest declares, if any.
+ *
+ * @example
+ * ```ts
+ * import { subjectOf } from "./referrers.ts";
+ * subjectOf(new TextEncoder().encode("{}")); // undefined
+ * ```
+ */
 export function subjectOf(bytes: Uint8Array): Digest | undefined {
   try {
     const m = JSON.parse(fromUtf8(bytes)) as { subject?: { digest?: string } };
@@ -131,7 +139,15 @@ export function addToReferrersIndex(
   return utf8(JSON.stringify(index));
 }
 
-/** Filters descriptors by artifact type (all when undefined), sorted by digest. */
+/**
+ * Filters descriptors by artifact type (all when undefined), without duplicates, sorted by digest.
+ *
+ * @example
+ * ```ts
+ * import { filterReferrers } from "./referrers.ts";
+ * filterReferrers([], "application/vnd.dev.sigstore.bundle.v0.3+json"); // []
+ * ```
+ */
 export function filterReferrers(list: Descriptor[], artifactType?: string): Descriptor[] {
   const seen = new Set<string>();
   return list

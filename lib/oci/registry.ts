@@ -28,7 +28,15 @@ import {
   type Target,
 } from "./types.ts";
 
-/** `Accept` for manifests: OCI and Docker, image and index. */
+/**
+ * `Accept` for manifests: OCI and Docker, image and index.
+ *
+ * @example
+ * ```ts
+ * import { MANIFEST_ACCEPT } from "./registry.ts";
+ * const headers = { accept: MANIFEST_ACCEPT };
+ * ```
+ */
 export const MANIFEST_ACCEPT = [OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST]
   .join(", ");
 
@@ -584,7 +592,16 @@ export function nextLink(link: string | null): string | undefined {
   return undefined;
 }
 
-/** Throws `REGISTRY`/`DigestMismatch` when `bytes` do not match `digest` (and `size`). */
+/**
+ * Throws `REGISTRY` with `details.reason` `DigestMismatch` when `bytes` do not match
+ * `digest` (and `size`); `INPUT` when `digest` is malformed.
+ *
+ * @example
+ * ```ts
+ * import { checkContent } from "./registry.ts";
+ * checkContent("here", "blob", "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a", new TextEncoder().encode("{}"), 2);
+ * ```
+ */
 export function checkContent(
   where: string,
   what: string,
