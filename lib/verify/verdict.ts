@@ -19,6 +19,7 @@ import { fromBase64, fromHex, fromUtf8, toHex } from "../bytes.ts";
 import { type Digest, digestBytes, digestHex } from "../digest.ts";
 import { isKarsError, KarsError } from "../errors.ts";
 import type { Target } from "../oci/types.ts";
+import { RegistryTarget } from "../oci/registry.ts";
 import { ALLOWLIST_MEDIA_TYPE, checkLayerBytes, parseAllowlistManifest } from "../oci/artifact.ts";
 import { type Endpoint, parseCanonicalAllowlist } from "../allowlist.ts";
 import { validateAllowlistRef } from "../gitops.ts";
@@ -114,7 +115,10 @@ export interface VerifyAllowlistOptions {
   ref: AllowlistRefInput;
   /** Repository holding the artifact (else {@link VerifyAllowlistOptions.openTarget} is called). */
   target?: Target;
-  /** Opens the repository named by the ref (e.g. a `RegistryTarget` with credentials). */
+  /**
+   * Opens the repository named by the ref (e.g. a `RegistryTarget` with credentials). Without
+   * `target` and `openTarget`, an anonymous `RegistryTarget` (HTTPS; HTTP for loopback) is used.
+   */
   openTarget?: (ref: AllowlistRefInput) => Target | Promise<Target>;
   /** The SignerPolicy, or why there is none. */
   policy: SignerPolicy | PolicyError;
@@ -238,10 +242,9 @@ async function verifyUncached(
   const { ref } = options;
   let target = options.target;
   if (!target) {
-    if (!options.openTarget) {
-      throw new KarsError("USAGE", "verifyAllowlist: give a target or an openTarget function");
-    }
-    target = await options.openTarget(ref);
+    target = options.openTarget
+      ? await options.openTarget(ref)
+      : new RegistryTarget({ registry: ref.registry, repository: ref.repository });
   }
   const at = `${ref.registry}/${ref.repository}@${digest}`;
 

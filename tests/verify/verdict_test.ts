@@ -252,6 +252,31 @@ Deno.test("verdict: signed allowlists verify True; every tamper case gives its e
       },
     );
 
+    await t.step(
+      "pinned key with a Rekor entry that does not verify: SignatureVerifyFailed",
+      async () => {
+        const key = keySigner();
+        const target = mem();
+        const a = await pushAllowlist(target);
+        const ann = await signLegacy(mem(), {
+          ...sign,
+          digest: a.manifestDigest,
+          signer: key.signer,
+        });
+        const rb = JSON.parse(ann["dev.sigstore.cosign/bundle"]);
+        rb.Payload.integratedTime += 1; // the SET no longer covers the entry
+        ann["dev.sigstore.cosign/bundle"] = JSON.stringify(rb);
+        const payload = utf8(
+          `{"critical":{"identity":{"docker-reference":"${REG}/${REPO}"},"image":{"docker-manifest-digest":"${a.manifestDigest}"},"type":"cosign container image signature"},"optional":null}`,
+        );
+        await appendLegacyLayer(target, a.manifestDigest, payload, ann);
+        const pinned = policy(policyYaml([mock.defaultIssuer], ["x"], key.publicPem));
+        const r = await verify(target, a.manifestDigest, pinned);
+        expectReason(r, "False", "SignatureVerifyFailed");
+        assert.equal(r.signatures[0].outcome, "invalid");
+      },
+    );
+
     await t.step("signature from another identity: IdentityMismatch", async () => {
       const target = mem();
       const a = await pushAllowlist(target);
@@ -688,6 +713,12 @@ Deno.test("verdict on docker-registry: True, altered layer and swapped manifest 
         }),
         "False",
         "NotFound",
+      );
+      // no target given: an anonymous RegistryTarget is opened from the ref, and refused
+      expectReason(
+        await verifyAllowlist({ ref: ref(reg.host), policy: GOOD, trustedRoot }),
+        "False",
+        "Unauthorized",
       );
       const wrong = staticCredentials({ username: "ci", password: "wrong" });
       expectReason(
