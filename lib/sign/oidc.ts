@@ -2,8 +2,8 @@
  * Where the OIDC identity token for keyless signing comes from, auto-detected in the
  * order of issue 6: `SIGSTORE_ID_TOKEN`, `OIDC_TOKEN`, GitHub Actions ambient credentials
  * (`ACTIONS_ID_TOKEN_REQUEST_URL` + `ACTIONS_ID_TOKEN_REQUEST_TOKEN`, audience
- * `sigstore`), then `--identity-token-file PATH|-`. The interactive browser flow is not
- * available in this build (`KarsError("UNAVAILABLE")`).
+ * `sigstore`), then `--identity-token-file PATH|-`, then (on a terminal, when the caller
+ * passes `interactive`) the browser sign-in of `oidc_interactive.ts`.
  *
  * The token is returned to the caller only; it never appears in an error message.
  *
@@ -12,6 +12,7 @@
 import { fromBase64, fromUtf8 } from "../bytes.ts";
 import { KarsError } from "../errors.ts";
 import { callService, type FetchFn, parseServiceJson } from "./http.ts";
+import { interactiveIdentityToken } from "./oidc_interactive.ts";
 
 /** Options of {@link getIdentityToken}. */
 export interface IdentityTokenOptions {
@@ -23,8 +24,13 @@ export interface IdentityTokenOptions {
   readFile?: (path: string) => Promise<Uint8Array>;
   /** Reads all of standard input (for `identityTokenFile === "-"`). */
   readStdin?: () => Promise<Uint8Array>;
-  /** Transport for the GitHub Actions token request. */
+  /** Transport for the GitHub Actions token request and the interactive flow. */
   fetch?: FetchFn;
+  /**
+   * On a terminal with no other source: run the interactive browser sign-in (PKCE,
+   * loopback redirect), printing the URL with `print`. Absent → no interactive flow.
+   */
+  interactive?: { print: (line: string) => void; issuer?: string; timeoutMs?: number };
 }
 
 /** A token and where it came from (the source is safe to print; the token is not). */
@@ -102,11 +108,15 @@ export async function getIdentityToken(opts: IdentityTokenOptions): Promise<Iden
     const where = file === "-" ? "stdin" : `file:${file}`;
     return { token: checkJwt(text, `--identity-token-file ${file}`), source: where };
   }
+  if (opts.interactive) {
+    const token = await interactiveIdentityToken({ ...opts.interactive, fetch: opts.fetch });
+    return { token, source: "interactive" };
+  }
   throw new KarsError(
     "UNAVAILABLE",
     "no OIDC identity token: set SIGSTORE_ID_TOKEN, run in GitHub Actions with " +
-      "`permissions: id-token: write`, or pass --identity-token-file PATH|- " +
-      "(the interactive browser flow is not available in this build); or sign with --key",
+      "`permissions: id-token: write`, pass --identity-token-file PATH|-, or run on a " +
+      "terminal for the browser sign-in; or sign with --key",
   );
 }
 

@@ -172,6 +172,11 @@ export interface CreateSignerOptions {
   readStdin?: () => Promise<Uint8Array>;
   /** Prompts for a secret on a TTY (key password) — without echo; absent when not a TTY. */
   promptSecret?: (prompt: string) => Promise<string>;
+  /**
+   * Pass when running on a terminal: with no token source, keyless mode (not
+   * `identity-token`) runs the browser sign-in and prints its URL with `print`.
+   */
+  interactive?: { print: (line: string) => void; issuer?: string; timeoutMs?: number };
   /** Azure Key Vault base URL override (tests). */
   azureVaultUrl?: string;
   /** Transport for Fulcio, GitHub Actions, Azure. */
@@ -237,6 +242,7 @@ export async function createSigner(opts: CreateSignerOptions): Promise<Signer> {
     readFile: opts.readFile,
     readStdin: opts.readStdin,
     fetch: opts.fetch,
+    interactive: mode === "keyless" ? opts.interactive : undefined,
   });
   return new KeylessSigner({
     fulcioUrl: opts.fulcioUrl ?? DEFAULT_FULCIO_URL,
