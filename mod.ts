@@ -1,10 +1,178 @@
 /**
- * kars-egress: turn an agent sandbox's egress allowlist into a signed,
- * content-addressed OCI artifact and hand the result to GitOps.
+ * kars-egress: turn a kars agent sandbox's egress allowlist into a signed,
+ * content-addressed OCI artifact and hand the result to GitOps — and verify it exactly
+ * as the cluster's controller does.
+ *
+ * The pieces compose: {@link canonicalizeEndpoints} and {@link emitCanonicalAllowlist}
+ * make the signed bytes, {@link buildAllowlistArtifact} the OCI manifest, a
+ * {@link Target} stores it (remote registry, OCI layout, memory), {@link signArtifact}
+ * signs it cosign-compatibly, {@link emitGitopsManifest} writes the patch, and
+ * {@link verifyAllowlist} gives the `AllowlistVerified` verdict. {@link egress} runs the
+ * whole `kars egress` flow.
+ *
+ * @example
+ * ```ts
+ * import {
+ *   buildAllowlistArtifact,
+ *   canonicalizeEndpoints,
+ *   emitCanonicalAllowlist,
+ * } from "jsr:@kars/egress";
+ *
+ * const endpoints = canonicalizeEndpoints([{ host: "API.GitHub.com" }, { host: "bücher.example", port: 8443 }]);
+ * const bytes = emitCanonicalAllowlist({ generation: 1, endpoints });
+ * const { manifestDigest } = buildAllowlistArtifact(bytes);
+ * console.log(manifestDigest); // the allowlistRef.digest the controller will verify
+ * ```
  *
  * @module
  */
+
+// Errors and digests.
 export { isKarsError, KarsError } from "./lib/errors.ts";
 export type { ErrorCode } from "./lib/errors.ts";
 export { digestBytes, digestStream, isDigest } from "./lib/digest.ts";
 export type { Digest } from "./lib/digest.ts";
+export { VERSION } from "./lib/version.ts";
+
+// The canonical allowlist and its inputs.
+export {
+  applyApproveDeny,
+  canonicalizeEndpoints,
+  chooseGeneration,
+  emitCanonicalAllowlist,
+  parseCanonicalAllowlist,
+} from "./lib/allowlist.ts";
+export type { Allowlist, Endpoint } from "./lib/allowlist.ts";
+export { normaliseHost, parseHostPort } from "./lib/host.ts";
+export { readNetworkPolicy, selectSandbox } from "./lib/sandbox.ts";
+export type { KarsSandbox, NetworkPolicy, RawEndpoint } from "./lib/sandbox.ts";
+export { parseYamlDocuments } from "./lib/yaml_read.ts";
+
+// The GitOps manifest.
+export { emitGitopsManifest, readGitopsManifest } from "./lib/gitops.ts";
+export type { AllowlistRef, GitopsManifest, GitopsManifestInput } from "./lib/gitops.ts";
+
+// OCI: the artifact and the storage targets.
+export {
+  ALLOWLIST_MEDIA_TYPE,
+  buildAllowlistArtifact,
+  parseAllowlistManifest,
+} from "./lib/oci/artifact.ts";
+export type { AllowlistArtifact, ParsedAllowlistManifest } from "./lib/oci/artifact.ts";
+export type {
+  Descriptor,
+  FetchedManifest,
+  ImageIndex,
+  ImageManifest,
+  Target,
+} from "./lib/oci/types.ts";
+export type { UploadOptions } from "./lib/oci/registry.ts";
+export { RegistryClient } from "./lib/oci/client.ts";
+export type { OpenTargetOptions } from "./lib/oci/open.ts";
+export type { ArtifactToPush, CopyOptions, PushArtifactOptions } from "./lib/oci/copy.ts";
+export type { Credential, CredentialSource } from "./lib/oci/auth.ts";
+export type { DefaultCredentialsOptions } from "./lib/oci/docker_config.ts";
+export { MemoryTarget } from "./lib/oci/memory.ts";
+export { LayoutTarget } from "./lib/oci/layout.ts";
+export { RegistryTarget } from "./lib/oci/registry.ts";
+export { openTarget } from "./lib/oci/open.ts";
+export { copy, pushArtifact } from "./lib/oci/copy.ts";
+export { defaultCredentials } from "./lib/oci/docker_config.ts";
+
+// Signing.
+export { createSigner, signArtifact } from "./lib/sign/sign_artifact.ts";
+export type {
+  CreateSignerOptions,
+  SignArtifactOptions,
+  SignArtifactResult,
+  SignatureFormat,
+} from "./lib/sign/sign_artifact.ts";
+export type { Signature, SignatureKey, Signer } from "./lib/sign/signer.ts";
+export type { LegacySignature } from "./lib/sign/store.ts";
+export { generateKeyPair, loadPrivateKey } from "./lib/sign/keyfile.ts";
+export type { KeyPairPem, LoadedKey, PasswordSource } from "./lib/sign/keyfile.ts";
+
+// Verification.
+export { verifyAllowlist, verifySandbox } from "./lib/verify/verdict.ts";
+export type {
+  AllowlistRefInput,
+  BundleVerifier,
+  SignatureReport,
+  SignerIdentity,
+  VerifyAllowlistOptions,
+  VerifyResult,
+  VerifySandboxOptions,
+} from "./lib/verify/verdict.ts";
+export type { VerdictCache } from "./lib/verify/cache.ts";
+export { loadSignerPolicy, parseSignerPolicy } from "./lib/verify/policy.ts";
+export type { PolicyError, PolicyKey, SanPattern, SignerPolicy } from "./lib/verify/policy.ts";
+export { formatCondition } from "./lib/verify/conditions.ts";
+export type {
+  AllowlistVerifiedCondition,
+  FalseReason,
+  UnknownReason,
+} from "./lib/verify/conditions.ts";
+export {
+  parseTrustedRoot,
+  productionTrustedRoot,
+  verifyBundle,
+} from "./lib/verify/sigstore/mod.ts";
+export type {
+  ArtifactInput,
+  CertificateAuthority,
+  TransparencyLog,
+  TrustedRoot,
+  VerifiedSignature,
+  VerifyBundleOptions,
+} from "./lib/verify/sigstore/mod.ts";
+
+// The whole flow, and migration.
+export { egress } from "./lib/egress.ts";
+export type { EgressIO, EgressResult } from "./lib/egress.ts";
+export { parseEgressOptions } from "./lib/egress_options.ts";
+export type {
+  EgressOptions,
+  RawOptionValues,
+  SignatureFormat as EgressSignatureFormat,
+  SignMode,
+} from "./lib/egress_options.ts";
+export { connectCluster } from "./lib/cluster.ts";
+export type { LiveCluster } from "./lib/cluster.ts";
+export type { LoadKubeConfigOptions } from "./lib/kube/kubeconfig.ts";
+export { migrateFromKagent } from "./lib/migrate/from_kagent.ts";
+export type { MigrateOptions, MigrationResult } from "./lib/migrate/from_kagent.ts";
+
+// Types reachable from the API above.
+export type { FetchFn } from "./lib/sign/http.ts";
+export type { TlogEntry as RekorEntry } from "./lib/sign/rekor.ts";
+export type { Env, HelperRunner } from "./lib/oci/docker_config.ts";
+export type {
+  OpContext,
+  RegistryClientOptions,
+  RegistryRequest,
+  RetryOptions,
+} from "./lib/oci/client.ts";
+export type {
+  Finding,
+  Isolation,
+  KarsResource,
+  TranslatedSandbox,
+} from "./lib/migrate/from_kagent.ts";
+export type { PublicKeyAlgorithm } from "./lib/verify/policy.ts";
+export type { FALSE_REASONS } from "./lib/verify/conditions.ts";
+export type { Cacheable } from "./lib/verify/cache.ts";
+export type { TimeRange } from "./lib/verify/sigstore/trust_root.ts";
+export type { PublicKey } from "./lib/verify/sigstore/keys.ts";
+export type { Certificate } from "./lib/verify/sigstore/x509.ts";
+export type {
+  AllowlistRef as LiveAllowlistRef,
+  EndpointEntry,
+  LiveSandbox,
+  SandboxPatch,
+} from "./lib/kube/sandbox.ts";
+export type { RequestLogEntry } from "./lib/oci/client.ts";
+export type { KeyAlgorithm } from "./lib/verify/sigstore/keys.ts";
+export type { Json } from "./lib/migrate/emit.ts";
+export type { ISOLATION_LEVELS } from "./lib/migrate/from_kagent.ts";
+export type { Extension } from "./lib/verify/sigstore/x509.ts";
+export type { DerNode } from "./lib/der.ts";

@@ -88,17 +88,18 @@ const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const REPOSITORY = /^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$/;
 
-type Raw = Record<string, string | boolean | string[] | boolean[] | undefined>;
+/** Flag values as `node:util` `parseArgs` returns them (copied into a plain object). */
+export type RawOptionValues = Record<string, string | boolean | string[] | boolean[] | undefined>;
 
 function usage(message: string): KarsError {
   return new KarsError("USAGE", message);
 }
 
-function str(v: Raw[string]): string | undefined {
+function str(v: RawOptionValues[string]): string | undefined {
   return typeof v === "string" ? v : undefined;
 }
 
-function list(v: Raw[string]): string[] {
+function list(v: RawOptionValues[string]): string[] {
   return Array.isArray(v) ? v.map(String) : typeof v === "string" ? [v] : [];
 }
 
@@ -128,7 +129,7 @@ function url(flag: string, v: string | undefined, fallback?: string): string | u
  * ```
  */
 export function parseEgressOptions(
-  values: Raw,
+  values: RawOptionValues,
   positionals: string[],
   env: Readonly<Record<string, string | undefined>>,
 ): EgressOptions {
