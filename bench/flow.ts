@@ -100,7 +100,8 @@ export async function runFlowBench(opts: { root: string; runs: number }): Promis
           "--repository",
           repo,
           "--emit-manifest",
-          "gitops/my-agent-allowlist.yaml",
+          // One file per repository: a fresh run has no previous manifest to read.
+          `gitops/${repo.split("/").pop()}.yaml`,
           "--force",
           "--fulcio-url",
           mock.fulcioUrl,
