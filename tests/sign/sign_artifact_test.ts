@@ -389,7 +389,7 @@ Deno.test("sign: faults — Fulcio 500, Rekor down, TSA down, registry refusing 
   });
 });
 
-Deno.test("sign: the identity token never appears in errors or logs (echoing Fulcio, failing Rekor)", async () => {
+Deno.test("sign: the identity token never appears in errors, logs or stored artifacts (echoing Fulcio, failing Rekor)", async () => {
   await withMock(async (mock) => {
     const token = mock.mintToken({ sub: "https://github.com/acme/leak-canary" });
     const canaries = [token, token.split(".")[1], token.split(".")[2]];
@@ -440,10 +440,39 @@ Deno.test("sign: the identity token never appears in errors or logs (echoing Ful
       Object.assign(console, orig);
     }
     assert.equal(messages.length >= 3, true);
+    // A successful signing stores nothing that carries the token either.
+    mock.fail.fulcio = mock.fail.rekor = undefined;
+    const target = new MemoryTarget();
+    const subject = await pushAllowlist(target);
+    const signer = await createSigner({
+      env: { SIGSTORE_ID_TOKEN: token },
+      fulcioUrl: mock.fulcioUrl,
+      readFile: () => Promise.reject(new Error("no files")),
+    });
+    await signArtifact({
+      target,
+      registry: "r.example",
+      repository: REPO,
+      manifest: subject,
+      signer,
+      rekorUrl: mock.rekorUrl,
+      tsaUrl: mock.tsaUrl,
+      format: "both",
+    });
+    const stored: string[] = [];
+    const refs = await target.referrers(subject.digest);
+    for (const ref of [...(await target.listTags()), ...refs.map((r) => r.digest)]) {
+      const m = await target.fetchManifest(ref);
+      stored.push(fromUtf8(m.bytes));
+      for (const l of (JSON.parse(fromUtf8(m.bytes)) as ImageManifest).layers) {
+        stored.push(fromUtf8(await target.fetchBlob(l.digest)));
+      }
+    }
+    assert.equal(stored.length, 4, "sig manifest + payload, referrer + bundle");
     // The echoing Fulcio did receive the token (so the scan is meaningful)…
     assert.ok(mock.requests.some((r) => r.service === "fulcio" && r.body.includes(token)));
     // …but no message, detail, stack or log line carries it.
-    for (const text of [...messages, ...logged]) {
+    for (const text of [...messages, ...logged, ...stored]) {
       for (const c of canaries) {
         assert.ok(!text.includes(c), `token leaked in: ${text.slice(0, 200)}`);
       }
