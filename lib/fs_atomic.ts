@@ -45,7 +45,7 @@ export async function checkWritable(path: string, options: WriteOptions = {}): P
   try {
     st = await lstat(path);
   } catch (e) {
-    if (code(e) !== "ENOENT") {
+    if (code(e) !== "ENOENT" && code(e) !== "ENOTDIR") {
       throw new KarsError("FILE", `cannot write ${path}: ${code(e) ?? (e as Error).message}`, {
         cause: e,
       });
@@ -77,7 +77,7 @@ export async function checkWritable(path: string, options: WriteOptions = {}): P
       return;
     } catch (e) {
       if (e instanceof KarsError) throw e;
-      if (code(e) !== "ENOENT") {
+      if (code(e) !== "ENOENT" && code(e) !== "ENOTDIR") {
         throw new KarsError(
           "FILE",
           `cannot write ${path}: ${dir}: ${code(e) ?? (e as Error).message}`,

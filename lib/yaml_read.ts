@@ -6,11 +6,16 @@
  * @module
  */
 import { open } from "node:fs/promises";
-import { parseAllDocuments } from "yaml";
+import { isNode, parseAllDocuments, visit } from "yaml";
 import { KarsError } from "./errors.ts";
 
 /** Largest input accepted, in bytes (4 MiB). */
 export const MAX_INPUT_BYTES = 4 * 1024 * 1024;
+
+/** Explicit tags allowed (the YAML core schema); anything else, `!!binary` included, is refused. */
+const CORE_TAGS = new Set(
+  ["str", "int", "float", "bool", "null", "map", "seq"].map((t) => `tag:yaml.org,2002:${t}`),
+);
 
 /** Most alias dereferences allowed per document. */
 export const MAX_ALIAS_COUNT = 100;
@@ -23,6 +28,12 @@ function tooLarge(source: string, max: number): KarsError {
     } MiB); a sandbox file is never that large`,
     { details: { limit: max } },
   );
+}
+
+function lineOf(text: string, offset: number): number {
+  let line = 1;
+  for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) line++;
+  return line;
 }
 
 function utf8Length(s: string, stopAbove: number): number {
@@ -88,6 +99,18 @@ export function parseYamlDocuments(
         details: { line, document: i },
       });
     }
+    visit(doc, (_key, node) => {
+      if (isNode(node) && node.tag !== undefined && !CORE_TAGS.has(node.tag)) {
+        const line = node.range ? lineOf(text, node.range[0]) : undefined;
+        throw new KarsError(
+          "INPUT",
+          `${source}${
+            line ? ` line ${line}` : ""
+          }: YAML tag ${node.tag} is not allowed (plain YAML/JSON only)`,
+          { details: { line, document: i } },
+        );
+      }
+    });
     try {
       out.push(doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }));
     } catch (e) {

@@ -162,7 +162,7 @@ Deno.test("allowlist: strict parser round trip and rejections", () => {
   bad("", /empty/);
   bad(t.replace("a.example", "a\u00e9.example"), /non-ASCII/);
   bad(t.replace("generation: 42", "generation: 9007199254740993"), /generation/);
-  bad(t.replace(/  endpoints:\n[\s\S]*$/, "  endpoints:\n"), /empty/);
+  bad(t.replace(/ {2}endpoints:\n[\s\S]*$/, "  endpoints:\n"), /empty/);
   bad(t.replace("a.example", "a..example"), /not a canonical host/);
   bad(t.replace("port: 8443", "port: 99999"), /out of range/);
   bad(t.replace("a.example", '"a.example"'), /quoted but must be plain/);

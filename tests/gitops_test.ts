@@ -144,7 +144,7 @@ Deno.test("gitops: readGitopsManifest reads ours and rejects bad files", () => {
     /artifactType/,
   );
   bad(
-    text.replace(/    allowlistRef:[\s\S]*$/, ""),
+    text.replace(/ {4}allowlistRef:[\s\S]*$/, ""),
     /missing spec.networkPolicy.allowlistRef/,
   );
   bad(text + "---\nkind: Other\n", /exactly one YAML document/);

@@ -126,16 +126,16 @@ const MUTATIONS: Mutation[] = [
   ],
   [
     "reordered entry keys",
-    (t) => t.replace(/    - host: (.*)\n      port: (.*)\n/, "    - port: $2\n      host: $1\n"),
+    (t) => t.replace(/ {4}- host: (.*)\n {6}port: (.*)\n/, "    - port: $2\n      host: $1\n"),
   ],
   ["extra key", (t) => t.replace("kind: EgressAllowlist\n", "kind: EgressAllowlist\nextra: 1\n")],
-  ["extra entry key", (t) => t.replace(/(      port: .*\n)/, "$1      protocol: tcp\n")],
+  ["extra entry key", (t) => t.replace(/( {6}port: .*\n)/, "$1      protocol: tcp\n")],
   ["comment line", (t) => "# signed\n" + t],
   ["trailing comment", (t) => t.replace("kind: EgressAllowlist", "kind: EgressAllowlist # x")],
   ["tab indent", (t) => t.replace("  generation", "\tgeneration")],
   [
     "indent changed",
-    (t) => t.replace(/\n    - host/g, "\n  - host").replace(/\n      port/g, "\n    port"),
+    (t) => t.replace(/\n {4}- host/g, "\n  - host").replace(/\n {6}port/g, "\n    port"),
   ],
   ["trailing space", (t) => t.replace("metadata:", "metadata: ")],
   ["no trailing newline", (t) => t.slice(0, -1)],
@@ -145,30 +145,30 @@ const MUTATIONS: Mutation[] = [
   ["port leading zero", (t) => t.replace(/port: /, "port: 0")],
   ["port quoted", (t) => t.replace(/port: ([0-9]+)/, 'port: "$1"')],
   ["host requoted", (t) => {
-    const m = /    - host: ("?)([^"\n]+)"?\n/.exec(t)!;
+    const m = / {4}- host: ("?)([^"\n]+)"?\n/.exec(t)!;
     return m[1]
       ? t.replace(m[0], `    - host: ${m[2]}\n`)
       : t.replace(m[0], `    - host: "${m[2]}"\n`);
   }],
-  ["host single-quoted", (t) => t.replace(/    - host: "?([^"\n]+)"?\n/, "    - host: '$1'\n")],
+  ["host single-quoted", (t) => t.replace(/ {4}- host: "?([^"\n]+)"?\n/, "    - host: '$1'\n")],
   [
     "uppercase host",
     (t) => {
-      const m = /(    - host: "?[^a-z\n]*)([a-z])/.exec(t);
+      const m = /( {4}- host: "?[^a-z\n]*)([a-z])/.exec(t);
       return m ? t.replace(m[0], m[1] + m[2].toUpperCase()) : null;
     },
   ],
   [
     "flow style",
-    (t) => t.replace(/    - host: (.*)\n      port: (.*)\n/, "    - {host: $1, port: $2}\n"),
+    (t) => t.replace(/ {4}- host: (.*)\n {6}port: (.*)\n/, "    - {host: $1, port: $2}\n"),
   ],
-  ["duplicate entry", (t) => t.replace(/(    - host: .*\n      port: .*\n)/, "$1$1")],
+  ["duplicate entry", (t) => t.replace(/( {4}- host: .*\n {6}port: .*\n)/, "$1$1")],
   ["unsorted entries", (t) => {
-    const m = /(    - host: .*\n      port: .*\n)(    - host: .*\n      port: .*\n)/.exec(t);
+    const m = /( {4}- host: .*\n {6}port: .*\n)( {4}- host: .*\n {6}port: .*\n)/.exec(t);
     return m ? t.replace(m[0], m[2] + m[1]) : null;
   }],
   ["port out of range", (t) => t.replace(/port: [0-9]+/, "port: 65536")],
-  ["empty list", (t) => t.replace(/  endpoints:\n[\s\S]*$/, "  endpoints: []\n")],
+  ["empty list", (t) => t.replace(/ {2}endpoints:\n[\s\S]*$/, "  endpoints: []\n")],
   ["document marker", (t) => "---\n" + t],
 ];
 
