@@ -9,7 +9,7 @@
  * @module
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, open, readFile, rename, stat, unlink } from "node:fs/promises";
+import { type FileHandle, mkdir, open, readFile, rename, stat, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fromUtf8, toHex, utf8 } from "../bytes.ts";
 import { type Digest, digestBytes, isDigest } from "../digest.ts";
@@ -23,6 +23,7 @@ import {
   subjectOf,
 } from "./referrers.ts";
 import { checkContent } from "./registry.ts";
+import { verifyingStream } from "./verify_stream.ts";
 import {
   type Descriptor,
   type FetchedManifest,
@@ -213,6 +214,53 @@ export class LayoutTarget implements Target {
   /** See {@link Target.fetchBlob}. */
   fetchBlob(digest: Digest, size?: number): Promise<Uint8Array> {
     return this.#read(digest, "blob", size);
+  }
+
+  /**
+   * Streams a blob from disk (constant memory); the stream errors with
+   * `REGISTRY`/`DigestMismatch` at its end when the file does not match `digest` (or `size`).
+   *
+   * @example
+   * ```ts
+   * import { LayoutTarget } from "./layout.ts";
+   * const t = new LayoutTarget("./layout");
+   * // const s = await t.fetchBlobStream("sha256:...", 2);
+   * ```
+   */
+  async fetchBlobStream(digest: Digest, size?: number): Promise<ReadableStream<Uint8Array>> {
+    let fh: FileHandle;
+    try {
+      fh = await open(this.#blobPath(digest), "r");
+    } catch (e) {
+      if (errCode(e) === "ENOENT") {
+        throw new KarsError("NOT_FOUND", `${this.location}: blob ${digest} not found`);
+      }
+      if (e instanceof KarsError) throw e;
+      throw this.#fsError(`read blob ${digest}`, e);
+    }
+    let closed = false;
+    const close = async () => {
+      if (closed) return;
+      closed = true;
+      await fh.close();
+    };
+    const source = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        try {
+          const buf = new Uint8Array(64 * 1024);
+          const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+          if (bytesRead === 0) {
+            await close();
+            controller.close();
+          } else controller.enqueue(buf.subarray(0, bytesRead));
+        } catch (e) {
+          await close().catch(() => {});
+          controller.error(e);
+        }
+      },
+      cancel: () => close(),
+    });
+    return verifyingStream(source, digest, size, `${this.location}: blob ${digest}`);
   }
 
   /** See {@link Target.pushBlob}. */

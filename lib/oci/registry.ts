@@ -4,11 +4,14 @@
  *
  * @module
  */
+import { sha256 } from "@noble/hashes/sha2.js";
+import { concatBytes, toHex } from "../bytes.ts";
 import { type Digest, digestBytes, isDigest } from "../digest.ts";
 import { KarsError } from "../errors.ts";
 import { repositoryScope } from "./auth.ts";
 import { type OpContext, RegistryClient, type RegistryClientOptions } from "./client.ts";
 import { validateRepository } from "./reference.ts";
+import { verifyingStream } from "./verify_stream.ts";
 import {
   addToReferrersIndex,
   filterReferrers,
@@ -163,6 +166,151 @@ export class RegistryTarget implements Target {
       const bytes = new Uint8Array(await res.arrayBuffer());
       checkContent(this.location, "blob", digest, bytes, size);
       return bytes;
+    });
+  }
+
+  /**
+   * Streams a blob (constant memory); the stream errors with `REGISTRY`/`DigestMismatch` at
+   * its end when the bytes do not match `digest` (or `size`). Consume or cancel it.
+   *
+   * @example
+   * ```ts
+   * import { RegistryTarget } from "./registry.ts";
+   * const t = new RegistryTarget({ registry: "127.0.0.1:5000", repository: "a/b" });
+   * const s = await t.fetchBlobStream("sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a", 2);
+   * await new Response(s).arrayBuffer();
+   * ```
+   */
+  fetchBlobStream(digest: Digest, size?: number): Promise<ReadableStream<Uint8Array>> {
+    return this.client.operation(this.repository, `fetch blob ${digest}`, async (ctx) => {
+      // The stream outlives the operation: give the request a signal that is not cleared.
+      const res = await this.client.send({ ...ctx, signal: new AbortController().signal }, {
+        method: "GET",
+        url: this.#path("blobs", digest),
+        scopes: this.#scopes(),
+        idempotent: true,
+      });
+      if (res.status !== 200 || !res.body) return await this.client.fail(ctx, res);
+      const len = res.headers.get("content-length");
+      if (size !== undefined && len !== null && Number(len) !== size) {
+        await res.body.cancel();
+        throw new KarsError(
+          "REGISTRY",
+          `${this.location}: ${ctx.op}: registry announces ${len} bytes, expected ${size}`,
+          { details: { reason: "DigestMismatch", expected: digest, expectedSize: size } },
+        );
+      }
+      return verifyingStream(res.body, digest, size, `${this.location}: ${ctx.op}`);
+    });
+  }
+
+  /**
+   * Uploads a blob from a stream in chunks (POST, PATCH with `Content-Range` per chunk of
+   * `chunkSize`, PUT `?digest=`), hashing as it goes; when the bytes do not match `desc`, the
+   * upload session is cancelled (DELETE) and `REGISTRY`/`DigestMismatch` is thrown, so the
+   * registry never stores it. Not retried (a stream cannot be replayed); skips nothing
+   * (call {@link RegistryTarget.blobExists} first).
+   *
+   * @example
+   * ```ts
+   * import { RegistryTarget } from "./registry.ts";
+   * const t = new RegistryTarget({ registry: "127.0.0.1:5000", repository: "a/b" });
+   * await t.pushBlobStream({ digest: "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a", size: 2 },
+   *   new Blob(["{}"]).stream());
+   * ```
+   */
+  pushBlobStream(
+    desc: Pick<Descriptor, "digest" | "size">,
+    stream: ReadableStream<Uint8Array>,
+  ): Promise<void> {
+    return this.#op(`push blob ${desc.digest}`, async (ctx) => {
+      const scopes = this.#scopes(true);
+      const start = await this.client.send(ctx, {
+        method: "POST",
+        url: this.#path("blobs", "uploads/"),
+        headers: { "content-length": "0" },
+        scopes,
+        idempotent: false,
+      });
+      if (start.status !== 202) {
+        await stream.cancel().catch(() => {});
+        return await this.client.fail(ctx, start);
+      }
+      let location = this.#location(ctx, start);
+      await start.body?.cancel();
+      const h = sha256.create();
+      let off = 0;
+      let pending: Uint8Array[] = [];
+      let pendingLen = 0;
+      const flush = async () => {
+        if (pendingLen === 0) return;
+        const chunk = concatBytes(...pending);
+        pending = [];
+        pendingLen = 0;
+        const res = await this.client.send(ctx, {
+          method: "PATCH",
+          url: location,
+          headers: {
+            "content-type": "application/octet-stream",
+            "content-length": String(chunk.length),
+            "content-range": `${off}-${off + chunk.length - 1}`,
+          },
+          body: chunk,
+          scopes,
+          idempotent: false,
+        });
+        if (res.status !== 202) return await this.client.fail(ctx, res);
+        location = this.#location(ctx, res);
+        await res.body?.cancel();
+        off += chunk.length;
+      };
+      const abort = async (e: unknown): Promise<never> => {
+        const res = await this.client.send(ctx, {
+          method: "DELETE",
+          url: location,
+          scopes,
+          idempotent: true,
+        }).catch(() => undefined);
+        await res?.body?.cancel();
+        throw e;
+      };
+      try {
+        for await (const part of stream) {
+          h.update(part);
+          pending.push(part);
+          pendingLen += part.length;
+          if (off + pendingLen > desc.size) break;
+          if (pendingLen >= this.#chunkSize) await flush();
+        }
+      } catch (e) {
+        return await abort(e);
+      }
+      const total = off + pendingLen;
+      const actual = `sha256:${toHex(h.digest())}`;
+      if (total !== desc.size || actual !== desc.digest) {
+        return await abort(
+          new KarsError(
+            "REGISTRY",
+            `${this.location}: ${ctx.op}: the stream had ${
+              total > desc.size ? "more than " : ""
+            }${total} bytes with digest ${actual}, expected ${desc.size} bytes ${desc.digest}`,
+            { details: { reason: "DigestMismatch", expected: desc.digest, actual } },
+          ),
+        );
+      }
+      await flush();
+      const res = await this.client.send(ctx, {
+        method: "PUT",
+        url: `${location}${location.includes("?") ? "&" : "?"}digest=${
+          encodeURIComponent(desc.digest)
+        }`,
+        headers: { "content-type": "application/octet-stream", "content-length": "0" },
+        body: new Uint8Array(),
+        scopes,
+        idempotent: false,
+      });
+      if (res.status !== 201) return await this.client.fail(ctx, res);
+      await this.#checkCreated(ctx, res, desc.digest);
     });
   }
 

@@ -191,6 +191,10 @@ Deno.test("fault: wrong bytes returned → REGISTRY DigestMismatch (blob and man
       (e) => isKarsError(e, "REGISTRY") && e.details?.reason === "DigestMismatch",
     );
     await assert.rejects(
+      async () => await new Response(await t.fetchBlobStream(a.layerDesc.digest)).arrayBuffer(),
+      (e) => isKarsError(e, "REGISTRY") && e.details?.reason === "DigestMismatch",
+    );
+    await assert.rejects(
       () => t.fetchManifest(a.digest),
       (e) => isKarsError(e, "REGISTRY") && e.details?.reason === "DigestMismatch",
     );

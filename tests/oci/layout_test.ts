@@ -104,7 +104,13 @@ Deno.test("LayoutTarget: verification and errors", async () => {
     await pushArtifact(t, a, { tags: ["latest"] });
     assert.equal(await t.resolve("missing"), null);
     await assert.rejects(() => t.fetchManifest("missing"), (e) => isKarsError(e, "NOT_FOUND"));
+    const good = await t.fetchBlobStream(a.layerDesc.digest, a.layerDesc.size);
+    assert.deepEqual(new Uint8Array(await new Response(good).arrayBuffer()), a.layer);
     await Deno.writeFile(`${dir}/blobs/sha256/${a.layerDesc.digest.slice(7)}`, utf8("tampered"));
+    await assert.rejects(
+      async () => await new Response(await t.fetchBlobStream(a.layerDesc.digest)).arrayBuffer(),
+      (e) => isKarsError(e, "REGISTRY") && e.details?.reason === "DigestMismatch",
+    );
     await assert.rejects(
       () => t.fetchBlob(a.layerDesc.digest),
       (e) => isKarsError(e, "REGISTRY") && e.details?.reason === "DigestMismatch",

@@ -97,3 +97,59 @@ Deno.test("RegistryTarget: a fallback tag that is not an OCI index is refused (d
     await reg.stop();
   }
 });
+
+function streamOf(parts: Uint8Array[]): ReadableStream<Uint8Array> {
+  let i = 0;
+  return new ReadableStream({
+    pull(c) {
+      if (i < parts.length) c.enqueue(parts[i++]);
+      else c.close();
+    },
+  });
+}
+
+Deno.test("RegistryTarget: streamed blob upload (chunked) and download, digest verified (docker-registry)", async () => {
+  const reg = await startDockerRegistry();
+  if (!reg) return;
+  try {
+    const log: RequestLogEntry[] = [];
+    const t = new RegistryTarget({
+      registry: reg.host,
+      repository: "policy/egress-allowlist/stream",
+      chunkSize: 100,
+      log: (e) => log.push(e),
+    });
+    const parts = Array.from({ length: 7 }, (_, i) => utf8(`part ${i} `.repeat(9)));
+    const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let o = 0;
+    for (const p of parts) {
+      all.set(p, o);
+      o += p.length;
+    }
+    const desc = { digest: digestBytes(all), size: all.length };
+    await t.pushBlobStream(desc, streamOf(parts));
+    assert.ok(log.filter((e) => e.method === "PATCH").length >= 3);
+    const s = await t.fetchBlobStream(desc.digest, desc.size);
+    assert.deepEqual(new Uint8Array(await new Response(s).arrayBuffer()), all);
+
+    // A stream whose bytes do not match: the session is cancelled and nothing is stored.
+    const wrong = { digest: digestBytes(utf8("something else")), size: all.length };
+    await assert.rejects(
+      () => t.pushBlobStream(wrong, streamOf(parts)),
+      (e) => isKarsError(e, "REGISTRY") && e.details?.reason === "DigestMismatch",
+    );
+    assert.equal(await t.blobExists(wrong.digest), false);
+    // Downloading with a wrong expected digest errors at the end of the stream.
+    const s2 = await t.fetchBlobStream(desc.digest, desc.size);
+    await new Response(s2).arrayBuffer();
+    await assert.rejects(
+      async () => {
+        const bad = await t.fetchBlobStream(desc.digest, desc.size + 1);
+        await new Response(bad).arrayBuffer();
+      },
+      (e) => isKarsError(e, "REGISTRY") && e.details?.reason === "DigestMismatch",
+    );
+  } finally {
+    await reg.stop();
+  }
+});
