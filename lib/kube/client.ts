@@ -37,6 +37,8 @@ export interface RequestTarget {
 export interface KubeClientOptions {
   /** Overrides the transport (tests record requests); by default one is built from the config. */
   fetch?: typeof fetch;
+  /** Per-request timeout in milliseconds (default 30 000). */
+  timeoutMs?: number;
 }
 
 /**
@@ -54,6 +56,7 @@ export class KubeClient {
   /** The resolved configuration. */
   readonly config: KubeConfig;
   #fetch?: typeof fetch;
+  #timeoutMs: number;
 
   /**
    * @param config resolved kubeconfig
@@ -62,6 +65,7 @@ export class KubeClient {
   constructor(config: KubeConfig, opts: KubeClientOptions = {}) {
     this.config = config;
     this.#fetch = opts.fetch;
+    this.#timeoutMs = opts.timeoutMs ?? 30_000;
   }
 
   /** `cluster <server> (context <name>)`, used in every error message. */
@@ -120,18 +124,22 @@ export class KubeClient {
       if (auth.token) headers.authorization = `Bearer ${auth.token}`;
       if (o.contentType) headers["content-type"] = o.contentType;
       let res: Response;
+      let text: string;
+      const signal = AbortSignal.timeout(this.#timeoutMs);
       try {
-        res = await f(this.config.server + path, { method, headers, body: o.body });
+        res = await f(this.config.server + path, { method, headers, body: o.body, signal });
+        text = await res.text();
       } catch (e) {
         throw new KarsError(
           "TRANSIENT",
-          `cannot reach the Kubernetes API of ${this.describe()}: ${(e as Error)?.message ?? e}${
-            tlsHint(e)
-          }`,
+          signal.aborted
+            ? `the Kubernetes API of ${this.describe()} did not answer ${method} ${path} within ${this.#timeoutMs} ms`
+            : `cannot reach the Kubernetes API of ${this.describe()}: ${
+              (e as Error)?.message ?? e
+            }${tlsHint(e)}`,
           { cause: e, details: { server: this.config.server } },
         );
       }
-      const text = await res.text();
       if (res.ok) {
         try {
           return JSON.parse(text) as T;

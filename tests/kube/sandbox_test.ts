@@ -276,3 +276,25 @@ Deno.test("patchSandbox: refuses an object without resourceVersion (never an ung
     assert.deepEqual(srv.requests.map((r) => r.method), ["GET"]);
   });
 });
+
+Deno.test("client: a server that never answers times out as TRANSIENT naming the cluster", async () => {
+  let release!: () => void;
+  const stalled = new Promise<void>((r) => (release = r));
+  await withServer({
+    objects: [sandbox("slow", "kars-slow")],
+    beforeRequest: () => stalled,
+  }, async (srv) => {
+    const cfg = await loadKubeConfig({ kubeconfig: srv.kubeconfigPath, env: {} });
+    const client = new KubeClient(cfg, { timeoutMs: 50 });
+    try {
+      await assert.rejects(findSandbox(client, "slow", {}), (e: unknown) => {
+        assert.ok(isKarsError(e, "TRANSIENT"));
+        assert.match(e.message, /did not answer GET .* within 50 ms/);
+        assert.ok(e.message.includes(srv.url));
+        return true;
+      });
+    } finally {
+      release(); // let the stalled handler finish before the server stops
+    }
+  });
+});
