@@ -43,12 +43,20 @@ export interface BundleCandidate {
 /** A signature found, or a problem with something that claimed to be one. */
 export type Candidate = LegacyCandidate | BundleCandidate;
 
+/** Something that claimed to be a signature but could not be read. */
+export interface Problem {
+  /** Where (`sha256-….sig layer 1`, `referrer sha256:…`). */
+  where: string;
+  /** What is wrong. */
+  message: string;
+}
+
 /** What discovery found. */
 export interface Discovered {
   /** Signatures to verify. */
   candidates: Candidate[];
   /** Signature-like things that could not be read (each counts as a failed signature). */
-  problems: string[];
+  problems: Problem[];
 }
 
 function parseManifest(bytes: Uint8Array): Partial<ImageManifest> | undefined {
@@ -99,18 +107,18 @@ async function discoverLegacy(target: Target, digest: Digest, out: Discovered): 
     if (!desc) return;
     fetched = await target.fetchManifest(desc.digest);
     if (digestBytes(fetched.bytes) !== desc.digest) {
-      out.problems.push(`${tag}: manifest bytes do not match ${desc.digest}`);
+      out.problems.push({ where: tag, message: `manifest bytes do not match ${desc.digest}` });
       return;
     }
   } catch (e) {
     if (passThrough(e)) throw e;
     if (isKarsError(e, "NOT_FOUND")) return;
-    out.problems.push(`${tag}: ${(e as Error).message}`);
+    out.problems.push({ where: tag, message: (e as Error).message });
     return;
   }
   const m = parseManifest(fetched.bytes);
   if (!m || !Array.isArray(m.layers)) {
-    out.problems.push(`${tag}: not an image manifest`);
+    out.problems.push({ where: tag, message: "not an image manifest" });
     return;
   }
   for (let i = 0; i < m.layers.length; i++) {
@@ -120,7 +128,7 @@ async function discoverLegacy(target: Target, digest: Digest, out: Discovered): 
       !l || l.mediaType !== SIMPLE_SIGNING_MEDIA_TYPE || !isDigest(l.digest) ||
       !Number.isSafeInteger(l.size)
     ) {
-      out.problems.push(`${where}: not a ${SIMPLE_SIGNING_MEDIA_TYPE} layer`);
+      out.problems.push({ where, message: `not a ${SIMPLE_SIGNING_MEDIA_TYPE} layer` });
       continue;
     }
     try {
@@ -133,7 +141,7 @@ async function discoverLegacy(target: Target, digest: Digest, out: Discovered): 
       });
     } catch (e) {
       if (passThrough(e)) throw e;
-      out.problems.push(`${where}: ${(e as Error).message}`);
+      out.problems.push({ where, message: (e as Error).message });
     }
   }
 }
@@ -145,7 +153,7 @@ async function discoverBundles(target: Target, digest: Digest, out: Discovered):
   } catch (e) {
     if (passThrough(e)) throw e;
     if (isKarsError(e, "NOT_FOUND")) return;
-    out.problems.push(`referrers of ${digest}: ${(e as Error).message}`);
+    out.problems.push({ where: `referrers of ${digest}`, message: (e as Error).message });
     return;
   }
   for (const r of refs) {
@@ -154,7 +162,7 @@ async function discoverBundles(target: Target, digest: Digest, out: Discovered):
     try {
       const fm = await target.fetchManifest(r.digest);
       if (digestBytes(fm.bytes) !== r.digest) {
-        out.problems.push(`${where}: manifest bytes do not match its digest`);
+        out.problems.push({ where, message: "manifest bytes do not match its digest" });
         continue;
       }
       const m = parseManifest(fm.bytes);
@@ -164,12 +172,15 @@ async function discoverBundles(target: Target, digest: Digest, out: Discovered):
         } else continue;
       }
       if (m.subject?.digest !== digest) {
-        out.problems.push(`${where}: subject is ${m.subject?.digest ?? "absent"}, not ${digest}`);
+        out.problems.push({
+          where: where,
+          message: `subject is ${m.subject?.digest ?? "absent"}, not ${digest}`,
+        });
         continue;
       }
       const layers = (m.layers ?? []).filter((l) => l?.mediaType === BUNDLE_V03_MEDIA_TYPE);
       if (layers.length !== 1 || !isDigest(layers[0].digest)) {
-        out.problems.push(`${where}: expected one ${BUNDLE_V03_MEDIA_TYPE} layer`);
+        out.problems.push({ where, message: `expected one ${BUNDLE_V03_MEDIA_TYPE} layer` });
         continue;
       }
       const bytes = await fetchExact(target, layers[0]);
@@ -177,13 +188,13 @@ async function discoverBundles(target: Target, digest: Digest, out: Discovered):
       try {
         bundle = JSON.parse(fromUtf8(bytes));
       } catch {
-        out.problems.push(`${where}: bundle is not JSON`);
+        out.problems.push({ where, message: "bundle is not JSON" });
         continue;
       }
       out.candidates.push({ format: "bundle", where, bundle });
     } catch (e) {
       if (passThrough(e)) throw e;
-      out.problems.push(`${where}: ${(e as Error).message}`);
+      out.problems.push({ where, message: (e as Error).message });
     }
   }
 }

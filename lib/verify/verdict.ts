@@ -270,9 +270,9 @@ async function verifyUncached(
   // 4. Signatures.
   const found = await discoverSignatures(target, digest);
   const reports: SignatureReport[] = found.problems.map((p) => ({
-    where: p.split(":")[0],
+    where: p.where,
     outcome: "invalid" as const,
-    message: p,
+    message: p.message,
   }));
   const verifier = options.verifier ?? verifyBundle;
   for (const c of found.candidates) {

@@ -235,7 +235,8 @@ Deno.test("discover: finds legacy layers and bundle referrers; reports broken on
     "legacy",
   ]);
   assert.equal(found.problems.length, 1);
-  assert.ok(found.problems[0].startsWith(`referrer ${digestBytes(mbytes)}: `), found.problems[0]);
+  assert.equal(found.problems[0].where, `referrer ${digestBytes(mbytes)}`);
+  assert.match(found.problems[0].message, /not found/);
   // nothing for another digest
   const none = await discoverSignatures(t, `sha256:${"0".repeat(64)}`);
   assert.deepEqual(none, { candidates: [], problems: [] });
