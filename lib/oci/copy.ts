@@ -43,6 +43,11 @@ export interface CopyOptions {
   tag?: string;
   /** Blobs transferred in parallel (default 4). */
   concurrency?: number;
+  /**
+   * Also copy the manifests that refer to the root (`subject`, e.g. Sigstore bundles), and
+   * theirs, recursively (default false).
+   */
+  referrers?: boolean;
 }
 
 interface Parsed {
@@ -95,10 +100,34 @@ export async function copy(
   const root = await src.fetchManifest(reference);
   const tag = opts.tag ?? (reference.startsWith("sha256:") ? undefined : reference);
   const current = await dst.resolve(tag ?? root.descriptor.digest);
-  if (current?.digest === root.descriptor.digest) return root.descriptor;
   const done = new Set<string>();
-  await copyGraph(src, dst, root.descriptor, root.bytes, opts.concurrency ?? 4, done, true);
-  return await dst.pushManifest(root.bytes, root.descriptor.mediaType, tag);
+  let out = root.descriptor;
+  if (current?.digest !== root.descriptor.digest) {
+    await copyGraph(src, dst, root.descriptor, root.bytes, opts.concurrency ?? 4, done, true);
+    out = await dst.pushManifest(root.bytes, root.descriptor.mediaType, tag);
+  }
+  if (opts.referrers) await copyReferrers(src, dst, root.descriptor.digest, opts, done);
+  return out;
+}
+
+async function copyReferrers(
+  src: Target,
+  dst: Target,
+  subject: Digest,
+  opts: CopyOptions,
+  done: Set<string>,
+): Promise<void> {
+  for (const r of await src.referrers(subject)) {
+    if (done.has(`referrer:${r.digest}`)) continue;
+    done.add(`referrer:${r.digest}`);
+    const m = await src.fetchManifest(r.digest);
+    const have = await dst.resolve(r.digest);
+    if (!have) {
+      await copyGraph(src, dst, m.descriptor, m.bytes, opts.concurrency ?? 4, done, true);
+      await dst.pushManifest(m.bytes, m.descriptor.mediaType);
+    }
+    await copyReferrers(src, dst, r.digest, opts, done);
+  }
 }
 
 async function copyGraph(

@@ -159,6 +159,39 @@ Deno.test("copy: memory → layout → memory with an index, digests preserved",
   });
 });
 
+Deno.test("copy: referrers (and theirs) follow the subject when asked", async () => {
+  await withDir(async (dir) => {
+    const src = new MemoryTarget();
+    const a = allowlistArtifact("subject\n");
+    await pushArtifact(src, a, { tags: ["latest"] });
+    const subject = { mediaType: OCI_MANIFEST, digest: a.digest, size: a.manifestBytes.length };
+    const sig = allowlistArtifact("bundle\n", { artifactType: "application/vnd.sig", subject });
+    await pushArtifact(src, sig);
+    const sigSubject = {
+      mediaType: OCI_MANIFEST,
+      digest: sig.digest,
+      size: sig.manifestBytes.length,
+    };
+    const counter = allowlistArtifact("countersig\n", {
+      artifactType: "application/vnd.c",
+      subject: sigSubject,
+    });
+    await pushArtifact(src, counter);
+    const plain = new LayoutTarget(`${dir}/plain`);
+    await copy(src, plain, "latest");
+    assert.deepEqual(await plain.referrers(a.digest), []);
+    const layout = new LayoutTarget(`${dir}/with`);
+    await copy(src, layout, "latest", { referrers: true });
+    assert.deepEqual((await layout.referrers(a.digest)).map((d) => d.digest), [sig.digest]);
+    assert.deepEqual((await layout.referrers(sig.digest)).map((d) => d.digest), [counter.digest]);
+    assert.deepEqual(await layout.fetchBlob(counter.layerDesc.digest), counter.layer);
+    // Copying again changes nothing.
+    const before = await Deno.readTextFile(`${dir}/with/index.json`);
+    await copy(src, layout, "latest", { referrers: true });
+    assert.equal(await Deno.readTextFile(`${dir}/with/index.json`), before);
+  });
+});
+
 Deno.test("openTarget: oci:<dir> is a layout per repository; host is a registry; else USAGE", async () => {
   await withDir((dir) => {
     const t = openTarget(`oci:${dir}`, "policy/egress-allowlist/web");
