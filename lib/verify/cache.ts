@@ -60,7 +60,11 @@ export class VerdictCache<T extends Cacheable = Cacheable> {
   #max: number;
   #clock: () => number;
 
-  /** @param opts see {@link VerdictCacheOptions} */
+  /**
+   * Builds an empty cache.
+   *
+   * @param opts see {@link VerdictCacheOptions}
+   */
   constructor(opts: VerdictCacheOptions = {}) {
     this.#ttl = opts.ttlMs ?? 300_000;
     this.#max = opts.maxEntries ?? 1000;

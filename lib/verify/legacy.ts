@@ -49,11 +49,17 @@ export interface BundleJson {
 
 /** A transparency-log entry in bundle JSON form. */
 export interface TlogEntryJson {
+  /** Log index (decimal string). */
   logIndex: string;
+  /** Log id: base64 of the SHA-256 of the log's public key. */
   logId: { keyId: string };
+  /** Entry kind and version, from the entry body. */
   kindVersion: { kind: string; version: string };
+  /** Integration time, seconds (decimal string). */
   integratedTime: string;
+  /** The signed entry timestamp (SET), base64. */
   inclusionPromise: { signedEntryTimestamp: string };
+  /** The canonicalized entry body, base64. */
   canonicalizedBody: string;
 }
 
