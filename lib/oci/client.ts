@@ -170,7 +170,11 @@ export class RegistryClient {
   constructor(opts: RegistryClientOptions) {
     this.registry = opts.registry.toLowerCase();
     const http = opts.plainHttp || isLoopbackHost(this.registry);
-    this.baseUrl = `${http ? "http" : "https"}://${this.registry}`;
+    // Docker Hub's API lives at registry-1.docker.io (credentials stay keyed by docker.io).
+    const apiHost = this.registry === "docker.io" || this.registry === "index.docker.io"
+      ? "registry-1.docker.io"
+      : this.registry;
+    this.baseUrl = `${http ? "http" : "https"}://${apiHost}`;
     this.#fetch = opts.fetch ?? globalThis.fetch.bind(globalThis);
     this.#credentials = opts.credentials;
     this.#log = opts.log;

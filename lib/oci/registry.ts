@@ -458,7 +458,15 @@ export class RegistryTarget implements Target {
       );
     }
     // Resolve relative to the registry but keep the query string byte for byte.
-    if (/^https?:\/\//i.test(loc)) return loc;
+    if (/^https?:\/\//i.test(loc)) {
+      if (this.client.baseUrl.startsWith("https:") && /^http:/i.test(loc)) {
+        throw new KarsError(
+          "REGISTRY",
+          `${this.location}: ${ctx.op}: the registry sent an upload location over plain HTTP; refusing to downgrade from HTTPS`,
+        );
+      }
+      return loc;
+    }
     return `${this.client.baseUrl}${loc.startsWith("/") ? "" : "/"}${loc}`;
   }
 

@@ -66,6 +66,10 @@ Deno.test("plain HTTP only for loopback names unless asked; URLs are redacted in
     new RegistryTarget({ registry: "localhost:5000", repository: "a" }).client.baseUrl,
     "http://localhost:5000",
   );
+  assert.equal(
+    new RegistryTarget({ registry: "docker.io", repository: "library/x" }).client.baseUrl,
+    "https://registry-1.docker.io",
+  );
   const r = redactUrl(
     "https://u:pw@r.io/v2/a/blobs/uploads/x?_state=abcdefghijklmnop&digest=sha256%3A1&access_token=SECRET&sig=S2",
   );
