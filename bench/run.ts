@@ -44,7 +44,10 @@ async function machine(): Promise<string[]> {
   const meminfo = await Deno.readTextFile("/proc/meminfo").catch(() => "");
   const model = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1] ?? "unknown";
   const memKb = Number(/^MemTotal:\s*(\d+)/m.exec(meminfo)?.[1] ?? 0);
+  const load = (await Deno.readTextFile("/proc/loadavg").catch(() => "")).split(" ").slice(0, 3);
   return [
+    `- Load average at start (1/5/15 min): ${load.join(" / ") || "unknown"} — other work on` +
+    " the machine inflates every figure below",
     `- CPU: ${model}, ${navigator.hardwareConcurrency} cores (nproc)`,
     `- Memory: ${(memKb / 1048576).toFixed(1)} GiB`,
     `- OS: ${Deno.build.os} ${Deno.build.arch}, kernel ${Deno.osRelease()}`,
@@ -239,7 +242,8 @@ if (import.meta.main) {
     );
   }
 
-  lines.push(`Whole bench: ${fmtMs(performance.now() - t0)}.`, "");
+  const endLoad = (await Deno.readTextFile("/proc/loadavg").catch(() => "")).split(" ")[0];
+  lines.push(`Whole bench: ${fmtMs(performance.now() - t0)}; load average at end: ${endLoad}.`, "");
   const tmp = `${output}.tmp-${crypto.randomUUID()}`;
   await Deno.writeTextFile(tmp, lines.join("\n"));
   await Deno.rename(tmp, output);
