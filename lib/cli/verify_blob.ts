@@ -131,6 +131,14 @@ Exit codes: 0 verified, 1 not verified (reason on stderr), 2 usage or unreadable
         publicKeys,
         identity: san !== undefined && issuer !== undefined ? { san, issuer } : undefined,
       });
+      if (publicKeys && v.kind !== "key") {
+        ctx.stderr(
+          "kars verify-blob: verification failed (SignatureVerifyFailed): the bundle is signed " +
+            "with a certificate, not a key; verify it with --certificate-identity and " +
+            "--certificate-oidc-issuer\n",
+        );
+        return EXIT.FAILURE;
+      }
       const who = v.kind === "certificate" ? `${v.san} (${v.issuer})` : `key ${v.keyId}`;
       ctx.stderr(
         `Verified OK: signed by ${who}${v.signedAt ? ` at ${v.signedAt.toISOString()}` : ""}\n`,

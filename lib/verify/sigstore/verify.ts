@@ -44,6 +44,7 @@ import {
   type Certificate,
   extKeyUsages,
   fulcioIssuer,
+  isCA,
   isIssuedBy,
   subjectAltNames,
   validAt,
@@ -176,6 +177,9 @@ function verifyCertificate(leaf: Certificate, times: Date[], root: TrustedRoot):
       "certificate: no verified signing time (neither a tlog SET nor an RFC 3161 timestamp)",
     );
   }
+  if (isCA(leaf)) {
+    fail("CertificateInvalid", "certificate: the signing certificate is a CA certificate");
+  }
   if (!extKeyUsages(leaf).includes(X509_OID.ekuCodeSigning)) {
     fail("CertificateInvalid", "certificate: no code signing extended key usage");
   }
@@ -233,7 +237,11 @@ export function verifyBundle(
   try {
     return Promise.resolve(verifyBundleSync(bundle, artifact, options));
   } catch (e) {
-    return Promise.reject(e);
+    if (e instanceof KarsError) return Promise.reject(e);
+    // Fail closed on anything unforeseen (e.g. a malformed certificate extension).
+    return Promise.reject(
+      verifyError("SignatureVerifyFailed", `verification failed: ${(e as Error)?.message ?? e}`, e),
+    );
   }
 }
 

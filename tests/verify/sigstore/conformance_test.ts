@@ -139,3 +139,17 @@ Deno.test({
 if (!wired) {
   console.warn("conformance_test: cli.ts does not dispatch verify-blob yet; process test skipped");
 }
+
+Deno.test("verify-blob: --key refuses a certificate-signed bundle", async () => {
+  const cert = cases.find((x) => x.name === "happy-path-v0.1")!;
+  const key = cases.find((x) => x.name === "managed-key-happy-path")!;
+  const r = await runVerifyBlob([
+    "--bundle",
+    cert.bundlePath,
+    "--key",
+    key.keyPath!,
+    cert.artifactPath,
+  ]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /signed with a certificate, not a key/);
+});
