@@ -49,7 +49,15 @@ function portProblem(port: unknown): string | undefined {
   return `port must be an integer 1-65535, got ${describe(port)}`;
 }
 
-/** Orders endpoints by host (byte order; hosts are ASCII) then port. */
+/**
+ * Orders endpoints by host (byte order; hosts are ASCII) then port (numeric).
+ *
+ * @example
+ * ```ts
+ * import { compareEndpoints } from "./allowlist.ts";
+ * [{ host: "b", port: 1 }, { host: "a", port: 2 }].sort(compareEndpoints); // a first
+ * ```
+ */
 export function compareEndpoints(a: Endpoint, b: Endpoint): number {
   if (a.host !== b.host) return a.host < b.host ? -1 : 1;
   return a.port - b.port;
@@ -146,11 +154,21 @@ function checkGeneration(g: unknown, what: string): number {
   return g;
 }
 
+/**
+ * `scalar()` for a canonical host, with a shortcut: a host of more than 5 characters that
+ * starts with a letter other than `e` is never a YAML number or reserved word (those start
+ * with a digit, sign, `.` or `e`, or are at most 5 characters long), so it is written plain.
+ */
+function hostScalar(h: string): string {
+  const c0 = h.charCodeAt(0);
+  return h.length > 5 && c0 >= 97 && c0 <= 122 && c0 !== 101 ? h : scalar(h);
+}
+
 function emitText(generation: number, endpoints: readonly Endpoint[]): string {
   let out = "apiVersion: kars.dev/v1alpha1\nkind: EgressAllowlist\nmetadata:\n  generation: " +
     String(generation) + "\nspec:\n  endpoints:\n";
   for (const e of endpoints) {
-    out += "    - host: " + scalar(e.host) + "\n      port: " + e.port + "\n";
+    out += "    - host: " + hostScalar(e.host) + "\n      port: " + e.port + "\n";
   }
   return out;
 }
@@ -271,7 +289,7 @@ export function parseCanonicalAllowlist(bytes: Uint8Array): Allowlist {
       fail(`line ${n + 1}: host ${JSON.stringify(host)} is not a canonical host`);
     }
     if (port > 65535) fail(`line ${n + 2}: port ${port} is out of range`);
-    if ((hm![1] === '"') !== (scalar(host) !== host)) {
+    if ((hm![1] === '"') !== (hostScalar(host) !== host)) {
       fail(
         `line ${n + 1}: host ${JSON.stringify(host)} is ${
           hm![1] ? "quoted but must be plain" : "plain but must be quoted"
