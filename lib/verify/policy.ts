@@ -17,6 +17,7 @@ import { ed25519 } from "@noble/curves/ed25519.js";
 import { bytesEqual, fromBase64, toHex, utf8 } from "../bytes.ts";
 import { sha256Bytes } from "../digest.ts";
 import { KarsError } from "../errors.ts";
+import { decodeDer, readBitString, readOid, TAG } from "../der.ts";
 import { parseYamlDocuments } from "../yaml_read.ts";
 
 /** Name of the ConfigMap holding the policy. */
@@ -477,25 +478,23 @@ export function parsePublicKeys(pem: string, source = "publicKeys"): PolicyKey[]
   return keys;
 }
 
-/** Minimal DER reader for SPKI: returns the algorithm, validating the key material. */
+/** Reads a DER SubjectPublicKeyInfo: returns the algorithm, validating the key material. */
 function spkiAlgorithm(der: Uint8Array): PublicKeyAlgorithm {
-  const top = readTlv(der, 0);
-  if (top.tag !== 0x30 || top.end !== der.length) throw new Error("not a DER SubjectPublicKeyInfo");
-  const alg = readTlv(der, top.start);
-  if (alg.tag !== 0x30) throw new Error("not a DER SubjectPublicKeyInfo (algorithm)");
-  const oid = readTlv(der, alg.start);
-  if (oid.tag !== 0x06) throw new Error("not a DER SubjectPublicKeyInfo (OID)");
-  const oidStr = decodeOid(der.subarray(oid.start, oid.end));
+  let oidStr: string;
   let param: string | null = null;
-  if (oid.end < alg.end) {
-    const p = readTlv(der, oid.end);
-    if (p.tag === 0x06) param = decodeOid(der.subarray(p.start, p.end));
+  let key: Uint8Array;
+  try {
+    const top = decodeDer(der);
+    const [alg, bits] = top.children;
+    if (top.tag !== TAG.SEQUENCE || top.children.length !== 2 || alg.tag !== TAG.SEQUENCE) {
+      throw new TypeError("bad structure");
+    }
+    oidStr = readOid(alg.children[0]);
+    if (alg.children[1]?.tag === TAG.OID) param = readOid(alg.children[1]);
+    key = readBitString(bits);
+  } catch {
+    throw new Error("not a DER SubjectPublicKeyInfo");
   }
-  const bits = readTlv(der, alg.end);
-  if (bits.tag !== 0x03 || bits.end !== top.end || der[bits.start] !== 0) {
-    throw new Error("not a DER SubjectPublicKeyInfo (key bits)");
-  }
-  const key = der.subarray(bits.start + 1, bits.end);
   if (oidStr === OID_EC_PUBLIC_KEY) {
     if (param === OID_P256) {
       p256.Point.fromBytes(key);
@@ -513,44 +512,18 @@ function spkiAlgorithm(der: Uint8Array): PublicKeyAlgorithm {
     return "ed25519";
   }
   if (oidStr === OID_RSA) {
-    const seq = readTlv(key, 0);
-    const mod = readTlv(key, seq.start);
-    const exp = readTlv(key, mod.end);
-    if (seq.tag !== 0x30 || mod.tag !== 0x02 || exp.tag !== 0x02 || exp.end !== seq.end) {
+    let modulus: Uint8Array;
+    try {
+      const seq = decodeDer(key);
+      if (seq.tag !== TAG.SEQUENCE || seq.children.length !== 2) throw new TypeError("bad");
+      const [mod, exp] = seq.children;
+      if (mod.tag !== TAG.INTEGER || exp.tag !== TAG.INTEGER) throw new TypeError("bad");
+      modulus = mod.value[0] === 0 ? mod.value.subarray(1) : mod.value;
+    } catch {
       throw new Error("malformed RSA public key");
     }
-    if ((mod.end - mod.start) * 8 < 2048) throw new Error("RSA key shorter than 2048 bits");
+    if (modulus.length * 8 < 2048) throw new Error("RSA key shorter than 2048 bits");
     return "rsa";
   }
   throw new Error(`unsupported key algorithm ${oidStr}; use P-256, P-384, Ed25519 or RSA`);
-}
-
-function readTlv(b: Uint8Array, off: number): { tag: number; start: number; end: number } {
-  if (off + 2 > b.length) throw new Error("truncated DER");
-  const tag = b[off];
-  let len = b[off + 1];
-  let p = off + 2;
-  if (len & 0x80) {
-    const n = len & 0x7f;
-    if (n === 0 || n > 4 || p + n > b.length) throw new Error("bad DER length");
-    len = 0;
-    for (let i = 0; i < n; i++) len = len * 256 + b[p + i];
-    p += n;
-  }
-  if (p + len > b.length) throw new Error("truncated DER");
-  return { tag, start: p, end: p + len };
-}
-
-function decodeOid(b: Uint8Array): string {
-  if (b.length === 0) throw new Error("empty OID");
-  const parts: number[] = [Math.floor(b[0] / 40), b[0] % 40];
-  let v = 0;
-  for (let i = 1; i < b.length; i++) {
-    v = v * 128 + (b[i] & 0x7f);
-    if (!(b[i] & 0x80)) {
-      parts.push(v);
-      v = 0;
-    }
-  }
-  return parts.join(".");
 }
