@@ -5,7 +5,7 @@ import { isKarsError } from "../../lib/errors.ts";
 import type { RequestLogEntry } from "../../lib/oci/client.ts";
 import { RegistryTarget } from "../../lib/oci/registry.ts";
 import { OCI_EMPTY, OCI_EMPTY_DIGEST, OCI_INDEX, OCI_MANIFEST } from "../../lib/oci/types.ts";
-import { startDockerRegistry } from "../support/docker_registry.ts";
+import { haveTool, startDockerRegistry } from "../support/docker_registry.ts";
 
 function artifact(text: string, extra: Record<string, unknown> = {}) {
   const layer = utf8(text);
@@ -151,5 +151,23 @@ Deno.test("RegistryTarget: streamed blob upload (chunked) and download, digest v
     );
   } finally {
     await reg.stop();
+  }
+});
+
+Deno.test("haveTool: a missing tool skips with a warning, or fails under KARS_REQUIRE_TOOLS=1", () => {
+  const saved = Deno.env.get("KARS_REQUIRE_TOOLS");
+  const warn = console.warn;
+  const warned: string[] = [];
+  console.warn = (...a: unknown[]) => warned.push(a.join(" "));
+  try {
+    Deno.env.delete("KARS_REQUIRE_TOOLS");
+    assert.equal(haveTool("/nonexistent/kars-tool", "kars-tool"), false);
+    assert.ok(warned.some((w) => w.includes("skipping: kars-tool not installed")));
+    Deno.env.set("KARS_REQUIRE_TOOLS", "1");
+    assert.throws(() => haveTool("/nonexistent/kars-tool", "kars-tool"), /KARS_REQUIRE_TOOLS=1/);
+  } finally {
+    console.warn = warn;
+    if (saved === undefined) Deno.env.delete("KARS_REQUIRE_TOOLS");
+    else Deno.env.set("KARS_REQUIRE_TOOLS", saved);
   }
 });
