@@ -11,11 +11,17 @@ import type { KubeConfig } from "./kubeconfig.ts";
 
 /** A Kubernetes `Status` object (error bodies). */
 export interface KubeStatus {
+  /** `Status`. */
   kind?: string;
+  /** `Failure` or `Success`. */
   status?: string;
+  /** Human-readable message from the API server. */
   message?: string;
+  /** Machine-readable reason, e.g. `Forbidden`, `Conflict`, `NotFound`. */
   reason?: string;
+  /** HTTP status code. */
   code?: number;
+  /** The object concerned. */
   details?: { name?: string; group?: string; kind?: string };
 }
 
@@ -59,8 +65,10 @@ export class KubeClient {
   #timeoutMs: number;
 
   /**
+   * Binds a client to a resolved configuration.
+   *
    * @param config resolved kubeconfig
-   * @param opts transport override
+   * @param opts transport override and timeout
    */
   constructor(config: KubeConfig, opts: KubeClientOptions = {}) {
     this.config = config;

@@ -73,6 +73,8 @@ export class ExecCredentialProvider {
   runs = 0;
 
   /**
+   * Validates the `exec` block; the plugin itself runs on the first {@link get}.
+   *
    * @param cfg the kubeconfig `exec` block
    * @param o environment, terminal and cluster facts
    * @throws KarsError `INPUT` when the block is malformed

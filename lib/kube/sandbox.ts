@@ -18,22 +18,31 @@ export const KARSSANDBOXES = "karssandboxes";
 
 /** One `allowedEndpoints` entry. */
 export interface EndpointEntry {
+  /** Host name or IPv4 address. */
   host: string;
+  /** Port; 443 when absent. */
   port?: number;
 }
 
 /** `spec.networkPolicy.allowlistRef` (formats.md §1). */
 export interface AllowlistRef {
+  /** Registry host (no `/`, no whitespace). */
   registry: string;
+  /** Repository path, e.g. `policy/egress-allowlist/my-agent`. */
   repository: string;
+  /** Manifest digest, `sha256:` + 64 lowercase hex. */
   digest: string;
+  /** `application/vnd.kars.egress-allowlist.v1+yaml`. */
   artifactType: string;
 }
 
 /** A KarsSandbox as read from the API (only the fields this tool uses are typed). */
 export interface LiveSandbox {
+  /** `kars.azure.com/v1alpha1`. */
   apiVersion: string;
+  /** `KarsSandbox`. */
   kind: string;
+  /** Object metadata; `resourceVersion` guards patches. */
   metadata: {
     name: string;
     namespace: string;
@@ -41,6 +50,7 @@ export interface LiveSandbox {
     generation?: number;
     [k: string]: unknown;
   };
+  /** The spec; only `networkPolicy` is read and written here. */
   spec?: {
     networkPolicy?: {
       defaultDeny?: boolean;
@@ -51,13 +61,17 @@ export interface LiveSandbox {
     };
     [k: string]: unknown;
   };
+  /** `status` and anything else the API returns, kept as read. */
   [k: string]: unknown;
 }
 
 /** The fields `kars egress` changes (the same set as the GitOps manifest, formats.md §7). */
 export interface SandboxPatch {
+  /** New egress mode (`Strict` with `--enforce`), omitted when unchanged. */
   egressMode?: "Strict" | "Learn";
+  /** New inline list, omitted when unchanged. */
   allowedEndpoints?: EndpointEntry[];
+  /** The signed artifact; always set. */
   allowlistRef: AllowlistRef;
 }
 

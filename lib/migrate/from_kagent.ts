@@ -52,16 +52,23 @@ export interface Finding {
 
 /** An emitted Kubernetes object. */
 export interface KarsResource {
+  /** `kars.azure.com/v1alpha1`. */
   apiVersion: string;
+  /** What it is. */
   kind: "KarsSandbox" | "InferencePolicy" | "ToolPolicy";
+  /** Name (the agent's), namespace, labels, annotations. */
   metadata: { name: string; namespace: string; [k: string]: Json };
+  /** The translated spec. */
   spec: { [k: string]: Json };
+  /** Nothing else is emitted; the index signature keeps the object JSON-typed. */
   [k: string]: Json;
 }
 
 /** One translated sandbox. */
 export interface TranslatedSandbox {
+  /** KarsSandbox name (the agent's). */
   name: string;
+  /** Namespace it is written to. */
   namespace: string;
   /** The canonical allowlist (empty when the agent had none). */
   allowlist: Endpoint[];
