@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { join } from "node:path";
 import { KarsError } from "../errors.ts";
 import type { RegistryClient, RegistryClientOptions } from "./client.ts";
 import { LayoutTarget } from "./layout.ts";
@@ -21,9 +20,10 @@ export type OpenTargetOptions = Omit<RegistryClientOptions, "registry"> & {
 };
 
 /**
- * Opens `spec`/`repository`. For `oci:<dir>` the layout lives at `<dir>/<repository>` (one
- * layout per repository, so tags of different repositories never collide); use
- * `skopeo copy oci:<dir>/<repository>:<tag> ...` to read it.
+ * Opens `spec`/`repository`. For `oci:<dir>` the directory itself is the OCI image layout
+ * (as for `skopeo copy oci:<dir>:<tag>` and `oras --oci-layout <dir>`); `repository` is then
+ * only validated — one layout holds one repository's tags, so use one directory per
+ * repository when tags such as `latest` must not be shared.
  *
  * @example
  * ```ts
@@ -37,7 +37,7 @@ export function openTarget(spec: string, repository: string, opts: OpenTargetOpt
   if (spec.startsWith("oci:")) {
     const dir = spec.slice(4);
     if (!dir) throw new KarsError("USAGE", "oci: needs a directory, e.g. oci:./layout");
-    return new LayoutTarget(join(dir, ...repository.split("/")));
+    return new LayoutTarget(dir);
   }
   if (!isRegistryHost(spec)) {
     throw new KarsError(

@@ -192,11 +192,11 @@ Deno.test("copy: referrers (and theirs) follow the subject when asked", async ()
   });
 });
 
-Deno.test("openTarget: oci:<dir> is a layout per repository; host is a registry; else USAGE", async () => {
+Deno.test("openTarget: oci:<dir> is the layout; host is a registry; else USAGE", async () => {
   await withDir((dir) => {
     const t = openTarget(`oci:${dir}`, "policy/egress-allowlist/web");
     assert.ok(t instanceof LayoutTarget);
-    assert.equal((t as LayoutTarget).dir, `${dir}/policy/egress-allowlist/web`);
+    assert.equal((t as LayoutTarget).dir, dir);
     const r = openTarget("127.0.0.1:5000", "policy/egress-allowlist/web");
     assert.ok(r instanceof RegistryTarget);
     assert.equal(r.location, "127.0.0.1:5000/policy/egress-allowlist/web");
