@@ -8,6 +8,21 @@ import assert from "assert";
 import { join } from "node:path";
 import { buildBinary, ROOT } from "../../scripts/build_binary.ts";
 import { VERSION } from "../../lib/version.ts";
+import { startDockerRegistry } from "../support/docker_registry.ts";
+import { startSigstoreMock } from "../support/sigstore_mock.ts";
+
+function policyYaml(issuer: string, san: string): string {
+  return `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: kars-signer-policy
+data:
+  fulcioIssuers: |
+    ${issuer}
+  sanPatterns: |
+    ${san}
+`;
+}
 
 interface Out {
   code: number;
@@ -83,6 +98,85 @@ Deno.test("standalone binary runs under env -i from an empty directory", async (
       // A dry run writes nothing.
       assert.deepEqual([...Deno.readDirSync(empty)].map((e) => e.name), ["sandbox.yaml"]);
     });
+
+    await t.step(
+      "full keyless flow and verify against docker-registry + Sigstore mock",
+      async () => {
+        const reg = await startDockerRegistry();
+        if (!reg) return;
+        const mock = await startSigstoreMock();
+        try {
+          const token = mock.mintToken();
+          await Deno.writeTextFile(join(empty, "root.json"), JSON.stringify(mock.trustedRoot));
+          await Deno.writeTextFile(
+            join(empty, "policy.yaml"),
+            policyYaml(mock.defaultIssuer, mock.defaultSubject),
+          );
+          await Deno.writeTextFile(
+            join(empty, "other.yaml"),
+            policyYaml(mock.defaultIssuer, "https://github.com/someone-else/*"),
+          );
+          const trust = ["--signer-policy", "policy.yaml", "--trusted-root", "root.json"];
+          const flow = await run([
+            bin,
+            "egress",
+            "my-agent",
+            "--from-file",
+            "sandbox.yaml",
+            "--enforce",
+            "--registry",
+            reg.host,
+            "--fulcio-url",
+            mock.fulcioUrl,
+            "--rekor-url",
+            mock.rekorUrl,
+            "--emit-manifest",
+            "gitops/my-agent-allowlist.yaml",
+            ...trust,
+            "--json",
+          ], { cwd: empty, clearEnv: true, env: { SIGSTORE_ID_TOKEN: token } });
+          assert.equal(flow.code, 0, flow.stderr);
+          assert.ok(!flow.stdout.includes(token) && !flow.stderr.includes(token), "token leaked");
+          const result = JSON.parse(flow.stdout);
+          assert.match(result.digest, /^sha256:[0-9a-f]{64}$/);
+          const manifest = await Deno.readTextFile(
+            join(empty, "gitops", "my-agent-allowlist.yaml"),
+          );
+          assert.ok(
+            manifest.startsWith(
+              `# kars egress allowlist — digest=${result.digest} signer=keyless:`,
+            ),
+          );
+          assert.ok(!manifest.includes(token), "token leaked into the manifest");
+
+          const ok = await run(
+            [bin, "egress", "verify", "--manifest", "gitops/my-agent-allowlist.yaml", ...trust],
+            { cwd: empty, clearEnv: true },
+          );
+          assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+          assert.ok(
+            ok.stdout.startsWith(`AllowlistVerified=True/Verified: digest=${result.digest}`),
+          );
+
+          const denied = await run([
+            bin,
+            "egress",
+            "verify",
+            "--manifest",
+            "gitops/my-agent-allowlist.yaml",
+            "--signer-policy",
+            "other.yaml",
+            "--trusted-root",
+            "root.json",
+          ], { cwd: empty, clearEnv: true });
+          assert.equal(denied.code, 3, denied.stdout + denied.stderr);
+          assert.ok(denied.stdout.startsWith("AllowlistVerified=False/IdentityMismatch: "));
+        } finally {
+          await mock.stop();
+          await reg.stop();
+        }
+      },
+    );
   } finally {
     await Deno.remove(work, { recursive: true });
   }
