@@ -14,7 +14,15 @@ import { fromBase64, fromUtf8 } from "../../bytes.ts";
 import { verifyError } from "./fail.ts";
 import { type Certificate, parseCertificate } from "./x509.ts";
 
-/** The bundle media types this verifier reads, by version. */
+/**
+ * The bundle media types this verifier reads, by version.
+ *
+ * @example
+ * ```ts
+ * import { BUNDLE_MEDIA_TYPES } from "./bundle.ts";
+ * BUNDLE_MEDIA_TYPES["application/vnd.dev.sigstore.bundle.v0.3+json"]; // "0.3"
+ * ```
+ */
 export const BUNDLE_MEDIA_TYPES: Record<string, "0.1" | "0.2" | "0.3"> = {
   "application/vnd.dev.sigstore.bundle+json;version=0.1": "0.1",
   "application/vnd.dev.sigstore.bundle+json;version=0.2": "0.2",

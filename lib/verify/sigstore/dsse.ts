@@ -5,7 +5,15 @@
  */
 import { concatBytes, fromHex, fromUtf8, utf8 } from "../../bytes.ts";
 
-/** The in-toto payload type. */
+/**
+ * The in-toto payload type.
+ *
+ * @example
+ * ```ts
+ * import { IN_TOTO_PAYLOAD_TYPE } from "./dsse.ts";
+ * IN_TOTO_PAYLOAD_TYPE; // "application/vnd.in-toto+json"
+ * ```
+ */
 export const IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json";
 
 /**

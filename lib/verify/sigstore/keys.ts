@@ -60,7 +60,15 @@ export function hash(name: HashName, data: Uint8Array): Uint8Array {
   }
 }
 
-/** Hash algorithm OIDs (NIST) to names. */
+/**
+ * Hash algorithm OIDs (NIST) to names.
+ *
+ * @example
+ * ```ts
+ * import { HASH_OIDS } from "./keys.ts";
+ * HASH_OIDS["2.16.840.1.101.3.4.2.1"]; // "sha256"
+ * ```
+ */
 export const HASH_OIDS: Record<string, HashName> = {
   "2.16.840.1.101.3.4.2.1": "sha256",
   "2.16.840.1.101.3.4.2.2": "sha384",
@@ -183,7 +191,15 @@ function derTlv(tag: number, content: Uint8Array): Uint8Array {
   return concatBytes(new Uint8Array([tag, ...len]), content);
 }
 
-/** The hash a key's algorithm implies for Sigstore message signatures (none for Ed25519). */
+/**
+ * The hash a key's algorithm implies for Sigstore message signatures (none for Ed25519).
+ *
+ * @example
+ * ```ts
+ * import { defaultHash, parseSpki } from "./keys.ts";
+ * // defaultHash(parseSpki(p384Spki)) === "sha384"
+ * ```
+ */
 export function defaultHash(key: PublicKey): HashName | undefined {
   switch (key.algorithm) {
     case "ecdsa-p256":

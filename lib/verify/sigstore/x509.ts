@@ -48,7 +48,15 @@ export interface Certificate {
   extensions: Extension[];
 }
 
-/** OIDs of extensions and EKUs the verifier reads. */
+/**
+ * OIDs of extensions and EKUs the verifier reads.
+ *
+ * @example
+ * ```ts
+ * import { X509_OID } from "./x509.ts";
+ * X509_OID.ekuCodeSigning; // "1.3.6.1.5.5.7.3.3"
+ * ```
+ */
 export const X509_OID = {
   subjectAltName: "2.5.29.17",
   basicConstraints: "2.5.29.19",
@@ -206,7 +214,15 @@ export function isIssuedBy(cert: Certificate, issuer: Certificate): boolean {
   return verifyWithAlgorithm(key, cert.signatureAlgorithm, cert.tbs, cert.signature);
 }
 
-/** The extension with this OID, if present. */
+/**
+ * The extension with this OID, if present.
+ *
+ * @example
+ * ```ts
+ * import { findExtension, X509_OID } from "./x509.ts";
+ * // findExtension(cert, X509_OID.subjectAltName)?.critical
+ * ```
+ */
 export function findExtension(cert: Certificate, oid: string): Extension | undefined {
   return cert.extensions.find((e) => e.oid === oid);
 }
@@ -224,7 +240,15 @@ export function validAt(cert: Certificate, t: Date): boolean {
   return cert.notBefore.getTime() <= t.getTime() && t.getTime() <= cert.notAfter.getTime();
 }
 
-/** basicConstraints cA flag (false when the extension is absent). */
+/**
+ * basicConstraints cA flag (false when the extension is absent).
+ *
+ * @example
+ * ```ts
+ * import { isCA } from "./x509.ts";
+ * // isCA(fulcioIntermediate) === true
+ * ```
+ */
 export function isCA(cert: Certificate): boolean {
   const ext = findExtension(cert, X509_OID.basicConstraints);
   if (!ext) return false;
@@ -233,7 +257,15 @@ export function isCA(cert: Certificate): boolean {
   return first?.tag === TAG.BOOLEAN && first.value[0] !== 0;
 }
 
-/** Extended key usage OIDs (empty when the extension is absent). */
+/**
+ * Extended key usage OIDs (empty when the extension is absent).
+ *
+ * @example
+ * ```ts
+ * import { extKeyUsages, X509_OID } from "./x509.ts";
+ * // extKeyUsages(leaf).includes(X509_OID.ekuCodeSigning)
+ * ```
+ */
 export function extKeyUsages(cert: Certificate): string[] {
   const ext = findExtension(cert, X509_OID.extKeyUsage);
   if (!ext) return [];
