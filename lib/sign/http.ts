@@ -41,6 +41,31 @@ export interface ServiceCall {
   ok?: number[];
   /** Transport. */
   fetch?: FetchFn;
+  /** Largest response body accepted (default 16 MiB). */
+  maxBytes?: number;
+}
+
+const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+
+async function readLimited(res: Response, max: number): Promise<Uint8Array> {
+  if (!res.body) return new Uint8Array();
+  const chunks: Uint8Array[] = [];
+  let n = 0;
+  for await (const chunk of res.body) {
+    n += chunk.length;
+    if (n > max) {
+      await res.body.cancel().catch(() => {});
+      throw new KarsError("SIGN", `response larger than ${max} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  const out = new Uint8Array(n);
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.length;
+  }
+  return out;
 }
 
 /**
@@ -77,8 +102,13 @@ export async function callService(
   }
   let body: Uint8Array;
   try {
-    body = new Uint8Array(await res.arrayBuffer());
+    body = await readLimited(res, call.maxBytes ?? MAX_RESPONSE_BYTES);
   } catch (e) {
+    if (e instanceof KarsError) {
+      throw new KarsError("SIGN", `${call.service} at ${where}: ${e.message}; ${call.hint}`, {
+        details: { service: call.service, url: where, reason: "too-large" },
+      });
+    }
     const why = redact(e instanceof Error ? e.message : String(e), secrets);
     throw new KarsError(
       "SIGN",

@@ -34,6 +34,7 @@ export interface LoadedKey {
 }
 
 const MAX_SCRYPT_N = 1 << 20;
+const MAX_SCRYPT_MEM = 256 * 1024 * 1024;
 
 /**
  * Loads a private key from PEM text. `name` (the path) is used in messages. The password
@@ -119,6 +120,9 @@ async function decryptCosignKey(
     !Number.isInteger(r) || r < 1 || r > 32 || !Number.isInteger(p) || p < 1 || p > 16
   ) {
     throw new KarsError("INPUT", `${name}: scrypt parameters out of range`);
+  }
+  if (128 * N * r > MAX_SCRYPT_MEM) {
+    throw new KarsError("INPUT", `${name}: scrypt parameters need more than 256 MiB; refusing`);
   }
   let salt: Uint8Array, nonce: Uint8Array, ciphertext: Uint8Array;
   try {

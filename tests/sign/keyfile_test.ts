@@ -153,3 +153,26 @@ Deno.test("keyfile: old COSIGN label written by us loads too", async () => {
   const key = await loadPrivateKey(pem, "old.key", () => "pw");
   assert.ok(bytesEqual(key.secret, sk));
 });
+
+Deno.test("keyfile: hostile scrypt parameters are refused before any work or password prompt", async () => {
+  const { pemEncode } = await import("../../lib/pem.ts");
+  for (
+    const params of [{ N: 1 << 20, r: 8, p: 1 }, { N: 3000, r: 8, p: 1 }, {
+      N: 1 << 22,
+      r: 1,
+      p: 1,
+    }]
+  ) {
+    const body = JSON.stringify({
+      kdf: { name: "scrypt", params, salt: "AAAA" },
+      cipher: { name: "nacl/secretbox", nonce: "A".repeat(32) },
+      ciphertext: "AAAA",
+    });
+    await assert.rejects(
+      loadPrivateKey(pemEncode("ENCRYPTED SIGSTORE PRIVATE KEY", utf8(body)), "h.key", () => {
+        throw new Error("password must not be asked");
+      }),
+      (e) => isKarsError(e, "INPUT") && /h\.key: scrypt parameters/.test(e.message),
+    );
+  }
+});
