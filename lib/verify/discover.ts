@@ -18,6 +18,13 @@ import { legacySignatureTag, SIMPLE_SIGNING_MEDIA_TYPE } from "./legacy.ts";
 /** Media type (and artifact type) of a Sigstore bundle v0.3 stored as an OCI referrer. */
 export const BUNDLE_V03_MEDIA_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json";
 
+/** Most signatures read per layout (legacy layers, bundle referrers); more are reported as a problem. */
+export const MAX_SIGNATURES = 64;
+/** Largest simple-signing payload fetched (bytes). */
+export const MAX_PAYLOAD_BYTES = 64 * 1024;
+/** Largest bundle blob fetched (bytes). */
+export const MAX_BUNDLE_BYTES = 4 * 1024 * 1024;
+
 /** A legacy signature layer, payload fetched and re-hashed. */
 export interface LegacyCandidate {
   /** Signature layout. */
@@ -121,7 +128,13 @@ async function discoverLegacy(target: Target, digest: Digest, out: Discovered): 
     out.problems.push({ where: tag, message: "not an image manifest" });
     return;
   }
-  for (let i = 0; i < m.layers.length; i++) {
+  if (m.layers.length > MAX_SIGNATURES) {
+    out.problems.push({
+      where: tag,
+      message: `${m.layers.length} layers; only the first ${MAX_SIGNATURES} are read`,
+    });
+  }
+  for (let i = 0; i < Math.min(m.layers.length, MAX_SIGNATURES); i++) {
     const l = m.layers[i];
     const where = `${tag} layer ${i}`;
     if (
@@ -129,6 +142,13 @@ async function discoverLegacy(target: Target, digest: Digest, out: Discovered): 
       !Number.isSafeInteger(l.size)
     ) {
       out.problems.push({ where, message: `not a ${SIMPLE_SIGNING_MEDIA_TYPE} layer` });
+      continue;
+    }
+    if (l.size > MAX_PAYLOAD_BYTES) {
+      out.problems.push({
+        where,
+        message: `payload of ${l.size} bytes exceeds ${MAX_PAYLOAD_BYTES}`,
+      });
       continue;
     }
     try {
@@ -156,7 +176,13 @@ async function discoverBundles(target: Target, digest: Digest, out: Discovered):
     out.problems.push({ where: `referrers of ${digest}`, message: (e as Error).message });
     return;
   }
-  for (const r of refs) {
+  if (refs.length > MAX_SIGNATURES) {
+    out.problems.push({
+      where: `referrers of ${digest}`,
+      message: `${refs.length} referrers; only the first ${MAX_SIGNATURES} are read`,
+    });
+  }
+  for (const r of refs.slice(0, MAX_SIGNATURES)) {
     if (r.artifactType !== undefined && r.artifactType !== BUNDLE_V03_MEDIA_TYPE) continue;
     const where = `referrer ${r.digest}`;
     try {
@@ -181,6 +207,13 @@ async function discoverBundles(target: Target, digest: Digest, out: Discovered):
       const layers = (m.layers ?? []).filter((l) => l?.mediaType === BUNDLE_V03_MEDIA_TYPE);
       if (layers.length !== 1 || !isDigest(layers[0].digest)) {
         out.problems.push({ where, message: `expected one ${BUNDLE_V03_MEDIA_TYPE} layer` });
+        continue;
+      }
+      if (!Number.isSafeInteger(layers[0].size) || layers[0].size > MAX_BUNDLE_BYTES) {
+        out.problems.push({
+          where,
+          message: `bundle of ${layers[0].size} bytes exceeds ${MAX_BUNDLE_BYTES}`,
+        });
         continue;
       }
       const bytes = await fetchExact(target, layers[0]);

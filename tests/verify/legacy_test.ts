@@ -11,7 +11,11 @@ import {
   publicKeysFromRekorBody,
   rekorBundleToTlogEntry,
 } from "../../lib/verify/legacy.ts";
-import { discoverSignatures } from "../../lib/verify/discover.ts";
+import {
+  discoverSignatures,
+  MAX_PAYLOAD_BYTES,
+  MAX_SIGNATURES,
+} from "../../lib/verify/discover.ts";
 import { startSigstoreMock } from "../support/sigstore_mock.ts";
 import { oracleVerify } from "../support/node_oracle.ts";
 import {
@@ -240,4 +244,28 @@ Deno.test("discover: finds legacy layers and bundle referrers; reports broken on
   // nothing for another digest
   const none = await discoverSignatures(t, `sha256:${"0".repeat(64)}`);
   assert.deepEqual(none, { candidates: [], problems: [] });
+});
+
+Deno.test("discover: bounded work on a hostile .sig manifest (layer count and payload size)", async () => {
+  const t = new MemoryTarget("mem");
+  const a = await pushAllowlist(t);
+  const big = utf8("x".repeat(MAX_PAYLOAD_BYTES + 1));
+  await appendLegacyLayer(t, a.manifestDigest, big, {
+    "dev.cosignproject.cosign/signature": "AQ==",
+  });
+  for (let i = 0; i < MAX_SIGNATURES; i++) {
+    await appendLegacyLayer(t, a.manifestDigest, utf8(`{"n":${i}}`), {
+      "dev.cosignproject.cosign/signature": "AQ==",
+    });
+  }
+  const found = await discoverSignatures(t, a.manifestDigest);
+  assert.equal(
+    found.candidates.length,
+    MAX_SIGNATURES - 1,
+    "the oversized payload is skipped, the 65th layer not read",
+  );
+  assert.deepEqual(found.problems.map((p) => p.message.split(" ")[0]), [
+    `${MAX_SIGNATURES + 1}`,
+    "payload",
+  ]);
 });
