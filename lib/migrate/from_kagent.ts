@@ -342,6 +342,10 @@ const PROVIDER_BLOCK: Record<string, string> = {
   SAPAICore: "sapAICore",
 };
 
+/** Header names whose values are credentials (never copied into the output). */
+const CREDENTIAL_HEADER =
+  /^(authorization|proxy-authorization|cookie|x-api-key|api-key|x-goog-api-key|ocp-apim-subscription-key)$/i;
+
 const DEFAULT_ENDPOINT: Record<string, string> = {
   OpenAI: "https://api.openai.com",
   Anthropic: "https://api.anthropic.com",
@@ -499,7 +503,16 @@ function translateModelConfig(run: Run, mc: Doc): Inference {
         `expected a mapping, got ${describe(spec.defaultHeaders)}`,
       );
     }
-    ip.defaultHeaders = copyJson(spec.defaultHeaders);
+    const headers: Obj = {};
+    for (const [h, v] of Object.entries(spec.defaultHeaders)) {
+      if (CREDENTIAL_HEADER.test(h)) {
+        run.warn(
+          `${path} spec.defaultHeaders.${h}`,
+          "credential header dropped (secrets are never copied; keep the key in the Secret named by apiKeySecret)",
+        );
+      } else headers[h] = v;
+    }
+    if (Object.keys(headers).length) ip.defaultHeaders = copyJson(headers);
   }
   if (Object.keys(parameters).length) ip.parameters = parameters;
   translateMetadata(run, mc);

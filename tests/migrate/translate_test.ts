@@ -158,6 +158,19 @@ Deno.test("secrets are never copied: an inline Azure AD token is dropped with a 
   assert.ok(r.lossy);
   assert.ok(!JSON.stringify(r.resources).includes("eyJsecret-token"));
   assert.match(r.warnings[0].message, /inline Azure AD token dropped/);
+  const h = translateKagent(decl({
+    provider: "OpenAI",
+    model: "m",
+    defaultHeaders: { Authorization: "Bearer sk-live-123", "X-Team": "blue", "x-api-key": "k-456" },
+  }));
+  assert.ok(h.lossy);
+  const text = JSON.stringify(h.resources);
+  assert.ok(!text.includes("sk-live-123") && !text.includes("k-456"));
+  assert.deepEqual(h.resources[1].spec.defaultHeaders, { "X-Team": "blue" });
+  assert.deepEqual(h.warnings.map((w) => w.path), [
+    "ModelConfig/m spec.defaultHeaders.Authorization",
+    "ModelConfig/m spec.defaultHeaders.x-api-key",
+  ]);
 });
 
 Deno.test("options: namespace, isolation, image; bad options and bad documents", () => {
