@@ -398,3 +398,58 @@ Deno.test("malformed bundles: CanonicalFormViolation; malformed trusted root: Tr
     (e: unknown) => e instanceof KarsError && e.details?.reason === "TrustRootInvalid",
   );
 });
+
+Deno.test("production root snapshot is identical to the shared trusted_root.production.json", async () => {
+  const { PRODUCTION_TRUSTED_ROOT } = await import(
+    "../../../lib/verify/sigstore/production_root.ts"
+  );
+  const { CONFORMANCE_DIR } = await import("./conformance_cases.ts");
+  const shared = JSON.parse(
+    await Deno.readTextFile(`${CONFORMANCE_DIR}/trusted_root.production.json`),
+  );
+  assert.deepEqual(PRODUCTION_TRUSTED_ROOT, shared);
+  const root = productionTrustedRoot();
+  assert.ok(
+    root.tlogs.length > 0 && root.ctlogs.length > 0 && root.certificateAuthorities.length > 0,
+  );
+});
+
+Deno.test("RFC 3161 timestamp faults: TimestampInvalid", async () => {
+  const c = loadConformanceCases().find((x) => x.name === "rekor2-timestamp-with-embedded-cert")!;
+  const bundle = JSON.parse(c.bundleText) as Json;
+  const opts = { trustedRoot: loadTrustedRoot(c.trustedRoot), identity: c.identity };
+  assert.equal(await reason(verifyBundle(bundle, { bytes: c.artifact }, opts)), "ok");
+  const tsd = (b: Json) => b.verificationMaterial.timestampVerificationData.rfc3161Timestamps[0];
+  // A byte of the TSA's signature (the token's last bytes) flipped.
+  const flipped = clone(bundle);
+  const der = fromBase64(tsd(flipped).signedTimestamp);
+  der[der.length - 2] ^= 0x01;
+  tsd(flipped).signedTimestamp = toBase64(der);
+  assert.equal(
+    await reason(verifyBundle(flipped, { bytes: c.artifact }, opts)),
+    "TimestampInvalid",
+  );
+  // Garbage instead of a token.
+  const garbage = clone(bundle);
+  tsd(garbage).signedTimestamp = toBase64(utf8("not a timestamp"));
+  assert.equal(
+    await reason(verifyBundle(garbage, { bytes: c.artifact }, opts)),
+    "TimestampInvalid",
+  );
+  // A valid token from another bundle: its message imprint covers another signature.
+  const other = loadConformanceCases().find((x) =>
+    x.name === "rekor2-timestamp-without-embedded-cert"
+  )!;
+  const swapped = clone(bundle);
+  tsd(swapped).signedTimestamp = tsd(JSON.parse(other.bundleText)).signedTimestamp;
+  assert.equal(
+    await reason(verifyBundle(swapped, { bytes: c.artifact }, opts)),
+    "TimestampInvalid",
+  );
+  // No timestamp authority in the trusted root.
+  const noTsa = { ...opts.trustedRoot, timestampAuthorities: [] };
+  assert.equal(
+    await reason(verifyBundle(bundle, { bytes: c.artifact }, { ...opts, trustedRoot: noTsa })),
+    "TimestampInvalid",
+  );
+});
