@@ -324,6 +324,9 @@ export class RegistryClient {
     scopes: string[],
     force: boolean,
   ): Promise<string | undefined> {
+    // Credentials are looked up only once the registry has asked for them (a helper is never
+    // run, nor a config file read, for an anonymous registry).
+    if (!this.#bearer && !this.#basic) return undefined;
     const cred = await this.#credentialOnce();
     if (this.#bearer) {
       if (cred?.accessToken && !cred.refreshToken && !cred.username) {

@@ -8,6 +8,7 @@ import { pushArtifact } from "../../lib/oci/copy.ts";
 import { RegistryTarget } from "../../lib/oci/registry.ts";
 import { OCI_EMPTY, OCI_EMPTY_DIGEST, OCI_MANIFEST } from "../../lib/oci/types.ts";
 import { startDockerRegistry } from "../support/docker_registry.ts";
+import { startRegistryServer } from "../support/registry_server.ts";
 import { startTokenServer } from "../support/token_server.ts";
 
 const REPO = "policy/egress-allowlist/auth";
@@ -149,5 +150,35 @@ Deno.test("docker-registry with token auth: JWT token flow (GET+Basic, OAuth2 re
     }
   } finally {
     await ts.stop();
+  }
+});
+
+Deno.test("credentials are looked up only when the registry asks (anonymous registry: never)", async () => {
+  const reg = await startRegistryServer();
+  const basicReg = await startRegistryServer({ basic: { user: "u", password: "p" } });
+  try {
+    let calls = 0;
+    const credentials = () => {
+      calls++;
+      return Promise.resolve({ username: "u", password: "p" });
+    };
+    const a = artifact("lazy\n");
+    await pushArtifact(
+      new RegistryTarget({ registry: reg.host, repository: REPO, credentials }),
+      a,
+      {
+        tags: ["latest"],
+      },
+    );
+    assert.equal(calls, 0);
+    await pushArtifact(
+      new RegistryTarget({ registry: basicReg.host, repository: REPO, credentials }),
+      a,
+      { tags: ["latest"] },
+    );
+    assert.equal(calls, 1, "looked up once per client, after the first 401");
+  } finally {
+    await reg.stop();
+    await basicReg.stop();
   }
 });
