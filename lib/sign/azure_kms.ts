@@ -147,7 +147,10 @@ export class AzureKmsSigner implements Signer {
   #base: string;
   #key?: Promise<{ point: Uint8Array; version: string; token: string }>;
 
-  /** @param opts URI, environment, optional vault URL override and transport */
+  /**
+   * Creates the signer (no network until the first sign).
+   * @param opts URI, environment, optional vault URL override and transport
+   */
   constructor(opts: AzureKmsOptions) {
     this.#ref = parseAzureKeyUri(opts.uri);
     this.#opts = opts;

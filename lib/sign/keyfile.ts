@@ -267,7 +267,10 @@ export class KeyFileSigner implements Signer {
   /** See {@link Signer.identity}. */
   readonly identity: string;
 
-  /** @param key the loaded private key */
+  /**
+   * Wraps a loaded key.
+   * @param key the loaded private key
+   */
   constructor(key: LoadedKey) {
     this.#key = key;
     this.identity = keyIdentity(key.spkiDer);

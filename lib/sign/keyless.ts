@@ -47,7 +47,10 @@ export class KeylessSigner implements Signer {
   /** Detached SCT from Fulcio (base64), when it returned one. */
   sct?: string;
 
-  /** @param opts Fulcio URL, token supplier, transport */
+  /**
+   * Creates the signer (no network until the first sign).
+   * @param opts Fulcio URL, token supplier, transport
+   */
   constructor(opts: KeylessOptions) {
     this.#opts = opts;
   }

@@ -120,7 +120,17 @@ export async function getIdentityToken(opts: IdentityTokenOptions): Promise<Iden
   );
 }
 
-/** The claims of a JWT, decoded without verification (Fulcio verifies the token). */
+/**
+ * The claims of a JWT, decoded without verification (Fulcio verifies the token); throws
+ * `TypeError` when malformed.
+ *
+ * @example
+ * ```ts
+ * import { decodeJwtClaims } from "./oidc.ts";
+ * declare const token: string;
+ * decodeJwtClaims(token).sub; // "https://github.com/acme/…"
+ * ```
+ */
 export function decodeJwtClaims(token: string): Record<string, unknown> {
   const parts = token.split(".");
   if (parts.length !== 3) throw new TypeError("not a JWT");
