@@ -415,15 +415,13 @@ async function checkSignature(
   // Key signature: accepted only through a pinned key; tlog optional, but verified if present.
   let lastError: unknown;
   for (const k of ctx.policy.publicKeys) {
+    let v: VerifiedSignature;
     try {
-      const v = await ctx.verifier(bundle, artifact, {
+      v = await ctx.verifier(bundle, artifact, {
         ...base,
         publicKeys: [k.spki],
         requireTlog: false,
       });
-      bind(v);
-      const signer: SignerIdentity = { kind: "key", keyId: k.keyId, format, id: `key:${k.keyId}` };
-      return { outcome: "accepted", message: `signed by pinned key ${k.keyId}`, signer };
     } catch (e) {
       if (!isSignatureFault(e)) throw e;
       const reason = isKarsError(e) ? e.details?.reason : undefined;
@@ -432,30 +430,36 @@ async function checkSignature(
         return { outcome: "invalid", message: (e as Error).message };
       }
       lastError = e;
+      continue;
     }
+    bind(v); // a valid signature over something else: refused with the binding's reason
+    const signer: SignerIdentity = { kind: "key", keyId: k.keyId, format, id: `key:${k.keyId}` };
+    return { outcome: "accepted", message: `signed by pinned key ${k.keyId}`, signer };
   }
   // Not a pinned key: is it a valid signature by a key named in its (verified) Rekor entry?
   for (const body of tlogBodies(bundle)) {
     for (const spki of publicKeysFromRekorBody(body)) {
       if (ctx.policy.publicKeys.some((k) => toHex(k.spki) === toHex(spki))) continue;
+      let v: VerifiedSignature;
       try {
-        const v = await ctx.verifier(bundle, artifact, {
+        v = await ctx.verifier(bundle, artifact, {
           ...base,
           publicKeys: [spki],
           requireTlog: true,
         });
-        if (v.tlog !== "verified") continue;
-        bind(v);
-        const id = keyIdOf(spki);
-        return {
-          outcome: "identity-mismatch",
-          message:
-            `signed by key ${id}, which is not one of the SignerPolicy publicKeys; add its PEM to publicKeys or sign with a pinned key`,
-          signer: { kind: "key", keyId: id, format, id: `key:${id}` },
-        };
       } catch (e) {
         if (!isSignatureFault(e)) throw e;
+        continue;
       }
+      if (v.tlog !== "verified") continue;
+      bind(v);
+      const id = keyIdOf(spki);
+      return {
+        outcome: "identity-mismatch",
+        message:
+          `signed by key ${id}, which is not one of the SignerPolicy publicKeys; add its PEM to publicKeys or sign with a pinned key`,
+        signer: { kind: "key", keyId: id, format, id: `key:${id}` },
+      };
     }
   }
   return {

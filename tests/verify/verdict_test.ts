@@ -277,6 +277,43 @@ Deno.test("verdict: signed allowlists verify True; every tamper case gives its e
       },
     );
 
+    await t.step(
+      "pinned key, payload over another digest / repository: SignatureVerifyFailed naming why",
+      async () => {
+        const key = keySigner();
+        const pinned = policy(policyYaml([mock.defaultIssuer], ["x"], key.publicPem));
+        const target = mem();
+        const a = await pushAllowlist(target);
+        const other = await pushAllowlist(target, { generation: 11 });
+        await signLegacy(target, {
+          ...sign,
+          digest: a.manifestDigest,
+          payloadDigest: other.manifestDigest,
+          signer: key.signer,
+        });
+        expectReason(
+          await verify(target, a.manifestDigest, pinned),
+          "False",
+          "SignatureVerifyFailed",
+          `not over ${a.manifestDigest}`,
+        );
+        const t2 = mem();
+        const b = await pushAllowlist(t2);
+        await signLegacy(t2, {
+          ...sign,
+          digest: b.manifestDigest,
+          payloadReference: `${REG}/elsewhere`,
+          signer: key.signer,
+        });
+        expectReason(
+          await verify(t2, b.manifestDigest, pinned),
+          "False",
+          "SignatureVerifyFailed",
+          "copied from another repository",
+        );
+      },
+    );
+
     await t.step("signature from another identity: IdentityMismatch", async () => {
       const target = mem();
       const a = await pushAllowlist(target);
