@@ -136,6 +136,10 @@ export function canonicalizeEndpoints(
 
 /** Sorts in place (host byte order, then port) and drops duplicates. */
 function sortUnique(eps: Endpoint[]): Endpoint[] {
+  // Lists written by this tool are already canonical: one linear pass, no sort.
+  let i = 1;
+  while (i < eps.length && compareEndpoints(eps[i - 1], eps[i]) < 0) i++;
+  if (i >= eps.length) return eps;
   eps.sort(compareEndpoints);
   const out: Endpoint[] = [];
   let prev: Endpoint | undefined;
