@@ -98,6 +98,12 @@ export async function signArtifact(opts: SignArtifactOptions): Promise<SignArtif
     throw new KarsError("USAGE", `--signature-format ${format}: expected legacy, bundle or both`);
   }
   const tlogUpload = opts.tlogUpload ?? true;
+  if (!tlogUpload && opts.signer instanceof KeylessSigner) {
+    throw new KarsError(
+      "USAGE",
+      "keyless signatures need a Rekor entry; --tlog-upload=false applies to --key only",
+    );
+  }
   const rekor = { rekorUrl: opts.rekorUrl ?? DEFAULT_REKOR_URL, fetch: opts.fetch };
   const dockerRef = `${opts.registry}/${opts.repository}`;
   const tlogEntries: TlogEntry[] = [];

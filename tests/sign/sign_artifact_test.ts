@@ -518,3 +518,24 @@ Deno.test("sign: docker-registry refusing the signature push (no push credential
     await reg.stop();
   }
 });
+
+Deno.test("sign: keyless with tlogUpload=false is refused before Fulcio is called", async () => {
+  await withMock(async (mock) => {
+    const target = new MemoryTarget();
+    const subject = await pushAllowlist(target);
+    await assert.rejects(
+      signArtifact({
+        target,
+        registry: "r.example",
+        repository: REPO,
+        manifest: subject,
+        signer: keyless(mock),
+        rekorUrl: mock.rekorUrl,
+        tlogUpload: false,
+      }),
+      (e) => isKarsError(e, "USAGE") && /--tlog-upload=false applies to --key only/.test(e.message),
+    );
+    assert.equal(mock.requests.length, 0);
+    assert.deepEqual(await target.listTags(), []);
+  });
+});
