@@ -280,3 +280,13 @@ Deno.test("policy: env fallback, SignerPolicyMissing, and loadSignerPolicy", () 
   assert.equal(signerPolicyFromEnv(env).hash, p.hash);
   assert.notEqual(signerPolicyFromEnv({ ...env, KARS_SIGNER_SAN_PATTERNS: "x" }).hash, p.hash);
 });
+
+Deno.test("policy: the shipped examples/gitops/signer-policy.yaml parses and admits the promote workflow only", () => {
+  const text = Deno.readTextFileSync(
+    new URL("../../examples/gitops/signer-policy.yaml", import.meta.url),
+  );
+  const p = parseSignerPolicy(text, "examples/gitops/signer-policy.yaml");
+  const wf = "https://github.com/acme/gitops/.github/workflows/promote-egress.yml@refs/heads/main";
+  assert.ok(matchIdentity(p, { san: wf, issuer: GH }));
+  assert.ok(!matchIdentity(p, { san: wf.replace("main", "dev"), issuer: GH }));
+});
