@@ -165,6 +165,7 @@ export class RegistryClient {
   #bearer?: Challenge;
   #basic = false;
   #tokens = new Map<string, Token>();
+  #blobHomes = new Map<string, string>();
 
   /** @param opts see {@link RegistryClientOptions} */
   constructor(opts: RegistryClientOptions) {
@@ -185,6 +186,37 @@ export class RegistryClient {
       maxRetryAfterMs: opts.retry?.maxRetryAfterMs ?? 30_000,
     };
     this.deadlineMs = opts.deadlineMs ?? 300_000;
+  }
+
+  /**
+   * Records that `digest` is stored in `repository` of this registry (used to mount the
+   * blob into another repository instead of uploading it).
+   *
+   * @example
+   * ```ts
+   * import { RegistryClient } from "./client.ts";
+   * const c = new RegistryClient({ registry: "127.0.0.1:5000" });
+   * c.rememberBlob("sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a", "a/b");
+   * ```
+   */
+  rememberBlob(digest: string, repository: string): void {
+    if (this.#blobHomes.size > 10_000) this.#blobHomes.clear();
+    this.#blobHomes.set(digest, repository);
+  }
+
+  /**
+   * A repository other than `except` known to hold `digest`, if any.
+   *
+   * @example
+   * ```ts
+   * import { RegistryClient } from "./client.ts";
+   * const c = new RegistryClient({ registry: "127.0.0.1:5000" });
+   * c.blobHome("sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a", "x/y"); // undefined
+   * ```
+   */
+  blobHome(digest: string, except: string): string | undefined {
+    const r = this.#blobHomes.get(digest);
+    return r && r !== except ? r : undefined;
   }
 
   /** Retry policy in force. */

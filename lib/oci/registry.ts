@@ -63,7 +63,10 @@ export interface RegistryTargetOptions extends RegistryClientOptions {
 
 /** Options of {@link RegistryTarget.uploadBlob}. */
 export interface UploadOptions {
-  /** Try a cross-repository mount from this repository of the same registry first. */
+  /**
+   * Try a cross-repository mount from this repository of the same registry first. Without
+   * it, a repository the (shared) client has seen the blob in is used, if any.
+   */
   mountFrom?: string;
 }
 
@@ -147,7 +150,10 @@ export class RegistryTarget implements Target {
         idempotent: true,
       });
       await res.body?.cancel();
-      if (res.status === 200) return true;
+      if (res.status === 200) {
+        this.client.rememberBlob(digest, this.repository);
+        return true;
+      }
       if (res.status === 404) return false;
       return await this.client.fail(ctx, res);
     });
@@ -165,6 +171,7 @@ export class RegistryTarget implements Target {
       if (res.status !== 200) return await this.client.fail(ctx, res);
       const bytes = new Uint8Array(await res.arrayBuffer());
       checkContent(this.location, "blob", digest, bytes, size);
+      this.client.rememberBlob(digest, this.repository);
       return bytes;
     });
   }
@@ -311,6 +318,7 @@ export class RegistryTarget implements Target {
       });
       if (res.status !== 201) return await this.client.fail(ctx, res);
       await this.#checkCreated(ctx, res, desc.digest);
+      this.client.rememberBlob(desc.digest, this.repository);
     });
   }
 
@@ -342,7 +350,9 @@ export class RegistryTarget implements Target {
       const attempts = Math.max(1, this.client.retry.attempts);
       for (let attempt = 1;; attempt++) {
         try {
-          await this.#uploadOnce(ctx, desc.digest, data, opts);
+          const mountFrom = opts.mountFrom ?? this.client.blobHome(desc.digest, this.repository);
+          await this.#uploadOnce(ctx, desc.digest, data, mountFrom ? { mountFrom } : {});
+          this.client.rememberBlob(desc.digest, this.repository);
           return;
         } catch (e) {
           const transient = e instanceof KarsError && e.code === "TRANSIENT";

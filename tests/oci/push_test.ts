@@ -3,7 +3,7 @@
  * request log: a fresh push, a repeat push (no blob uploaded), and a next generation.
  */
 import assert from "assert";
-import type { RequestLogEntry } from "../../lib/oci/client.ts";
+import { RegistryClient, type RequestLogEntry } from "../../lib/oci/client.ts";
 import { pushArtifact } from "../../lib/oci/copy.ts";
 import { RegistryTarget } from "../../lib/oci/registry.ts";
 import { startDockerRegistry } from "../support/docker_registry.ts";
@@ -65,6 +65,42 @@ Deno.test("push: same artifact twice → same digest, second push uploads no blo
     console.log(
       `request counts against docker-registry: fresh push ${fresh.length}, repeat push ${repeat.length}, next generation 6`,
     );
+  } finally {
+    await reg.stop();
+  }
+});
+
+Deno.test("push: a shared client mounts blobs it has seen in another repository (docker-registry)", async () => {
+  const reg = await startDockerRegistry();
+  if (!reg) return;
+  try {
+    const log: RequestLogEntry[] = [];
+    const client = new RegistryClient({ registry: reg.host, log: (e) => log.push(e) });
+    const a = allowlistArtifact("apiVersion: v1\nhosts:\n- mount.example.com:443\n");
+    await pushArtifact(
+      new RegistryTarget({ registry: reg.host, repository: "policy/egress-allowlist/one", client }),
+      a,
+      {
+        tags: ["latest"],
+      },
+    );
+    log.length = 0;
+    const two = new RegistryTarget({
+      registry: reg.host,
+      repository: "policy/egress-allowlist/two",
+      client,
+    });
+    await pushArtifact(two, a, { tags: ["latest"] });
+    assert.equal(log.length, 6, summary(log).join("\n"));
+    assert.equal(
+      log.filter((e) => e.method === "POST" && e.url.includes("mount=") && e.status === 201).length,
+      2,
+    );
+    assert.ok(
+      !log.some((e) => e.method === "PUT" && e.url.includes("/blobs/uploads/")),
+      "no blob bytes sent",
+    );
+    assert.deepEqual((await two.fetchManifest("latest")).bytes, a.manifestBytes);
   } finally {
     await reg.stop();
   }
