@@ -8,7 +8,7 @@ import { isAbsolute, join } from "node:path";
 import { fromUtf8 } from "../bytes.ts";
 import { KarsError } from "../errors.ts";
 import { ALLOWLIST_MEDIA_TYPE } from "../oci/artifact.ts";
-import { staticCredentials } from "../oci/auth.ts";
+import { defaultCredentials } from "../oci/docker_config.ts";
 import { LayoutTarget } from "../oci/layout.ts";
 import { RegistryTarget } from "../oci/registry.ts";
 import type { Target } from "../oci/types.ts";
@@ -47,7 +47,8 @@ bundle referrers) and checks them against the SignerPolicy.
   --ca-file PATH             extra CA certificates (PEM) for the registry
   --json                     print the result as JSON
 
-Registry credentials: KARS_REGISTRY_USERNAME / KARS_REGISTRY_PASSWORD.
+Registry credentials: KARS_REGISTRY_USERNAME / KARS_REGISTRY_PASSWORD, ACR (Entra ID token),
+then ~/.docker/config.json ($DOCKER_CONFIG), as kars egress finds them.
 
 Output: AllowlistVerified=True/Verified: digest=<d>, generation=<n>
         AllowlistVerified=False/<Reason>: <message>
@@ -214,8 +215,11 @@ export const egressVerifyCommand: Command = {
     const trustedRoot = await loadTrustedRoot(ctx, values["trusted-root"] as string | undefined);
     const caFile = values["ca-file"] as string | undefined;
     const caPem = caFile ? fromUtf8(await readInput(ctx, caFile, "--ca-file")) : undefined;
-    const user = ctx.env.KARS_REGISTRY_USERNAME;
-    const pass = ctx.env.KARS_REGISTRY_PASSWORD;
+    const fetchFn = caPem ? createFetch({ caPem }) : ctx.fetch;
+    const credentials = defaultCredentials({
+      env: ctx.env,
+      ...(fetchFn ? { fetch: fetchFn } : {}),
+    });
     const openTarget = (ref: AllowlistRefInput): Target => {
       if (layout) {
         const dir = layout.slice(4);
@@ -225,10 +229,8 @@ export const egressVerifyCommand: Command = {
         registry: ref.registry,
         repository: ref.repository,
         plainHttp: values["plain-http"] === true,
-        fetch: caPem ? createFetch({ caPem }) : ctx.fetch,
-        ...(user && pass
-          ? { credentials: staticCredentials({ username: user, password: pass }) }
-          : {}),
+        fetch: fetchFn,
+        credentials,
       });
     };
     const opts = { policy, trustedRoot, openTarget };

@@ -225,3 +225,48 @@ Deno.test("cli: parseRefArgument splits registry, repository and digest", () => 
   });
   assert.throws(() => parseRefArgument(`registry-only@${d}`), (e) => isKarsError(e, "USAGE"));
 });
+
+Deno.test("cli: registry credentials from the environment; wrong or none → Unauthorized (exit 3)", async () => {
+  const reg = await startDockerRegistry({ htpasswd: { user: "ci", password: "s3cret-pw" } });
+  if (!reg) return;
+  const mock = await startSigstoreMock();
+  const dir = await Deno.makeTempDir({ prefix: "kars-verify-cli-auth-" });
+  try {
+    const target = new RegistryTarget({
+      registry: reg.host,
+      repository: REPO,
+      credentials: () => Promise.resolve({ username: "ci", password: "s3cret-pw" }),
+    });
+    const a = await pushAllowlist(target);
+    await signLegacy(target, {
+      registry: reg.host,
+      repository: REPO,
+      digest: a.manifestDigest,
+      signer: keylessSigner(mock),
+      rekorUrl: mock.rekorUrl,
+    });
+    await Deno.writeTextFile(`${dir}/root.json`, JSON.stringify(mock.trustedRoot));
+    await Deno.writeTextFile(
+      `${dir}/policy.yaml`,
+      policyYaml([mock.defaultIssuer], [mock.defaultSubject]),
+    );
+    const args = { "signer-policy": "policy.yaml", "trusted-root": "root.json" };
+    const ref = [`${reg.host}/${REPO}@${a.manifestDigest}`];
+    const env = (password?: string) => ({
+      DOCKER_CONFIG: dir,
+      ...(password ? { KARS_REGISTRY_USERNAME: "ci", KARS_REGISTRY_PASSWORD: password } : {}),
+    });
+    const ok = await run(dir, args, ref, env("s3cret-pw"));
+    assert.equal(ok.code, 0, ok.out + ok.err);
+    for (const e of [env("wrong-pw"), env()]) {
+      const r = await run(dir, args, ref, e);
+      assert.equal(r.code, 3, r.out + r.err);
+      assert.ok(r.out.startsWith("AllowlistVerified=False/Unauthorized: "), r.out);
+      assert.ok(!r.out.includes("wrong-pw") && !r.err.includes("wrong-pw"), "no secret in output");
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+    await mock.stop();
+    await reg.stop();
+  }
+});
