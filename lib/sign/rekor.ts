@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { fromBase64, fromHex, toBase64, toHex, utf8 } from "../bytes.ts";
+import { concatBytes, fromBase64, fromHex, toBase64, toHex, utf8 } from "../bytes.ts";
 import { sha256Bytes } from "../digest.ts";
 import { KarsError } from "../errors.ts";
 import { callService, type FetchFn, parseServiceJson } from "./http.ts";
@@ -172,8 +172,70 @@ async function upload(
       hashes: Array.isArray(p.hashes) ? p.hashes : [],
       checkpoint: p.checkpoint,
     };
+    checkInclusionProof(entry);
   }
   return entry;
+}
+
+/**
+ * The root hash an RFC 9162 inclusion proof (audit path) leads to from a leaf hash; throws
+ * `Error` when index, size and path length do not fit together.
+ *
+ * @example
+ * ```ts
+ * import { inclusionRoot } from "./rekor.ts";
+ * declare const leafHash: Uint8Array;
+ * inclusionRoot(leafHash, 0, 1, []); // leafHash (a one-leaf tree)
+ * ```
+ */
+export function inclusionRoot(
+  leafHash: Uint8Array,
+  index: number,
+  size: number,
+  path: Uint8Array[],
+): Uint8Array {
+  if (!Number.isSafeInteger(index) || !Number.isSafeInteger(size) || index < 0 || index >= size) {
+    throw new Error("index out of range");
+  }
+  let hash = leafHash;
+  let fn = index, sn = size - 1;
+  for (const h of path) {
+    if (sn === 0) throw new Error("path too long");
+    if (fn % 2 === 1 || fn === sn) {
+      hash = sha256Bytes(concatBytes(new Uint8Array([1]), h, hash));
+      while (fn % 2 === 0 && fn !== 0) {
+        fn = Math.floor(fn / 2);
+        sn = Math.floor(sn / 2);
+      }
+    } else {
+      hash = sha256Bytes(concatBytes(new Uint8Array([1]), hash, h));
+    }
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  if (sn !== 0) throw new Error("path too short");
+  return hash;
+}
+
+/**
+ * Checks that an entry's inclusion proof leads from its body to the proof's root hash
+ * (RFC 6962 / 9162 audit path) and that the checkpoint names that root. Signatures (SET,
+ * checkpoint) are the verifier's business: they need the log's trusted key.
+ */
+function checkInclusionProof(e: TlogEntry): void {
+  const p = e.inclusionProof!;
+  let root: Uint8Array;
+  try {
+    const leaf = sha256Bytes(concatBytes(new Uint8Array([0]), fromBase64(e.body)));
+    root = inclusionRoot(leaf, p.logIndex, p.treeSize, p.hashes.map((x) => fromHex(x)));
+  } catch (err) {
+    throw bad(`the inclusion proof is malformed (${(err as Error).message})`);
+  }
+  if (toHex(root) !== p.rootHash.toLowerCase()) {
+    throw bad("the inclusion proof does not lead to its root hash");
+  }
+  const lines = p.checkpoint.split("\n");
+  if (lines[2] !== toBase64(root)) throw bad("the checkpoint names another root hash");
 }
 
 function bad(what: string): KarsError {

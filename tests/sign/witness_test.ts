@@ -1,7 +1,9 @@
 import assert from "assert";
 import { fromBase64, fromUtf8, toBase64, utf8 } from "../../lib/bytes.ts";
 import { isKarsError } from "../../lib/errors.ts";
-import { uploadDsse, uploadHashedRekord } from "../../lib/sign/rekor.ts";
+import { inclusionRoot, uploadDsse, uploadHashedRekord } from "../../lib/sign/rekor.ts";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesEqual, concatBytes } from "../../lib/bytes.ts";
 import { requestTimestamp, timeStampRequest } from "../../lib/sign/tsa.ts";
 import { decodeDer, readInt, readOid } from "../../lib/der.ts";
 import { dsseEnvelope } from "../../lib/sign/bundle.ts";
@@ -84,4 +86,81 @@ Deno.test("rekor: entries keep SET, inclusion proof and checkpoint; a log answer
   } finally {
     await mock.stop();
   }
+});
+
+Deno.test("rekor: an inclusion proof that does not lead to its root, or a checkpoint for another root, is refused", async () => {
+  const mock = await startSigstoreMock();
+  try {
+    const pem = "-----BEGIN PUBLIC KEY-----\nAQ==\n-----END PUBLIC KEY-----\n";
+    const tamper =
+      (f: (proof: Record<string, unknown>) => void) =>
+      async (input: string | URL | Request, init?: RequestInit) => {
+        const r = await fetch(input, init);
+        const j = await r.json();
+        for (const v of Object.values(j)) {
+          f(
+            (v as { verification: { inclusionProof: Record<string, unknown> } }).verification
+              .inclusionProof,
+          );
+        }
+        return Response.json(j, { status: r.status });
+      };
+    const cases: Array<[(p: Record<string, unknown>) => void, RegExp]> = [
+      [(p) => (p.rootHash = "00".repeat(32)), /does not lead to its root hash/],
+      [(p) => (p.hashes = ["11".repeat(32)]), /malformed \(path too long\)/],
+      [(p) => (p.logIndex = 5), /malformed \(index out of range\)/],
+      [(p) => {
+        const lines = String(p.checkpoint).split("\n");
+        lines[2] = toBase64(new Uint8Array(32));
+        p.checkpoint = lines.join("\n");
+      }, /checkpoint names another root/],
+    ];
+    for (const [f, re] of cases) {
+      await assert.rejects(
+        uploadHashedRekord(
+          { rekorUrl: mock.rekorUrl, fetch: tamper(f) },
+          utf8("p"),
+          utf8("s"),
+          pem,
+        ),
+        (e) => isKarsError(e, "SIGN") && re.test(e.message),
+        String(re),
+      );
+    }
+  } finally {
+    await mock.stop();
+  }
+});
+
+/** Reference RFC 9162 tree: MTH and PATH computed recursively from the definition. */
+function mth(leaves: Uint8Array[]): Uint8Array {
+  if (leaves.length === 1) return sha256(concatBytes(new Uint8Array([0]), leaves[0]));
+  let k = 1;
+  while (k * 2 < leaves.length) k *= 2;
+  return sha256(concatBytes(new Uint8Array([1]), mth(leaves.slice(0, k)), mth(leaves.slice(k))));
+}
+function path(m: number, leaves: Uint8Array[]): Uint8Array[] {
+  if (leaves.length === 1) return [];
+  let k = 1;
+  while (k * 2 < leaves.length) k *= 2;
+  return m < k
+    ? [...path(m, leaves.slice(0, k)), mth(leaves.slice(k))]
+    : [...path(m - k, leaves.slice(k)), mth(leaves.slice(0, k))];
+}
+
+Deno.test("rekor: inclusionRoot matches the RFC 9162 definition for every index of trees of size 1..17", () => {
+  for (let n = 1; n <= 17; n++) {
+    const leaves = Array.from({ length: n }, (_, i) => utf8(`leaf ${i}`));
+    const root = mth(leaves);
+    for (let m = 0; m < n; m++) {
+      const leafHash = sha256(concatBytes(new Uint8Array([0]), leaves[m]));
+      assert.ok(bytesEqual(inclusionRoot(leafHash, m, n, path(m, leaves)), root), `n=${n} m=${m}`);
+      if (n > 1) {
+        const wrong = path(m, leaves);
+        wrong[0] = sha256(utf8("x"));
+        assert.ok(!bytesEqual(inclusionRoot(leafHash, m, n, wrong), root));
+      }
+    }
+  }
+  assert.throws(() => inclusionRoot(new Uint8Array(32), 0, 2, []), /path too short/);
 });
