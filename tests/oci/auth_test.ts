@@ -67,6 +67,7 @@ Deno.test("docker-registry with htpasswd: Basic auth push/pull, refusals are AUT
     });
     const a = artifact("basic\n");
     const d = await pushArtifact(t, a, { tags: ["latest"] });
+    console.log(`fresh push with htpasswd Basic: ${log.length} requests`);
     assert.equal(d.digest, a.digest);
     assert.deepEqual((await t.fetchManifest("latest")).bytes, a.manifestBytes);
     // One 401 to learn the scheme, then Basic is sent up front.
@@ -110,6 +111,10 @@ Deno.test("docker-registry with token auth: JWT token flow (GET+Basic, OAuth2 re
       });
       const a = artifact("token\n");
       assert.equal((await pushArtifact(t, a, { tags: ["latest"] })).digest, a.digest);
+      console.log(`fresh push with token auth: ${log.length} requests (token request included)`);
+      const before = log.length;
+      await pushArtifact(t, a, { tags: ["latest"] });
+      console.log(`repeat push with token auth (cached token): ${log.length - before} requests`);
       // willPush: one token with pull,push for the whole push.
       assert.equal(ts.requests.length, 1);
       assert.deepEqual(ts.requests[0].scopes, [`repository:${REPO}:pull,push`]);
