@@ -181,7 +181,11 @@ export async function egress(o: EgressOptions, io: EgressIO): Promise<EgressResu
 
   // 2. The canonical allowlist.
   progress(`building allowlist for ${namespace}/${name}`);
-  const current = canonicalizeEndpoints(policy.allowedEndpoints);
+  const current = canonicalizeEndpoints(policy.allowedEndpoints, {
+    source: `${
+      o.fromFile ?? `KarsSandbox ${namespace}/${name}`
+    } spec.networkPolicy.allowedEndpoints`,
+  });
   const { endpoints, changed, unknownDenied } = applyApproveDeny(current, o.approve, o.deny);
   for (const h of unknownDenied) warn(`--deny ${h}: not in the allowlist; nothing removed`);
 

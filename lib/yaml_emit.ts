@@ -56,6 +56,12 @@ const NUMBER_LIKE =
   /^[-+]?(0b[01_]+|0o[0-7_]+|0x[0-9a-fA-F_]+|[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?|[0-9_]*\.?[0-9_]*([eE][-+]?[0-9]+)?|\.(inf|Inf|INF)|\.(nan|NaN|NAN))$/;
 
 /**
+ * Plain scalars that YAML 1.1 resolves to a timestamp (`2001-12-14`, `2001-12-14t21:59:43.10-05:00`):
+ * go-yaml v2 behind `sigs.k8s.io/yaml` would not read them back as strings.
+ */
+const TIMESTAMP_LIKE = /^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([Tt \t]|$)/;
+
+/**
  * True when `s` may be written as a plain (unquoted) scalar and is read back as the same
  * string by YAML 1.1 and 1.2 readers.
  *
@@ -73,7 +79,7 @@ export function isPlainSafe(s: string): boolean {
   // (`e8` is the one number-like form that starts with a letter.)
   if (c0 >= 97 && c0 <= 122 && c0 !== 101 && SIMPLE.test(s)) return !RESERVED_WORDS.has(s);
   if (!PLAIN_CHARS.test(s) || s.endsWith(":")) return false;
-  if (RESERVED_WORDS.has(s) || NUMBER_LIKE.test(s)) return false;
+  if (RESERVED_WORDS.has(s) || NUMBER_LIKE.test(s) || TIMESTAMP_LIKE.test(s)) return false;
   return true;
 }
 
