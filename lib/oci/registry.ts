@@ -10,7 +10,7 @@ import { type Digest, digestBytes, isDigest } from "../digest.ts";
 import { KarsError } from "../errors.ts";
 import { repositoryScope } from "./auth.ts";
 import { type OpContext, RegistryClient, type RegistryClientOptions } from "./client.ts";
-import { validateRepository } from "./reference.ts";
+import { validateRepository, validateTag } from "./reference.ts";
 import { verifyingStream } from "./verify_stream.ts";
 import {
   addToReferrersIndex,
@@ -574,6 +574,11 @@ export class RegistryTarget implements Target {
    * the `sha256-<hex>` fallback index (read-modify-write, no duplicates).
    */
   pushManifest(bytes: Uint8Array, mediaType: string, tag?: string): Promise<Descriptor> {
+    try {
+      if (tag !== undefined) validateTag(tag);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     const digest = digestBytes(bytes);
     return this.#op(`push manifest ${tag ?? digest}`, async (ctx) => {
       const res = await this.#putManifest(ctx, bytes, mediaType, tag ?? digest, digest);
@@ -633,6 +638,11 @@ export class RegistryTarget implements Target {
 
   /** See {@link Target.tag}: fetches the manifest by digest and PUTs it at `tag`. */
   tag(desc: Descriptor, tag: string): Promise<void> {
+    try {
+      validateTag(tag);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     return this.#op(`tag ${desc.digest} as ${tag}`, async (ctx) => {
       const m = await this.#fetchManifest(ctx, desc.digest);
       await this.#putManifest(ctx, m.bytes, m.descriptor.mediaType, tag, desc.digest);
