@@ -209,6 +209,15 @@ async function suite(t: Deno.TestContext, f: Flavour) {
     assert.equal(await repo.resolve("bad"), null);
   });
 
+  await t.step("error codes: an invalid tag is refused before any request", async () => {
+    log.length = 0;
+    await assert.rejects(
+      () => repo.pushManifest(m.bytes, OCI_MANIFEST, "-not-a-tag"),
+      (e) => isKarsError(e, "INPUT") && e.message.includes('"-not-a-tag"'),
+    );
+    assert.equal(log.length, 0);
+  });
+
   await t.step(
     "error codes: a digest that does not match the bytes is refused locally",
     async () => {
