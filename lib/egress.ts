@@ -337,30 +337,21 @@ export async function egress(o: EgressOptions, io: EgressIO): Promise<EgressResu
   }
 
   // 7. Hand over: GitOps file, stdout document, or the live sandbox.
-  const signerField = result.signer ?? "unsigned";
-  if (manifestPath) {
-    const bytes = emitGitopsManifest({
+  const gitops = () =>
+    emitGitopsManifest({
       name,
       namespace,
-      signer: signerField,
+      signer: result.signer ?? "unsigned",
       ...ref,
       egressMode,
       allowedEndpoints,
     });
+  if (manifestPath) {
     progress(`writing ${manifestPath}`);
-    await writeFileAtomic(manifestPath, bytes, { force: o.force });
+    await writeFileAtomic(manifestPath, gitops(), { force: o.force });
     result.manifestPath = manifestPath;
   } else if (!cluster) {
-    result.document = fromUtf8(
-      emitGitopsManifest({
-        name,
-        namespace,
-        signer: signerField,
-        ...ref,
-        egressMode,
-        allowedEndpoints,
-      }),
-    );
+    result.document = fromUtf8(gitops());
   } else {
     progress(`patching KarsSandbox ${namespace}/${name}`);
     await cluster.patch(live!, {
