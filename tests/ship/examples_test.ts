@@ -87,3 +87,45 @@ Deno.test("examples/github-actions.yml: promote with ambient OIDC, --force, then
     assert.doesNotMatch(s.run ?? "", /--(identity-)?token[= ]|--password[= ]/, s.name);
   }
 });
+
+Deno.test("examples/library.ts runs as a JSR consumer would write it (jsr:@kars/egress)", async () => {
+  // The README shows this file with `from "jsr:@kars/egress"`: run exactly that, with the
+  // specifier mapped to this checkout's mod.ts (JSR itself cannot be reached from here).
+  const dir = await Deno.makeTempDir({ prefix: "kars-jsr-example-" });
+  try {
+    const config = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json")));
+    await Deno.writeTextFile(
+      join(dir, "deno.json"),
+      JSON.stringify({
+        imports: { ...config.imports, "jsr:@kars/egress": join(ROOT, "mod.ts") },
+        nodeModulesDir: "none",
+      }),
+    );
+    const source = await Deno.readTextFile(join(ROOT, "examples", "library.ts"));
+    assert.ok(source.includes(`from "../mod.ts"`));
+    await Deno.writeTextFile(
+      join(dir, "main.ts"),
+      source.replace(`from "../mod.ts"`, `from "jsr:@kars/egress"`),
+    );
+    const o = await new Deno.Command(Deno.execPath(), {
+      // The yaml package reads LOG_TOKENS / LOG_STREAM: the only permission the example needs.
+      args: ["run", "--no-lock", "--allow-env=LOG_TOKENS,LOG_STREAM", "main.ts"],
+      cwd: dir,
+      env: { NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const out = new TextDecoder().decode(o.stdout);
+    assert.ok(o.success, new TextDecoder().decode(o.stderr));
+    const digest = /manifest (sha256:[0-9a-f]{64})/.exec(out)?.[1];
+    assert.ok(digest, out);
+    assert.match(
+      out,
+      new RegExp(`^# kars egress allowlist — digest=${digest} signer=keyless:`, "m"),
+    );
+    // Nothing signed it: the verdict fails closed.
+    assert.match(out, /^AllowlistVerified=False\/SignatureVerifyFailed: /m);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
