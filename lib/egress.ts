@@ -246,6 +246,8 @@ export async function egress(o: EgressOptions, io: EgressIO): Promise<EgressResu
         readFile: (p: string) => readFile(p).then((b) => new Uint8Array(b)),
         readStdin: () => readAllStdin(io),
         promptSecret: io.promptSecret ? promptOrFail(io.promptSecret) : undefined,
+        // On a terminal with no token source: the browser sign-in (URL printed on stderr).
+        interactive: io.stdinIsTTY ? { print: (line: string) => progress(line) } : undefined,
         fetch: io.fetch,
       });
     } catch (e) {
