@@ -277,7 +277,7 @@ export async function egress(o: EgressOptions, io: EgressIO): Promise<EgressResu
     ],
   }, { tags: ["latest"] });
   const ref: AllowlistRef = {
-    registry: refRegistry(registry),
+    registry: refRegistry(o),
     repository: o.repository,
     digest: artifact.manifestDigest,
     artifactType: ALLOWLIST_MEDIA_TYPE,
@@ -412,9 +412,13 @@ async function registryOptions(o: EgressOptions, io: EgressIO): Promise<OpenTarg
   };
 }
 
-/** The registry as written into `allowlistRef` (for `oci:<dir>`, the layout directory name). */
-function refRegistry(registry: string): string {
-  return registry.startsWith("oci:") ? "oci-layout" : registry;
+/**
+ * The registry as written into `allowlistRef` and the signature's `docker-reference`: for an
+ * OCI layout, the registry it will be copied to (`--ref-registry`), else `oci-layout`.
+ */
+function refRegistry(o: EgressOptions): string {
+  const registry = o.registry!;
+  return registry.startsWith("oci:") ? o.refRegistry ?? "oci-layout" : registry;
 }
 
 async function readPrevious(
@@ -448,7 +452,7 @@ async function readPrevious(
   }
   if (!ref) return undefined;
   // The previous allowlist lives where the ref says; with an OCI layout, in the layout.
-  const registry = ref.registry === "oci-layout" && o.registry?.startsWith("oci:")
+  const registry = o.registry?.startsWith("oci:") && ref.registry === refRegistry(o)
     ? o.registry
     : ref.registry;
   if (o.dryRun && !o.registry) {

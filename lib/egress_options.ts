@@ -37,6 +37,12 @@ export interface EgressOptions {
   registry?: string;
   /** `--repository` (default `policy/egress-allowlist/<name>`). */
   repository: string;
+  /**
+   * `--ref-registry`: with `--registry oci:<dir>`, the registry the layout will be copied to —
+   * written into `allowlistRef.registry` and the signature's `docker-reference`
+   * (default `oci-layout`).
+   */
+  refRegistry?: string;
   /** `--generation N`. */
   generation?: number;
   /** `--dry-run`: print, push and write nothing. */
@@ -211,6 +217,15 @@ export function parseEgressOptions(
       "no registry: pass --registry <host[:port]> (or oci:<dir> for an OCI layout on disk), or set KARS_REGISTRY",
     );
   }
+  const refRegistry = str(values["ref-registry"]);
+  if (refRegistry !== undefined) {
+    if (!registry?.startsWith("oci:")) {
+      throw usage("--ref-registry only applies with --registry oci:<dir>");
+    }
+    if (/[\s/]/.test(refRegistry) || refRegistry === "" || refRegistry.includes("://")) {
+      throw usage(`--ref-registry ${JSON.stringify(refRegistry)} must be host[:port]`);
+    }
+  }
   const repository = str(values.repository) ?? `policy/egress-allowlist/${name}`;
   if (!REPOSITORY.test(repository) || repository.length > 255) {
     throw usage(
@@ -267,6 +282,7 @@ export function parseEgressOptions(
     fromFile,
     registry,
     repository,
+    refRegistry,
     generation,
     dryRun,
     json: values.json === true,

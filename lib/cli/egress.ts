@@ -31,6 +31,8 @@ What changes:
 Where it goes:
   --registry HOST[:PORT]     registry (env KARS_REGISTRY); oci:<dir> = OCI layout on disk
   --repository PATH          repository (default policy/egress-allowlist/<name>)
+  --ref-registry HOST[:PORT] with oci:<dir>: the registry the layout will be copied to,
+                             written into allowlistRef and the signature (default oci-layout)
   --emit-manifest PATH       write the KarsSandbox patch to PATH for GitOps (no cluster
                              write); needs --enforce or --approve, and signing
   --force                    overwrite an existing --emit-manifest file
@@ -88,6 +90,7 @@ export const egressCommand: Command = {
     namespace: { type: "string", short: "n" },
     registry: { type: "string" },
     repository: { type: "string" },
+    "ref-registry": { type: "string" },
     generation: { type: "string" },
     "dry-run": { type: "boolean" },
     json: { type: "boolean" },

@@ -224,3 +224,39 @@ Deno.test("a real process: exit codes 0 and 2, help on stdout, errors on stderr"
   assert.equal(bad.stdout, "");
   assert.match(bad.stderr, /^kars: error: --emit-manifest cannot be combined with --no-sign/);
 });
+
+Deno.test("--ref-registry names the registry an OCI layout will be copied to", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const bad = await runKars([
+      "egress",
+      "basic",
+      "--enforce",
+      "--no-sign",
+      "--from-file",
+      BASIC,
+      "--registry",
+      "r.example",
+      "--ref-registry",
+      "myacr.azurecr.io",
+    ]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--ref-registry only applies with --registry oci:<dir>/);
+    const r = await runKars([
+      "egress",
+      "basic",
+      "--enforce",
+      "--no-sign",
+      "--from-file",
+      BASIC,
+      "--registry",
+      `oci:${dir}`,
+      "--ref-registry",
+      "myacr.azurecr.io",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /\n      registry: myacr\.azurecr\.io\n/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
