@@ -167,7 +167,11 @@ export class RegistryClient {
   #tokens = new Map<string, Token>();
   #blobHomes = new Map<string, string>();
 
-  /** @param opts see {@link RegistryClientOptions} */
+  /**
+   * Creates a client for one registry host.
+   *
+   * @param opts see {@link RegistryClientOptions}
+   */
   constructor(opts: RegistryClientOptions) {
     this.registry = opts.registry.toLowerCase();
     const http = opts.plainHttp || isLoopbackHost(this.registry);

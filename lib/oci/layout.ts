@@ -95,7 +95,11 @@ export class LayoutTarget implements Target {
   readonly dir: string;
   #lock: Promise<unknown> = Promise.resolve();
 
-  /** @param dir the layout directory */
+  /**
+   * Opens (lazily: nothing is read or created until first use) the layout at `dir`.
+   *
+   * @param dir the layout directory
+   */
   constructor(dir: string) {
     this.dir = dir;
     this.location = `oci:${dir}`;

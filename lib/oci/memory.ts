@@ -29,7 +29,11 @@ export class MemoryTarget implements Target {
   #manifests = new Map<string, { mediaType: string; bytes: Uint8Array }>();
   #tags = new Map<string, Digest>();
 
-  /** @param location the name used in messages */
+  /**
+   * Creates an empty in-memory target.
+   *
+   * @param location the name used in messages
+   */
   constructor(location = "memory") {
     this.location = location;
   }

@@ -105,7 +105,11 @@ export class RegistryTarget implements Target {
   #push = false;
   #referrersApi: boolean | undefined;
 
-  /** @param opts see {@link RegistryTargetOptions} */
+  /**
+   * Opens one repository of a registry (no request is made until first use).
+   *
+   * @param opts see {@link RegistryTargetOptions}
+   */
   constructor(opts: RegistryTargetOptions) {
     validateRepository(opts.repository);
     this.client = opts.client ?? new RegistryClient(opts);
