@@ -64,7 +64,9 @@ async function exec(
  * console.log((await runFlowBench({ root: ".", runs: 1 })).join("\n"));
  * ```
  */
-export async function runFlowBench(opts: { root: string; runs: number }): Promise<string[]> {
+export async function runFlowBench(
+  opts: { root: string; runs: number; binary?: string },
+): Promise<string[]> {
   const reg = await startDockerRegistry().catch(() => null);
   if (!reg) return ["Not measured: docker-registry is not installed."];
   const dir = await Deno.makeTempDir({ prefix: "kars-bench-flow-" });
@@ -80,16 +82,12 @@ export async function runFlowBench(opts: { root: string; runs: number }): Promis
       DOCKER_CONFIG: join(dir, "docker"),
       SIGSTORE_ID_TOKEN: mock.mintToken(),
     };
-    const kars = async (repo: string): Promise<Run> => {
+    const kars = async (cli: string[], repo: string): Promise<Run> => {
       proxy.reset();
       const before = mock.requests.length;
       const r = await exec(
         [
-          Deno.execPath(),
-          "run",
-          "-A",
-          "--frozen",
-          join(opts.root, "cli.ts"),
+          ...cli,
           "egress",
           "my-agent",
           "--from-file",
@@ -123,13 +121,20 @@ export async function runFlowBench(opts: { root: string; runs: number }): Promis
         digest,
       };
     };
+    const denoCli = [Deno.execPath(), "run", "-A", "--frozen", join(opts.root, "cli.ts")];
     const fresh: Run[] = [];
     const repeat: Run[] = [];
+    const binFresh: Run[] = [];
+    const binRepeat: Run[] = [];
     let failure: string | undefined;
     try {
       for (let i = 0; i < opts.runs; i++) {
-        fresh.push(await kars(`policy/egress-allowlist/bench-${i}`));
-        repeat.push(await kars(`policy/egress-allowlist/bench-${i}`));
+        fresh.push(await kars(denoCli, `policy/egress-allowlist/bench-${i}`));
+        repeat.push(await kars(denoCli, `policy/egress-allowlist/bench-${i}`));
+        if (opts.binary) {
+          binFresh.push(await kars([opts.binary], `policy/egress-allowlist/bench-bin-${i}`));
+          binRepeat.push(await kars([opts.binary], `policy/egress-allowlist/bench-bin-${i}`));
+        }
       }
     } catch (e) {
       failure = (e instanceof Error ? e.message : String(e)).split("\n").slice(0, 3).join(" ");
@@ -151,8 +156,13 @@ export async function runFlowBench(opts: { root: string; runs: number }): Promis
         } |`,
       );
     };
-    describe(fresh, "`kars egress --enforce --emit-manifest` (keyless), fresh repository");
+    describe(
+      fresh,
+      "`kars egress --enforce --emit-manifest` (keyless, `deno run`), fresh repository",
+    );
     describe(repeat, "same command again (repeat push)");
+    describe(binFresh, "the same, standalone binary, fresh repository");
+    describe(binRepeat, "standalone binary, repeat push");
     // skopeo: the same artifact, from an OCI layout, into the same registry.
     const digest = fresh.find((r) => r.digest)?.digest;
     if (digest) {

@@ -142,7 +142,10 @@ export async function medianRun(
 
 const both = (r: { median: number; min: number }) => `${fmtMs(r.median)} | ${fmtMs(r.min)}`;
 
-async function startup(withBinary: boolean, runs: number): Promise<string[]> {
+async function startup(
+  binary: { path: string; size: number; ms: number } | string | undefined,
+  runs: number,
+): Promise<string[]> {
   const out = [
     "| how | command | median wall time | fastest run |",
     "|---|---|--:|--:|",
@@ -156,28 +159,23 @@ async function startup(withBinary: boolean, runs: number): Promise<string[]> {
       cwd: ROOT,
     }).then(both, (e) => `not measured: ${firstLine(e)} |`);
     out.push(`| deno run | \`deno run -A cli.ts --help\` (warm cache) | ${d} |`);
-    if (withBinary) {
-      const binDir = await Deno.makeTempDir({ prefix: "kars-bench-bin-" });
-      try {
-        const b = await buildBinary({ output: join(binDir, "kars"), verbose: false });
-        const m = await medianRun([b.output, "--help"], { runs, clearEnv: true, cwd: empty })
-          .catch((e) => firstLine(e));
-        out.push(
-          `| standalone (Node SEA, ${(b.size / 1048576).toFixed(1)} MiB, built in ${
-            (b.ms / 1000).toFixed(1)
-          } s) | \`env -i dist/kars --help\` from an empty directory | ${
-            typeof m === "string" ? `not measured: ${m} |` : both(m)
-          } |`,
-        );
-        if (typeof m !== "string") {
-          target = `Target: standalone \`--help\` < 100 ms — measured ${fmtMs(m.median)} (${
-            m.median < 100 ? "met" : `missed by ${fmtMs(m.median - 100)}`
-          }; fastest run ${fmtMs(m.min)}).`;
-        }
-      } catch (e) {
-        out.push(`| standalone | build failed | not measured: ${firstLine(e)} | |`);
-      } finally {
-        await Deno.remove(binDir, { recursive: true });
+    if (typeof binary === "string") {
+      out.push(`| standalone | build failed | not measured: ${binary} | |`);
+    } else if (binary) {
+      const b = binary;
+      const m = await medianRun([b.path, "--help"], { runs, clearEnv: true, cwd: empty })
+        .catch((e) => firstLine(e));
+      out.push(
+        `| standalone (Node SEA, ${(b.size / 1048576).toFixed(1)} MiB, built in ${
+          (b.ms / 1000).toFixed(1)
+        } s) | \`env -i dist/kars --help\` from an empty directory | ${
+          typeof m === "string" ? `not measured: ${m} |` : both(m)
+        } |`,
+      );
+      if (typeof m !== "string") {
+        target = `Target: standalone \`--help\` < 100 ms — measured ${fmtMs(m.median)} (${
+          m.median < 100 ? "met" : `missed by ${fmtMs(m.median - 100)}`
+        }; fastest run ${fmtMs(m.min)}).`;
       }
     }
     const n = await medianRun(["node", "-e", "0"], { runs, clearEnv: true, cwd: empty }).then(
@@ -235,11 +233,20 @@ if (import.meta.main) {
     );
   }
 
+  console.error("building the standalone binary…");
+  const binDir = await Deno.makeTempDir({ prefix: "kars-bench-bin-" });
+  let binary: { path: string; size: number; ms: number } | string | undefined;
+  if (!values["no-binary"]) {
+    binary = await buildBinary({ output: join(binDir, "kars"), verbose: false }).then(
+      (b) => ({ path: b.output, size: b.size, ms: b.ms }),
+      (e) => firstLine(e),
+    );
+  }
   console.error("start-up…");
   lines.push(
     "## Start-up (`kars --help`)",
     "",
-    ...await startup(!values["no-binary"], quick ? 5 : 15),
+    ...await startup(binary, quick ? 5 : 15),
     "",
   );
 
@@ -248,11 +255,16 @@ if (import.meta.main) {
     lines.push(
       "## End-to-end flow",
       "",
-      ...await runFlowBench({ root: ROOT, runs: quick ? 1 : 3 }),
+      ...await runFlowBench({
+        root: ROOT,
+        runs: quick ? 1 : 3,
+        binary: typeof binary === "object" ? binary.path : undefined,
+      }),
       "",
     );
   }
 
+  await Deno.remove(binDir, { recursive: true });
   const endLoad = (await Deno.readTextFile("/proc/loadavg").catch(() => "")).split(" ")[0];
   lines.push(`Whole bench: ${fmtMs(performance.now() - t0)}; load average at end: ${endLoad}.`, "");
   const tmp = `${output}.tmp-${crypto.randomUUID()}`;
