@@ -58,6 +58,11 @@ export interface RegistryClientOptions {
   retry?: RetryOptions;
   /** Deadline in ms for one operation, retries included (default 300000). */
   deadlineMs?: number;
+  /**
+   * Aborts every operation of this client when it fires (e.g. `AbortSignal.timeout(ms)` for a
+   * total deadline over a whole command); operations then fail with `TRANSIENT`.
+   */
+  signal?: AbortSignal;
 }
 
 /** What a request is part of, for error messages, the deadline and retries. */
@@ -161,6 +166,7 @@ export class RegistryClient {
   readonly #retry: Required<RetryOptions>;
   /** Deadline per operation in ms. */
   readonly deadlineMs: number;
+  readonly #signal?: AbortSignal;
   #credential?: Promise<Credential | undefined>;
   #bearer?: Challenge;
   #basic = false;
@@ -190,6 +196,7 @@ export class RegistryClient {
       maxRetryAfterMs: opts.retry?.maxRetryAfterMs ?? 30_000,
     };
     this.deadlineMs = opts.deadlineMs ?? 300_000;
+    this.#signal = opts.signal;
   }
 
   /**
@@ -245,7 +252,18 @@ export class RegistryClient {
   ): Promise<T> {
     const ac = new AbortController();
     const timer = setTimeout(() => ac.abort(new Error("deadline exceeded")), this.deadlineMs);
+    const outer = this.#signal;
+    const onOuter = () => ac.abort(new Error("aborted: total deadline exceeded"));
+    if (outer?.aborted) onOuter();
+    else outer?.addEventListener("abort", onOuter, { once: true });
     try {
+      if (ac.signal.aborted) {
+        throw new KarsError(
+          "TRANSIENT",
+          `${this.registry}/${repository}: ${op}: not started, the total deadline was exceeded`,
+          { details: { registry: this.registry, repository } },
+        );
+      }
       return await fn({
         repository,
         op,
@@ -254,6 +272,7 @@ export class RegistryClient {
       });
     } finally {
       clearTimeout(timer);
+      outer?.removeEventListener("abort", onOuter);
     }
   }
 
@@ -301,7 +320,9 @@ export class RegistryClient {
 
   #networkError(ctx: OpContext, req: RegistryRequest, cause: unknown): KarsError {
     const why = ctx.signal.aborted
-      ? `deadline of ${this.deadlineMs} ms exceeded`
+      ? (this.#signal?.aborted
+        ? "total deadline exceeded"
+        : `deadline of ${this.deadlineMs} ms exceeded`)
       : `connection failed (${cause instanceof Error ? cause.message : String(cause)})`;
     return new KarsError(
       "TRANSIENT",

@@ -333,3 +333,35 @@ Deno.test("fault: total deadline bounds a hanging registry → TRANSIENT", async
     await reg.stop();
   }
 });
+
+Deno.test("fault: an outer signal (total deadline) aborts every operation → TRANSIENT", async () => {
+  const reg = await startRegistryServer();
+  try {
+    const ac = new AbortController();
+    const t = new RegistryTarget({
+      registry: reg.host,
+      repository: REPO,
+      retry: FAST,
+      signal: ac.signal,
+    });
+    let release!: () => void;
+    const hold = new Promise<void>((r) => release = r);
+    reg.setFault(async () => {
+      await hold;
+      return new Response("late", { status: 503 });
+    });
+    const pending = t.resolve("latest");
+    setTimeout(() => ac.abort(), 50);
+    await assert.rejects(
+      () => pending,
+      (e) => isKarsError(e, "TRANSIENT") && /total deadline/.test(e.message),
+    );
+    release();
+    await assert.rejects(
+      () => t.resolve("latest"),
+      (e) => isKarsError(e, "TRANSIENT") && /total deadline/.test(e.message),
+    );
+  } finally {
+    await reg.stop();
+  }
+});
