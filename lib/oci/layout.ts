@@ -29,6 +29,7 @@ import {
   type FetchedManifest,
   type ImageIndex,
   OCI_INDEX,
+  OCI_MANIFEST,
   type Target,
 } from "./types.ts";
 
@@ -286,7 +287,9 @@ export class LayoutTarget implements Target {
       const entry = index.manifests.find((d) => d.digest === reference);
       if (!(await this.blobExists(reference))) return null;
       const bytes = await this.#read(reference, "manifest");
-      return referrerDescriptor(bytes, entry?.mediaType ?? mediaTypeOf(bytes), reference);
+      const mediaType = entry?.mediaType ?? mediaTypeOf(bytes);
+      if (!mediaType) return null; // a blob, not a manifest
+      return referrerDescriptor(bytes, mediaType, reference);
     }
     const entry = index.manifests.find((d) => d.annotations?.[REF_NAME] === reference);
     if (!entry) return null;
@@ -389,7 +392,9 @@ export class LayoutTarget implements Target {
 function mediaTypeOf(bytes: Uint8Array): string {
   try {
     const m = JSON.parse(fromUtf8(bytes));
-    return typeof m?.mediaType === "string" ? m.mediaType : "";
+    if (m?.schemaVersion !== 2) return "";
+    if (typeof m.mediaType === "string") return m.mediaType;
+    return Array.isArray(m.manifests) ? OCI_INDEX : m.config ? OCI_MANIFEST : "";
   } catch {
     return "";
   }

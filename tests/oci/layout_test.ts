@@ -103,6 +103,7 @@ Deno.test("LayoutTarget: verification and errors", async () => {
     const a = allowlistArtifact("hosts: [verify]\n");
     await pushArtifact(t, a, { tags: ["latest"] });
     assert.equal(await t.resolve("missing"), null);
+    assert.equal(await t.resolve(a.layerDesc.digest), null, "a layer blob is not a manifest");
     await assert.rejects(() => t.fetchManifest("missing"), (e) => isKarsError(e, "NOT_FOUND"));
     const good = await t.fetchBlobStream(a.layerDesc.digest, a.layerDesc.size);
     assert.deepEqual(new Uint8Array(await new Response(good).arrayBuffer()), a.layer);
