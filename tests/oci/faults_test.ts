@@ -198,6 +198,17 @@ Deno.test("fault: wrong bytes returned → REGISTRY DigestMismatch (blob and man
       () => t.fetchManifest(a.digest),
       (e) => isKarsError(e, "REGISTRY") && e.details?.reason === "DigestMismatch",
     );
+    // A registry confirming an upload under another digest is caught too.
+    reg.setFault((req, url) =>
+      req.method === "PUT" && url.pathname.includes("/blobs/uploads/")
+        ? new Response(null, { status: 201, headers: { "docker-content-digest": a.digest } })
+        : undefined
+    );
+    const other = artifact("other bytes\n");
+    await assert.rejects(
+      () => t.uploadBlob(other.layerDesc, other.layer),
+      (e) => isKarsError(e, "REGISTRY") && e.details?.reason === "DigestMismatch",
+    );
     // A Docker-Content-Digest that does not match what a tag served is also caught.
     reg.setFault((req, url) =>
       req.method === "GET" && url.pathname.endsWith("/manifests/latest")
