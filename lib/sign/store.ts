@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { signatureTag } from "../cosign.ts";
 import { fromUtf8, utf8 } from "../bytes.ts";
 import { digestBytes } from "../digest.ts";
 import { isKarsError, KarsError } from "../errors.ts";
@@ -21,7 +22,7 @@ import {
   type Target,
 } from "../oci/types.ts";
 import { BUNDLE_V03_MEDIA_TYPE, COSIGN_SIGN_PREDICATE } from "./bundle.ts";
-import { legacyLayer, signatureTag } from "./legacy.ts";
+import { legacyLayer } from "./legacy.ts";
 
 /** A legacy signature to attach: payload bytes and layer annotations. */
 export interface LegacySignature {

@@ -9,11 +9,11 @@
  *
  * @module
  */
+import { signatureTag, SIMPLE_SIGNING_MEDIA_TYPE } from "../cosign.ts";
 import { fromUtf8 } from "../bytes.ts";
 import { type Digest, digestBytes, isDigest } from "../digest.ts";
 import { isKarsError } from "../errors.ts";
 import type { Descriptor, ImageManifest, Target } from "../oci/types.ts";
-import { legacySignatureTag, SIMPLE_SIGNING_MEDIA_TYPE } from "./legacy.ts";
 
 /** Media type (and artifact type) of a Sigstore bundle v0.3 stored as an OCI referrer. */
 export const BUNDLE_V03_MEDIA_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json";
@@ -107,7 +107,7 @@ export async function discoverSignatures(target: Target, digest: Digest): Promis
 }
 
 async function discoverLegacy(target: Target, digest: Digest, out: Discovered): Promise<void> {
-  const tag = legacySignatureTag(digest);
+  const tag = signatureTag(digest);
   let fetched;
   try {
     const desc = await target.resolve(tag);

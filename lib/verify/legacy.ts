@@ -8,24 +8,18 @@
  *
  * @module
  */
+import {
+  ANNOTATION_CERTIFICATE,
+  ANNOTATION_CHAIN,
+  ANNOTATION_REKOR_BUNDLE,
+  ANNOTATION_RFC3161,
+  ANNOTATION_SIGNATURE,
+  COSIGN_SIGNATURE_TYPE,
+} from "../cosign.ts";
 import { fromBase64, fromHex, fromUtf8, toBase64 } from "../bytes.ts";
-import { type Digest, digestHex, sha256Bytes } from "../digest.ts";
+import { type Digest, sha256Bytes } from "../digest.ts";
 import { KarsError } from "../errors.ts";
 
-/** Media type of a legacy signature layer (the simple-signing payload). */
-export const SIMPLE_SIGNING_MEDIA_TYPE = "application/vnd.dev.cosign.simplesigning.v1+json";
-/** Annotation: base64 DER signature over SHA-256 of the payload. */
-export const ANNOTATION_SIGNATURE = "dev.cosignproject.cosign/signature";
-/** Annotation: PEM leaf certificate (keyless). */
-export const ANNOTATION_CERTIFICATE = "dev.sigstore.cosign/certificate";
-/** Annotation: PEM certificate chain (keyless). */
-export const ANNOTATION_CHAIN = "dev.sigstore.cosign/chain";
-/** Annotation: Rekor bundle (`SignedEntryTimestamp` + `Payload`). */
-export const ANNOTATION_REKOR_BUNDLE = "dev.sigstore.cosign/bundle";
-/** Annotation: RFC 3161 timestamp (`{"SignedRFC3161Timestamp": b64}`). */
-export const ANNOTATION_RFC3161 = "dev.sigstore.cosign/rfc3161timestamp";
-/** The `critical.type` of a cosign container image signature. */
-export const COSIGN_SIGNATURE_TYPE = "cosign container image signature";
 /** Media type of the bundles built here (v0.1: a tlog entry needs only its inclusion promise). */
 export const BUNDLE_V01_MEDIA_TYPE = "application/vnd.dev.sigstore.bundle+json;version=0.1";
 
@@ -61,19 +55,6 @@ export interface TlogEntryJson {
   inclusionPromise: { signedEntryTimestamp: string };
   /** The canonicalized entry body, base64. */
   canonicalizedBody: string;
-}
-
-/**
- * The legacy signature tag of a manifest digest: `sha256-<hex>.sig`.
- *
- * @example
- * ```ts
- * import { legacySignatureTag } from "./legacy.ts";
- * legacySignatureTag("sha256:" + "ab".repeat(32)); // "sha256-abab….sig"
- * ```
- */
-export function legacySignatureTag(digest: Digest): string {
-  return `sha256-${digestHex(digest)}.sig`;
 }
 
 function bad(message: string): KarsError {

@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { signatureTag } from "../cosign.ts";
 import { fromBase64, fromHex, fromUtf8, toHex } from "../bytes.ts";
 import { type Digest, digestBytes, digestHex } from "../digest.ts";
 import { isKarsError, KarsError } from "../errors.ts";
@@ -37,7 +38,6 @@ import { type Candidate, discoverSignatures } from "./discover.ts";
 import {
   checkSimpleSigningPayload,
   legacyLayerToBundle,
-  legacySignatureTag,
   publicKeysFromRekorBody,
 } from "./legacy.ts";
 import { isPolicyError, matchIdentity, type PolicyError, type SignerPolicy } from "./policy.ts";
@@ -302,7 +302,7 @@ async function verifyUncached(
     return verdictFalse(
       "SignatureVerifyFailed",
       `${at}: no signature found (looked for tag ${
-        legacySignatureTag(digest)
+        signatureTag(digest)
       } and ${"Sigstore bundle referrers"}); sign it with kars egress`,
       { ref, generation: allowlist.generation, signatures: reports },
     );

@@ -1,3 +1,4 @@
+import { ANNOTATION_SIGNATURE, signatureTag } from "../../lib/cosign.ts";
 import assert from "assert";
 import { p256 } from "@noble/curves/nist.js";
 import { fromBase64, toBase64, utf8 } from "../../lib/bytes.ts";
@@ -6,7 +7,6 @@ import { MemoryTarget } from "../../lib/oci/memory.ts";
 import { buildAllowlistArtifact, EMPTY_CONFIG_BYTES } from "../../lib/oci/artifact.ts";
 import { OCI_MANIFEST } from "../../lib/oci/types.ts";
 import { AzureKmsSigner, parseAzureKeyUri } from "../../lib/sign/azure_kms.ts";
-import { ANN_SIGNATURE, signatureTag } from "../../lib/sign/legacy.ts";
 import { pointFromSpki, verifyDer } from "../../lib/sign/p256.ts";
 import { createSigner, signArtifact } from "../../lib/sign/sign_artifact.ts";
 import { fromUtf8 } from "../../lib/bytes.ts";
@@ -111,7 +111,7 @@ Deno.test("azurekms: signs the digest through Key Vault REST; signature verifies
     );
     const layer = sigManifest.layers[0];
     const payload = await target.fetchBlob(layer.digest);
-    const der = fromBase64(layer.annotations[ANN_SIGNATURE]);
+    const der = fromBase64(layer.annotations[ANNOTATION_SIGNATURE]);
     assert.equal(der[0], 0x30, "DER signature");
     assert.ok(verifyDer(vault.pub, payload, der), "verifies with the vault key");
     assert.ok(!verifyDer(vault.pub, utf8("other"), der));

@@ -1,3 +1,4 @@
+import { signatureTag } from "../../lib/cosign.ts";
 import assert from "assert";
 import { fromBase64, fromUtf8, toBase64, utf8 } from "../../lib/bytes.ts";
 import { digestBytes } from "../../lib/digest.ts";
@@ -7,7 +8,6 @@ import { simpleSigningPayload } from "../../lib/sign/legacy.ts";
 import {
   checkSimpleSigningPayload,
   legacyLayerToBundle,
-  legacySignatureTag,
   publicKeysFromRekorBody,
   rekorBundleToTlogEntry,
 } from "../../lib/verify/legacy.ts";
@@ -60,7 +60,7 @@ Deno.test("legacy: keyless and key .sig layers convert to v0.1 bundles; the key 
     assert.equal(found.candidates.length, 2);
     const [kl, kf] = found.candidates;
     assert.ok(kl.format === "legacy" && kf.format === "legacy");
-    assert.equal(kl.where, `${legacySignatureTag(a.manifestDigest)} layer 0`);
+    assert.equal(kl.where, `${signatureTag(a.manifestDigest)} layer 0`);
     const b1 = legacyLayerToBundle(kl.payload, kl.annotations);
     const b2 = legacyLayerToBundle(kf.payload, kf.annotations);
     assert.equal(b1.mediaType, "application/vnd.dev.sigstore.bundle+json;version=0.1");
