@@ -22,6 +22,7 @@ interface Run {
   ms: number;
   registry: ProxiedRequest[];
   sigstore: number;
+  sigstoreLines?: string[];
   digest?: string;
 }
 
@@ -118,6 +119,9 @@ export async function runFlowBench(
         ms: r.ms,
         registry: [...proxy.requests],
         sigstore: mock.requests.length - before,
+        sigstoreLines: mock.requests.slice(before).map((q) =>
+          `${q.method} ${q.service}${q.path} ${q.status}`
+        ),
         digest,
       };
     };
@@ -221,9 +225,7 @@ export async function runFlowBench(
         ...f.registry.map((r) =>
           `${r.method} ${r.path.replace(/_state=[^&]+/, "_state=…")} ${r.status}`
         ),
-        ...mock.requests.slice(-f.sigstore).map((r) =>
-          `${r.method} ${r.service}${r.path} ${r.status}`
-        ),
+        ...(f.sigstoreLines ?? []),
         "```",
         "",
       );

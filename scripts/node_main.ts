@@ -12,13 +12,20 @@ import { runCli } from "../lib/cli/main.ts";
 import { commands } from "../lib/cli/commands.ts";
 import { createNodeContext } from "./node_context.ts";
 
+/**
+ * Exits with `code` once everything written to stdout and stderr has been flushed (writes
+ * to pipes are asynchronous in Node). Exiting explicitly, as `cli.ts` does with
+ * `Deno.exit`, means idle keep-alive sockets or timers left by a library cannot hold the
+ * process open after the command is done.
+ */
+function exitAfterFlush(code: number): void {
+  process.stdout.write("", () => process.stderr.write("", () => process.exit(code)));
+}
+
 runCli(process.argv.slice(2), createNodeContext(), commands).then(
-  (code) => {
-    // exitCode, not exit(): let pending stdout/stderr writes to pipes drain.
-    process.exitCode = code;
-  },
+  exitAfterFlush,
   (e) => {
     process.stderr.write(`kars: internal error: ${e instanceof Error ? e.message : String(e)}\n`);
-    process.exitCode = 1;
+    exitAfterFlush(1);
   },
 );
