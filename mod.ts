@@ -88,8 +88,28 @@ export type {
   SignatureFormat,
 } from "./lib/sign/sign_artifact.ts";
 export type { Signature, SignatureKey, Signer } from "./lib/sign/signer.ts";
-export type { LegacySignature } from "./lib/sign/store.ts";
-export { generateKeyPair, loadPrivateKey } from "./lib/sign/keyfile.ts";
+export type { BundleSignature, LegacySignature } from "./lib/sign/store.ts";
+export {
+  generateKeyPair,
+  KeyFileSigner,
+  loadPrivateKey,
+  writeKeyPair,
+} from "./lib/sign/keyfile.ts";
+export { KeylessSigner } from "./lib/sign/keyless.ts";
+export type { KeylessOptions } from "./lib/sign/keyless.ts";
+export { AzureKmsSigner } from "./lib/sign/azure_kms.ts";
+export type { AzureKmsOptions } from "./lib/sign/azure_kms.ts";
+export { attachSignature } from "./lib/sign/store.ts";
+export { simpleSigningPayload } from "./lib/sign/legacy.ts";
+export {
+  ANNOTATION_CERTIFICATE,
+  ANNOTATION_CHAIN,
+  ANNOTATION_REKOR_BUNDLE,
+  ANNOTATION_RFC3161,
+  ANNOTATION_SIGNATURE,
+  signatureTag,
+  SIMPLE_SIGNING_MEDIA_TYPE,
+} from "./lib/cosign.ts";
 export type { KeyPairPem, LoadedKey, PasswordSource } from "./lib/sign/keyfile.ts";
 
 // Verification.
@@ -103,18 +123,35 @@ export type {
   VerifyResult,
   VerifySandboxOptions,
 } from "./lib/verify/verdict.ts";
-export type { VerdictCache } from "./lib/verify/cache.ts";
-export { loadSignerPolicy, parseSignerPolicy } from "./lib/verify/policy.ts";
-export type { PolicyError, PolicyKey, SanPattern, SignerPolicy } from "./lib/verify/policy.ts";
-export { formatCondition } from "./lib/verify/conditions.ts";
+export { VerdictCache, verdictCacheKey } from "./lib/verify/cache.ts";
+export {
+  loadSignerPolicy,
+  matchIdentity,
+  matchKey,
+  parseSignerPolicy,
+  signerPolicyFromEnv,
+} from "./lib/verify/policy.ts";
+export { legacyLayerToBundle } from "./lib/verify/legacy.ts";
+export type { BundleJson, TlogEntryJson } from "./lib/verify/legacy.ts";
+export type {
+  CertificateIdentity,
+  PolicyError,
+  PolicyKey,
+  SanPattern,
+  SignerPolicy,
+} from "./lib/verify/policy.ts";
+export type { RefreshOptions } from "./lib/verify/sigstore/tuf.ts";
+export { FALSE_REASONS, formatCondition } from "./lib/verify/conditions.ts";
 export type {
   AllowlistVerifiedCondition,
   FalseReason,
   UnknownReason,
 } from "./lib/verify/conditions.ts";
 export {
+  loadTrustedRoot,
   parseTrustedRoot,
   productionTrustedRoot,
+  refreshTrustedRoot,
   verifyBundle,
 } from "./lib/verify/sigstore/mod.ts";
 export type {
@@ -139,7 +176,17 @@ export type {
 export { connectCluster } from "./lib/cluster.ts";
 export type { LiveCluster } from "./lib/cluster.ts";
 export type { LoadKubeConfigOptions } from "./lib/kube/kubeconfig.ts";
-export { migrateFromKagent } from "./lib/migrate/from_kagent.ts";
+export { ISOLATION_LEVELS, migrateFromKagent, translateKagent } from "./lib/migrate/from_kagent.ts";
+export { writeFileAtomic } from "./lib/fs_atomic.ts";
+export type { WriteOptions } from "./lib/fs_atomic.ts";
+export { createFetch } from "./lib/transport.ts";
+export type { TransportOptions } from "./lib/transport.ts";
+export { loadKubeConfig } from "./lib/kube/kubeconfig.ts";
+export type { KubeAuth, KubeAuthProvider, KubeConfig } from "./lib/kube/kubeconfig.ts";
+export { KubeClient } from "./lib/kube/client.ts";
+export type { KubeClientOptions, RequestTarget } from "./lib/kube/client.ts";
+export { findSandbox, getSandbox, patchSandbox } from "./lib/kube/sandbox.ts";
+export type { FindSandboxOptions, PatchSandboxOptions } from "./lib/kube/sandbox.ts";
 export type { MigrateOptions, MigrationResult } from "./lib/migrate/from_kagent.ts";
 
 // Types reachable from the API above.
@@ -159,7 +206,6 @@ export type {
   TranslatedSandbox,
 } from "./lib/migrate/from_kagent.ts";
 export type { PublicKeyAlgorithm } from "./lib/verify/policy.ts";
-export type { FALSE_REASONS } from "./lib/verify/conditions.ts";
 export type { Cacheable } from "./lib/verify/cache.ts";
 export type { TimeRange } from "./lib/verify/sigstore/trust_root.ts";
 export type { PublicKey } from "./lib/verify/sigstore/keys.ts";
@@ -173,6 +219,5 @@ export type {
 export type { RequestLogEntry } from "./lib/oci/client.ts";
 export type { KeyAlgorithm } from "./lib/verify/sigstore/keys.ts";
 export type { Json } from "./lib/migrate/emit.ts";
-export type { ISOLATION_LEVELS } from "./lib/migrate/from_kagent.ts";
 export type { Extension } from "./lib/verify/sigstore/x509.ts";
 export type { DerNode } from "./lib/der.ts";

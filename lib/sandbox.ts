@@ -19,6 +19,7 @@ export interface KarsSandbox {
   metadata: { name: string; namespace?: string; generation?: number; [k: string]: unknown };
   /** Spec (only `networkPolicy` is read). */
   spec?: { networkPolicy?: Record<string, unknown>; [k: string]: unknown };
+  /** Anything else the document holds, kept as read. */
   [k: string]: unknown;
 }
 
