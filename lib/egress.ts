@@ -49,7 +49,7 @@ import { connectCluster, type LiveCluster } from "./cluster.ts";
 import type { LiveSandbox } from "./kube/sandbox.ts";
 import { loadSignerPolicy } from "./verify/policy.ts";
 import { verifyAllowlist } from "./verify/verdict.ts";
-import { parseTrustedRoot, productionTrustedRoot } from "./verify/sigstore/trust_root.ts";
+import { resolveTrustedRoot } from "./verify/trust_source.ts";
 import { formatCondition } from "./verify/conditions.ts";
 
 /** What the flow may use of its surroundings (no runtime globals are read). */
@@ -319,9 +319,12 @@ export async function egress(o: EgressOptions, io: EgressIO): Promise<EgressResu
 
   // 6. Verify, as the controller will, when a SignerPolicy is given.
   if (policyText !== undefined) {
-    const trustedRoot = o.trustedRoot
-      ? parseTrustedRoot(await readInputText(at(io, o.trustedRoot)))
-      : productionTrustedRoot();
+    const trustedRoot = await resolveTrustedRoot({
+      file: o.trustedRoot,
+      refresh: o.refreshTrustedRoot,
+      mirrorURL: o.tufMirror,
+      cwd: io.cwd,
+    });
     const verdict = await verifyAllowlist({
       ref,
       target,

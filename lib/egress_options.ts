@@ -69,6 +69,10 @@ export interface EgressOptions {
   signerPolicy?: string;
   /** `--trusted-root FILE`. */
   trustedRoot?: string;
+  /** `--refresh-trusted-root`: the trusted root through TUF (network). */
+  refreshTrustedRoot: boolean;
+  /** `--tuf-mirror URL`. */
+  tufMirror?: string;
   /** `--username`. */
   username?: string;
   /** `--password-stdin`. */
@@ -296,6 +300,8 @@ export function parseEgressOptions(
     tlogUpload: tl === "true",
     signerPolicy,
     trustedRoot: str(values["trusted-root"]),
+    refreshTrustedRoot: values["refresh-trusted-root"] === true,
+    tufMirror: url("--tuf-mirror", str(values["tuf-mirror"])),
     username,
     passwordStdin,
     plainHttp: values["plain-http"] === true,

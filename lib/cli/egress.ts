@@ -58,6 +58,8 @@ Signing (on by default):
   --signer-policy FILE       verify what was signed against this SignerPolicy ConfigMap
                              and refuse to write unless AllowlistVerified=True
   --trusted-root FILE        Sigstore trusted_root.json (default: embedded public-good root)
+  --refresh-trusted-root     fetch the current trusted root through TUF (network)
+  --tuf-mirror URL           TUF mirror for --refresh-trusted-root
 
 Output:
   --dry-run                  print the canonical YAML and digests; push and write nothing
@@ -104,6 +106,8 @@ export const egressCommand: Command = {
     "tlog-upload": { type: "string" },
     "signer-policy": { type: "string" },
     "trusted-root": { type: "string" },
+    "refresh-trusted-root": { type: "boolean" },
+    "tuf-mirror": { type: "string" },
     username: { type: "string" },
     "password-stdin": { type: "boolean" },
     "plain-http": { type: "boolean" },

@@ -15,11 +15,7 @@ import type { Target } from "../oci/types.ts";
 import { createFetch } from "../transport.ts";
 import { formatCondition } from "../verify/conditions.ts";
 import { loadSignerPolicy } from "../verify/policy.ts";
-import {
-  parseTrustedRoot,
-  productionTrustedRoot,
-  type TrustedRoot,
-} from "../verify/sigstore/mod.ts";
+import { resolveTrustedRoot } from "../verify/trust_source.ts";
 import {
   type AllowlistRefInput,
   verifyAllowlist,
@@ -41,6 +37,8 @@ bundle referrers) and checks them against the SignerPolicy.
                              env KARS_SIGNER_FULCIO_ISSUERS / KARS_SIGNER_SAN_PATTERNS
                              (comma-separated) are used, else False/SignerPolicyMissing
   --trusted-root FILE        Sigstore trusted_root.json (default: embedded public-good root)
+  --refresh-trusted-root     fetch the current trusted root through TUF (network)
+  --tuf-mirror URL           TUF mirror for --refresh-trusted-root
   --registry oci:DIR         read the artifact from an OCI image layout instead of the
                              registry named by the reference
   --plain-http               talk HTTP, not HTTPS (automatic for localhost/127.0.0.1)
@@ -93,16 +91,6 @@ async function readInput(ctx: CliContext, path: string, what: string): Promise<U
       `${what} ${path}: ${code === "ENOENT" ? "no such file" : (e as Error).message}`,
       { cause: e },
     );
-  }
-}
-
-async function loadTrustedRoot(ctx: CliContext, file: string | undefined): Promise<TrustedRoot> {
-  if (!file) return productionTrustedRoot();
-  const bytes = await readInput(ctx, file, "--trusted-root");
-  try {
-    return parseTrustedRoot(bytes);
-  } catch (e) {
-    throw new KarsError("INPUT", `--trusted-root ${file}: ${(e as Error).message}`, { cause: e });
   }
 }
 
@@ -181,6 +169,8 @@ export const egressVerifyCommand: Command = {
     manifest: { type: "string" },
     "signer-policy": { type: "string" },
     "trusted-root": { type: "string" },
+    "refresh-trusted-root": { type: "boolean" },
+    "tuf-mirror": { type: "string" },
     registry: { type: "string" },
     "plain-http": { type: "boolean" },
     "ca-file": { type: "string" },
@@ -212,7 +202,12 @@ export const egressVerifyCommand: Command = {
       source: policyFile,
       env: ctx.env,
     });
-    const trustedRoot = await loadTrustedRoot(ctx, values["trusted-root"] as string | undefined);
+    const trustedRoot = await resolveTrustedRoot({
+      file: values["trusted-root"] as string | undefined,
+      refresh: values["refresh-trusted-root"] === true,
+      mirrorURL: values["tuf-mirror"] as string | undefined,
+      cwd: ctx.cwd,
+    });
     const caFile = values["ca-file"] as string | undefined;
     const caPem = caFile ? fromUtf8(await readInput(ctx, caFile, "--ca-file")) : undefined;
     const fetchFn = caPem ? createFetch({ caPem }) : ctx.fetch;

@@ -10,12 +10,8 @@ import { resolve } from "node:path";
 import { fromHex, fromUtf8 } from "../bytes.ts";
 import { KarsError } from "../errors.ts";
 import { pemDecodeAll } from "../pem.ts";
-import {
-  parseTrustedRoot,
-  productionTrustedRoot,
-  type TrustedRoot,
-  verifyBundle,
-} from "../verify/sigstore/mod.ts";
+import { resolveTrustedRoot } from "../verify/trust_source.ts";
+import { type TrustedRoot, verifyBundle } from "../verify/sigstore/mod.ts";
 import { type CliContext, type Command, EXIT } from "./command.ts";
 
 const DIGEST_RE = /^sha256:[0-9a-fA-F]{64}$/;
@@ -65,6 +61,8 @@ FILE_OR_DIGEST is a digest when it is sha256:<64 hex digits> and no such file ex
   --certificate-oidc-issuer URL    expected OIDC issuer (exact)
   --key PEM                        verify with this public key (PEM PUBLIC KEY) instead
   --trusted-root FILE              trusted_root.json (default: the bundled Sigstore public-good root)
+  --refresh-trusted-root           fetch the current trusted root through TUF (network)
+  --tuf-mirror URL                 TUF mirror for --refresh-trusted-root
 
 Exit codes: 0 verified, 1 not verified (reason on stderr), 2 usage or unreadable input.
 `,
@@ -74,6 +72,8 @@ Exit codes: 0 verified, 1 not verified (reason on stderr), 2 usage or unreadable
     "certificate-oidc-issuer": { type: "string" },
     "key": { type: "string" },
     "trusted-root": { type: "string" },
+    "refresh-trusted-root": { type: "boolean" },
+    "tuf-mirror": { type: "string" },
   },
   async run(values, positionals, ctx) {
     const bundlePath = str(values["bundle"]);
@@ -123,9 +123,12 @@ Exit codes: 0 verified, 1 not verified (reason on stderr), 2 usage or unreadable
     }
 
     try {
-      const trustedRoot: TrustedRoot = rootPath === undefined
-        ? productionTrustedRoot()
-        : parseTrustedRoot(await readInput(ctx, "--trusted-root", rootPath));
+      const trustedRoot: TrustedRoot = await resolveTrustedRoot({
+        file: rootPath,
+        refresh: values["refresh-trusted-root"] === true,
+        mirrorURL: str(values["tuf-mirror"]),
+        cwd: ctx.cwd,
+      });
       const v = await verifyBundle(bundleBytes, artifact, {
         trustedRoot,
         publicKeys,
