@@ -287,3 +287,60 @@ Deno.test("no identity token: fails before anything is pushed", async () => {
     assert.equal(await t.resolve("latest"), null);
   });
 });
+
+Deno.test("--signer-policy: verified as the controller would; a non-matching policy leaves no manifest", async () => {
+  await withEnv(async ({ mock, dir, token, flags }) => {
+    const policy = (san: string) =>
+      `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: kars-signer-policy
+data:
+  fulcioIssuers: |
+    ${mock.defaultIssuer}
+  sanPatterns: |
+    ${san}
+`;
+    const root = join(dir, "trusted_root.json");
+    await Deno.writeTextFile(root, JSON.stringify(mock.trustedRoot));
+    const good = join(dir, "good.yaml");
+    const bad = join(dir, "bad.yaml");
+    // The mock's SAN is a GitHub workflow identity: a glob over the workflow file matches it.
+    const glob = mock.defaultSubject.replace(/[^/]+\.yml@/, "*.yml@");
+    await Deno.writeTextFile(good, policy(glob));
+    await Deno.writeTextFile(bad, policy("https://github.com/someone-else/*"));
+    const base = ["egress", "basic", "--enforce", "--from-file", await sandboxCopy(dir), ...flags];
+    const okOut = join(dir, "ok.yaml");
+    const ok = await runKars(
+      [
+        ...base,
+        "--signer-policy",
+        good,
+        "--trusted-root",
+        root,
+        "--emit-manifest",
+        okOut,
+        "--json",
+      ],
+      { env: { SIGSTORE_ID_TOKEN: token } },
+    );
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(
+      JSON.parse(ok.stdout).verification,
+      /^AllowlistVerified=True\/Verified: digest=sha256:/,
+    );
+    await Deno.stat(okOut);
+
+    const noOut = join(dir, "refused.yaml");
+    const no = await runKars(
+      [...base, "--signer-policy", bad, "--trusted-root", root, "--emit-manifest", noOut],
+      { env: { SIGSTORE_ID_TOKEN: token } },
+    );
+    assert.equal(no.code, 1, no.stderr);
+    assert.match(
+      no.stderr,
+      /verification failed; .*refused\.yaml not written: AllowlistVerified=False\/IdentityMismatch/,
+    );
+    await assert.rejects(Deno.stat(noOut), Deno.errors.NotFound);
+  });
+});
