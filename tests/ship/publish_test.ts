@@ -36,3 +36,38 @@ Deno.test("deno doc --lint mod.ts is clean", async () => {
   const r = await deno(["doc", "--lint", "mod.ts"]);
   assert.equal(r.code, 0, r.out);
 });
+
+Deno.test("every function and class exported by mod.ts has JSDoc with an @example", async () => {
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["doc", "--json", "mod.ts"],
+    cwd: ROOT,
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.ok(r.success, new TextDecoder().decode(r.stderr));
+  const doc = JSON.parse(new TextDecoder().decode(r.stdout));
+  type Sym = {
+    name: string;
+    kind?: string;
+    declarations: {
+      kind?: string;
+      location: { filename: string; line: number };
+      jsDoc?: { tags?: { kind: string }[] };
+    }[];
+  };
+  const symbols: Sym[] = Object.values(doc.nodes as Record<string, { symbols: Sym[] }>)
+    .flatMap((n) => n.symbols);
+  const callable = symbols.filter((s) => {
+    const kind = s.kind ?? s.declarations[0]?.kind;
+    return kind === "function" || kind === "class";
+  });
+  assert.ok(callable.length > 10, `only ${callable.length} functions/classes found`);
+  const missing = callable.filter((s) =>
+    !s.declarations.some((d) => d.jsDoc?.tags?.some((t) => t.kind === "example"))
+  ).map((s) => {
+    const l = s.declarations[0].location;
+    return `${s.name} (${l.filename.replace(`file://${ROOT}/`, "")}:${l.line})`;
+  });
+  assert.deepEqual(missing, [], `exports without an @example: ${missing.join(", ")}`);
+});
