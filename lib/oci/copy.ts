@@ -28,6 +28,40 @@ interface Uploader {
   ): Promise<void>;
 }
 
+/**
+ * Blobs up to this size are uploaded without a HEAD first when the push is known to be
+ * fresh (see {@link pushArtifact} and {@link storeBlob}).
+ */
+export const SMALL_BLOB_BYTES = 64 * 1024;
+
+/**
+ * Stores a blob. With `knownAbsent` (the caller has just learnt that nothing referencing it
+ * exists), a small blob is uploaded straight away, saving the HEAD that would answer 404;
+ * otherwise the target checks for it first ({@link Target.pushBlob}).
+ *
+ * @example
+ * ```ts
+ * import { storeBlob } from "./copy.ts";
+ * import { MemoryTarget } from "./memory.ts";
+ * import { digestBytes } from "../digest.ts";
+ * const data = new TextEncoder().encode("{}");
+ * await storeBlob(new MemoryTarget(), { digest: digestBytes(data), size: 2 }, data, { knownAbsent: true });
+ * ```
+ */
+export async function storeBlob(
+  target: Target,
+  desc: Pick<Descriptor, "digest" | "size">,
+  data: Uint8Array,
+  opts: { knownAbsent?: boolean } = {},
+): Promise<void> {
+  if (opts.knownAbsent && desc.size <= SMALL_BLOB_BYTES && hasUpload(target)) {
+    checkContent(target.location, "blob to push", desc.digest, data, desc.size);
+    await target.uploadBlob(desc, data);
+  } else {
+    await target.pushBlob(desc, data);
+  }
+}
+
 function hasUpload(t: Target): t is Target & Uploader {
   return typeof (t as Partial<Uploader>).uploadBlob === "function";
 }
@@ -214,7 +248,13 @@ export async function pushArtifact(
   const current = await target.resolve(tags[0] ?? digest);
   if (current?.digest !== digest) {
     const unique = [...new Map(artifact.blobs.map((b) => [b.desc.digest, b])).values()];
-    const present = await Promise.all(unique.map((b) => target.blobExists(b.desc.digest)));
+    // Nothing at the tag (a fresh repository or tag): small blobs are uploaded without a HEAD
+    // first — an upload is idempotent, and the HEAD would almost always answer 404.
+    const probe = (b: { desc: { size: number } }) =>
+      current !== null || !hasUpload(target) || b.desc.size > SMALL_BLOB_BYTES;
+    const present = await Promise.all(
+      unique.map((b) => probe(b) ? target.blobExists(b.desc.digest) : false),
+    );
     await Promise.all(unique.map(async (b, i) => {
       if (present[i]) return;
       if (hasUpload(target)) {

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { storeBlob } from "../oci/copy.ts";
 import { signatureTag } from "../cosign.ts";
 import { fromUtf8, utf8 } from "../bytes.ts";
 import { digestBytes } from "../digest.ts";
@@ -132,14 +133,24 @@ async function attachLegacy(
   );
   if (dup && existing) return existing;
   layers = [...layers, layer];
-  await step(target, "push payload blob", () => target.pushBlob(layer, sig.payload));
+  // No .sig manifest yet: nothing references these blobs, so skip the HEADs.
+  const knownAbsent = existing === null;
+  await step(
+    target,
+    "push payload blob",
+    () => storeBlob(target, layer, sig.payload, { knownAbsent }),
+  );
   const config = sigConfig(layers);
   const configDesc: Descriptor = {
     mediaType: "application/vnd.oci.image.config.v1+json",
     digest: digestBytes(config),
     size: config.length,
   };
-  await step(target, "push config blob", () => target.pushBlob(configDesc, config));
+  await step(
+    target,
+    "push config blob",
+    () => storeBlob(target, configDesc, config, { knownAbsent }),
+  );
   const manifest: ImageManifest = {
     schemaVersion: 2,
     mediaType: OCI_MANIFEST,
