@@ -258,21 +258,7 @@ export class RegistryTarget implements Target {
         const chunk = concatBytes(...pending);
         pending = [];
         pendingLen = 0;
-        const res = await this.client.send(ctx, {
-          method: "PATCH",
-          url: location,
-          headers: {
-            "content-type": "application/octet-stream",
-            "content-length": String(chunk.length),
-            "content-range": `${off}-${off + chunk.length - 1}`,
-          },
-          body: chunk,
-          scopes,
-          idempotent: false,
-        });
-        if (res.status !== 202) return await this.client.fail(ctx, res);
-        location = this.#location(ctx, res);
-        await res.body?.cancel();
+        location = await this.#patchChunk(ctx, location, off, chunk, scopes);
         off += chunk.length;
       };
       const abort = async (e: unknown): Promise<never> => {
@@ -430,21 +416,7 @@ export class RegistryTarget implements Target {
     if (data.length > this.#chunkThreshold) {
       for (let off = 0; off < data.length; off += this.#chunkSize) {
         const chunk = data.subarray(off, Math.min(data.length, off + this.#chunkSize));
-        const res = await this.client.send(ctx, {
-          method: "PATCH",
-          url: location,
-          headers: {
-            "content-type": "application/octet-stream",
-            "content-length": String(chunk.length),
-            "content-range": `${off}-${off + chunk.length - 1}`,
-          },
-          body: chunk,
-          scopes,
-          idempotent: false,
-        });
-        if (res.status !== 202) return await this.client.fail(ctx, res);
-        location = this.#location(ctx, res);
-        await res.body?.cancel();
+        location = await this.#patchChunk(ctx, location, off, chunk, scopes);
       }
       body = undefined;
     }
@@ -461,6 +433,32 @@ export class RegistryTarget implements Target {
     });
     if (res.status !== 201) return await this.client.fail(ctx, res);
     await this.#checkCreated(ctx, res, digest);
+  }
+
+  /** Sends one chunk of an upload session (PATCH with `Content-Range`); returns the next location. */
+  async #patchChunk(
+    ctx: OpContext,
+    location: string,
+    off: number,
+    chunk: Uint8Array,
+    scopes: string[],
+  ): Promise<string> {
+    const res = await this.client.send(ctx, {
+      method: "PATCH",
+      url: location,
+      headers: {
+        "content-type": "application/octet-stream",
+        "content-length": String(chunk.length),
+        "content-range": `${off}-${off + chunk.length - 1}`,
+      },
+      body: chunk,
+      scopes,
+      idempotent: false,
+    });
+    if (res.status !== 202) return await this.client.fail(ctx, res);
+    const next = this.#location(ctx, res);
+    await res.body?.cancel();
+    return next;
   }
 
   #location(ctx: OpContext, res: Response): string {
