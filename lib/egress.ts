@@ -47,7 +47,8 @@ import type { Signer } from "./sign/signer.ts";
 import { parseYamlDocuments, readInputText } from "./yaml_read.ts";
 import { connectCluster, type LiveCluster } from "./cluster.ts";
 import type { LiveSandbox } from "./kube/sandbox.ts";
-import { loadSignerPolicy } from "./verify/policy.ts";
+import { isPolicyError, loadSignerPolicy, type SignerPolicy } from "./verify/policy.ts";
+import type { TrustedRoot } from "./verify/sigstore/mod.ts";
 import { verifyAllowlist } from "./verify/verdict.ts";
 import { resolveTrustedRoot } from "./verify/trust_source.ts";
 import { formatCondition } from "./verify/conditions.ts";
@@ -138,9 +139,26 @@ export async function egress(o: EgressOptions, io: EgressIO): Promise<EgressResu
 
   // 1. Local checks first: the overwrite check, the sandbox file, the SignerPolicy file.
   if (manifestPath && !o.dryRun) await checkWritable(manifestPath, { force: o.force });
-  const policyText = o.signerPolicy !== undefined
-    ? await readInputText(at(io, o.signerPolicy))
-    : undefined;
+  // With --signer-policy, the policy and the trust material are loaded now: a bad policy or
+  // trust root is refused before anything is pushed or signed.
+  let verification: { policy: SignerPolicy; trustedRoot: TrustedRoot } | undefined;
+  if (o.signerPolicy !== undefined) {
+    const policy = loadSignerPolicy({
+      configMap: await readInputText(at(io, o.signerPolicy)),
+      source: o.signerPolicy,
+      env: io.env,
+    });
+    if (isPolicyError(policy)) {
+      throw new KarsError("INPUT", `--signer-policy ${o.signerPolicy}: ${policy.message}`);
+    }
+    const trustedRoot = await resolveTrustedRoot({
+      file: o.trustedRoot,
+      refresh: o.refreshTrustedRoot,
+      mirrorURL: o.tufMirror,
+      cwd: io.cwd,
+    });
+    verification = { policy, trustedRoot };
+  }
   if (!o.sign && !o.dryRun) {
     warn(
       "⚠ --no-sign: the resulting allowlist will be unsigned. The controller will emit " +
@@ -169,7 +187,6 @@ export async function egress(o: EgressOptions, io: EgressIO): Promise<EgressResu
       env: io.env,
       cwd: io.cwd,
       stdinIsTTY: io.stdinIsTTY,
-      fetch: io.fetch,
     });
     progress(`reading KarsSandbox ${o.name} from ${cluster.describe()}`);
     live = await cluster.find(o.name, o.namespace);
@@ -318,19 +335,8 @@ export async function egress(o: EgressOptions, io: EgressIO): Promise<EgressResu
   }
 
   // 6. Verify, as the controller will, when a SignerPolicy is given.
-  if (policyText !== undefined) {
-    const trustedRoot = await resolveTrustedRoot({
-      file: o.trustedRoot,
-      refresh: o.refreshTrustedRoot,
-      mirrorURL: o.tufMirror,
-      cwd: io.cwd,
-    });
-    const verdict = await verifyAllowlist({
-      ref,
-      target,
-      policy: loadSignerPolicy({ configMap: policyText, source: o.signerPolicy, env: io.env }),
-      trustedRoot,
-    });
+  if (verification) {
+    const verdict = await verifyAllowlist({ ref, target, ...verification });
     result.verification = formatCondition(verdict.condition);
     if (verdict.condition.status !== "True") {
       throw new KarsError(

@@ -260,3 +260,34 @@ Deno.test("--ref-registry names the registry an OCI layout will be copied to", a
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a malformed --signer-policy is refused before any push or signing", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const policy = join(dir, "policy.yaml");
+    await Deno.writeTextFile(
+      policy,
+      "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kars-signer-policy\ndata:\n  fulcioIssuers: |\n    not-a-url\n",
+    );
+    const net = noNetwork();
+    const r = await runKars([
+      "egress",
+      "basic",
+      "--enforce",
+      "--from-file",
+      BASIC,
+      "--registry",
+      "r.example",
+      "--signer-policy",
+      policy,
+      "--emit-manifest",
+      join(dir, "m.yaml"),
+    ], { fetch: net.fetch, env: { SIGSTORE_ID_TOKEN: "x" } });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /--signer-policy .*policy\.yaml/);
+    assert.deepEqual(net.calls, []);
+    await assert.rejects(Deno.stat(join(dir, "m.yaml")), Deno.errors.NotFound);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
