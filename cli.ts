@@ -44,7 +44,8 @@ export function denoContext(): CliContext {
     env,
     cwd: Deno.cwd(),
     isTTY,
-    color: isTTY.stderr && !("NO_COLOR" in env),
+    // No colour with NO_COLOR, or when either stream is not a terminal (piped, CI logs).
+    color: isTTY.stdout && isTTY.stderr && !("NO_COLOR" in env),
     promptSecret: isTTY.stdin ? promptSecret : undefined,
   };
 }

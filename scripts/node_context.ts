@@ -39,7 +39,7 @@ export function createNodeContext(): CliContext {
     env,
     cwd: process.cwd(),
     isTTY,
-    color: isTTY.stderr && !env.NO_COLOR,
+    color: isTTY.stdout && isTTY.stderr && !("NO_COLOR" in env),
     fetch: globalThis.fetch.bind(globalThis),
   };
   if (isTTY.stdin) ctx.promptSecret = promptSecret;
