@@ -11,7 +11,7 @@
 import { spawn } from "node:child_process";
 import { isAbsolute, join } from "node:path";
 import { KarsError } from "../errors.ts";
-import { toBase64, utf8 } from "../bytes.ts";
+import { concatBytes, toBase64, utf8 } from "../bytes.ts";
 import type { KubeAuth } from "./kubeconfig.ts";
 
 /** The `users[].user.exec` block of a kubeconfig. */
@@ -189,7 +189,7 @@ export class ExecCredentialProvider {
           );
           return;
         }
-        resolve(new TextDecoder().decode(concat(chunks)));
+        resolve(new TextDecoder().decode(concatBytes(...chunks)));
       });
     });
     const auth = this.#parse(out);
@@ -244,16 +244,4 @@ export class ExecCredentialProvider {
     }
     return { auth, expires };
   }
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const c of chunks) n += c.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
 }

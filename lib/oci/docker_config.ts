@@ -12,7 +12,7 @@
 import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { fromBase64, fromUtf8 } from "../bytes.ts";
+import { concatBytes, fromBase64, fromUtf8 } from "../bytes.ts";
 import { KarsError } from "../errors.ts";
 import type { Credential, CredentialSource } from "./auth.ts";
 
@@ -149,11 +149,11 @@ export function runCredentialHelper(
         ),
       ));
     child.on("close", (code: number | null) => {
-      const stdout = fromUtf8(concat(out)).trim();
+      const stdout = fromUtf8(concatBytes(...out)).trim();
       if (code !== 0) {
         if (
           /credentials not found/i.test(stdout) ||
-          /credentials not found/i.test(fromUtf8(concat(err)))
+          /credentials not found/i.test(fromUtf8(concatBytes(...err)))
         ) {
           resolve(undefined);
         } else {
@@ -176,17 +176,6 @@ export function runCredentialHelper(
     child.stdin.on("error", () => {});
     child.stdin.end(serverUrl);
   });
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const n = parts.reduce((a, p) => a + p.length, 0);
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 /** Options of {@link dockerConfigCredentials}. */

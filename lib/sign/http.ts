@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { concatBytes } from "../bytes.ts";
 import { KarsError } from "../errors.ts";
 
 /** The `fetch` signature the signers accept (injectable for tests and custom transports). */
@@ -59,13 +60,7 @@ async function readLimited(res: Response, max: number): Promise<Uint8Array> {
     }
     chunks.push(chunk);
   }
-  const out = new Uint8Array(n);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
+  return concatBytes(...chunks);
 }
 
 /**
