@@ -1,37 +1,15 @@
+import { allowlistArtifact } from "../support/oci_fixtures.ts";
 import assert from "assert";
-import { utf8 } from "../../lib/bytes.ts";
-import { digestBytes } from "../../lib/digest.ts";
 import { isKarsError } from "../../lib/errors.ts";
 import { parseChallenges, staticCredentials } from "../../lib/oci/auth.ts";
 import type { RequestLogEntry } from "../../lib/oci/client.ts";
 import { pushArtifact } from "../../lib/oci/copy.ts";
 import { RegistryTarget } from "../../lib/oci/registry.ts";
-import { OCI_EMPTY, OCI_EMPTY_DIGEST, OCI_MANIFEST } from "../../lib/oci/types.ts";
 import { startDockerRegistry } from "../support/docker_registry.ts";
 import { startRegistryServer } from "../support/registry_server.ts";
 import { startTokenServer } from "../support/token_server.ts";
 
 const REPO = "policy/egress-allowlist/auth";
-
-function artifact(text: string) {
-  const layer = utf8(text);
-  const layerDesc = { mediaType: "text/plain", digest: digestBytes(layer), size: layer.length };
-  const manifestBytes = utf8(JSON.stringify({
-    schemaVersion: 2,
-    mediaType: OCI_MANIFEST,
-    artifactType: "application/vnd.test+type",
-    config: { mediaType: OCI_EMPTY, digest: OCI_EMPTY_DIGEST, size: 2 },
-    layers: [layerDesc],
-  }));
-  return {
-    manifestBytes,
-    digest: digestBytes(manifestBytes),
-    blobs: [
-      { desc: { digest: OCI_EMPTY_DIGEST, size: 2 }, data: utf8("{}") },
-      { desc: layerDesc, data: layer },
-    ],
-  };
-}
 
 Deno.test("parseChallenges: Bearer with quoted params, several challenges", () => {
   const c = parseChallenges(
@@ -65,7 +43,7 @@ Deno.test("docker-registry with htpasswd: Basic auth push/pull, refusals are AUT
       credentials: staticCredentials({ username: user, password }),
       log: (e) => log.push(e),
     });
-    const a = artifact("basic\n");
+    const a = allowlistArtifact("basic\n");
     const d = await pushArtifact(t, a, { tags: ["latest"] });
     console.log(`fresh push with htpasswd Basic: ${log.length} requests`);
     assert.equal(d.digest, a.digest);
@@ -109,7 +87,7 @@ Deno.test("docker-registry with token auth: JWT token flow (GET+Basic, OAuth2 re
         credentials: staticCredentials({ username: user, password }),
         log: (e) => log.push(e),
       });
-      const a = artifact("token\n");
+      const a = allowlistArtifact("token\n");
       assert.equal((await pushArtifact(t, a, { tags: ["latest"] })).digest, a.digest);
       console.log(`fresh push with token auth: ${log.length} requests (token request included)`);
       const before = log.length;
@@ -124,7 +102,7 @@ Deno.test("docker-registry with token auth: JWT token flow (GET+Basic, OAuth2 re
       // Anonymous pull is granted, anonymous push is refused.
       const anon = new RegistryTarget({ registry: reg.host, repository: REPO });
       assert.deepEqual((await anon.fetchManifest(a.digest)).bytes, a.manifestBytes);
-      const b = artifact("anon push\n");
+      const b = allowlistArtifact("anon push\n");
       await assert.rejects(
         () => pushArtifact(anon, b, { tags: ["x"] }),
         (e) => isKarsError(e, "AUTH") && /(UNAUTHORIZED|DENIED)/.test(e.message),
@@ -137,7 +115,7 @@ Deno.test("docker-registry with token auth: JWT token flow (GET+Basic, OAuth2 re
         repository: REPO,
         credentials: staticCredentials({ username: "x", refreshToken: ts.refreshToken }),
       });
-      const c = artifact("refresh\n");
+      const c = allowlistArtifact("refresh\n");
       assert.equal((await pushArtifact(rt, c, { tags: ["refresh"] })).digest, c.digest);
       assert.ok(ts.requests.every((r) => r.method === "POST" && r.grant === "refresh_token"));
       assert.ok(ts.requests.length >= 1);
@@ -167,7 +145,7 @@ Deno.test("credentials are looked up only when the registry asks (anonymous regi
       calls++;
       return Promise.resolve({ username: "u", password: "p" });
     };
-    const a = artifact("lazy\n");
+    const a = allowlistArtifact("lazy\n");
     await pushArtifact(
       new RegistryTarget({ registry: reg.host, repository: REPO, credentials }),
       a,

@@ -3,43 +3,20 @@
  * after the documented retry or fails with the documented error code, and never leaves a
  * tag pointing at a partial manifest.
  */
+import { allowlistArtifact } from "../support/oci_fixtures.ts";
 import assert from "assert";
-import { utf8 } from "../../lib/bytes.ts";
-import { digestBytes } from "../../lib/digest.ts";
 import { isKarsError } from "../../lib/errors.ts";
 import { staticCredentials } from "../../lib/oci/auth.ts";
 import { type RequestLogEntry, retryAfterMs } from "../../lib/oci/client.ts";
 import { pushArtifact } from "../../lib/oci/copy.ts";
 import { RegistryTarget } from "../../lib/oci/registry.ts";
-import { OCI_EMPTY, OCI_EMPTY_DIGEST, OCI_MANIFEST } from "../../lib/oci/types.ts";
+import { OCI_MANIFEST } from "../../lib/oci/types.ts";
 import { startRecordingServer, startRegistryServer } from "../support/registry_server.ts";
 import { startResetProxy } from "../support/reset_proxy.ts";
 import { startTokenServer } from "../support/token_server.ts";
 
 const REPO = "policy/egress-allowlist/faults";
 const FAST = { attempts: 4, baseMs: 10, maxMs: 50, maxRetryAfterMs: 1500 };
-
-function artifact(text: string) {
-  const layer = utf8(text);
-  const layerDesc = { mediaType: "text/plain", digest: digestBytes(layer), size: layer.length };
-  const manifestBytes = utf8(JSON.stringify({
-    schemaVersion: 2,
-    mediaType: OCI_MANIFEST,
-    artifactType: "application/vnd.test+type",
-    config: { mediaType: OCI_EMPTY, digest: OCI_EMPTY_DIGEST, size: 2 },
-    layers: [layerDesc],
-  }));
-  return {
-    manifestBytes,
-    digest: digestBytes(manifestBytes),
-    layer,
-    layerDesc,
-    blobs: [
-      { desc: { digest: OCI_EMPTY_DIGEST, size: 2 }, data: utf8("{}") },
-      { desc: layerDesc, data: layer },
-    ],
-  };
-}
 
 function once(
   match: (req: Request, url: URL) => boolean,
@@ -74,7 +51,7 @@ Deno.test("fault: 429 with Retry-After is honoured, then success", async () => {
       retry: FAST,
       log: (e) => log.push(e),
     });
-    const a = artifact("429\n");
+    const a = allowlistArtifact("429\n");
     await pushArtifact(t, a, { tags: ["latest"] });
     reg.setFault(once(
       (req, url) => req.method === "GET" && url.pathname.includes("/manifests/"),
@@ -100,7 +77,7 @@ Deno.test("fault: 503 then success (HEAD and GET retried); persistent 503 → TR
       retry: FAST,
       log: (e) => log.push(e),
     });
-    const a = artifact("503\n");
+    const a = allowlistArtifact("503\n");
     reg.setFault(once(
       (req) => req.method === "HEAD",
       () => new Response("unavailable", { status: 503 }),
@@ -150,7 +127,7 @@ Deno.test("fault: connection reset mid-upload restarts the upload; persistent re
       fetch: noReuse,
       log: (e) => log.push(e),
     });
-    const a = artifact("reset\n");
+    const a = allowlistArtifact("reset\n");
     assert.equal((await pushArtifact(t, a, { tags: ["latest"] })).digest, a.digest);
     assert.equal(proxy.resets, 1);
     assert.ok(log.some((e) => e.method === "PUT" && e.status === 0));
@@ -159,7 +136,7 @@ Deno.test("fault: connection reset mid-upload restarts the upload; persistent re
     assert.deepEqual(await t.fetchBlob(a.layerDesc.digest, a.layerDesc.size), a.layer);
 
     resetsLeft = 1000;
-    const b = artifact("reset forever\n");
+    const b = allowlistArtifact("reset forever\n");
     await assert.rejects(
       () => pushArtifact(t, b, { tags: ["broken"] }),
       (e) => isKarsError(e, "TRANSIENT") && /connection failed/.test(e.message),
@@ -178,7 +155,7 @@ Deno.test("fault: wrong bytes returned → REGISTRY DigestMismatch (blob and man
   const reg = await startRegistryServer();
   try {
     const t = new RegistryTarget({ registry: reg.host, repository: REPO, retry: FAST });
-    const a = artifact("wrong digest\n");
+    const a = allowlistArtifact("wrong digest\n");
     await pushArtifact(t, a, { tags: ["latest"] });
     reg.setFault((req, url) =>
       req.method === "GET" &&
@@ -204,7 +181,7 @@ Deno.test("fault: wrong bytes returned → REGISTRY DigestMismatch (blob and man
         ? new Response(null, { status: 201, headers: { "docker-content-digest": a.digest } })
         : undefined
     );
-    const other = artifact("other bytes\n");
+    const other = allowlistArtifact("other bytes\n");
     await assert.rejects(
       () => t.uploadBlob(other.layerDesc, other.layer),
       (e) => isKarsError(e, "REGISTRY") && e.details?.reason === "DigestMismatch",
@@ -228,7 +205,7 @@ Deno.test("fault: wrong bytes returned → REGISTRY DigestMismatch (blob and man
 
 Deno.test("fault: redirect to another host carries no credentials", async () => {
   const user = "kars", password = `pw-${crypto.randomUUID()}`;
-  const a = artifact("redirected blob\n");
+  const a = allowlistArtifact("redirected blob\n");
   const storage = await startRecordingServer(a.layer);
   const reg = await startRegistryServer({ basic: { user, password } });
   try {
@@ -277,7 +254,7 @@ Deno.test("fault: expired token → re-auth once, then success; still refused �
       credentials: staticCredentials({ username: user, password }),
       log: (e) => log.push(e),
     });
-    const a = artifact("token expiry\n");
+    const a = allowlistArtifact("token expiry\n");
     await pushArtifact(t, a, { tags: ["latest"] });
     const before = ts.requests.length;
     ts.revokeAll(); // the cached token is now refused, like an expired one
@@ -304,14 +281,14 @@ Deno.test("fault: persistent 500 on manifest PUT → TRANSIENT, tag not moved", 
   const reg = await startRegistryServer();
   try {
     const t = new RegistryTarget({ registry: reg.host, repository: REPO, retry: FAST });
-    const a = artifact("v1\n");
+    const a = allowlistArtifact("v1\n");
     await pushArtifact(t, a, { tags: ["latest"] });
     reg.setFault((req, url) =>
       req.method === "PUT" && url.pathname.includes("/manifests/")
         ? new Response("boom", { status: 500 })
         : undefined
     );
-    const b = artifact("v2\n");
+    const b = allowlistArtifact("v2\n");
     await assert.rejects(
       () => pushArtifact(t, b, { tags: ["latest"] }),
       (e) => isKarsError(e, "TRANSIENT"),
