@@ -12,7 +12,7 @@ import {
 } from "../../lib/sign/keyfile.ts";
 import { pkcs8FromSecret } from "../../lib/sign/p256.ts";
 
-const KEYS = new URL("../../../shared/interop/cosign-keys/", import.meta.url);
+const KEYS = new URL("../../testdata/interop/cosign-keys/", import.meta.url);
 
 /** Verifies with WebCrypto (independent of noble): DER signature → raw r‖s. */
 async function webVerify(pubPem: string, data: Uint8Array, derSig: Uint8Array): Promise<boolean> {
@@ -38,7 +38,7 @@ async function interopAvailable(): Promise<boolean> {
     await Deno.stat(KEYS);
     return true;
   } catch {
-    console.warn("interop keys not found at ../shared/interop/cosign-keys; skipping");
+    console.warn("interop keys not found at testdata/interop/cosign-keys; skipping");
     return false;
   }
 }

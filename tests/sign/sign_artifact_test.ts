@@ -34,7 +34,7 @@ const REPO = "policy/egress-allowlist/my-agent";
 const CANONICAL =
   "apiVersion: kars.dev/v1alpha1\nkind: EgressAllowlist\nmetadata:\n  generation: 3\n" +
   "spec:\n  endpoints:\n    - host: api.github.com\n      port: 443\n";
-const KEYS = new URL("../../../shared/interop/cosign-keys/", import.meta.url);
+const KEYS = new URL("../../testdata/interop/cosign-keys/", import.meta.url);
 
 /** Pushes the canonical allowlist artifact; returns its manifest descriptor. */
 async function pushAllowlist(target: Target, text = CANONICAL): Promise<Descriptor> {

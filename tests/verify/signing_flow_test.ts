@@ -16,7 +16,7 @@ import { startSigstoreMock } from "../support/sigstore_mock.ts";
 import { startDockerRegistry } from "../support/docker_registry.ts";
 import { policyYaml, pushAllowlist } from "./fixtures.ts";
 
-const KEYS = new URL("../../../shared/interop/cosign-keys/", import.meta.url);
+const KEYS = new URL("../../testdata/interop/cosign-keys/", import.meta.url);
 
 Deno.test("signing flow → verdict: legacy/bundle/both × keyless/key file, matching and non-matching policy", async (t) => {
   const reg = await startDockerRegistry();

@@ -4,7 +4,7 @@ import { productionTrustedRoot } from "../../lib/verify/sigstore/mod.ts";
 import { resolveTrustedRoot } from "../../lib/verify/trust_source.ts";
 
 const CASE = new URL(
-  "../../../shared/conformance/sigstore/bundle-verify/bundle-with-sct-with-extensions/trusted_root.json",
+  "../../testdata/conformance/sigstore/bundle-verify/bundle-with-sct-with-extensions/trusted_root.json",
   import.meta.url,
 ).pathname;
 

@@ -1,5 +1,6 @@
 /**
- * Loads the shared Sigstore conformance cases (`../shared/conformance/sigstore/bundle-verify/`).
+ * Loads the vendored Sigstore conformance cases (`testdata/conformance/sigstore/bundle-verify/`;
+ * provenance in `testdata/conformance/PROVENANCE.md`).
  *
  * @module
  */
@@ -7,9 +8,9 @@ import { join } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 
-/** Root of the shared conformance data (overridable with `KARS_CONFORMANCE_DIR`). */
+/** Root of the vendored conformance data (overridable with `KARS_CONFORMANCE_DIR`). */
 export const CONFORMANCE_DIR = Deno.env.get("KARS_CONFORMANCE_DIR") ??
-  fromFileUrl(new URL("../../../../shared/conformance/sigstore", import.meta.url));
+  fromFileUrl(new URL("../../../testdata/conformance/sigstore", import.meta.url));
 
 /** The default identity of the sigstore-conformance suite. */
 export const DEFAULT_IDENTITY =
