@@ -39,10 +39,19 @@ export interface DerNode {
 /**
  * Decodes exactly one DER element spanning all of `bytes` (throws `TypeError` otherwise).
  *
+ * The reader enforces DER, not BER, as a verifier must (a lenient parser is where differential
+ * attacks on signature verification start): definite minimal lengths (the short form below 128,
+ * no leading zero length octets), low-tag-number form only, at most 64 levels of nesting, no
+ * trailing bytes, universal primitive types primitive and SEQUENCE/SET constructed, and for the
+ * universal types it knows: BOOLEAN one octet of 00 or FF, NULL empty, INTEGER non-empty and
+ * minimal (no redundant leading 00 or FF octet), OBJECT IDENTIFIER non-empty with minimal,
+ * complete sub-identifiers, BIT STRING with 0–7 unused bits that are zero.
+ *
  * @example
  * ```ts
  * import { decodeDer } from "./der.ts";
  * decodeDer(new Uint8Array([0x02, 0x01, 0x05])).value; // Uint8Array [5]
+ * // decodeDer(new Uint8Array([0x02, 0x81, 0x01, 0x05])) throws: non-minimal length
  * ```
  */
 export function decodeDer(bytes: Uint8Array): DerNode {
@@ -51,26 +60,35 @@ export function decodeDer(bytes: Uint8Array): DerNode {
   return node;
 }
 
+/** Maximum nesting depth {@link decodeDer} accepts. */
+export const MAX_DER_DEPTH = 64;
+
 function readNode(b: Uint8Array, off: number, depth: number): [DerNode, number] {
-  if (depth > 64) throw new TypeError("DER: nesting too deep");
+  if (depth > MAX_DER_DEPTH) throw new TypeError("DER: nesting too deep");
   if (off + 2 > b.length) throw new TypeError("DER: truncated element");
   const tag = b[off];
   if ((tag & 0x1f) === 0x1f) throw new TypeError("DER: high tag numbers not supported");
+  if (tag === 0) throw new TypeError("DER: end-of-contents octets are not DER");
   let len = b[off + 1];
   let p = off + 2;
   if (len & 0x80) {
     const n = len & 0x7f;
-    if (n === 0 || n > 4) throw new TypeError("DER: unsupported length encoding");
+    if (n === 0) throw new TypeError("DER: indefinite length is not DER");
+    if (n > 4) throw new TypeError("DER: length too large");
     if (p + n > b.length) throw new TypeError("DER: truncated length");
+    if (b[p] === 0) throw new TypeError("DER: non-minimal length (leading zero octet)");
     len = 0;
     for (let i = 0; i < n; i++) len = len * 256 + b[p + i];
+    if (len < 0x80) throw new TypeError("DER: non-minimal length (long form below 128)");
     p += n;
   }
   const end = p + len;
   if (end > b.length) throw new TypeError("DER: truncated content");
   const value = b.subarray(p, end);
+  const constructed = (tag & 0x20) !== 0;
+  if ((tag & 0xc0) === 0) checkUniversal(tag & 0x1f, constructed, value);
   const children: DerNode[] = [];
-  if (tag & 0x20) {
+  if (constructed) {
     let q = p;
     while (q < end) {
       const [child, next] = readNode(b.subarray(0, end), q, depth + 1);
@@ -79,6 +97,55 @@ function readNode(b: Uint8Array, off: number, depth: number): [DerNode, number] 
     }
   }
   return [{ tag, value, raw: b.subarray(off, end), children }, end];
+}
+
+/** Universal tags that DER always encodes constructed (SEQUENCE, SET). */
+const CONSTRUCTED_UNIVERSAL = new Set([0x10, 0x11]);
+
+function checkUniversal(n: number, constructed: boolean, v: Uint8Array): void {
+  if (CONSTRUCTED_UNIVERSAL.has(n)) {
+    if (!constructed) throw new TypeError("DER: SEQUENCE/SET must be constructed");
+    return;
+  }
+  if (constructed) throw new TypeError(`DER: universal tag ${n} must be primitive`);
+  switch (n) {
+    case TAG.BOOLEAN:
+      if (v.length !== 1 || (v[0] !== 0 && v[0] !== 0xff)) {
+        throw new TypeError("DER: BOOLEAN must be one octet, 00 or FF");
+      }
+      return;
+    case TAG.NULL:
+      if (v.length !== 0) throw new TypeError("DER: NULL must be empty");
+      return;
+    case TAG.INTEGER:
+    case 0x0a: // ENUMERATED
+      if (v.length === 0) throw new TypeError("DER: empty INTEGER");
+      if (
+        v.length > 1 && ((v[0] === 0 && !(v[1] & 0x80)) || (v[0] === 0xff && (v[1] & 0x80)))
+      ) throw new TypeError("DER: non-minimal INTEGER (redundant leading octet)");
+      return;
+    case TAG.OID:
+      if (v.length === 0) throw new TypeError("DER: empty OBJECT IDENTIFIER");
+      if (v[v.length - 1] & 0x80) throw new TypeError("DER: truncated OBJECT IDENTIFIER");
+      for (let i = 0; i < v.length; i++) {
+        const startsArc = i === 0 || !(v[i - 1] & 0x80);
+        if (startsArc && v[i] === 0x80) {
+          throw new TypeError("DER: non-minimal OBJECT IDENTIFIER sub-identifier");
+        }
+      }
+      return;
+    case TAG.BIT_STRING: {
+      if (v.length === 0 || v[0] > 7) throw new TypeError("DER: malformed BIT STRING");
+      if (v.length === 1 && v[0] !== 0) {
+        throw new TypeError("DER: empty BIT STRING with unused bits");
+      }
+      const unused = v[0];
+      if (unused && (v[v.length - 1] & ((1 << unused) - 1))) {
+        throw new TypeError("DER: BIT STRING unused bits must be zero");
+      }
+      return;
+    }
+  }
 }
 
 /**
@@ -253,6 +320,9 @@ export function derOid(oid: string): Uint8Array {
  */
 export function readOid(node: DerNode): string {
   if (node.tag !== TAG.OID) throw new TypeError("DER: expected OBJECT IDENTIFIER");
+  if (node.value.length === 0 || node.value[node.value.length - 1] & 0x80) {
+    throw new TypeError("DER: truncated or empty OBJECT IDENTIFIER");
+  }
   const arcs: bigint[] = [];
   let v = 0n;
   for (const byte of node.value) {

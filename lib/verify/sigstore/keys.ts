@@ -11,8 +11,8 @@
 import { p256, p384 } from "@noble/curves/nist.js";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { sha256, sha384, sha512 } from "@noble/hashes/sha2.js";
-import { decodeDer, type DerNode, readBitString, readOid, TAG } from "../../der.ts";
-import { bytesEqual, concatBytes, toHex } from "../../bytes.ts";
+import { decodeDer, type DerNode, derTLV, readBitString, readOid, TAG } from "../../der.ts";
+import { bytesEqual, concatBytes, fromHex, toHex } from "../../bytes.ts";
 
 /** Hash functions used by Sigstore signatures. */
 export type HashName = "sha256" | "sha384" | "sha512";
@@ -171,24 +171,13 @@ export function parsePkcs1RsaPublicKey(der: Uint8Array): PublicKey {
     0x05,
     0x00,
   ]);
-  const bitString = derTlv(0x03, concatBytes(new Uint8Array([0]), der));
+  const bitString = derTLV(0x03, concatBytes(new Uint8Array([0]), der));
   return {
     algorithm: "rsa",
-    spki: derTlv(0x30, concatBytes(algId, bitString)),
+    spki: derTLV(0x30, concatBytes(algId, bitString)),
     point: new Uint8Array(),
     rsa,
   };
-}
-
-function derTlv(tag: number, content: Uint8Array): Uint8Array {
-  const n = content.length;
-  const len: number[] = [];
-  if (n < 0x80) len.push(n);
-  else {
-    for (let v = n; v > 0; v = Math.floor(v / 256)) len.unshift(v & 0xff);
-    len.unshift(0x80 | len.length);
-  }
-  return concatBytes(new Uint8Array([tag, ...len]), content);
 }
 
 /**
@@ -246,7 +235,7 @@ function rsaVerifyDigest(
     em[i] = Number(v & 0xffn);
     v >>= 8n;
   }
-  const t = concatBytes(fromHexLocal(DIGEST_INFO[hashName]), digest);
+  const t = concatBytes(fromHex(DIGEST_INFO[hashName]), digest);
   const psLen = key.bytes - t.length - 3;
   if (psLen < 8) return false;
   const expected = concatBytes(
@@ -256,12 +245,6 @@ function rsaVerifyDigest(
     t,
   );
   return bytesEqual(em, expected);
-}
-
-function fromHexLocal(h: string): Uint8Array {
-  const out = new Uint8Array(h.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(h.slice(2 * i, 2 * i + 2), 16);
-  return out;
 }
 
 /**
