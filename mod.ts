@@ -73,6 +73,8 @@ export type { ArtifactToPush, CopyOptions, PushArtifactOptions } from "./lib/oci
 export type { Credential, CredentialSource } from "./lib/oci/auth.ts";
 export type { DefaultCredentialsOptions } from "./lib/oci/docker_config.ts";
 export { MemoryTarget } from "./lib/oci/memory.ts";
+export { checkRegistryAllowed, parseRegistryHost } from "./lib/oci/registry_host.ts";
+export type { RegistryAllowed } from "./lib/oci/registry_host.ts";
 export { LayoutTarget } from "./lib/oci/layout.ts";
 export { RegistryTarget } from "./lib/oci/registry.ts";
 export { openTarget } from "./lib/oci/open.ts";

@@ -12,6 +12,7 @@ import { utf8 } from "./bytes.ts";
 import { type Digest, isDigest } from "./digest.ts";
 import { canonicalizeEndpoints, type Endpoint } from "./allowlist.ts";
 import { ALLOWLIST_MEDIA_TYPE } from "./oci/artifact.ts";
+import { parseRegistryHost } from "./oci/registry_host.ts";
 import { doubleQuoted, scalar } from "./yaml_emit.ts";
 import { parseYamlDocuments } from "./yaml_read.ts";
 import { KARS_API_VERSION } from "./sandbox.ts";
@@ -78,8 +79,8 @@ export function validateSandboxName(name: string): void {
 }
 
 /**
- * Checks an `allowlistRef` the way the controller does: registry without `/` or
- * whitespace, repository a valid OCI repository name, digest `sha256:` + 64 lowercase
+ * Checks an `allowlistRef` the way the controller does, and stricter: registry a strict
+ * `host[:port]` ({@link parseRegistryHost}: no userinfo, path or whitespace), repository a valid OCI repository name, digest `sha256:` + 64 lowercase
  * hex, artifactType the allowlist type. Throws `KarsError("INPUT")`.
  *
  * @example
@@ -94,18 +95,8 @@ export function validateAllowlistRef(ref: {
   digest: unknown;
   artifactType?: unknown;
 }): void {
-  const r = ref.registry;
-  if (
-    typeof r !== "string" || r === "" || r.includes("/") || BAD_CHARS.test(r) ||
-    !/^[\x21-\x7e]+$/.test(r)
-  ) {
-    throw new KarsError(
-      "INPUT",
-      `registry ${
-        JSON.stringify(r)
-      } must be a bare host[:port] (no '/', no whitespace); put the path in --repository`,
-    );
-  }
+  // Strict host[:port]: no userinfo, path, query, fragment, whitespace or numeric tricks.
+  parseRegistryHost(ref.registry as string, "registry");
   const p = ref.repository;
   if (typeof p !== "string" || p.length > 255 || !REPOSITORY.test(p)) {
     throw new KarsError(

@@ -6,6 +6,7 @@
  */
 import { type Digest, isDigest } from "../digest.ts";
 import { KarsError } from "../errors.ts";
+import { parseRegistryHost } from "./registry_host.ts";
 
 /** A parsed reference. */
 export interface Reference {
@@ -40,11 +41,10 @@ export const REPOSITORY_RE =
  * ```
  */
 export const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
-const HOST_RE =
-  /^(?:(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)(?:\.(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?))*|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$/;
 
 /**
- * True when `host` is a valid `host[:port]` (names, IPv4, bracketed IPv6).
+ * True when `host` is a valid strict `host[:port]` (names, dotted-decimal IPv4, bracketed
+ * IPv6; see {@link parseRegistryHost}: no userinfo, path, or numeric host spellings).
  *
  * @example
  * ```ts
@@ -53,7 +53,12 @@ const HOST_RE =
  * ```
  */
 export function isRegistryHost(host: string): boolean {
-  return HOST_RE.test(host);
+  try {
+    parseRegistryHost(host, "registry");
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**

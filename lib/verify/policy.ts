@@ -19,6 +19,7 @@ import { sha256Bytes } from "../digest.ts";
 import { KarsError } from "../errors.ts";
 import { decodeDer, readBitString, readOid, TAG } from "../der.ts";
 import { parseYamlDocuments } from "../yaml_read.ts";
+import { parseRegistryHost } from "../oci/registry_host.ts";
 
 /** Name of the ConfigMap holding the policy. */
 export const SIGNER_POLICY_CONFIGMAP = "kars-signer-policy";
@@ -59,6 +60,11 @@ export interface SignerPolicy {
   sanPatterns: SanPattern[];
   /** Pinned public keys accepted for key / KMS signatures. */
   publicKeys: PolicyKey[];
+  /**
+   * Registries (`host[:port]`, exact) an allowlistRef may name (`data.registries`, ours; the
+   * kars controller does not read it). Absent: any registry but link-local/metadata ones.
+   */
+  registries?: string[];
   /** Where the policy came from: the ConfigMap or the environment. */
   source: "configmap" | "env";
   /** `sha256:<hex>` over a canonical form of the policy: a cache key. */
@@ -263,7 +269,7 @@ export function parseSignerPolicy(input: string | Uint8Array, source = "ConfigMa
     throw malformed(source, "missing data (expected data.fulcioIssuers and data.sanPatterns)");
   }
   const data = doc.data;
-  for (const key of ["fulcioIssuers", "sanPatterns", "publicKeys"]) {
+  for (const key of ["fulcioIssuers", "sanPatterns", "publicKeys", "registries"]) {
     if (data[key] !== undefined && typeof data[key] !== "string") {
       throw malformed(source, `data.${key} must be a string (ConfigMap data values are strings)`);
     }
@@ -285,7 +291,27 @@ export function parseSignerPolicy(input: string | Uint8Array, source = "ConfigMa
   const keys = data.publicKeys === undefined
     ? []
     : parsePublicKeys(data.publicKeys as string, source);
-  return makePolicy(issuers, patterns, keys, "configmap");
+  const registries = data.registries === undefined
+    ? undefined
+    : parseRegistries(data.registries as string, source);
+  return makePolicy(issuers, patterns, keys, "configmap", registries);
+}
+
+function parseRegistries(value: string, source: string): string[] {
+  const out = listLines(value).map(({ line, text }) => {
+    try {
+      return parseRegistryHost(text, `data.registries line ${line}:`);
+    } catch (e) {
+      throw malformed(source, (e as Error).message);
+    }
+  });
+  if (out.length === 0) {
+    throw malformed(
+      source,
+      "data.registries is empty (list at least one host[:port], or remove the key)",
+    );
+  }
+  return [...new Set(out)];
 }
 
 /**
@@ -402,16 +428,19 @@ function makePolicy(
   sanPatterns: SanPattern[],
   publicKeys: PolicyKey[],
   source: "configmap" | "env",
+  registries?: string[],
 ): SignerPolicy {
   const canon = JSON.stringify({
     i: [...new Set(fulcioIssuers)].sort(),
     p: [...new Set(sanPatterns.map((p) => p.source))].sort(),
     k: [...new Set(publicKeys.map((k) => toHex(k.spki)))].sort(),
+    ...(registries ? { r: [...registries].sort() } : {}),
   });
   return {
     fulcioIssuers,
     sanPatterns,
     publicKeys,
+    ...(registries ? { registries } : {}),
     source,
     hash: `sha256:${toHex(sha256Bytes(utf8(canon)))}`,
   };

@@ -21,6 +21,7 @@ import { type Digest, digestBytes, digestHex } from "../digest.ts";
 import { isKarsError, KarsError } from "../errors.ts";
 import type { Target } from "../oci/types.ts";
 import { RegistryTarget } from "../oci/registry.ts";
+import { checkRegistryAllowed, parseRegistryHost, unionRegistries } from "../oci/registry_host.ts";
 import { ALLOWLIST_MEDIA_TYPE, checkLayerBytes, parseAllowlistManifest } from "../oci/artifact.ts";
 import { type Endpoint, parseCanonicalAllowlist } from "../allowlist.ts";
 import { validateAllowlistRef } from "../gitops.ts";
@@ -130,6 +131,12 @@ export interface VerifyAllowlistOptions {
   cache?: VerdictCache<VerifyResult>;
   /** Sigstore engine (default: `verifyBundle` of `lib/verify/sigstore`). */
   verifier?: BundleVerifier;
+  /**
+   * Registries (`host[:port]`, exact) the ref may name, united with the SignerPolicy's
+   * `registries`. When the union is non-empty, any other registry is `False/InvalidRef` before
+   * any request; link-local and cloud-metadata hosts are refused always.
+   */
+  allowedRegistries?: readonly string[];
 }
 
 const COSIGN_SIGN_PREDICATE = "https://sigstore.dev/cosign/sign/v1";
@@ -190,7 +197,8 @@ export function resultFromError(e: unknown, ref?: AllowlistRefInput): VerifyResu
 
 /**
  * Verifies an allowlist artifact against a SignerPolicy and returns the `AllowlistVerified`
- * condition. Never throws for registry or verification problems: they are in the result.
+ * condition. Never throws for registry or verification problems: they are in the result (it
+ * throws `INPUT` only for a malformed `allowedRegistries` entry, the caller's input).
  *
  * @example
  * ```ts
@@ -220,6 +228,14 @@ export async function verifyAllowlist(options: VerifyAllowlistOptions): Promise<
   } catch (e) {
     return verdictFalse("InvalidRef", `allowlistRef: ${(e as Error).message}`, { ref });
   }
+  // Decided before any request: where the ref may point (allowed registries, never metadata).
+  // (A malformed allowedRegistries entry is the caller's input error: it throws INPUT.)
+  const allowed = unionRegistries(
+    [options.allowedRegistries, policy.registries],
+    "allowed registry",
+  );
+  const where = checkRegistryAllowed(parseRegistryHost(ref.registry, "registry"), allowed);
+  if (!where.ok) return verdictFalse("InvalidRef", `allowlistRef: ${where.why}`, { ref });
   const digest = ref.digest as Digest;
   const key = verdictCacheKey(ref, policy.hash);
   const hit = options.cache?.get(key);
