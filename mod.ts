@@ -116,6 +116,8 @@ export type { KeyPairPem, LoadedKey, PasswordSource } from "./lib/sign/keyfile.t
 
 // Verification.
 export { verifyAllowlist, verifySandbox } from "./lib/verify/verdict.ts";
+export { predictControllerVerdict, verifyBoth } from "./lib/verify/controller.ts";
+export type { BothVerdicts } from "./lib/verify/controller.ts";
 export type {
   AllowlistRefInput,
   BundleVerifier,

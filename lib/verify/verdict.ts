@@ -35,7 +35,7 @@ import {
   verifiedCondition,
 } from "./conditions.ts";
 import { type VerdictCache, verdictCacheKey } from "./cache.ts";
-import { type Candidate, discoverSignatures } from "./discover.ts";
+import { type Candidate, type Discovered, discoverSignatures } from "./discover.ts";
 import {
   checkSimpleSigningPayload,
   legacyLayerToBundle,
@@ -108,6 +108,8 @@ export interface VerifyResult {
   cached?: boolean;
   /** The fault, for status `Unknown`. */
   error?: KarsError;
+  /** Remarks that do not change the verdict (e.g. trust material differing from the cluster's). */
+  notes?: string[];
 }
 
 /** Options of {@link verifyAllowlist}. */
@@ -215,18 +217,52 @@ export function resultFromError(e: unknown, ref?: AllowlistRefInput): VerifyResu
  * ```
  */
 export async function verifyAllowlist(options: VerifyAllowlistOptions): Promise<VerifyResult> {
-  const { ref, policy } = options;
-  if (isPolicyError(policy)) return verdictFalse(policy.reason, policy.message, { ref });
-  if (!ref || typeof ref !== "object") {
-    return verdictFalse("InvalidRef", "allowlistRef is missing or not an object");
-  }
+  const pre = preflightAllowlist(options);
+  if ("result" in pre) return pre.result;
+  const { policy } = pre;
+  const key = verdictCacheKey(options.ref, policy.hash);
+  const hit = options.cache?.get(key);
+  if (hit) return { ...hit, cached: true };
+  let result: VerifyResult;
   try {
-    if (ref.artifactType === undefined || ref.artifactType === null) {
-      throw new KarsError("INPUT", `artifactType is missing; it must be ${ALLOWLIST_MEDIA_TYPE}`);
-    }
-    validateAllowlistRef(ref);
+    result = await judgeAllowlist(await openAllowlistMaterial(options), options, policy);
   } catch (e) {
-    return verdictFalse("InvalidRef", `allowlistRef: ${(e as Error).message}`, { ref });
+    result = resultFromError(e, options.ref);
+  }
+  if (options.cache && result.verdict) options.cache.set(key, result);
+  return result;
+}
+
+/**
+ * The checks made before anything is fetched: a policy error is the verdict, then the ref
+ * (`InvalidRef`). Returns the usable policy, or the verdict to report.
+ *
+ * @example
+ * ```ts
+ * import { preflightAllowlist } from "./verdict.ts";
+ * const p = preflightAllowlist({
+ *   ref: { registry: "r.example", repository: "p", digest: "sha256:" + "0".repeat(64),
+ *     artifactType: "application/vnd.kars.egress-allowlist.v1+yaml" },
+ *   policy: { reason: "SignerPolicyMissing", message: "no policy" },
+ *   trustedRoot: {} as never,
+ * });
+ * "result" in p && p.result.condition.reason; // "SignerPolicyMissing"
+ * ```
+ */
+export function preflightAllowlist(
+  options: VerifyAllowlistOptions,
+): { result: VerifyResult } | { policy: SignerPolicy } {
+  const { ref, policy } = options;
+  if (isPolicyError(policy)) {
+    return { result: verdictFalse(policy.reason, policy.message, { ref }) };
+  }
+  const problem = refProblem(ref);
+  if (problem !== undefined) {
+    return {
+      result: ref && typeof ref === "object"
+        ? verdictFalse("InvalidRef", problem, { ref })
+        : verdictFalse("InvalidRef", problem),
+    };
   }
   // Decided before any request: where the ref may point (allowed registries, never metadata).
   // (A malformed allowedRegistries entry is the caller's input error: it throws INPUT.)
@@ -235,26 +271,117 @@ export async function verifyAllowlist(options: VerifyAllowlistOptions): Promise<
     "allowed registry",
   );
   const where = checkRegistryAllowed(parseRegistryHost(ref.registry, "registry"), allowed);
-  if (!where.ok) return verdictFalse("InvalidRef", `allowlistRef: ${where.why}`, { ref });
-  const digest = ref.digest as Digest;
-  const key = verdictCacheKey(ref, policy.hash);
-  const hit = options.cache?.get(key);
-  if (hit) return { ...hit, cached: true };
-  let result: VerifyResult;
-  try {
-    result = await verifyUncached(options, digest, policy);
-  } catch (e) {
-    result = resultFromError(e, ref);
+  if (!where.ok) {
+    return { result: verdictFalse("InvalidRef", `allowlistRef: ${where.why}`, { ref }) };
   }
-  if (options.cache && result.verdict) options.cache.set(key, result);
-  return result;
+  return { policy };
 }
 
-async function verifyUncached(
+/**
+ * Why our verifier refuses to fetch anything for `ref` (the message of its `InvalidRef`),
+ * or `undefined` when the ref is well-formed.
+ *
+ * @example
+ * ```ts
+ * import { refProblem } from "./verdict.ts";
+ * refProblem({ registry: "r/x", repository: "p", digest: "sha256:1", artifactType: "t" }) !== undefined; // true
+ * ```
+ */
+export function refProblem(ref: AllowlistRefInput): string | undefined {
+  if (!ref || typeof ref !== "object") return "allowlistRef is missing or not an object";
+  try {
+    if (ref.artifactType === undefined || ref.artifactType === null) {
+      throw new KarsError("INPUT", `artifactType is missing; it must be ${ALLOWLIST_MEDIA_TYPE}`);
+    }
+    validateAllowlistRef(ref);
+  } catch (e) {
+    return `allowlistRef: ${(e as Error).message}`;
+  }
+  return undefined;
+}
+
+/**
+ * What one verification reads from the registry, fetched lazily and at most once: the
+ * manifest (by digest), the layer, and the signatures. Several judgements (ours, the
+ * controller's prediction) share one instance, so nothing is fetched twice. Failures are
+ * remembered too (the same error is thrown to every caller).
+ *
+ * @example
+ * ```ts
+ * import { AllowlistMaterial } from "./verdict.ts";
+ * import { MemoryTarget } from "../oci/memory.ts";
+ * const m = new AllowlistMaterial(new MemoryTarget(), {
+ *   registry: "r.example", repository: "p", digest: "sha256:" + "0".repeat(64),
+ *   artifactType: "application/vnd.kars.egress-allowlist.v1+yaml" });
+ * // await m.manifest() // throws NOT_FOUND
+ * ```
+ */
+export class AllowlistMaterial {
+  /** Repository holding the artifact. */
+  readonly target: Target;
+  /** The reference verified. */
+  readonly ref: AllowlistRefInput;
+  /** Its manifest digest. */
+  readonly digest: Digest;
+  #manifest?: Promise<Uint8Array>;
+  #layers = new Map<string, Promise<Uint8Array>>();
+  #signatures?: Promise<Discovered>;
+
+  /** Material of `ref` in `target` (nothing is fetched yet). */
+  constructor(target: Target, ref: AllowlistRefInput) {
+    this.target = target;
+    this.ref = ref;
+    this.digest = ref.digest as Digest;
+  }
+
+  /** `<registry>/<repository>@<digest>`, for messages. */
+  get at(): string {
+    return `${this.ref.registry}/${this.ref.repository}@${this.digest}`;
+  }
+
+  /** The manifest bytes served for the digest (not re-hashed here). */
+  manifest(): Promise<Uint8Array> {
+    return this.#manifest ??= this.target.fetchManifest(this.digest).then((f) => f.bytes);
+  }
+
+  /** The bytes of a layer (the Target checks size and digest). */
+  layer(digest: Digest, size: number): Promise<Uint8Array> {
+    const key = `${digest}|${size}`;
+    let p = this.#layers.get(key);
+    if (!p) {
+      p = this.target.fetchBlob(digest, size);
+      this.#layers.set(key, p);
+    }
+    return p;
+  }
+
+  /** The legacy and bundle signatures of the digest. */
+  signatures(): Promise<Discovered> {
+    return this.#signatures ??= discoverSignatures(this.target, this.digest);
+  }
+}
+
+/**
+ * Opens the repository named by the options (`target`, else `openTarget`, else an anonymous
+ * `RegistryTarget`) and returns the (not yet fetched) material of `options.ref`.
+ *
+ * @example
+ * ```ts
+ * import { openAllowlistMaterial } from "./verdict.ts";
+ * import { MemoryTarget } from "../oci/memory.ts";
+ * const m = await openAllowlistMaterial({
+ *   ref: { registry: "r.example", repository: "p", digest: "sha256:" + "0".repeat(64),
+ *     artifactType: "application/vnd.kars.egress-allowlist.v1+yaml" },
+ *   target: new MemoryTarget(),
+ *   policy: { reason: "SignerPolicyMissing", message: "no policy" },
+ *   trustedRoot: {} as never,
+ * });
+ * m.digest; // "sha256:000…"
+ * ```
+ */
+export async function openAllowlistMaterial(
   options: VerifyAllowlistOptions,
-  digest: Digest,
-  policy: SignerPolicy,
-): Promise<VerifyResult> {
+): Promise<AllowlistMaterial> {
   const { ref } = options;
   let target = options.target;
   if (!target) {
@@ -262,11 +389,43 @@ async function verifyUncached(
       ? await options.openTarget(ref)
       : new RegistryTarget({ registry: ref.registry, repository: ref.repository });
   }
-  const at = `${ref.registry}/${ref.repository}@${digest}`;
+  return new AllowlistMaterial(target, ref);
+}
+
+/**
+ * Our verdict on fetched material (after {@link preflightAllowlist}): digests, strict
+ * manifest and canonical form, then signatures. Registry faults are in the result.
+ *
+ * @example
+ * ```ts
+ * import { judgeAllowlist, openAllowlistMaterial } from "./verdict.ts";
+ * // const r = await judgeAllowlist(await openAllowlistMaterial(options), options, policy);
+ * ```
+ */
+export async function judgeAllowlist(
+  material: AllowlistMaterial,
+  options: VerifyAllowlistOptions,
+  policy: SignerPolicy,
+): Promise<VerifyResult> {
+  try {
+    return await judgeUncaught(material, options, policy);
+  } catch (e) {
+    return resultFromError(e, options.ref);
+  }
+}
+
+async function judgeUncaught(
+  material: AllowlistMaterial,
+  options: VerifyAllowlistOptions,
+  policy: SignerPolicy,
+): Promise<VerifyResult> {
+  const { ref } = options;
+  const digest = material.digest;
+  const at = material.at;
 
   // 1. Manifest, fetched by digest and re-hashed here (never trusting the Target).
-  const fetched = await target.fetchManifest(digest);
-  const got = digestBytes(fetched.bytes);
+  const manifestBytes = await material.manifest();
+  const got = digestBytes(manifestBytes);
   if (got !== digest) {
     return verdictFalse(
       "DigestMismatch",
@@ -274,17 +433,17 @@ async function verifyUncached(
       { ref },
     );
   }
-  const parsed = parseAllowlistManifest(fetched.bytes, { expectedDigest: digest });
+  const parsed = parseAllowlistManifest(manifestBytes, { expectedDigest: digest });
 
   // 2. Layer, fetched and re-hashed.
-  const layerBytes = await target.fetchBlob(parsed.layer.digest, parsed.layer.size);
+  const layerBytes = await material.layer(parsed.layer.digest, parsed.layer.size);
   checkLayerBytes(parsed.layer, layerBytes);
 
   // 3. Strict canonical parse.
   const allowlist = parseCanonicalAllowlist(layerBytes);
 
   // 4. Signatures.
-  const found = await discoverSignatures(target, digest);
+  const found = await material.signatures();
   const reports: SignatureReport[] = found.problems.map((p) => ({
     where: p.where,
     outcome: "invalid" as const,
