@@ -121,7 +121,8 @@ export function publicKeyHint(spkiDer: Uint8Array): string {
 
 /**
  * Assembles a bundle v0.3 around a DSSE envelope. The v0.3 certificate form holds the
- * leaf only.
+ * leaf only. `tlog` is one or more entries: Rekor v1 entries as uploaded, or Rekor v2 entries
+ * in bundle-JSON form; `timestamp` one or more RFC 3161 responses.
  *
  * @example
  * ```ts
@@ -133,9 +134,11 @@ export function publicKeyHint(spkiDer: Uint8Array): string {
 export function buildDsseBundle(
   envelope: SerializedEnvelope,
   sig: Signature,
-  tlog?: TlogEntry,
-  timestamp?: Uint8Array,
+  tlog?: TlogEntry | Record<string, unknown> | Array<TlogEntry | Record<string, unknown>>,
+  timestamp?: Uint8Array | Uint8Array[],
 ): SerializedBundle {
+  const tlogs = tlog === undefined ? [] : Array.isArray(tlog) ? tlog : [tlog];
+  const stamps = timestamp === undefined ? [] : Array.isArray(timestamp) ? timestamp : [timestamp];
   const key = sig.key.kind === "certificate"
     ? { certificate: { rawBytes: toBase64(pemDecode(sig.key.chainPem[0])!.der) } }
     : { publicKey: { hint: publicKeyHint(sig.key.spkiDer) } };
@@ -143,9 +146,10 @@ export function buildDsseBundle(
     mediaType: BUNDLE_V03_MEDIA_TYPE,
     verificationMaterial: {
       ...key,
-      tlogEntries: tlog ? [tlogEntryJson(tlog)] : [],
-      timestampVerificationData: timestamp
-        ? { rfc3161Timestamps: [{ signedTimestamp: toBase64(timestamp) }] }
+      // Rekor v1 entries are converted; Rekor v2 entries arrive in bundle-JSON form already.
+      tlogEntries: tlogs.map((t) => "kindVersion" in t ? t : tlogEntryJson(t as TlogEntry)),
+      timestampVerificationData: stamps.length > 0
+        ? { rfc3161Timestamps: stamps.map((t) => ({ signedTimestamp: toBase64(t) })) }
         : undefined,
     },
     dsseEnvelope: envelope,

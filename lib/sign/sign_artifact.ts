@@ -26,6 +26,8 @@ import { KeylessSigner } from "./keyless.ts";
 import { legacyAnnotations, simpleSigningPayload } from "./legacy.ts";
 import { getIdentityToken } from "./oidc.ts";
 import { type TlogEntry, uploadDsse, uploadHashedRekord } from "./rekor.ts";
+import { type TransparencyLogEntryJson, uploadDsseV2, uploadHashedRekordV2 } from "./rekor_v2.ts";
+import type { TrustedRoot } from "../verify/sigstore/trust_root.ts";
 import { type Signer, verifierPem } from "./signer.ts";
 import { attachSignature, type BundleSignature, type LegacySignature } from "./store.ts";
 import { requestTimestamp } from "./tsa.ts";
@@ -50,10 +52,20 @@ export interface SignArtifactOptions {
   manifest: Descriptor;
   /** The signer. */
   signer: Signer;
-  /** Rekor URL (default public-good). */
+  /** Rekor URL (default public-good); a Rekor v1 log. Ignored when `tlogs` is given. */
   rekorUrl?: string;
-  /** TSA base URL; no timestamp when absent. */
+  /**
+   * The transparency logs to upload to, each with its API version (as a signing config selects
+   * them). Default: one Rekor v1 log at `rekorUrl`. Rekor v2 entries carry no SET, so they can
+   * be stored only in the bundle format, and signing to Rekor v2 needs a timestamp authority.
+   */
+  tlogs?: Array<{ url: string; majorApiVersion: 1 | 2 }>;
+  /** TSA base URL; no timestamp when absent. Ignored when `tsaUrls` is given. */
   tsaUrl?: string;
+  /** The timestamp authorities to ask (each signature gets one timestamp from each). */
+  tsaUrls?: string[];
+  /** Trust material holding the Rekor v2 logs' keys: their entries are checked before use. */
+  trustedRoot?: TrustedRoot;
   /** Upload to Rekor (default true). Keyless signatures always need it. */
   tlogUpload?: boolean;
   /** Storage layout (default `legacy`). */
@@ -72,8 +84,10 @@ export interface SignArtifactResult {
   legacy?: LegacySignature;
   /** The bundle written (parsed JSON), when the format includes bundle. */
   bundle?: Record<string, unknown>;
-  /** Rekor entries obtained. */
+  /** Rekor v1 entries obtained. */
   tlogEntries: TlogEntry[];
+  /** Rekor v2 entries obtained (bundle-JSON form, checked against the trusted root). */
+  tlogEntriesV2: TransparencyLogEntryJson[];
 }
 
 /**
@@ -104,31 +118,74 @@ export async function signArtifact(opts: SignArtifactOptions): Promise<SignArtif
       "keyless signatures need a Rekor entry; --tlog-upload=false applies to --key only",
     );
   }
-  const rekor = { rekorUrl: opts.rekorUrl ?? DEFAULT_REKOR_URL, fetch: opts.fetch };
+  const logs = !tlogUpload
+    ? []
+    : opts.tlogs ?? [{ url: opts.rekorUrl ?? DEFAULT_REKOR_URL, majorApiVersion: 1 as const }];
+  const tsaUrls = opts.tsaUrls ?? (opts.tsaUrl ? [opts.tsaUrl] : []);
+  const v2 = logs.filter((l) => l.majorApiVersion === 2);
+  const v1 = logs.filter((l) => l.majorApiVersion === 1);
+  if (v2.length > 0 && format !== "bundle") {
+    throw new KarsError(
+      "INPUT",
+      "Rekor v2 entries carry no signed entry timestamp (SET), which the legacy cosign layout " +
+        "needs: store the signature in the bundle format only",
+      { details: { rekorV2: v2.map((l) => l.url), format } },
+    );
+  }
+  if (format !== "bundle" && v1.length > 1) {
+    throw new KarsError(
+      "INPUT",
+      `the legacy cosign layout holds one Rekor entry, but ${v1.length} logs were selected`,
+      { details: { rekor: v1.map((l) => l.url) } },
+    );
+  }
+  if (v2.length > 0 && tsaUrls.length === 0) {
+    // A verifier needs a trusted time for the signature (the certificate's validity for
+    // keyless; for keys, our verifier asks for one too), and Rekor v2 vouches for none.
+    throw new KarsError(
+      "INPUT",
+      "Rekor v2 records no integration time: signing to Rekor v2 needs an RFC 3161 " +
+        "timestamp authority, and none is configured",
+      { details: { rekorV2: v2.map((l) => l.url) } },
+    );
+  }
+  if (v2.length > 0 && !opts.trustedRoot) {
+    throw new KarsError(
+      "INTERNAL",
+      "Rekor v2 entries must be checked against a trusted root, and none was given",
+    );
+  }
   const dockerRef = `${opts.registry}/${opts.repository}`;
   const tlogEntries: TlogEntry[] = [];
+  const tlogEntriesV2: TransparencyLogEntryJson[] = [];
   const pending: Array<LegacySignature | BundleSignature> = [];
-  const result: SignArtifactResult = { identity: "", stored: [], tlogEntries };
+  const result: SignArtifactResult = { identity: "", stored: [], tlogEntries, tlogEntriesV2 };
 
-  const witness = async (sig: { signature: Uint8Array; key: { kind: string } }) => {
+  const timestamps = async (sig: { signature: Uint8Array; key: { kind: string } }) => {
     if (sig.key.kind === "certificate" && !tlogUpload) {
       throw new KarsError(
         "USAGE",
         "keyless signatures need a Rekor entry; --tlog-upload=false applies to --key only",
       );
     }
-    const timestamp = opts.tsaUrl
-      ? await requestTimestamp({ tsaUrl: opts.tsaUrl, fetch: opts.fetch }, sig.signature)
-      : undefined;
-    return timestamp;
+    const out: Uint8Array[] = [];
+    for (const tsaUrl of tsaUrls) {
+      out.push(await requestTimestamp({ tsaUrl, fetch: opts.fetch }, sig.signature));
+    }
+    return out;
   };
 
   if (format === "legacy" || format === "both") {
     const payload = simpleSigningPayload(dockerRef, opts.manifest.digest);
     const sig = await opts.signer.sign(payload);
-    const timestamp = await witness(sig);
-    const tlog = tlogUpload
-      ? await uploadHashedRekord(rekor, payload, sig.signature, verifierPem(sig.key))
+    const [timestamp] = await timestamps(sig);
+    const tlog = v1.length > 0
+      ? await uploadHashedRekord(
+        { rekorUrl: v1[0].url, fetch: opts.fetch },
+        payload,
+        sig.signature,
+        verifierPem(sig.key),
+      )
       : undefined;
     if (tlog) tlogEntries.push(tlog);
     const legacy: LegacySignature = {
@@ -141,14 +198,32 @@ export async function signArtifact(opts: SignArtifactOptions): Promise<SignArtif
   }
   if (format === "bundle" || format === "both") {
     const statement = cosignStatement(dockerRef, opts.manifest.digest);
-    const sig = await opts.signer.sign(pae(INTOTO_PAYLOAD_TYPE, statement));
+    const paeBytes = pae(INTOTO_PAYLOAD_TYPE, statement);
+    const sig = await opts.signer.sign(paeBytes);
     const envelope = dsseEnvelope(statement, sig.signature);
-    const timestamp = await witness(sig);
-    const tlog = tlogUpload
-      ? await uploadDsse(rekor, JSON.stringify(envelope), verifierPem(sig.key))
-      : undefined;
-    if (tlog) tlogEntries.push(tlog);
-    const bundle = buildDsseBundle(envelope, sig, tlog, timestamp);
+    const stamps = await timestamps(sig);
+    const entries: Array<TlogEntry | TransparencyLogEntryJson> = [];
+    for (const log of logs) {
+      if (log.majorApiVersion === 1) {
+        const e = await uploadDsse(
+          { rekorUrl: log.url, fetch: opts.fetch },
+          JSON.stringify(envelope),
+          verifierPem(sig.key),
+        );
+        tlogEntries.push(e);
+        entries.push(e);
+      } else {
+        const e = await uploadDsseV2(
+          { rekorUrl: log.url, trustedRoot: opts.trustedRoot!, fetch: opts.fetch },
+          envelope,
+          sig.key,
+          { payload: statement, pae: paeBytes, signature: sig.signature },
+        );
+        tlogEntriesV2.push(e);
+        entries.push(e);
+      }
+    }
+    const bundle = buildDsseBundle(envelope, sig, entries, stamps);
     pending.push({ format: "bundle", bundle: utf8(JSON.stringify(bundle)) });
     result.bundle = bundle as unknown as Record<string, unknown>;
   }

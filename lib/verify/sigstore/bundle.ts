@@ -143,7 +143,18 @@ function cert(v: unknown, where: string): Certificate {
   }
 }
 
-function tlogEntry(v: unknown, where: string, version: string): TlogEntry {
+/**
+ * Parses one transparency log entry in bundle-JSON form, with the rules of a bundle of
+ * `version` (v0.1 needs an inclusion promise; later versions an inclusion proof with a
+ * checkpoint). Throws reason `CanonicalFormViolation` naming `where`.
+ *
+ * @example
+ * ```ts
+ * import { parseTlogEntry } from "./bundle.ts";
+ * // parseTlogEntry(bundleJson.verificationMaterial.tlogEntries[0], "tlogEntries[0]", "0.3").kind
+ * ```
+ */
+export function parseTlogEntry(v: unknown, where: string, version: string): TlogEntry {
   const o = obj(v, where);
   const kv = obj(o.kindVersion, `${where}.kindVersion`);
   const entry: TlogEntry = {
@@ -245,7 +256,7 @@ export function parseBundle(input: unknown): ParsedBundle {
   }
 
   const tlogEntries = arr(vm.tlogEntries, "verificationMaterial.tlogEntries").map((e, i) =>
-    tlogEntry(e, `tlogEntries[${i}]`, version)
+    parseTlogEntry(e, `tlogEntries[${i}]`, version)
   );
   const tvd = vm.timestampVerificationData === undefined
     ? {}
