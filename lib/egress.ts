@@ -42,7 +42,7 @@ import { defaultCredentials } from "./oci/docker_config.ts";
 import { createFetch } from "./transport.ts";
 import { OCI_MANIFEST, type Target } from "./oci/types.ts";
 import { type KarsSandbox, readNetworkPolicy, selectSandbox } from "./sandbox.ts";
-import { createSigner, signArtifact } from "./sign/sign_artifact.ts";
+import { checkSigningPlan, createSigner, signArtifact } from "./sign/sign_artifact.ts";
 import type { Signer } from "./sign/signer.ts";
 import { parseYamlDocuments, readInputText } from "./yaml_read.ts";
 import { connectCluster, type LiveCluster } from "./cluster.ts";
@@ -51,6 +51,9 @@ import { isPolicyError, loadSignerPolicy, type SignerPolicy } from "./verify/pol
 import type { TrustedRoot } from "./verify/sigstore/mod.ts";
 import { verifyAllowlist } from "./verify/verdict.ts";
 import { resolveTrustedRoot } from "./verify/trust_source.ts";
+import { resolveSigningServices, type SigningServices } from "./sign/services.ts";
+import { parseSigningConfig, type SigningConfig } from "./sign/signing_config.ts";
+import { fetchTufTarget } from "./verify/sigstore/tuf.ts";
 import { formatCondition } from "./verify/conditions.ts";
 
 /** What the flow may use of its surroundings (no runtime globals are read). */
@@ -159,6 +162,10 @@ export async function egress(o: EgressOptions, io: EgressIO): Promise<EgressResu
     });
     verification = { policy, trustedRoot };
   }
+  // The Sigstore services are chosen now too (a bad signing config is refused before any push).
+  const services = o.sign && !o.dryRun
+    ? await prepareSigningServices(o, io, verification?.trustedRoot)
+    : undefined;
   if (!o.sign && !o.dryRun) {
     warn(
       "⚠ --no-sign: the resulting allowlist will be unsigned. The controller will emit " +
@@ -258,7 +265,7 @@ export async function egress(o: EgressOptions, io: EgressIO): Promise<EgressResu
         identityTokenFile: o.identityTokenFile === undefined || o.identityTokenFile === "-"
           ? o.identityTokenFile
           : at(io, o.identityTokenFile),
-        fulcioUrl: o.fulcioUrl,
+        fulcioUrl: services?.fulcioUrl ?? o.fulcioUrl,
         env: { ...io.env },
         readFile: (p: string) => readFile(p).then((b) => new Uint8Array(b)),
         readStdin: () => readAllStdin(io),
@@ -315,8 +322,9 @@ export async function egress(o: EgressOptions, io: EgressIO): Promise<EgressResu
           artifactType: ALLOWLIST_MEDIA_TYPE,
         },
         signer,
-        rekorUrl: o.rekorUrl,
-        tsaUrl: o.tsaUrl,
+        tlogs: services?.tlogs,
+        tsaUrls: services?.tsaUrls,
+        trustedRoot: services?.trustedRoot,
         tlogUpload: o.tlogUpload,
         format: o.signatureFormat,
         fetch: io.fetch,
@@ -490,4 +498,54 @@ async function readPrevious(
       { cause: e },
     );
   }
+}
+
+/**
+ * The Sigstore services of a signing run (see `sign/services.ts`), and — when a Rekor v2 log
+ * is among them — the trusted root its entries are checked against.
+ */
+async function prepareSigningServices(
+  o: EgressOptions,
+  io: EgressIO,
+  trustedRoot: TrustedRoot | undefined,
+): Promise<SigningServices & { trustedRoot?: TrustedRoot }> {
+  let signingConfig: SigningConfig | undefined;
+  if (o.signingConfig !== undefined) {
+    signingConfig = parseSigningConfig(
+      await readInputText(at(io, o.signingConfig)),
+      o.signingConfig,
+    );
+  } else if (o.rekorV2 && o.refreshTrustedRoot) {
+    signingConfig = parseSigningConfig(
+      await fetchTufTarget(
+        "signing_config_rekor_v2.v0.2.json",
+        o.tufMirror ? { mirrorURL: o.tufMirror } : {},
+      ),
+      "the TUF-refreshed signing config",
+    );
+  }
+  const services = resolveSigningServices({
+    signingConfig,
+    rekorV2: o.rekorV2,
+    fulcioUrl: o.fulcioUrl,
+    rekorUrl: o.rekorUrl,
+    tsaUrl: o.tsaUrl,
+  });
+  const tlogs = o.tlogUpload ? services.tlogs : [];
+  const v2 = tlogs.some((t) => t.majorApiVersion === 2);
+  const root = v2
+    ? trustedRoot ?? await resolveTrustedRoot({
+      file: o.trustedRoot,
+      refresh: o.refreshTrustedRoot,
+      mirrorURL: o.tufMirror,
+      cwd: io.cwd,
+    })
+    : undefined;
+  checkSigningPlan({
+    tlogs,
+    tsaUrls: services.tsaUrls,
+    format: o.signatureFormat,
+    trustedRoot: root,
+  });
+  return { ...services, trustedRoot: root };
 }

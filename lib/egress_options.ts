@@ -57,10 +57,14 @@ export interface EgressOptions {
   key?: string;
   /** `--identity-token-file PATH|-`. */
   identityTokenFile?: string;
-  /** `--fulcio-url`. */
-  fulcioUrl: string;
-  /** `--rekor-url`. */
-  rekorUrl: string;
+  /** `--fulcio-url` (absent: the signing config's, else the public-good Fulcio). */
+  fulcioUrl?: string;
+  /** `--rekor-url` (absent: the signing config's, else the public-good Rekor v1). */
+  rekorUrl?: string;
+  /** `--signing-config FILE`: a Sigstore SigningConfig v0.2 choosing the services. */
+  signingConfig?: string;
+  /** `--rekor-v2`: opt into the Rekor v2 logs of the signing config (bundle format). */
+  rekorV2: boolean;
   /** `--tsa-url`. */
   tsaUrl?: string;
   /** `--tlog-upload=false` turns Rekor upload off for key and KMS signatures. */
@@ -89,10 +93,7 @@ export interface EgressOptions {
   verbose: boolean;
 }
 
-/** Default Fulcio (Sigstore public-good instance). */
-export const DEFAULT_FULCIO_URL = "https://fulcio.sigstore.dev";
-/** Default Rekor (Sigstore public-good instance). */
-export const DEFAULT_REKOR_URL = "https://rekor.sigstore.dev";
+export { DEFAULT_FULCIO_URL, DEFAULT_REKOR_URL } from "./sign/services.ts";
 
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -239,7 +240,8 @@ export function parseEgressOptions(
     );
   }
 
-  const sf = str(values["signature-format"]) ?? "legacy";
+  // Rekor v2 entries carry no SET, which the legacy layout needs: --rekor-v2 defaults to bundle.
+  const sf = str(values["signature-format"]) ?? (values["rekor-v2"] === true ? "bundle" : "legacy");
   if (sf !== "legacy" && sf !== "bundle" && sf !== "both") {
     throw usage(`--signature-format must be legacy, bundle or both, got ${JSON.stringify(sf)}`);
   }
@@ -294,8 +296,10 @@ export function parseEgressOptions(
     signMode: sm as SignMode | undefined,
     key,
     identityTokenFile,
-    fulcioUrl: url("--fulcio-url", str(values["fulcio-url"]), DEFAULT_FULCIO_URL)!,
-    rekorUrl: url("--rekor-url", str(values["rekor-url"]), DEFAULT_REKOR_URL)!,
+    fulcioUrl: url("--fulcio-url", str(values["fulcio-url"])),
+    rekorUrl: url("--rekor-url", str(values["rekor-url"])),
+    signingConfig: str(values["signing-config"]),
+    rekorV2: values["rekor-v2"] === true,
     tsaUrl: url("--tsa-url", str(values["tsa-url"])),
     tlogUpload: tl === "true",
     signerPolicy,

@@ -50,9 +50,12 @@ Signing (on by default):
   --identity-token-file PATH|-
                              OIDC token file for keyless signing (else SIGSTORE_ID_TOKEN,
                              OIDC_TOKEN, GitHub Actions ambient OIDC)
-  --fulcio-url URL           default https://fulcio.sigstore.dev
-  --rekor-url URL            default https://rekor.sigstore.dev
-  --tsa-url URL              RFC 3161 timestamp authority (default: none)
+  --fulcio-url URL           default https://fulcio.sigstore.dev (or the signing config's)
+  --rekor-url URL            default https://rekor.sigstore.dev (or the signing config's)
+  --tsa-url URL              RFC 3161 timestamp authority (default: none, or the config's)
+  --signing-config FILE      Sigstore SigningConfig v0.2 choosing Fulcio, Rekor and TSA
+  --rekor-v2                 sign to the Rekor v2 log of the signing config (embedded
+                             public-good one by default); stores a bundle, needs a TSA
   --tlog-upload true|false   upload key/KMS signatures to Rekor (default true)
   --signature-format FORMAT  legacy (default; what the kars controller reads) | bundle | both
   --signer-policy FILE       verify what was signed against this SignerPolicy ConfigMap
@@ -103,6 +106,8 @@ export const egressCommand: Command = {
     "fulcio-url": { type: "string" },
     "rekor-url": { type: "string" },
     "tsa-url": { type: "string" },
+    "signing-config": { type: "string" },
+    "rekor-v2": { type: "boolean" },
     "tlog-upload": { type: "string" },
     "signer-policy": { type: "string" },
     "trusted-root": { type: "string" },

@@ -26,16 +26,14 @@ import { KeylessSigner } from "./keyless.ts";
 import { legacyAnnotations, simpleSigningPayload } from "./legacy.ts";
 import { getIdentityToken } from "./oidc.ts";
 import { type TlogEntry, uploadDsse, uploadHashedRekord } from "./rekor.ts";
-import { type TransparencyLogEntryJson, uploadDsseV2, uploadHashedRekordV2 } from "./rekor_v2.ts";
+import { type TransparencyLogEntryJson, uploadDsseV2 } from "./rekor_v2.ts";
 import type { TrustedRoot } from "../verify/sigstore/trust_root.ts";
 import { type Signer, verifierPem } from "./signer.ts";
 import { attachSignature, type BundleSignature, type LegacySignature } from "./store.ts";
 import { requestTimestamp } from "./tsa.ts";
 
-/** Public-good Fulcio. */
-export const DEFAULT_FULCIO_URL = "https://fulcio.sigstore.dev";
-/** Public-good Rekor. */
-export const DEFAULT_REKOR_URL = "https://rekor.sigstore.dev";
+import { DEFAULT_FULCIO_URL, DEFAULT_REKOR_URL } from "./services.ts";
+export { DEFAULT_FULCIO_URL, DEFAULT_REKOR_URL };
 
 /** Signature storage layouts. */
 export type SignatureFormat = "legacy" | "bundle" | "both";
@@ -122,39 +120,8 @@ export async function signArtifact(opts: SignArtifactOptions): Promise<SignArtif
     ? []
     : opts.tlogs ?? [{ url: opts.rekorUrl ?? DEFAULT_REKOR_URL, majorApiVersion: 1 as const }];
   const tsaUrls = opts.tsaUrls ?? (opts.tsaUrl ? [opts.tsaUrl] : []);
-  const v2 = logs.filter((l) => l.majorApiVersion === 2);
+  checkSigningPlan({ tlogs: logs, tsaUrls, format, trustedRoot: opts.trustedRoot });
   const v1 = logs.filter((l) => l.majorApiVersion === 1);
-  if (v2.length > 0 && format !== "bundle") {
-    throw new KarsError(
-      "INPUT",
-      "Rekor v2 entries carry no signed entry timestamp (SET), which the legacy cosign layout " +
-        "needs: store the signature in the bundle format only",
-      { details: { rekorV2: v2.map((l) => l.url), format } },
-    );
-  }
-  if (format !== "bundle" && v1.length > 1) {
-    throw new KarsError(
-      "INPUT",
-      `the legacy cosign layout holds one Rekor entry, but ${v1.length} logs were selected`,
-      { details: { rekor: v1.map((l) => l.url) } },
-    );
-  }
-  if (v2.length > 0 && tsaUrls.length === 0) {
-    // A verifier needs a trusted time for the signature (the certificate's validity for
-    // keyless; for keys, our verifier asks for one too), and Rekor v2 vouches for none.
-    throw new KarsError(
-      "INPUT",
-      "Rekor v2 records no integration time: signing to Rekor v2 needs an RFC 3161 " +
-        "timestamp authority, and none is configured",
-      { details: { rekorV2: v2.map((l) => l.url) } },
-    );
-  }
-  if (v2.length > 0 && !opts.trustedRoot) {
-    throw new KarsError(
-      "INTERNAL",
-      "Rekor v2 entries must be checked against a trusted root, and none was given",
-    );
-  }
   const dockerRef = `${opts.registry}/${opts.repository}`;
   const tlogEntries: TlogEntry[] = [];
   const tlogEntriesV2: TransparencyLogEntryJson[] = [];
@@ -233,6 +200,67 @@ export async function signArtifact(opts: SignArtifactOptions): Promise<SignArtif
     result.stored.push({ format: p.format, digest: desc.digest });
   }
   return result;
+}
+
+/** What {@link checkSigningPlan} looks at. */
+export interface SigningPlan {
+  /** The logs that will be written to. */
+  tlogs: Array<{ url: string; majorApiVersion: 1 | 2 }>;
+  /** The timestamp authorities that will be asked. */
+  tsaUrls: string[];
+  /** The storage layout. */
+  format: SignatureFormat;
+  /** The trust material Rekor v2 entries will be checked against. */
+  trustedRoot?: TrustedRoot;
+}
+
+/**
+ * Refuses, before anything is contacted, a combination of services and format that cannot
+ * produce a verifiable signature: Rekor v2 with the legacy layout (no SET to store), Rekor v2
+ * without a timestamp authority (no trusted time), several logs for the legacy layout (it holds
+ * one entry), Rekor v2 without a trusted root to check its entries. Throws `KarsError("INPUT")`.
+ *
+ * @example
+ * ```ts
+ * import { checkSigningPlan } from "./sign_artifact.ts";
+ * checkSigningPlan({ tlogs: [{ url: "https://rekor.sigstore.dev", majorApiVersion: 1 }], tsaUrls: [], format: "legacy" });
+ * ```
+ */
+export function checkSigningPlan(plan: SigningPlan): void {
+  const { format, tsaUrls } = plan;
+  const v2 = plan.tlogs.filter((l) => l.majorApiVersion === 2);
+  const v1 = plan.tlogs.filter((l) => l.majorApiVersion === 1);
+  if (v2.length > 0 && format !== "bundle") {
+    throw new KarsError(
+      "INPUT",
+      "Rekor v2 entries carry no signed entry timestamp (SET), which the legacy cosign layout " +
+        "needs: store the signature in the bundle format only",
+      { details: { rekorV2: v2.map((l) => l.url), format } },
+    );
+  }
+  if (format !== "bundle" && v1.length > 1) {
+    throw new KarsError(
+      "INPUT",
+      `the legacy cosign layout holds one Rekor entry, but ${v1.length} logs were selected`,
+      { details: { rekor: v1.map((l) => l.url) } },
+    );
+  }
+  if (v2.length > 0 && tsaUrls.length === 0) {
+    // A verifier needs a trusted time for the signature (the certificate's validity for
+    // keyless; for keys, our verifier asks for one too), and Rekor v2 vouches for none.
+    throw new KarsError(
+      "INPUT",
+      "Rekor v2 records no integration time: signing to Rekor v2 needs an RFC 3161 " +
+        "timestamp authority, and none is configured",
+      { details: { rekorV2: v2.map((l) => l.url) } },
+    );
+  }
+  if (v2.length > 0 && !plan.trustedRoot) {
+    throw new KarsError(
+      "INPUT",
+      "Rekor v2 entries must be checked against a trusted root, and none was given",
+    );
+  }
 }
 
 /** Options of {@link createSigner}. */

@@ -20,17 +20,16 @@ export interface RefreshOptions {
 }
 
 /**
- * Fetches the current trusted root through TUF (network required) and parses it.
- * Throws `KarsError("UNAVAILABLE")` when the TUF client cannot be loaded and
- * `KarsError("TRANSIENT")` when the refresh fails.
+ * Fetches the text of one target of the Sigstore TUF repository (public-good by default),
+ * verified by `@sigstore/tuf` against the TUF metadata. A failure is `TRANSIENT`.
  *
  * @example
  * ```ts
- * import { refreshTrustedRoot } from "./tuf.ts";
- * // const root = await refreshTrustedRoot(); // online only
+ * import { fetchTufTarget } from "./tuf.ts";
+ * // const text = await fetchTufTarget("signing_config.v0.2.json");
  * ```
  */
-export async function refreshTrustedRoot(options: RefreshOptions = {}): Promise<TrustedRoot> {
+export async function fetchTufTarget(name: string, options: RefreshOptions = {}): Promise<string> {
   let tuf: {
     initTUF(o?: Record<string, unknown>): Promise<{ getTarget(name: string): Promise<string> }>;
   };
@@ -45,18 +44,27 @@ export async function refreshTrustedRoot(options: RefreshOptions = {}): Promise<
       },
     );
   }
-  let text: string;
   try {
     const client = await tuf.initTUF({ ...options, force: true });
-    text = await client.getTarget("trusted_root.json");
+    return await client.getTarget(name);
   } catch (e) {
-    throw new KarsError(
-      "TRANSIENT",
-      `TUF refresh of the trusted root failed: ${(e as Error).message}`,
-      {
-        cause: e,
-      },
-    );
+    throw new KarsError("TRANSIENT", `TUF refresh of ${name} failed: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
-  return parseTrustedRoot(text);
+}
+
+/**
+ * Fetches the current trusted root through TUF (network required) and parses it.
+ * Throws `KarsError("UNAVAILABLE")` when the TUF client cannot be loaded and
+ * `KarsError("TRANSIENT")` when the refresh fails.
+ *
+ * @example
+ * ```ts
+ * import { refreshTrustedRoot } from "./tuf.ts";
+ * // const root = await refreshTrustedRoot(); // online only
+ * ```
+ */
+export async function refreshTrustedRoot(options: RefreshOptions = {}): Promise<TrustedRoot> {
+  return parseTrustedRoot(await fetchTufTarget("trusted_root.json", options));
 }
