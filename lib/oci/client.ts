@@ -171,6 +171,7 @@ export class RegistryClient {
   #bearer?: Challenge;
   #basic = false;
   #tokens = new Map<string, Token>();
+  #tokenFetches = new Map<string, { promise: Promise<Token>; signal: AbortSignal }>();
   #blobHomes = new Map<string, string>();
 
   /**
@@ -249,6 +250,7 @@ export class RegistryClient {
     repository: string,
     op: string,
     fn: (ctx: OpContext) => Promise<T>,
+    options: { signal?: AbortSignal } = {},
   ): Promise<T> {
     const ac = new AbortController();
     const timer = setTimeout(() => ac.abort(new Error("deadline exceeded")), this.deadlineMs);
@@ -256,11 +258,18 @@ export class RegistryClient {
     const onOuter = () => ac.abort(new Error("aborted: total deadline exceeded"));
     if (outer?.aborted) onOuter();
     else outer?.addEventListener("abort", onOuter, { once: true });
+    // The caller's signal (e.g. a sibling request failed): cancel this operation too.
+    const caller = options.signal;
+    const onCaller = () => ac.abort(new Error("cancelled"));
+    if (caller?.aborted) onCaller();
+    else caller?.addEventListener("abort", onCaller, { once: true });
     try {
       if (ac.signal.aborted) {
         throw new KarsError(
           "TRANSIENT",
-          `${this.registry}/${repository}: ${op}: not started, the total deadline was exceeded`,
+          `${this.registry}/${repository}: ${op}: not started, ${
+            caller?.aborted && !outer?.aborted ? "cancelled" : "the total deadline was exceeded"
+          }`,
           { details: { registry: this.registry, repository } },
         );
       }
@@ -273,6 +282,7 @@ export class RegistryClient {
     } finally {
       clearTimeout(timer);
       outer?.removeEventListener("abort", onOuter);
+      caller?.removeEventListener("abort", onCaller);
     }
   }
 
@@ -319,9 +329,12 @@ export class RegistryClient {
   }
 
   #networkError(ctx: OpContext, req: RegistryRequest, cause: unknown): KarsError {
+    const reason = ctx.signal.reason instanceof Error ? ctx.signal.reason.message : "";
     const why = ctx.signal.aborted
       ? (this.#signal?.aborted
         ? "total deadline exceeded"
+        : reason === "cancelled"
+        ? "cancelled"
         : `deadline of ${this.deadlineMs} ms exceeded`)
       : `connection failed (${cause instanceof Error ? cause.message : String(cause)})`;
     return new KarsError(
@@ -380,6 +393,7 @@ export class RegistryClient {
     ctx: OpContext,
     scopes: string[],
     force: boolean,
+    rejected?: string,
   ): Promise<string | undefined> {
     // Credentials are looked up only once the registry has asked for them (a helper is never
     // run, nor a config file read, for an anonymous registry).
@@ -391,7 +405,12 @@ export class RegistryClient {
       }
       const key = [...scopes].sort().join(" ");
       const cached = this.#tokens.get(key);
-      if (!force && cached && cached.expiresAt > Date.now()) return `Bearer ${cached.token}`;
+      // A forced refresh is skipped when another request has already replaced the token that
+      // the registry refused.
+      if (
+        cached && cached.expiresAt > Date.now() &&
+        (!force || `Bearer ${cached.token}` !== rejected)
+      ) return `Bearer ${cached.token}`;
       const realm = this.#bearer.params.realm;
       if (!realm) {
         throw new KarsError(
@@ -407,16 +426,17 @@ export class RegistryClient {
           }); refusing to send credentials there`,
         );
       }
-      const tok = await fetchToken({
-        realm,
-        service: this.#bearer.params.service,
-        scopes,
-        credential: cred,
-        fetch: this.#fetch,
-        signal: ctx.signal,
-        onRequest: (method, url, status, ms) =>
-          this.#log?.({ method, url: redactUrl(url), status, ms }),
-      });
+      const tok = await this.#sharedToken(ctx, key, () =>
+        fetchToken({
+          realm,
+          service: this.#bearer!.params.service,
+          scopes,
+          credential: cred,
+          fetch: this.#fetch,
+          signal: ctx.signal,
+          onRequest: (method, url, status, ms) =>
+            this.#log?.({ method, url: redactUrl(url), status, ms }),
+        }));
       this.#tokens.set(key, tok);
       return `Bearer ${tok.token}`;
     }
@@ -424,6 +444,31 @@ export class RegistryClient {
       return basicAuthorization(cred.username, cred.password);
     }
     return undefined;
+  }
+
+  /**
+   * One token request per scope set at a time: concurrent requests (sibling uploads) share
+   * it. When the sharer that started it is cancelled, the others request their own.
+   */
+  async #sharedToken(ctx: OpContext, key: string, get: () => Promise<Token>): Promise<Token> {
+    for (;;) {
+      const running = this.#tokenFetches.get(key);
+      if (!running) {
+        const entry = { promise: get(), signal: ctx.signal };
+        this.#tokenFetches.set(key, entry);
+        try {
+          return await entry.promise;
+        } finally {
+          if (this.#tokenFetches.get(key) === entry) this.#tokenFetches.delete(key);
+        }
+      }
+      try {
+        return await running.promise;
+      } catch (e) {
+        if (!running.signal.aborted || ctx.signal.aborted) throw e;
+        if (this.#tokenFetches.get(key) === running) this.#tokenFetches.delete(key);
+      }
+    }
   }
 
   async #sendOnce(ctx: OpContext, req: RegistryRequest): Promise<Response> {
@@ -452,7 +497,7 @@ export class RegistryClient {
         let next: string | undefined;
         if (bearer) {
           this.#bearer = bearer;
-          next = await this.#authorization(ctx, req.scopes, true);
+          next = await this.#authorization(ctx, req.scopes, true, auth);
         } else if (basic && cred?.username !== undefined && cred.password !== undefined) {
           this.#basic = true;
           next = await this.#authorization(ctx, req.scopes, true);

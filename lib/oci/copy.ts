@@ -8,6 +8,7 @@
 import { fromUtf8 } from "../bytes.ts";
 import { type Digest, digestBytes } from "../digest.ts";
 import { KarsError } from "../errors.ts";
+import { parallelMap } from "../io/concurrency.ts";
 import type { UploadOptions } from "./registry.ts";
 import { checkContent } from "./registry.ts";
 import { referrerDescriptor } from "./referrers.ts";
@@ -16,6 +17,7 @@ import {
   DOCKER_MANIFEST_LIST,
   OCI_INDEX,
   OCI_MANIFEST,
+  type RequestOptions,
   type Target,
 } from "./types.ts";
 
@@ -52,13 +54,14 @@ export async function storeBlob(
   target: Target,
   desc: Pick<Descriptor, "digest" | "size">,
   data: Uint8Array,
-  opts: { knownAbsent?: boolean } = {},
+  opts: { knownAbsent?: boolean } & RequestOptions = {},
 ): Promise<void> {
+  const req = opts.signal ? { signal: opts.signal } : {};
   if (opts.knownAbsent && desc.size <= SMALL_BLOB_BYTES && hasUpload(target)) {
     checkContent(target.location, "blob to push", desc.digest, data, desc.size);
-    await target.uploadBlob(desc, data);
+    await target.uploadBlob(desc, data, req);
   } else {
-    await target.pushBlob(desc, data);
+    await target.pushBlob(desc, data, req);
   }
 }
 
@@ -82,6 +85,8 @@ export interface CopyOptions {
    * theirs, recursively (default false).
    */
   referrers?: boolean;
+  /** Cancels the blob transfers still running when it fires. */
+  signal?: AbortSignal;
 }
 
 interface Parsed {
@@ -99,14 +104,6 @@ function parseManifest(bytes: Uint8Array, where: string): Parsed {
   } catch (cause) {
     throw new KarsError("REGISTRY", `${where}: manifest is not JSON`, { cause });
   }
-}
-
-async function pool<T>(items: T[], n: number, fn: (t: T) => Promise<void>): Promise<void> {
-  let i = 0;
-  const workers = Array.from({ length: Math.max(1, Math.min(n, items.length)) }, async () => {
-    while (i < items.length) await fn(items[i++]);
-  });
-  await Promise.all(workers);
 }
 
 /**
@@ -137,7 +134,7 @@ export async function copy(
   const done = new Set<string>();
   let out = root.descriptor;
   if (current?.digest !== root.descriptor.digest) {
-    await copyGraph(src, dst, root.descriptor, root.bytes, opts.concurrency ?? 4, done, true);
+    await copyGraph(src, dst, root.descriptor, root.bytes, opts, done, true);
     out = await dst.pushManifest(root.bytes, root.descriptor.mediaType, tag);
   }
   if (opts.referrers) await copyReferrers(src, dst, root.descriptor.digest, opts, done);
@@ -157,7 +154,7 @@ async function copyReferrers(
     const m = await src.fetchManifest(r.digest);
     const have = await dst.resolve(r.digest);
     if (!have) {
-      await copyGraph(src, dst, m.descriptor, m.bytes, opts.concurrency ?? 4, done, true);
+      await copyGraph(src, dst, m.descriptor, m.bytes, opts, done, true);
       await dst.pushManifest(m.bytes, m.descriptor.mediaType);
     }
     await copyReferrers(src, dst, r.digest, opts, done);
@@ -169,7 +166,7 @@ async function copyGraph(
   dst: Target,
   desc: Descriptor,
   bytes: Uint8Array,
-  concurrency: number,
+  opts: CopyOptions,
   done: Set<string>,
   isRoot: boolean,
 ): Promise<void> {
@@ -182,20 +179,21 @@ async function copyGraph(
     for (const child of m.manifests ?? []) {
       if (done.has(child.digest)) continue;
       const c = await src.fetchManifest(child.digest);
-      await copyGraph(src, dst, c.descriptor, c.bytes, concurrency, done, false);
+      await copyGraph(src, dst, c.descriptor, c.bytes, opts, done, false);
       await dst.pushManifest(c.bytes, child.mediaType || c.descriptor.mediaType);
     }
     return;
   }
   const blobs = [m.config, ...(m.layers ?? [])].filter((d): d is Descriptor => !!d?.digest);
-  await pool(blobs, concurrency, async (b) => {
+  // On the first failure the other transfers are aborted and awaited before copy throws.
+  await parallelMap(blobs, opts.concurrency ?? 4, async (b, signal) => {
     if (done.has(b.digest)) return;
     done.add(b.digest);
-    if (await dst.blobExists(b.digest)) return;
-    const data = await src.fetchBlob(b.digest, b.size);
-    if (hasUpload(dst)) await dst.uploadBlob(b, data);
-    else await dst.pushBlob(b, data);
-  });
+    if (await dst.blobExists(b.digest, { signal })) return;
+    const data = await src.fetchBlob(b.digest, b.size, { signal });
+    if (hasUpload(dst)) await dst.uploadBlob(b, data, { signal });
+    else await dst.pushBlob(b, data, { signal });
+  }, { signal: opts.signal });
 }
 
 /** An artifact ready to push: exact manifest bytes and the blobs it references. */
@@ -214,6 +212,8 @@ export interface PushArtifactOptions {
   mediaType?: string;
   /** Repository of the same registry to mount missing blobs from. */
   mountFrom?: string;
+  /** Cancels the blob transfers still running when it fires. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -252,19 +252,25 @@ export async function pushArtifact(
     // first — an upload is idempotent, and the HEAD would almost always answer 404.
     const probe = (b: { desc: { size: number } }) =>
       current !== null || !hasUpload(target) || b.desc.size > SMALL_BLOB_BYTES;
-    const present = await Promise.all(
-      unique.map((b) => probe(b) ? target.blobExists(b.desc.digest) : false),
+    // Sibling requests: the first failure aborts the others, and every one of them has
+    // settled before pushArtifact returns or throws (nothing of the push runs afterwards).
+    const present = await parallelMap(
+      unique,
+      unique.length,
+      (b, signal) =>
+        probe(b) ? target.blobExists(b.desc.digest, { signal }) : Promise.resolve(false),
+      { signal: opts.signal },
     );
-    await Promise.all(unique.map(async (b, i) => {
+    await parallelMap(unique, unique.length, async (b, signal, i) => {
       if (present[i]) return;
       if (hasUpload(target)) {
         await target.uploadBlob(
           b.desc,
           b.data,
-          opts.mountFrom ? { mountFrom: opts.mountFrom } : {},
+          opts.mountFrom ? { mountFrom: opts.mountFrom, signal } : { signal },
         );
-      } else await target.pushBlob(b.desc, b.data);
-    }));
+      } else await target.pushBlob(b.desc, b.data, { signal });
+    }, { signal: opts.signal });
     const d = await target.pushManifest(bytes, mediaType, tags[0]);
     if (d.digest !== digest) {
       throw new KarsError(

@@ -28,6 +28,7 @@ import {
   type ImageIndex,
   OCI_INDEX,
   OCI_MANIFEST,
+  type RequestOptions,
   type Target,
 } from "./types.ts";
 
@@ -62,7 +63,7 @@ export interface RegistryTargetOptions extends RegistryClientOptions {
 }
 
 /** Options of {@link RegistryTarget.uploadBlob}. */
-export interface UploadOptions {
+export interface UploadOptions extends RequestOptions {
   /**
    * Try a cross-repository mount from this repository of the same registry first. Without
    * it, a repository the (shared) client has seen the blob in is used, if any.
@@ -140,12 +141,12 @@ export class RegistryTarget implements Target {
     return `/v2/${this.repository}/${kind}/${ref}`;
   }
 
-  #op<T>(op: string, fn: (ctx: OpContext) => Promise<T>): Promise<T> {
-    return this.client.operation(this.repository, op, fn);
+  #op<T>(op: string, fn: (ctx: OpContext) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    return this.client.operation(this.repository, op, fn, { signal });
   }
 
   /** See {@link Target.blobExists}. */
-  blobExists(digest: Digest): Promise<boolean> {
+  blobExists(digest: Digest, options: RequestOptions = {}): Promise<boolean> {
     return this.#op(`check blob ${digest}`, async (ctx) => {
       const res = await this.client.send(ctx, {
         method: "HEAD",
@@ -160,11 +161,11 @@ export class RegistryTarget implements Target {
       }
       if (res.status === 404) return false;
       return await this.client.fail(ctx, res);
-    });
+    }, options.signal);
   }
 
   /** See {@link Target.fetchBlob}. Follows redirects (to storage) without credentials. */
-  fetchBlob(digest: Digest, size?: number): Promise<Uint8Array> {
+  fetchBlob(digest: Digest, size?: number, options: RequestOptions = {}): Promise<Uint8Array> {
     return this.#op(`fetch blob ${digest}`, async (ctx) => {
       const res = await this.client.send(ctx, {
         method: "GET",
@@ -177,7 +178,7 @@ export class RegistryTarget implements Target {
       checkContent(this.location, "blob", digest, bytes, size);
       this.client.rememberBlob(digest, this.repository);
       return bytes;
-    });
+    }, options.signal);
   }
 
   /**
@@ -313,10 +314,14 @@ export class RegistryTarget implements Target {
   }
 
   /** See {@link Target.pushBlob}: HEAD first, upload only when absent. */
-  async pushBlob(desc: Pick<Descriptor, "digest" | "size">, data: Uint8Array): Promise<void> {
+  async pushBlob(
+    desc: Pick<Descriptor, "digest" | "size">,
+    data: Uint8Array,
+    options: RequestOptions = {},
+  ): Promise<void> {
     checkContent(this.location, "blob to push", desc.digest, data, desc.size);
-    if (await this.blobExists(desc.digest)) return;
-    await this.uploadBlob(desc, data);
+    if (await this.blobExists(desc.digest, options)) return;
+    await this.uploadBlob(desc, data, { signal: options.signal });
   }
 
   /**
@@ -352,10 +357,11 @@ export class RegistryTarget implements Target {
             this.client.retry.baseMs * 2 ** (attempt - 1),
           );
           if (Date.now() + delay >= ctx.deadline) throw e;
-          await new Promise((r) => setTimeout(r, delay));
+          await abortableSleep(delay, ctx.signal);
+          if (ctx.signal.aborted) throw e;
         }
       }
-    });
+    }, opts.signal);
   }
 
   async #uploadOnce(
@@ -495,7 +501,7 @@ export class RegistryTarget implements Target {
   }
 
   /** See {@link Target.resolve}: HEAD with the manifest `Accept` list. */
-  resolve(reference: string): Promise<Descriptor | null> {
+  resolve(reference: string, options: RequestOptions = {}): Promise<Descriptor | null> {
     return this.#op(`resolve ${reference}`, async (ctx) => {
       const res = await this.client.send(ctx, {
         method: "HEAD",
@@ -524,12 +530,16 @@ export class RegistryTarget implements Target {
         return m.descriptor;
       }
       return { mediaType, digest, size };
-    });
+    }, options.signal);
   }
 
   /** See {@link Target.fetchManifest}: the bytes are checked against a digest reference. */
-  fetchManifest(reference: string): Promise<FetchedManifest> {
-    return this.#op(`fetch manifest ${reference}`, (ctx) => this.#fetchManifest(ctx, reference));
+  fetchManifest(reference: string, options: RequestOptions = {}): Promise<FetchedManifest> {
+    return this.#op(
+      `fetch manifest ${reference}`,
+      (ctx) => this.#fetchManifest(ctx, reference),
+      options.signal,
+    );
   }
 
   async #fetchManifest(
@@ -750,6 +760,21 @@ export class RegistryTarget implements Target {
     if (res.status !== 202 && res.status !== 200) return await this.client.fail(ctx, res);
     await res.body?.cancel();
   }
+}
+
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const onAbort = () => {
+      clearTimeout(t);
+      resolve();
+    };
+    const t = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
 }
 
 /**

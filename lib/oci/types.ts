@@ -75,6 +75,15 @@ export interface FetchedManifest {
   bytes: Uint8Array;
 }
 
+/** Per-call options of {@link Target} methods. */
+export interface RequestOptions {
+  /**
+   * Cancels the call when it fires (the call then rejects). Used by operations that run
+   * sibling requests in parallel to stop the others after the first failure.
+   */
+  signal?: AbortSignal;
+}
+
 /**
  * One repository of content-addressed storage. Implementations: remote registry
  * repository, OCI image layout directory, memory.
@@ -88,15 +97,19 @@ export interface Target {
   /** Human-readable location for messages, e.g. `127.0.0.1:5000/policy/egress-allowlist/x` or `oci:/dir`. */
   readonly location: string;
   /** True when the blob is present. */
-  blobExists(digest: Digest): Promise<boolean>;
+  blobExists(digest: Digest, options?: RequestOptions): Promise<boolean>;
   /** Fetches a blob; the bytes are checked against `digest` (and `size` when given). */
-  fetchBlob(digest: Digest, size?: number): Promise<Uint8Array>;
+  fetchBlob(digest: Digest, size?: number, options?: RequestOptions): Promise<Uint8Array>;
   /** Stores a blob unless already present; the bytes are checked against `desc.digest`. */
-  pushBlob(desc: Pick<Descriptor, "digest" | "size">, data: Uint8Array): Promise<void>;
+  pushBlob(
+    desc: Pick<Descriptor, "digest" | "size">,
+    data: Uint8Array,
+    options?: RequestOptions,
+  ): Promise<void>;
   /** Resolves a tag or digest to the manifest descriptor, or `null` when absent. */
-  resolve(reference: string): Promise<Descriptor | null>;
+  resolve(reference: string, options?: RequestOptions): Promise<Descriptor | null>;
   /** Fetches a manifest (OCI or Docker, image or index) by tag or digest. */
-  fetchManifest(reference: string): Promise<FetchedManifest>;
+  fetchManifest(reference: string, options?: RequestOptions): Promise<FetchedManifest>;
   /**
    * Stores manifest bytes (their blobs must already be present) and, when `tag` is
    * given, points the tag at them. A manifest with a `subject` becomes discoverable
