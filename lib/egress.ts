@@ -416,13 +416,16 @@ async function registryOptions(o: EgressOptions, io: EgressIO): Promise<OpenTarg
   return {
     plainHttp: o.plainHttp,
     fetch: baseFetch,
+    // Explicit, environment and ACR credentials go to the --registry host alone.
     credentials: defaultCredentials({
       env: io.env,
+      registry: o.registry && !o.registry.startsWith("oci:") ? o.registry : null,
       explicit: o.username !== undefined && password !== undefined
-        ? { username: o.username, password }
+        ? { username: o.username, password, origin: "--username/--password-stdin" }
         : undefined,
       fetch: baseFetch,
     }),
+    onWithheld: (note) => io.warn?.(`credentials withheld: ${note}`),
     log: io.requestLog
       ? (e) => io.requestLog!(`${e.method} ${e.url} ${e.status} ${e.ms}ms`)
       : undefined,

@@ -6,6 +6,7 @@
  */
 import { applyApproveDeny } from "./allowlist.ts";
 import { KarsError } from "./errors.ts";
+import { parseRegistryHost } from "./oci/registry_host.ts";
 
 /** Where signatures are stored: cosign's legacy `.sig` tag, a Sigstore bundle referrer, or both. */
 export type SignatureFormat = "legacy" | "bundle" | "both";
@@ -106,6 +107,15 @@ function usage(message: string): KarsError {
   return new KarsError("USAGE", message);
 }
 
+/** A strict `host[:port]` (lower-cased), or a usage error naming `what`. */
+function strictHost(value: string, what: string): string {
+  try {
+    return parseRegistryHost(value, what);
+  } catch (e) {
+    throw usage((e as Error).message);
+  }
+}
+
 function str(v: RawOptionValues[string]): string | undefined {
   return typeof v === "string" ? v : undefined;
 }
@@ -203,7 +213,7 @@ export function parseEgressOptions(
     generation = Number(g);
   }
 
-  const registry = str(values.registry) ?? (env.KARS_REGISTRY || undefined);
+  let registry = str(values.registry) ?? (env.KARS_REGISTRY || undefined);
   if (registry !== undefined) {
     if (registry.startsWith("oci:")) {
       if (registry.length === 4) {
@@ -215,6 +225,11 @@ export function parseEgressOptions(
           JSON.stringify(registry)
         } must be host[:port] (no scheme, no path) or oci:<dir>; put the path in --repository`,
       );
+    } else {
+      registry = strictHost(
+        registry,
+        str(values.registry) !== undefined ? "--registry" : "KARS_REGISTRY",
+      );
     }
   }
   if (registry === undefined && !dryRun) {
@@ -222,7 +237,7 @@ export function parseEgressOptions(
       "no registry: pass --registry <host[:port]> (or oci:<dir> for an OCI layout on disk), or set KARS_REGISTRY",
     );
   }
-  const refRegistry = str(values["ref-registry"]);
+  let refRegistry = str(values["ref-registry"]);
   if (refRegistry !== undefined) {
     if (!registry?.startsWith("oci:")) {
       throw usage("--ref-registry only applies with --registry oci:<dir>");
@@ -230,6 +245,7 @@ export function parseEgressOptions(
     if (/[\s/]/.test(refRegistry) || refRegistry === "" || refRegistry.includes("://")) {
       throw usage(`--ref-registry ${JSON.stringify(refRegistry)} must be host[:port]`);
     }
+    refRegistry = strictHost(refRegistry, "--ref-registry");
   }
   const repository = str(values.repository) ?? `policy/egress-allowlist/${name}`;
   if (!REPOSITORY.test(repository) || repository.length > 255) {

@@ -14,7 +14,8 @@ import { RegistryTarget } from "../oci/registry.ts";
 import type { Target } from "../oci/types.ts";
 import { createFetch } from "../transport.ts";
 import { formatCondition } from "../verify/conditions.ts";
-import { loadSignerPolicy } from "../verify/policy.ts";
+import { isPolicyError, loadSignerPolicy } from "../verify/policy.ts";
+import { parseRegistryHost } from "../oci/registry_host.ts";
 import { resolveTrustedRoot } from "../verify/trust_source.ts";
 import {
   type AllowlistRefInput,
@@ -41,12 +42,18 @@ bundle referrers) and checks them against the SignerPolicy.
   --tuf-mirror URL           TUF mirror for --refresh-trusted-root
   --registry oci:DIR         read the artifact from an OCI image layout instead of the
                              registry named by the reference
+  --allowed-registry HOST    only a reference to this registry (host[:port], exact) may be
+                             verified; repeatable, united with the SignerPolicy's
+                             registries; any other registry is False/InvalidRef before any
+                             request (link-local and metadata hosts are always refused)
   --plain-http               talk HTTP, not HTTPS (automatic for localhost/127.0.0.1)
   --ca-file PATH             extra CA certificates (PEM) for the registry
   --json                     print the result as JSON
 
-Registry credentials: KARS_REGISTRY_USERNAME / KARS_REGISTRY_PASSWORD, ACR (Entra ID token),
-then ~/.docker/config.json ($DOCKER_CONFIG), as kars egress finds them.
+Registry credentials stay with their host: KARS_REGISTRY_USERNAME / KARS_REGISTRY_PASSWORD
+only for the registry KARS_REGISTRY names; the ACR exchange (Entra ID token) only for an ACR
+login server that KARS_REGISTRY or --allowed-registry names; ~/.docker/config.json
+($DOCKER_CONFIG) entries only for their own host. A withheld credential is named on stderr.
 
 Output: AllowlistVerified=True/Verified: digest=<d>, generation=<n>
         AllowlistVerified=False/<Reason>: <message>
@@ -172,6 +179,7 @@ export const egressVerifyCommand: Command = {
     "refresh-trusted-root": { type: "boolean" },
     "tuf-mirror": { type: "string" },
     registry: { type: "string" },
+    "allowed-registry": { type: "string", multiple: true },
     "plain-http": { type: "boolean" },
     "ca-file": { type: "string" },
     json: { type: "boolean" },
@@ -196,6 +204,15 @@ export const egressVerifyCommand: Command = {
         "--registry takes only oci:DIR here (the reference names the registry)",
       );
     }
+    const allowedRegistries = ((values["allowed-registry"] as string[] | undefined) ?? []).map(
+      (h) => {
+        try {
+          return parseRegistryHost(h, "--allowed-registry");
+        } catch (e) {
+          throw new KarsError("USAGE", (e as Error).message);
+        }
+      },
+    );
     const policyFile = values["signer-policy"] as string | undefined;
     const policy = loadSignerPolicy({
       configMap: policyFile ? await readInput(ctx, policyFile, "--signer-policy") : null,
@@ -211,10 +228,18 @@ export const egressVerifyCommand: Command = {
     const caFile = values["ca-file"] as string | undefined;
     const caPem = caFile ? fromUtf8(await readInput(ctx, caFile, "--ca-file")) : undefined;
     const fetchFn = caPem ? createFetch({ caPem }) : ctx.fetch;
+    // The manifest (and so the registry) may come from a pull request: environment
+    // credentials go only to the KARS_REGISTRY host, the ACR exchange only to it or an
+    // allowed registry, docker config entries only to their own host.
     const credentials = defaultCredentials({
       env: ctx.env,
+      acrRegistries: [
+        ...allowedRegistries,
+        ...(isPolicyError(policy) ? [] : policy.registries ?? []),
+      ],
       ...(fetchFn ? { fetch: fetchFn } : {}),
     });
+    const onWithheld = (note: string) => ctx.stderr(`warning: credentials withheld: ${note}\n`);
     const openTarget = (ref: AllowlistRefInput): Target => {
       if (layout) {
         const dir = layout.slice(4);
@@ -226,9 +251,10 @@ export const egressVerifyCommand: Command = {
         plainHttp: values["plain-http"] === true,
         fetch: fetchFn,
         credentials,
+        onWithheld,
       });
     };
-    const opts = { policy, trustedRoot, openTarget };
+    const opts = { policy, trustedRoot, openTarget, allowedRegistries };
     let result: VerifyResult;
     if (manifest !== undefined) {
       const bytes = await readInput(ctx, manifest, "--manifest");

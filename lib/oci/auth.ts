@@ -22,13 +22,34 @@ export interface Credential {
   refreshToken?: string;
   /** A registry access token used directly as `Bearer`. */
   accessToken?: string;
+  /**
+   * Where the credential came from, for messages (e.g. `KARS_REGISTRY_USERNAME/KARS_REGISTRY_PASSWORD`,
+   * `docker config auths entry for r.io`); never secret.
+   */
+  origin?: string;
 }
 
-/** Looks up credentials for a registry host (`host[:port]`); `undefined` means anonymous. */
-export type CredentialSource = (registry: string) => Promise<Credential | undefined>;
+/** What a {@link CredentialSource} may report back to the client asking. */
+export interface CredentialContext {
+  /**
+   * Called when a credential exists but is not offered to this registry (bound to another
+   * host); the note names the credential and the reason, never its value.
+   */
+  withheld?: (note: string) => void;
+}
 
 /**
- * A fixed credential for every registry.
+ * Looks up credentials for a registry host (`host[:port]`); `undefined` means anonymous.
+ * A source must return only credentials meant for exactly that host.
+ */
+export type CredentialSource = (
+  registry: string,
+  ctx?: CredentialContext,
+) => Promise<Credential | undefined>;
+
+/**
+ * A fixed credential for every registry the client talks to (tests, or a client made for one
+ * known registry). To bind a credential to one host, use {@link hostCredentials}.
  *
  * @example
  * ```ts
@@ -38,6 +59,99 @@ export type CredentialSource = (registry: string) => Promise<Credential | undefi
  */
 export function staticCredentials(c: Credential): CredentialSource {
   return () => Promise.resolve(c);
+}
+
+/**
+ * A credential offered only to the registry `host` (exact `host[:port]`, case-insensitive);
+ * any other registry gets nothing, and `ctx.withheld` hears which credential was withheld
+ * (`what`, e.g. `KARS_REGISTRY_USERNAME/KARS_REGISTRY_PASSWORD`) and why.
+ *
+ * @example
+ * ```ts
+ * import { hostCredentials } from "./auth.ts";
+ * const source = hostCredentials({ username: "ci", password: "s3cret" }, "myacr.azurecr.io", "CI login");
+ * await source("myacr.azurecr.io"); // { username: "ci", password: "s3cret" }
+ * await source("evil.example"); // undefined
+ * ```
+ */
+export function hostCredentials(
+  c: Credential,
+  host: string | undefined,
+  what: string,
+): CredentialSource {
+  const bound = host?.toLowerCase();
+  return (registry, ctx) => {
+    if (bound !== undefined && registry.toLowerCase() === bound) return Promise.resolve(c);
+    ctx?.withheld?.(
+      bound === undefined
+        ? `${what} not sent to ${registry}: they are bound to no registry (no registry was configured for them)`
+        : `${what} not sent to ${registry}: they apply only to ${bound}`,
+    );
+    return Promise.resolve(undefined);
+  };
+}
+
+const DOCKER_HUB_REGISTRY_HOSTS = ["registry-1.docker.io", "docker.io", "index.docker.io"];
+
+/**
+ * True for loopback host names: `localhost`, 127.0.0.0/8 and `::1` (as URL host names).
+ *
+ * @example
+ * ```ts
+ * import { isLoopbackHostname } from "./auth.ts";
+ * isLoopbackHostname("127.0.0.2"); // true
+ * isLoopbackHostname("[::1]"); // true
+ * ```
+ */
+export function isLoopbackHostname(hostname: string): boolean {
+  const h = hostname.toLowerCase();
+  return h === "localhost" || h === "[::1]" || h === "::1" ||
+    /^127\.(?:\d{1,3})\.(?:\d{1,3})\.(?:\d{1,3})$/.test(h);
+}
+
+/**
+ * The token-realm rule: may credentials for the registry at `registryUrl` be sent to the
+ * token `realm`? Yes only when the realm is `https:` (or `http:` on a loopback host, for
+ * tests) and its host name is the registry's own (any port), or it is Docker Hub's
+ * `auth.docker.io` for `registry-1.docker.io` / `docker.io` / `index.docker.io`.
+ *
+ * @example
+ * ```ts
+ * import { checkTokenRealm } from "./auth.ts";
+ * checkTokenRealm("https://myacr.azurecr.io", "https://myacr.azurecr.io/oauth2/token"); // { ok: true }
+ * checkTokenRealm("https://registry-1.docker.io", "https://auth.docker.io/token"); // { ok: true }
+ * checkTokenRealm("https://r.example", "https://evil.example/token").ok; // false
+ * ```
+ */
+export function checkTokenRealm(
+  registryUrl: string,
+  realm: string,
+): { ok: true } | { ok: false; why: string } {
+  let reg: URL;
+  let r: URL;
+  try {
+    reg = new URL(registryUrl);
+    r = new URL(realm);
+  } catch {
+    return { ok: false, why: "the token realm is not a valid URL" };
+  }
+  const loopback = isLoopbackHostname(r.hostname);
+  if (r.protocol !== "https:" && !(r.protocol === "http:" && loopback)) {
+    return { ok: false, why: `the token realm ${r.origin} is not https` };
+  }
+  if (r.username || r.password) {
+    return { ok: false, why: "the token realm URL carries user information" };
+  }
+  const regHost = reg.hostname.toLowerCase();
+  const realmHost = r.hostname.toLowerCase();
+  if (realmHost === regHost) return { ok: true };
+  if (DOCKER_HUB_REGISTRY_HOSTS.includes(regHost) && realmHost === "auth.docker.io") {
+    return { ok: true };
+  }
+  return {
+    ok: false,
+    why: `the token realm ${r.origin} is not on the registry's own host ${regHost}`,
+  };
 }
 
 /** One parsed challenge from `WWW-Authenticate`. */
@@ -142,6 +256,14 @@ export interface TokenRequest {
   scopes: string[];
   /** Credentials, if any. */
   credential?: Credential;
+  /**
+   * Base URL of the registry that sent the challenge: credentials are sent only when
+   * {@link checkTokenRealm} allows this realm for it (else the request is anonymous and
+   * `onWithheld` is told why). Without it, credentials are never sent.
+   */
+  registryUrl?: string;
+  /** Told which credential was withheld from the realm, and why (never the secret). */
+  onWithheld?: (note: string) => void;
   /** Fetch to use. */
   fetch: typeof fetch;
   /** Called for each HTTP request made. */
@@ -185,7 +307,20 @@ export async function fetchToken(req: TokenRequest): Promise<Token> {
   if (realm.protocol !== "https:" && realm.protocol !== "http:") {
     throw new KarsError("REGISTRY", `registry sent an unsupported token realm ${realm.origin}`);
   }
-  const cred = req.credential;
+  let cred = req.credential;
+  if (cred && (cred.username !== undefined || cred.refreshToken || cred.password)) {
+    const rule = req.registryUrl === undefined
+      ? { ok: false as const, why: "no registry was named for the token request" }
+      : checkTokenRealm(req.registryUrl, realm.href);
+    if (!rule.ok) {
+      req.onWithheld?.(
+        `${
+          cred.origin ?? "registry credentials"
+        } not sent to token realm ${realm.origin}: ${rule.why}; requesting an anonymous token`,
+      );
+      cred = undefined;
+    }
+  }
   let init: RequestInit;
   const url = new URL(realm.href);
   if (cred?.refreshToken) {

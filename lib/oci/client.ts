@@ -50,6 +50,12 @@ export interface RegistryClientOptions {
   plainHttp?: boolean;
   /** Where credentials come from; anonymous when absent or when it yields `undefined`. */
   credentials?: CredentialSource;
+  /**
+   * Told (once per note) when a credential is withheld: bound to another host, or a token
+   * realm or redirect the credential may not follow. Notes never contain secrets; they are
+   * also appended to 401/403 errors.
+   */
+  onWithheld?: (note: string) => void;
   /** `fetch` to use (inject one carrying TLS options); default the global. */
   fetch?: typeof fetch;
   /** Called for every HTTP request made (including token requests). */
@@ -168,6 +174,8 @@ export class RegistryClient {
   readonly deadlineMs: number;
   readonly #signal?: AbortSignal;
   #credential?: Promise<Credential | undefined>;
+  readonly #onWithheld?: (note: string) => void;
+  readonly #withheld = new Set<string>();
   #bearer?: Challenge;
   #basic = false;
   #tokens = new Map<string, Token>();
@@ -189,6 +197,7 @@ export class RegistryClient {
     this.baseUrl = `${http ? "http" : "https"}://${apiHost}`;
     this.#fetch = opts.fetch ?? globalThis.fetch.bind(globalThis);
     this.#credentials = opts.credentials;
+    this.#onWithheld = opts.onWithheld;
     this.#log = opts.log;
     this.#retry = {
       attempts: opts.retry?.attempts ?? 4,
@@ -380,10 +389,16 @@ export class RegistryClient {
     }
   }
 
+  #noteWithheld = (note: string): void => {
+    if (this.#withheld.has(note) || this.#withheld.size >= 20) return;
+    this.#withheld.add(note);
+    this.#onWithheld?.(note);
+  };
+
   #credentialOnce(): Promise<Credential | undefined> {
     if (!this.#credential) {
       this.#credential = this.#credentials
-        ? this.#credentials(this.registry)
+        ? this.#credentials(this.registry, { withheld: this.#noteWithheld })
         : Promise.resolve(undefined);
     }
     return this.#credential;
@@ -418,20 +433,15 @@ export class RegistryClient {
           `${this.registry}: Bearer challenge without realm; the registry is misconfigured`,
         );
       }
-      if (this.baseUrl.startsWith("https:") && realm.startsWith("http:")) {
-        throw new KarsError(
-          "AUTH",
-          `${this.registry}: the registry sends clients to a plain-HTTP token realm (${
-            redactUrl(realm)
-          }); refusing to send credentials there`,
-        );
-      }
+      // Credentials follow the realm only where checkTokenRealm allows (https, same host).
       const tok = await this.#sharedToken(ctx, key, () =>
         fetchToken({
           realm,
           service: this.#bearer!.params.service,
           scopes,
           credential: cred,
+          registryUrl: this.baseUrl,
+          onWithheld: this.#noteWithheld,
           fetch: this.#fetch,
           signal: ctx.signal,
           onRequest: (method, url, status, ms) =>
@@ -583,10 +593,13 @@ export class RegistryClient {
       ? "the registry is failing or overloaded; try again later"
       : "check the request against the registry's documentation";
     const regCode = codes.length ? ` ${codes.join(",")}` : "";
+    const withheld = (s === 401 || s === 403) && this.#withheld.size
+      ? ` (withheld: ${[...this.#withheld].join("; ")})`
+      : "";
     const regMsg = messages.length ? ` (${messages.join("; ").slice(0, 300)})` : "";
     throw new KarsError(
       code,
-      `${this.registry}/${ctx.repository}: ${ctx.op}: HTTP ${s}${regCode}${regMsg}; ${hint}`,
+      `${this.registry}/${ctx.repository}: ${ctx.op}: HTTP ${s}${regCode}${regMsg}; ${hint}${withheld}`,
       {
         details: {
           registry: this.registry,

@@ -14,7 +14,8 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { concatBytes, fromBase64, fromUtf8 } from "../bytes.ts";
 import { KarsError } from "../errors.ts";
-import type { Credential, CredentialSource } from "./auth.ts";
+import { type Credential, type CredentialSource, hostCredentials } from "./auth.ts";
+import { parseRegistryHost } from "./registry_host.ts";
 
 /** An environment map (e.g. `Deno.env.toObject()` or `process.env`). */
 export type Env = Record<string, string | undefined>;
@@ -41,34 +42,64 @@ export const ACR_REFRESH_USER = "00000000-0000-0000-0000-000000000000";
  * ```
  */
 export function credentialChain(...sources: (CredentialSource | undefined)[]): CredentialSource {
-  return async (registry) => {
+  return async (registry, ctx) => {
     for (const s of sources) {
       if (!s) continue;
-      const c = await s(registry);
+      const c = await s(registry, ctx);
       if (c) return c;
     }
     return undefined;
   };
 }
 
+/** Names of the environment credentials, for messages. */
+export const ENV_CREDENTIALS_NAME = "KARS_REGISTRY_USERNAME/KARS_REGISTRY_PASSWORD";
+
 /**
- * Credentials from `KARS_REGISTRY_USERNAME` / `KARS_REGISTRY_PASSWORD` (both needed).
+ * The registry `KARS_REGISTRY` names, as a strict `host[:port]`; `undefined` when it is unset,
+ * an OCI layout (`oci:`), or not a valid host.
+ *
+ * @example
+ * ```ts
+ * import { envRegistryHost } from "./docker_config.ts";
+ * envRegistryHost({ KARS_REGISTRY: "MyACR.azurecr.io" }); // "myacr.azurecr.io"
+ * envRegistryHost({ KARS_REGISTRY: "oci:./layout" }); // undefined
+ * ```
+ */
+export function envRegistryHost(env: Env): string | undefined {
+  const r = env.KARS_REGISTRY;
+  if (!r || r.startsWith("oci:")) return undefined;
+  try {
+    return parseRegistryHost(r, "KARS_REGISTRY");
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Credentials from `KARS_REGISTRY_USERNAME` / `KARS_REGISTRY_PASSWORD` (both needed), offered
+ * only to the registry `host` (default: the one `KARS_REGISTRY` names). Any other registry
+ * gets nothing, and the client is told they were withheld.
  *
  * @example
  * ```ts
  * import { envCredentials } from "./docker_config.ts";
- * await envCredentials({})("r.example"); // undefined
+ * const env = { KARS_REGISTRY_USERNAME: "u", KARS_REGISTRY_PASSWORD: "p" };
+ * await envCredentials(env, "r.example")("r.example"); // { username: "u", password: "p", origin: … }
+ * await envCredentials(env, "r.example")("evil.example"); // undefined
  * ```
  */
-export function envCredentials(env: Env): CredentialSource {
-  return () => {
-    const username = env.KARS_REGISTRY_USERNAME;
-    const password = env.KARS_REGISTRY_PASSWORD;
-    if (username && password !== undefined && password !== "") {
-      return Promise.resolve({ username, password });
-    }
-    return Promise.resolve(undefined);
-  };
+export function envCredentials(env: Env, host?: string): CredentialSource {
+  const username = env.KARS_REGISTRY_USERNAME;
+  const password = env.KARS_REGISTRY_PASSWORD;
+  if (!username || password === undefined || password === "") {
+    return () => Promise.resolve(undefined);
+  }
+  return hostCredentials(
+    { username, password, origin: ENV_CREDENTIALS_NAME },
+    host ?? envRegistryHost(env),
+    ENV_CREDENTIALS_NAME,
+  );
 }
 
 /**
@@ -223,10 +254,15 @@ export function dockerConfigPath(env: Env): string | undefined {
   return home ? join(home, ".docker", "config.json") : undefined;
 }
 
-function fromHelper(r: { Username?: string; Secret?: string } | undefined): Credential | undefined {
+function fromHelper(
+  r: { Username?: string; Secret?: string } | undefined,
+  origin: string,
+): Credential | undefined {
   if (!r?.Secret) return undefined;
-  if (r.Username === "<token>") return { username: ACR_REFRESH_USER, refreshToken: r.Secret };
-  return { username: r.Username ?? "", password: r.Secret };
+  if (r.Username === "<token>") {
+    return { username: ACR_REFRESH_USER, refreshToken: r.Secret, origin };
+  }
+  return { username: r.Username ?? "", password: r.Secret, origin };
 }
 
 /**
@@ -259,11 +295,17 @@ export function dockerConfigCredentials(opts: DockerConfigOptions): CredentialSo
     const serverUrl = host === "index.docker.io" ? "https://index.docker.io/v1/" : host;
     for (const [k, helper] of Object.entries(cfg.credHelpers ?? {})) {
       if (normalizeRegistryKey(k) === host && helper) {
-        return fromHelper(await run(helper, serverUrl));
+        return fromHelper(
+          await run(helper, serverUrl),
+          `docker-credential-${helper} (credHelpers) for ${host}`,
+        );
       }
     }
     if (cfg.credsStore) {
-      const c = fromHelper(await run(cfg.credsStore, serverUrl));
+      const c = fromHelper(
+        await run(cfg.credsStore, serverUrl),
+        `docker-credential-${cfg.credsStore} (credsStore) for ${host}`,
+      );
       if (c) return c;
     }
     for (const [k, v] of Object.entries(cfg.auths ?? {})) {
@@ -282,11 +324,12 @@ export function dockerConfigCredentials(opts: DockerConfigOptions): CredentialSo
         username = decoded.slice(0, i);
         password = decoded.slice(i + 1);
       }
+      const origin = `${path} auths entry for ${host}`;
       if (v.identitytoken) {
-        return { username: username ?? ACR_REFRESH_USER, refreshToken: v.identitytoken };
+        return { username: username ?? ACR_REFRESH_USER, refreshToken: v.identitytoken, origin };
       }
       if (username !== undefined && password !== undefined && password !== "") {
-        return { username, password };
+        return { username, password, origin };
       }
     }
     return undefined;
@@ -303,11 +346,59 @@ export interface AcrOptions {
   readFile?: (path: string) => Promise<string | undefined>;
   /** Base URL of the registry's OAuth2 endpoints (default `https://<registry>`). */
   registryBaseUrl?: (registry: string) => string;
-  /** Only for registries matching this (default: hosts ending in `.azurecr.io` and friends). */
+  /** Only for registries matching this (default {@link isAcrHost}). */
   match?: (registry: string) => boolean;
+  /**
+   * When given, the exchange is made only for these registries (exact `host[:port]`): the
+   * Entra ID token is a key to every registry the identity may use, so it goes only where the
+   * caller configured. Others are withheld with a note.
+   */
+  registries?: readonly string[];
 }
 
-const ACR_HOST = /\.azurecr\.(io|cn|us)$|\.azurecr\.microsoft\.scloud$/i;
+/**
+ * Domain suffixes of Azure Container Registry login servers, per cloud: public
+ * (`azurecr.io`), Azure China (`azurecr.cn`), Azure US Government (`azurecr.us`), and the
+ * air-gapped US clouds (`azurecr.microsoft.scloud`, `azurecr.eaglex.ic.gov`).
+ *
+ * @example
+ * ```ts
+ * import { ACR_SUFFIXES } from "./docker_config.ts";
+ * ACR_SUFFIXES.includes(".azurecr.io"); // true
+ * ```
+ */
+export const ACR_SUFFIXES: readonly string[] = [
+  ".azurecr.io",
+  ".azurecr.cn",
+  ".azurecr.us",
+  ".azurecr.microsoft.scloud",
+  ".azurecr.eaglex.ic.gov",
+];
+
+/**
+ * True when `registry` is an ACR login server: `<name>.<suffix>` for a suffix of
+ * {@link ACR_SUFFIXES}, without a port or with `:443`.
+ *
+ * @example
+ * ```ts
+ * import { isAcrHost } from "./docker_config.ts";
+ * isAcrHost("myacr.azurecr.io"); // true
+ * isAcrHost("myacr.azurecr.io.evil.example"); // false
+ * ```
+ */
+export function isAcrHost(registry: string): boolean {
+  const r = registry.toLowerCase().replace(/:443$/, "");
+  if (r.includes(":")) return false;
+  return ACR_SUFFIXES.some((suf) => {
+    if (!r.endsWith(suf)) return false;
+    const name = r.slice(0, -suf.length);
+    return /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/.test(name);
+  });
+}
+
+/** Names of the Entra ID credential used for ACR, for messages. */
+const ACR_CREDENTIAL_NAME =
+  "Entra ID token (AZURE_ACCESS_TOKEN or AZURE_FEDERATED_TOKEN_FILE) for the ACR token exchange";
 
 async function postForm(
   f: typeof fetch,
@@ -364,11 +455,32 @@ async function postForm(
 export function acrCredentials(opts: AcrOptions): CredentialSource {
   const f = opts.fetch ?? globalThis.fetch.bind(globalThis);
   const read = opts.readFile ?? defaultReadFile;
-  const match = opts.match ?? ((r: string) => ACR_HOST.test(r.replace(/:\d+$/, "")));
+  const match = opts.match ?? isAcrHost;
   const base = opts.registryBaseUrl ?? ((r: string) => `https://${r}`);
-  return async (registry) => {
-    if (!match(registry)) return undefined;
+  const bound = opts.registries?.map((r) => r.toLowerCase());
+  return async (registry, ctx) => {
     const env = opts.env;
+    const configured = !!(env.AZURE_ACCESS_TOKEN ||
+      (env.AZURE_FEDERATED_TOKEN_FILE && env.AZURE_CLIENT_ID && env.AZURE_TENANT_ID));
+    if (!configured) return undefined;
+    if (!match(registry)) {
+      if (/azurecr/i.test(registry)) {
+        ctx?.withheld?.(
+          `${ACR_CREDENTIAL_NAME} not used for ${registry}: it is not an ACR login server (${
+            ACR_SUFFIXES.map((s) => `*${s}`).join(", ")
+          })`,
+        );
+      }
+      return undefined;
+    }
+    if (bound && !bound.includes(registry.toLowerCase())) {
+      ctx?.withheld?.(
+        `${ACR_CREDENTIAL_NAME} not used for ${registry}: it applies only to ${
+          bound.length ? bound.join(", ") : "no registry (none was configured for it)"
+        }`,
+      );
+      return undefined;
+    }
     let aad = env.AZURE_ACCESS_TOKEN;
     const tenant = env.AZURE_TENANT_ID;
     if (!aad && env.AZURE_FEDERATED_TOKEN_FILE && env.AZURE_CLIENT_ID && tenant) {
@@ -414,7 +526,11 @@ export function acrCredentials(opts: AcrOptions): CredentialSource {
         `ACR token exchange for ${registry} answered without refresh_token`,
       );
     }
-    return { username: ACR_REFRESH_USER, refreshToken: j.refresh_token };
+    return {
+      username: ACR_REFRESH_USER,
+      refreshToken: j.refresh_token,
+      origin: `ACR refresh token for ${registry} (from the Entra ID token)`,
+    };
   };
 }
 
@@ -422,7 +538,14 @@ export function acrCredentials(opts: AcrOptions): CredentialSource {
 export interface DefaultCredentialsOptions {
   /** Environment map. */
   env: Env;
-  /** Explicit credentials (`--username` / `--password-stdin`); win over everything. */
+  /**
+   * The configured registry (`host[:port]`): explicit and environment credentials and the ACR
+   * exchange apply to it alone. Default: the registry `KARS_REGISTRY` names; `null`: none.
+   */
+  registry?: string | null;
+  /** Further registries the ACR exchange may be made for (exact `host[:port]`). */
+  acrRegistries?: readonly string[];
+  /** Explicit credentials (`--username` / `--password-stdin`); win over everything, for `registry` only. */
   explicit?: Credential;
   /** Fetch for the ACR exchange. */
   fetch?: typeof fetch;
@@ -433,19 +556,42 @@ export interface DefaultCredentialsOptions {
 }
 
 /**
- * The usual chain: explicit → env → ACR (Entra token, for `*.azurecr.io`) → Docker config.
+ * The usual chain, each credential kept to its host: explicit and environment credentials
+ * only for the configured `registry`; ACR (Entra token) only for an ACR login server that is
+ * the configured registry or one of `acrRegistries`; Docker config entries only for their own
+ * host. Whatever is withheld is reported through the client's `withheld` callback.
  *
  * @example
  * ```ts
  * import { defaultCredentials } from "./docker_config.ts";
- * const source = defaultCredentials({ env: { KARS_REGISTRY_USERNAME: "u", KARS_REGISTRY_PASSWORD: "p" } });
+ * const source = defaultCredentials({
+ *   env: { KARS_REGISTRY_USERNAME: "u", KARS_REGISTRY_PASSWORD: "p" },
+ *   registry: "myacr.azurecr.io",
+ * });
  * ```
  */
 export function defaultCredentials(opts: DefaultCredentialsOptions): CredentialSource {
+  const registry = opts.registry === null
+    ? undefined
+    : opts.registry !== undefined
+    ? parseRegistryHost(opts.registry, "registry")
+    : envRegistryHost(opts.env);
+  const acr = [...(registry ? [registry] : []), ...(opts.acrRegistries ?? [])];
   return credentialChain(
-    opts.explicit ? () => Promise.resolve(opts.explicit) : undefined,
-    envCredentials(opts.env),
-    acrCredentials({ env: opts.env, fetch: opts.fetch, readFile: opts.readFile }),
+    opts.explicit
+      ? hostCredentials(
+        { ...opts.explicit, origin: opts.explicit.origin ?? "the explicit credentials" },
+        registry,
+        opts.explicit.origin ?? "the explicit credentials",
+      )
+      : undefined,
+    envCredentials(opts.env, registry),
+    acrCredentials({
+      env: opts.env,
+      fetch: opts.fetch,
+      readFile: opts.readFile,
+      registries: acr,
+    }),
     dockerConfigCredentials({ env: opts.env, runHelper: opts.runHelper, readFile: opts.readFile }),
   );
 }

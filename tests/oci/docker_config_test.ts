@@ -53,13 +53,27 @@ Deno.test("docker config: auths in every key form, identitytoken, env precedence
       }),
     );
     const src = dockerConfigCredentials({ env: { DOCKER_CONFIG: dir } });
-    assert.deepEqual(await src("docker.io"), { username: "hubuser", password: "hubpass" });
-    assert.deepEqual(await src("r.example:5000"), { username: "portuser", password: "pa:ss" });
+    const origin = (h: string) => `${dir}/config.json auths entry for ${h}`;
+    assert.deepEqual(await src("docker.io"), {
+      username: "hubuser",
+      password: "hubpass",
+      origin: origin("index.docker.io"),
+    });
+    assert.deepEqual(await src("r.example:5000"), {
+      username: "portuser",
+      password: "pa:ss",
+      origin: origin("r.example:5000"),
+    });
     assert.equal(await src("r.example"), undefined);
-    assert.deepEqual(await src("plain.example"), { username: "u2", password: "p2" });
+    assert.deepEqual(await src("plain.example"), {
+      username: "u2",
+      password: "p2",
+      origin: origin("plain.example"),
+    });
     assert.deepEqual(await src("myreg.azurecr.io"), {
       username: "00000000-0000-0000-0000-000000000000",
       refreshToken: "idtok",
+      origin: origin("myreg.azurecr.io"),
     });
     assert.equal(await src("empty.example"), undefined);
     // HOME fallback when DOCKER_CONFIG is unset.
@@ -70,28 +84,67 @@ Deno.test("docker config: auths in every key form, identitytoken, env precedence
       {
         username: "u2",
         password: "p2",
+        origin: `${dir}/home/.docker/config.json auths entry for plain.example`,
       },
     );
-    // Chain: explicit > env > file.
+    // Chain: explicit > env > file, for the configured registry (KARS_REGISTRY) only.
     const env = {
       DOCKER_CONFIG: dir,
+      KARS_REGISTRY: "Plain.Example",
       KARS_REGISTRY_USERNAME: "envuser",
       KARS_REGISTRY_PASSWORD: "envpass",
     };
     assert.deepEqual(await defaultCredentials({ env })("plain.example"), {
       username: "envuser",
       password: "envpass",
+      origin: "KARS_REGISTRY_USERNAME/KARS_REGISTRY_PASSWORD",
     });
     assert.deepEqual(
       await defaultCredentials({ env, explicit: { username: "x", password: "y" } })(
         "plain.example",
       ),
-      { username: "x", password: "y" },
+      { username: "x", password: "y", origin: "the explicit credentials" },
     );
     assert.deepEqual(await defaultCredentials({ env: { DOCKER_CONFIG: dir } })("plain.example"), {
       username: "u2",
       password: "p2",
+      origin: origin("plain.example"),
     });
+    // Another registry gets neither the explicit nor the environment credentials, only its
+    // own docker config entry (or nothing), and hears what was withheld.
+    const notes: string[] = [];
+    const ctx = { withheld: (n: string) => notes.push(n) };
+    const chain = defaultCredentials({ env, explicit: { username: "x", password: "y" } });
+    assert.deepEqual(await chain("r.example:5000", ctx), {
+      username: "portuser",
+      password: "pa:ss",
+      origin: origin("r.example:5000"),
+    });
+    assert.equal(await chain("evil.example", ctx), undefined);
+    assert.ok(notes.some((n) => /the explicit credentials not sent to evil\.example/.test(n)));
+    assert.ok(
+      notes.some((n) =>
+        /KARS_REGISTRY_USERNAME\/KARS_REGISTRY_PASSWORD not sent to evil\.example: they apply only to plain\.example/
+          .test(n)
+      ),
+    );
+    assert.ok(notes.every((n) => !n.includes("envpass") && !n.includes("envuser")), notes.join());
+    // Without KARS_REGISTRY (and no registry option) they apply to no registry at all.
+    const unbound = { ...env, KARS_REGISTRY: undefined };
+    assert.deepEqual(await defaultCredentials({ env: unbound })("plain.example"), {
+      username: "u2",
+      password: "p2",
+      origin: origin("plain.example"),
+    });
+    // The registry option wins over KARS_REGISTRY.
+    assert.deepEqual(
+      await defaultCredentials({ env: unbound, registry: "r.example:5000" })("r.example:5000"),
+      {
+        username: "envuser",
+        password: "envpass",
+        origin: "KARS_REGISTRY_USERNAME/KARS_REGISTRY_PASSWORD",
+      },
+    );
     await Deno.writeTextFile(`${dir}/config.json`, "{not json");
     await assert.rejects(() => src("plain.example"), (e) => isKarsError(e, "INPUT"));
   });
@@ -137,15 +190,21 @@ Deno.test("docker config: credHelpers and credsStore via docker-credential-<name
     assert.deepEqual(await src("helped.example:5000"), {
       username: "helperuser",
       password: "helpersecret",
+      origin: "docker-credential-kars-test (credHelpers) for helped.example:5000",
     });
     assert.equal((await Deno.readTextFile(`${dir}/argv`)).trim(), "get");
     assert.equal(await Deno.readTextFile(`${dir}/stdin`), "helped.example:5000");
     assert.deepEqual(await src("tok.example"), {
       username: ACR_REFRESH_USER,
       refreshToken: "refresh-xyz",
+      origin: "docker-credential-kars-token (credHelpers) for tok.example",
     });
     // credsStore says "not found": fall through to auths.
-    assert.deepEqual(await src("fallback.example"), { username: "fileuser", password: "filepass" });
+    assert.deepEqual(await src("fallback.example"), {
+      username: "fileuser",
+      password: "filepass",
+      origin: `${dir}/config.json auths entry for fallback.example`,
+    });
     await assert.rejects(
       () => src("broken.example"),
       (e) => isKarsError(e, "AUTH") && !e.message.includes("secret-ish"),
@@ -245,6 +304,7 @@ Deno.test("ACR: workload identity → Entra token → /oauth2/exchange → refre
       assert.deepEqual(await direct(reg.host), {
         username: ACR_REFRESH_USER,
         refreshToken: "acr-refresh",
+        origin: `ACR refresh token for ${reg.host} (from the Entra ID token)`,
       });
       assert.deepEqual(seen.map((s) => s.path), ["/oauth2/exchange"]);
       // Not an ACR host by default; no Azure env → no credential.

@@ -252,12 +252,25 @@ Deno.test("cli: registry credentials from the environment; wrong or none → Una
     );
     const args = { "signer-policy": "policy.yaml", "trusted-root": "root.json" };
     const ref = [`${reg.host}/${REPO}@${a.manifestDigest}`];
-    const env = (password?: string) => ({
+    const env = (password?: string, boundTo: string | undefined = reg.host) => ({
       DOCKER_CONFIG: dir,
+      ...(boundTo ? { KARS_REGISTRY: boundTo } : {}),
       ...(password ? { KARS_REGISTRY_USERNAME: "ci", KARS_REGISTRY_PASSWORD: password } : {}),
     });
     const ok = await run(dir, args, ref, env("s3cret-pw"));
     assert.equal(ok.code, 0, ok.out + ok.err);
+    // Environment credentials belong to the KARS_REGISTRY host only: unbound, or bound to
+    // another registry, they are withheld (and the warning says so, without the secret).
+    for (const e of [env("s3cret-pw", ""), env("s3cret-pw", "other.example")]) {
+      const r = await run(dir, args, ref, e);
+      assert.equal(r.code, 3, r.out + r.err);
+      assert.ok(r.out.startsWith("AllowlistVerified=False/Unauthorized: "), r.out);
+      assert.match(
+        r.err,
+        /credentials withheld: KARS_REGISTRY_USERNAME\/KARS_REGISTRY_PASSWORD not sent to 127\.0\.0\.1:\d+/,
+      );
+      assert.ok(!r.out.includes("s3cret-pw") && !r.err.includes("s3cret-pw"), "no secret");
+    }
     for (const e of [env("wrong-pw"), env()]) {
       const r = await run(dir, args, ref, e);
       assert.equal(r.code, 3, r.out + r.err);
