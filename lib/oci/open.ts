@@ -1,6 +1,7 @@
 /**
  * Opens the right {@link Target} for a `--registry` value: `oci:<dir>` is an OCI image
- * layout on disk, anything else a remote registry `host[:port]`.
+ * layout on disk, anything else a remote registry `host[:port]` (strict; never a link-local or
+ * cloud metadata address).
  *
  * @module
  */
@@ -8,6 +9,7 @@ import { KarsError } from "../errors.ts";
 import type { RegistryClient, RegistryClientOptions } from "./client.ts";
 import { LayoutTarget } from "./layout.ts";
 import { isRegistryHost, validateRepository } from "./reference.ts";
+import { checkRegistryAllowed } from "./registry_host.ts";
 import { RegistryTarget } from "./registry.ts";
 import type { Target } from "./types.ts";
 
@@ -45,5 +47,7 @@ export function openTarget(spec: string, repository: string, opts: OpenTargetOpt
       `registry ${JSON.stringify(spec)} must be host[:port] (no scheme, no path) or oci:<dir>`,
     );
   }
+  const allowed = checkRegistryAllowed(spec.toLowerCase(), undefined);
+  if (!allowed.ok) throw new KarsError("INPUT", allowed.why);
   return new RegistryTarget({ ...opts, registry: spec, repository });
 }
