@@ -70,7 +70,7 @@ export type { UploadOptions } from "./lib/oci/registry.ts";
 export { RegistryClient } from "./lib/oci/client.ts";
 export type { OpenTargetOptions } from "./lib/oci/open.ts";
 export type { ArtifactToPush, CopyOptions, PushArtifactOptions } from "./lib/oci/copy.ts";
-export type { Credential, CredentialSource } from "./lib/oci/auth.ts";
+export type { Credential, CredentialContext, CredentialSource } from "./lib/oci/auth.ts";
 export type { DefaultCredentialsOptions } from "./lib/oci/docker_config.ts";
 export { MemoryTarget } from "./lib/oci/memory.ts";
 export { checkRegistryAllowed, parseRegistryHost } from "./lib/oci/registry_host.ts";
