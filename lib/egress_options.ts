@@ -6,7 +6,7 @@
  */
 import { applyApproveDeny } from "./allowlist.ts";
 import { KarsError } from "./errors.ts";
-import { parseRegistryHost } from "./oci/registry_host.ts";
+import { checkRegistryAllowed, parseRegistryHost } from "./oci/registry_host.ts";
 
 /** Where signatures are stored: cosign's legacy `.sig` tag, a Sigstore bundle referrer, or both. */
 export type SignatureFormat = "legacy" | "bundle" | "both";
@@ -107,13 +107,17 @@ function usage(message: string): KarsError {
   return new KarsError("USAGE", message);
 }
 
-/** A strict `host[:port]` (lower-cased), or a usage error naming `what`. */
+/** A strict `host[:port]` (lower-cased), never link-local/metadata, or a usage error naming `what`. */
 function strictHost(value: string, what: string): string {
+  let host: string;
   try {
-    return parseRegistryHost(value, what);
+    host = parseRegistryHost(value, what);
   } catch (e) {
     throw usage((e as Error).message);
   }
+  const allowed = checkRegistryAllowed(host, undefined);
+  if (!allowed.ok) throw usage(`${what}: ${allowed.why}`);
+  return host;
 }
 
 function str(v: RawOptionValues[string]): string | undefined {
