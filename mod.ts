@@ -64,6 +64,7 @@ export type {
   FetchedManifest,
   ImageIndex,
   ImageManifest,
+  RequestOptions,
   Target,
 } from "./lib/oci/types.ts";
 export type { UploadOptions } from "./lib/oci/registry.ts";
@@ -90,6 +91,7 @@ export type {
   SignatureFormat,
 } from "./lib/sign/sign_artifact.ts";
 export type { Signature, SignatureKey, Signer } from "./lib/sign/signer.ts";
+export type { TransparencyLogEntryJson } from "./lib/sign/rekor_v2.ts";
 export type { BundleSignature, LegacySignature } from "./lib/sign/store.ts";
 export {
   generateKeyPair,
