@@ -22,7 +22,8 @@ const HELP = `Usage: kars migrate from-kagent <file|-> [options]
 
 Translates kagent.dev/v1alpha2 Agent (and SandboxAgent) objects, with the ModelConfig and
 RemoteMCPServer objects they reference in the same multi-document input, into KarsSandbox,
-InferencePolicy and ToolPolicy objects (kars.azure.com/v1alpha1).
+InferencePolicy, McpServer and ToolPolicy objects (kars.azure.com/v1alpha1). Every object is
+checked against the kars CRD schemas before anything is written.
 
 The egress allowlist comes from spec.sandbox.network.allowedDomains, the referenced
 RemoteMCPServer URLs and the ModelConfig endpoint. Every entry gets a port (the URL's, else
@@ -32,9 +33,10 @@ reported and left out. A sandbox with an allowlist gets egressMode: Strict.
 Options:
   -n, --namespace NS     namespace of every emitted object (default: kars-<agent name>)
       --isolation LEVEL  standard | enhanced | confidential (default: enhanced)
-      --image IMAGE      container image of the sandbox (overrides a BYO agent's image)
+      --image IMAGE      the runtime's image (OpenClaw image; overrides a BYO agent's image)
       --allow-lossy      write the result even when data had to be dropped
-      --out-dir DIR      write one file per object, <kind>-<name>.yaml (or .json)
+      --out-dir DIR      write one file per object, <kind>-<name>.yaml (or .json;
+                         <kind>-<namespace>-<name> when two objects share kind and name)
       --force            overwrite existing files in --out-dir
       --format FMT       yaml | json (default: yaml); json on stdout is a v1 List
       --dry-run          print what would be written; write nothing
@@ -51,9 +53,23 @@ function str(v: unknown): string | undefined {
   return typeof v === "string" ? v : undefined;
 }
 
-/** File name of one emitted object: `<kind>-<name>.<ext>`, kind lowercased. */
-export function resourceFileName(r: KarsResource, format: "yaml" | "json"): string {
-  return `${r.kind.toLowerCase()}-${r.metadata.name}.${format}`;
+/**
+ * File name of one emitted object: `<kind>-<name>.<ext>`, kind lowercased; with `qualify`
+ * (two emitted objects share kind and name, e.g. one McpServer per agent namespace)
+ * `<kind>-<namespace>-<name>.<ext>`.
+ */
+export function resourceFileName(
+  r: KarsResource,
+  format: "yaml" | "json",
+  qualify = false,
+): string {
+  const ns = qualify ? `${r.metadata.namespace}-` : "";
+  return `${r.kind.toLowerCase()}-${ns}${r.metadata.name}.${format}`;
+}
+
+/** Whether another resource in `all` has the same kind and name as `r`. */
+function clashes(r: KarsResource, all: readonly KarsResource[]): boolean {
+  return all.some((o) => o !== r && o.kind === r.kind && o.metadata.name === r.metadata.name);
 }
 
 /**
@@ -67,7 +83,8 @@ export function resourceFileName(r: KarsResource, format: "yaml" | "json"): stri
  */
 export const migrateFromKagentCommand: Command = {
   path: ["migrate", "from-kagent"],
-  summary: "translate kagent Agents into KarsSandbox, InferencePolicy and ToolPolicy objects",
+  summary:
+    "translate kagent Agents into KarsSandbox, InferencePolicy, McpServer and ToolPolicy objects",
   help: HELP,
   options: {
     namespace: { type: "string", short: "n" },
@@ -144,7 +161,7 @@ export const migrateFromKagentCommand: Command = {
     if (outDirArg !== undefined) {
       const dir = resolve(ctx.cwd, outDirArg);
       const files = result.resources.map((r) => ({
-        path: resolve(dir, resourceFileName(r, format)),
+        path: resolve(dir, resourceFileName(r, format, clashes(r, result.resources))),
         bytes: utf8(render(r)),
       }));
       // Every overwrite check happens before anything is written.

@@ -5,6 +5,7 @@ import type { CliContext } from "../../lib/cli/command.ts";
 import { migrateFromKagentCommand } from "../../lib/cli/migrate.ts";
 import { canonicalizeEndpoints } from "../../lib/allowlist.ts";
 import { nextStepHint } from "../../lib/migrate/from_kagent.ts";
+import { formatFieldErrors, validateKarsResource } from "../../lib/kube/schema/mod.ts";
 
 const ROOT = new URL("../../testdata/kagent/", import.meta.url);
 const UPDATE = Deno.env.get("KARS_UPDATE_GOLDEN") === "1";
@@ -132,6 +133,13 @@ for (const name of cases) {
     assert.equal(list.kind, "List");
     assert.deepEqual(docs, list.items);
 
+    // Every emitted object validates against the vendored kars CRDs (strict, with CEL).
+    for (const d of docs) {
+      const v = validateKarsResource(d);
+      assert.deepEqual(formatFieldErrors(v.errors), [], `${d.kind}/${d.metadata.name}`);
+      assert.deepEqual(v.unchecked, [], `${d.kind}/${d.metadata.name}: unchecked CEL rules`);
+    }
+
     // Every KarsSandbox: ports present, already canonical; exactly one hint line per allowlist.
     for (const d of docs.filter((d) => d.kind === "KarsSandbox")) {
       const np = d.spec.networkPolicy;
@@ -156,14 +164,14 @@ for (const name of cases) {
       assert.equal(w.stdout, "");
       const names: string[] = [];
       for await (const e of Deno.readDir(out)) names.push(e.name);
-      assert.deepEqual(
-        names.sort(),
-        docs.map((d) => `${d.kind.toLowerCase()}-${d.metadata.name}.yaml`).sort(),
-      );
+      const fileOf = (d: { kind: string; metadata: { name: string; namespace: string } }) => {
+        const twin = docs.filter((o) => o.kind === d.kind && o.metadata.name === d.metadata.name);
+        const ns = twin.length > 1 ? `${d.metadata.namespace}-` : "";
+        return `${d.kind.toLowerCase()}-${ns}${d.metadata.name}.yaml`;
+      };
+      assert.deepEqual(names.sort(), docs.map(fileOf).sort());
       for (const d of docs) {
-        const text = await Deno.readTextFile(
-          `${out}/${d.kind.toLowerCase()}-${d.metadata.name}.yaml`,
-        );
+        const text = await Deno.readTextFile(`${out}/${fileOf(d)}`);
         assert.deepEqual(parse(text), d);
       }
       const again = await kars([...args, "--out-dir", out], cwd);
@@ -181,12 +189,12 @@ Deno.test("migrate: --dry-run with --out-dir writes nothing", async () => {
   const out = await Deno.makeTempDir({ prefix: "kars-migrate-" });
   try {
     const r = await kars(
-      ["input.yaml", "--out-dir", `${out}/sub`, "--dry-run"],
+      ["input.yaml", "--out-dir", `${out}/sub`, "--dry-run", "--allow-lossy"],
       new URL("declarative/", ROOT).pathname,
     );
     assert.equal(r.code, 0);
     assert.match(r.stderr, /would write .*karssandbox-k8s-helper\.yaml/);
-    assert.equal(parseAllDocuments(r.stdout).length, 3);
+    assert.equal(parseAllDocuments(r.stdout).length, 5);
     assert.deepEqual([...Deno.readDirSync(out)], []);
   } finally {
     await Deno.remove(out, { recursive: true });
@@ -218,13 +226,18 @@ Deno.test("migrate: --format json --out-dir writes <kind>-<name>.json files equa
   const out = await Deno.makeTempDir({ prefix: "kars-migrate-" });
   try {
     const cwd = new URL("declarative/", ROOT).pathname;
-    const y = await kars(["input.yaml"], cwd);
-    const r = await kars(["input.yaml", "--out-dir", out, "--format", "json"], cwd);
+    const y = await kars(["input.yaml", "--allow-lossy"], cwd);
+    const r = await kars(
+      ["input.yaml", "--out-dir", out, "--format", "json", "--allow-lossy"],
+      cwd,
+    );
     assert.equal(r.code, 0, r.stderr);
     const names = [...Deno.readDirSync(out)].map((e) => e.name).sort();
     assert.deepEqual(names, [
       "inferencepolicy-k8s-helper.json",
       "karssandbox-k8s-helper.json",
+      "mcpserver-github-mcp.json",
+      "toolpolicy-k8s-helper-approve-1.json",
       "toolpolicy-k8s-helper.json",
     ]);
     const byName = Object.fromEntries(

@@ -1,0 +1,602 @@
+/**
+ * Validates an object against a CRD's structural `openAPIV3Schema` the way the API server does
+ * with strict server-side field validation (`kubectl apply`'s default): after defaulting, it
+ * checks types (with `nullable`, `x-kubernetes-int-or-string`), `required`, `enum`, `pattern`,
+ * `format` (the formats Kubernetes checks), numeric bounds, string/list/map sizes,
+ * `x-kubernetes-list-type: set|map` uniqueness, embedded resources, and — as errors — fields the
+ * schema does not declare (except under `x-kubernetes-preserve-unknown-fields`). CEL rules
+ * (`x-kubernetes-validations`) are evaluated with the subset in `cel.ts`; rules outside that
+ * subset are returned in `unchecked`, never silently passed.
+ *
+ * Two modes:
+ * - `object` (default): a whole object as `kubectl apply` would create it, with `apiVersion`,
+ *   `kind` and `metadata` checked too.
+ * - `patch`: a JSON merge patch (what a GitOps manifest is): only present fields are checked;
+ *   `required` is enforced inside list items (a merge patch replaces lists whole) but not for
+ *   objects, no defaults are applied and CEL rules are not evaluated (they need the whole
+ *   object). `null` (a merge-patch delete) is accepted anywhere.
+ *
+ * One deliberate difference from the API server: a `null` on a field that is not `nullable` is
+ * an error here; the API server prunes it silently, which for a generated document is a bug.
+ *
+ * Pure and bounded (depth ≤ 64, at most 1,000 errors).
+ *
+ * @module
+ */
+import { type CelProgram, compileCel, runCel } from "./cel.ts";
+import type { CrdSchemaEntry, SchemaNode } from "./types.ts";
+
+/** One validation failure, shaped like the API server's field errors. */
+export interface FieldError {
+  /** Field path, e.g. `spec.runtime.kind` or `spec.networkPolicy.allowedEndpoints[0].port`. */
+  path: string;
+  /** `FieldValueRequired`, `FieldValueInvalid`, `FieldValueNotSupported`, `FieldValueTypeInvalid`, `FieldValueTooLong`, `FieldValueTooMany`, `FieldValueDuplicate`, `FieldValueForbidden` or `UnknownField`. */
+  type: string;
+  /** Human-readable detail. */
+  message: string;
+}
+
+/** What {@link validateAgainstSchema} returns. */
+export interface ValidationResult {
+  /** True when `errors` is empty. */
+  ok: boolean;
+  /** All failures found (capped at 1,000). */
+  errors: FieldError[];
+  /** CEL rules that applied to a present value but could not be evaluated here (`path: rule`). */
+  unchecked: string[];
+}
+
+/** Options of {@link validateAgainstSchema}. */
+export interface ValidateOptions {
+  /** `object` (default) or `patch`. */
+  mode?: "object" | "patch";
+}
+
+const MAX_DEPTH = 64;
+const MAX_ERRORS = 1000;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const QUALIFIED_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+
+const regexCache = new Map<string, RegExp | null>();
+function compilePattern(p: string): RegExp | null {
+  if (!regexCache.has(p)) {
+    let r: RegExp | null = null;
+    try {
+      r = new RegExp(p, "u");
+    } catch {
+      try {
+        r = new RegExp(p);
+      } catch {
+        r = null;
+      }
+    }
+    regexCache.set(p, r);
+  }
+  return regexCache.get(p)!;
+}
+
+const celCache = new Map<string, CelProgram | string>();
+function cel(rule: string): CelProgram | string {
+  if (!celCache.has(rule)) celCache.set(rule, compileCel(rule));
+  return celCache.get(rule)!;
+}
+
+function isObj(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+
+function describeType(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "array";
+  if (typeof v === "number") return Number.isInteger(v) ? "integer" : "number";
+  return typeof v;
+}
+
+function quote(v: unknown): string {
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > 200 ? `${s.slice(0, 197)}...` : s;
+}
+
+/** Formats the API server validates (k8s.io/kube-openapi strfmt), checked here. */
+const FORMATS: Record<string, (s: string) => boolean> = {
+  byte: (s) => /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(s),
+  date: (s) => /^\d{4}-\d{2}-\d{2}$/.test(s) && !Number.isNaN(Date.parse(s)),
+  "date-time": (s) =>
+    /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/.test(s) &&
+    !Number.isNaN(Date.parse(s)),
+  datetime: (s) => FORMATS["date-time"](s),
+  uuid: (s) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s),
+  ipv4: (s) =>
+    /^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/.test(s),
+  ipv6: (s) => {
+    try {
+      return s.includes(":") && new URL(`http://[${s}]/`).hostname.length > 2;
+    } catch {
+      return false;
+    }
+  },
+  hostname: (s) =>
+    s.length <= 253 &&
+    s.split(".").every((l) => /^[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?$/.test(l)),
+  email: (s) => /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(s),
+  mac: (s) => /^([0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}$/.test(s),
+  cidr: (s) => {
+    const m = /^(.+)\/(\d{1,3})$/.exec(s);
+    if (!m) return false;
+    return (FORMATS.ipv4(m[1]) && Number(m[2]) <= 32) ||
+      (FORMATS.ipv6(m[1]) && Number(m[2]) <= 128);
+  },
+};
+
+class Ctx {
+  errors: FieldError[] = [];
+  unchecked: string[] = [];
+  constructor(readonly patch: boolean) {}
+  err(path: string, type: string, message: string) {
+    if (this.errors.length < MAX_ERRORS) {
+      this.errors.push({ path: path || "<root>", type, message });
+    }
+  }
+}
+
+function join(path: string, key: string): string {
+  return /^[A-Za-z_][A-Za-z0-9_-]*$/.test(key)
+    ? (path ? `${path}.${key}` : key)
+    : `${path}[${JSON.stringify(key)}]`;
+}
+
+/** Applies structural defaults to present objects (the API server defaults before validating). */
+function applyDefaults(v: unknown, s: SchemaNode, depth = 0): unknown {
+  if (depth > MAX_DEPTH) return v;
+  if (isObj(v) && s.properties) {
+    const out: Record<string, unknown> = { ...v };
+    for (const [k, sub] of Object.entries(s.properties)) {
+      if (!(k in out) && sub.default !== undefined) out[k] = structuredClone(sub.default);
+      if (k in out) out[k] = applyDefaults(out[k], sub, depth + 1);
+    }
+    if (isObj(s.additionalProperties)) {
+      for (const k of Object.keys(out)) {
+        if (!(k in s.properties)) out[k] = applyDefaults(out[k], s.additionalProperties, depth + 1);
+      }
+    }
+    return out;
+  }
+  if (isObj(v) && isObj(s.additionalProperties)) {
+    const ap = s.additionalProperties;
+    return Object.fromEntries(
+      Object.entries(v).map(([k, x]) => [k, applyDefaults(x, ap, depth + 1)]),
+    );
+  }
+  if (Array.isArray(v) && s.items) {
+    const items = s.items;
+    return v.map((x) => applyDefaults(x, items, depth + 1));
+  }
+  return v;
+}
+
+function checkType(c: Ctx, path: string, v: unknown, s: SchemaNode): boolean {
+  if (s["x-kubernetes-int-or-string"]) {
+    if (typeof v === "string" || (typeof v === "number" && Number.isInteger(v))) return true;
+    c.err(
+      path,
+      "FieldValueTypeInvalid",
+      `Invalid value: ${quote(v)}: must be an integer or a string`,
+    );
+    return false;
+  }
+  if (!s.type) return true;
+  const t = describeType(v);
+  const ok = s.type === t || (s.type === "number" && t === "integer") ||
+    (s.type === "object" && t === "object");
+  if (!ok) {
+    c.err(path, "FieldValueTypeInvalid", `Invalid value: ${quote(v)}: must be of type ${s.type}`);
+  }
+  return ok;
+}
+
+function walk(c: Ctx, path: string, v: unknown, s: SchemaNode, depth: number, inListItem: boolean) {
+  if (depth > MAX_DEPTH) {
+    c.err(path, "FieldValueInvalid", `nested deeper than ${MAX_DEPTH} levels`);
+    return;
+  }
+  if (v === null) {
+    if (c.patch || s.nullable) return;
+    c.err(
+      path,
+      "FieldValueTypeInvalid",
+      `null on a field that is not nullable (the API server would silently drop it)`,
+    );
+    return;
+  }
+  if (!checkType(c, path, v, s)) return;
+  if (s.enum && !s.enum.some((e) => JSON.stringify(e) === JSON.stringify(v))) {
+    c.err(
+      path,
+      "FieldValueNotSupported",
+      `Unsupported value: ${quote(v)}: supported values: ${s.enum.map((e) => quote(e)).join(", ")}`,
+    );
+  }
+  if (typeof v === "string") {
+    const n = [...v].length;
+    if (s.maxLength !== undefined && n > s.maxLength) {
+      c.err(path, "FieldValueTooLong", `Too long: may not be more than ${s.maxLength} bytes`);
+    }
+    if (s.minLength !== undefined && n < s.minLength) {
+      c.err(
+        path,
+        "FieldValueInvalid",
+        `Invalid value: ${quote(v)}: should be at least ${s.minLength} chars long`,
+      );
+    }
+    if (s.pattern !== undefined) {
+      const re = compilePattern(s.pattern);
+      if (!re) c.unchecked.push(`${path}: pattern ${s.pattern}`);
+      else if (!re.test(v)) {
+        c.err(path, "FieldValueInvalid", `Invalid value: ${quote(v)}: should match '${s.pattern}'`);
+      }
+    }
+    if (s.format && FORMATS[s.format] && !FORMATS[s.format](v)) {
+      c.err(path, "FieldValueInvalid", `Invalid value: ${quote(v)}: must be of format ${s.format}`);
+    }
+  }
+  if (typeof v === "number") {
+    if (s.minimum !== undefined && (s.exclusiveMinimum ? v <= s.minimum : v < s.minimum)) {
+      c.err(
+        path,
+        "FieldValueInvalid",
+        `Invalid value: ${v}: should be greater than ${
+          s.exclusiveMinimum ? "" : "or equal to "
+        }${s.minimum}`,
+      );
+    }
+    if (s.maximum !== undefined && (s.exclusiveMaximum ? v >= s.maximum : v > s.maximum)) {
+      c.err(
+        path,
+        "FieldValueInvalid",
+        `Invalid value: ${v}: should be less than ${
+          s.exclusiveMaximum ? "" : "or equal to "
+        }${s.maximum}`,
+      );
+    }
+    if (s.multipleOf !== undefined && v % s.multipleOf !== 0) {
+      c.err(
+        path,
+        "FieldValueInvalid",
+        `Invalid value: ${v}: should be a multiple of ${s.multipleOf}`,
+      );
+    }
+    if (s.format === "int32" && (v < -(2 ** 31) || v >= 2 ** 31)) {
+      c.err(path, "FieldValueInvalid", `Invalid value: ${v}: out of range for int32`);
+    }
+    if (s.format === "uint32" && (v < 0 || v >= 2 ** 32)) {
+      c.err(path, "FieldValueInvalid", `Invalid value: ${v}: out of range for uint32`);
+    }
+  }
+  if (Array.isArray(v)) {
+    if (s.maxItems !== undefined && v.length > s.maxItems) {
+      c.err(
+        path,
+        "FieldValueTooMany",
+        `Too many: ${v.length}: must have at most ${s.maxItems} items`,
+      );
+    }
+    if (s.minItems !== undefined && v.length < s.minItems) {
+      c.err(path, "FieldValueInvalid", `Invalid value: should have at least ${s.minItems} items`);
+    }
+    const lt = s["x-kubernetes-list-type"];
+    if (lt === "set" || s.uniqueItems) {
+      const seen = new Set<string>();
+      v.forEach((x, i) => {
+        const k = JSON.stringify(x);
+        if (seen.has(k)) {
+          c.err(`${path}[${i}]`, "FieldValueDuplicate", `Duplicate value: ${quote(x)}`);
+        }
+        seen.add(k);
+      });
+    }
+    if (lt === "map") {
+      const keys = s["x-kubernetes-list-map-keys"] ?? [];
+      const seen = new Set<string>();
+      v.forEach((x, i) => {
+        if (!isObj(x)) return;
+        const k = JSON.stringify(keys.map((key) => x[key]));
+        if (seen.has(k)) c.err(`${path}[${i}]`, "FieldValueDuplicate", `Duplicate value: ${k}`);
+        seen.add(k);
+      });
+    }
+    if (s.items) v.forEach((x, i) => walk(c, `${path}[${i}]`, x, s.items!, depth + 1, true));
+  }
+  if (isObj(v)) {
+    const n = Object.keys(v).length;
+    if (s.maxProperties !== undefined && n > s.maxProperties) {
+      c.err(
+        path,
+        "FieldValueTooMany",
+        `Too many: ${n}: must have at most ${s.maxProperties} items`,
+      );
+    }
+    if (s.minProperties !== undefined && n < s.minProperties) {
+      c.err(
+        path,
+        "FieldValueInvalid",
+        `Invalid value: should have at least ${s.minProperties} properties`,
+      );
+    }
+    if (!c.patch || inListItem) {
+      for (const r of s.required ?? []) {
+        if (!(r in v)) c.err(join(path, r), "FieldValueRequired", "Required value");
+      }
+    }
+    const embedded = s["x-kubernetes-embedded-resource"] === true;
+    if (embedded) checkEmbedded(c, path, v);
+    const props = s.properties ?? {};
+    const preserve = s["x-kubernetes-preserve-unknown-fields"] === true;
+    for (const [k, x] of Object.entries(v)) {
+      const p = join(path, k);
+      if (k in props) walk(c, p, x, props[k], depth + 1, false);
+      else if (isObj(s.additionalProperties)) {
+        walk(c, p, x, s.additionalProperties, depth + 1, false);
+      } else if (embedded && (k === "apiVersion" || k === "kind" || k === "metadata")) continue;
+      else if (!preserve && s.additionalProperties !== true) {
+        c.err(p, "UnknownField", `unknown field "${p}"`);
+      }
+    }
+  }
+  for (const sub of s.allOf ?? []) walk(c, path, v, sub, depth + 1, inListItem);
+  for (const [kw, list] of [["anyOf", s.anyOf], ["oneOf", s.oneOf]] as const) {
+    if (!list) continue;
+    const passing = list.filter((sub) => {
+      const t = new Ctx(c.patch);
+      walk(t, path, v, sub, depth + 1, inListItem);
+      return t.errors.filter((e) => e.type !== "UnknownField").length === 0;
+    }).length;
+    if (kw === "anyOf" ? passing === 0 : passing !== 1) {
+      c.err(
+        path,
+        "FieldValueInvalid",
+        `Invalid value: must validate ${
+          kw === "anyOf" ? "at least one" : "exactly one"
+        } of the ${kw} schemas`,
+      );
+    }
+  }
+  if (s.not) {
+    const t = new Ctx(c.patch);
+    walk(t, path, v, s.not, depth + 1, inListItem);
+    if (t.errors.length === 0) {
+      c.err(path, "FieldValueInvalid", "Invalid value: must not validate the schema (not)");
+    }
+  }
+  if (!c.patch) {
+    for (const rule of s["x-kubernetes-validations"] ?? []) {
+      const p = cel(rule.rule);
+      if (typeof p === "string") {
+        c.unchecked.push(`${path || "<root>"}: ${rule.rule} (${p})`);
+        continue;
+      }
+      const r = runCel(p, v);
+      const at = rule.fieldPath ? `${path}${rule.fieldPath}` : path;
+      if (!r.ok) {
+        c.err(
+          at,
+          "FieldValueInvalid",
+          `Invalid value: rule ${quote(rule.rule)} could not be evaluated: ${r.error}`,
+        );
+      } else if (r.value !== true) {
+        c.err(
+          at,
+          rule.reason ?? "FieldValueInvalid",
+          `Invalid value: ${rule.message ?? `failed rule: ${rule.rule}`}`,
+        );
+      }
+    }
+  }
+}
+
+const OBJECT_META_KEYS = new Set([
+  "name",
+  "generateName",
+  "namespace",
+  "uid",
+  "resourceVersion",
+  "generation",
+  "creationTimestamp",
+  "deletionTimestamp",
+  "deletionGracePeriodSeconds",
+  "labels",
+  "annotations",
+  "ownerReferences",
+  "finalizers",
+  "managedFields",
+  "selfLink",
+]);
+
+function checkStringMap(c: Ctx, path: string, v: unknown, values: RegExp | undefined) {
+  if (!isObj(v)) {
+    c.err(path, "FieldValueTypeInvalid", `Invalid value: ${quote(v)}: must be of type object`);
+    return;
+  }
+  for (const [k, x] of Object.entries(v)) {
+    const p = `${path}[${JSON.stringify(k)}]`;
+    const slash = k.lastIndexOf("/");
+    const prefix = slash >= 0 ? k.slice(0, slash) : "";
+    const name = slash >= 0 ? k.slice(slash + 1) : k;
+    if (
+      (slash >= 0 && (prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix))) || name.length > 63 ||
+      !QUALIFIED_NAME.test(name)
+    ) {
+      c.err(p, "FieldValueInvalid", `Invalid value: ${quote(k)}: not a qualified name`);
+    }
+    if (typeof x !== "string") {
+      c.err(p, "FieldValueTypeInvalid", `Invalid value: ${quote(x)}: must be of type string`);
+    } else if (values && (x.length > 63 || !values.test(x))) {
+      c.err(p, "FieldValueInvalid", `Invalid value: ${quote(x)}: not a valid label value`);
+    }
+  }
+}
+
+function checkMetadata(c: Ctx, path: string, md: unknown, namespaced: boolean | undefined) {
+  if (!isObj(md)) {
+    c.err(
+      path,
+      c.patch ? "FieldValueTypeInvalid" : "FieldValueRequired",
+      "metadata must be an object",
+    );
+    return;
+  }
+  for (const k of Object.keys(md)) {
+    if (!OBJECT_META_KEYS.has(k)) {
+      c.err(`${path}.${k}`, "UnknownField", `unknown field "${path}.${k}"`);
+    }
+  }
+  if (md.name === undefined && md.generateName === undefined && !c.patch) {
+    c.err(`${path}.name`, "FieldValueRequired", "Required value: name or generateName is required");
+  }
+  if (md.name !== undefined) {
+    if (typeof md.name !== "string" || md.name.length > 253 || !DNS_SUBDOMAIN.test(md.name)) {
+      c.err(
+        `${path}.name`,
+        "FieldValueInvalid",
+        `Invalid value: ${quote(md.name)}: a lowercase RFC 1123 subdomain is required`,
+      );
+    }
+  }
+  if (md.namespace !== undefined) {
+    if (namespaced === false) {
+      c.err(`${path}.namespace`, "FieldValueForbidden", "not allowed on a cluster-scoped resource");
+    } else if (
+      typeof md.namespace !== "string" || md.namespace.length > 63 || !DNS_LABEL.test(md.namespace)
+    ) {
+      c.err(
+        `${path}.namespace`,
+        "FieldValueInvalid",
+        `Invalid value: ${quote(md.namespace)}: a lowercase RFC 1123 label is required`,
+      );
+    }
+  }
+  if (md.labels !== undefined) checkStringMap(c, `${path}.labels`, md.labels, LABEL_VALUE);
+  if (md.annotations !== undefined) {
+    checkStringMap(c, `${path}.annotations`, md.annotations, undefined);
+    if (isObj(md.annotations)) {
+      const total = Object.entries(md.annotations).reduce(
+        (n, [k, x]) => n + k.length + (typeof x === "string" ? x.length : 0),
+        0,
+      );
+      if (total > 256 * 1024) {
+        c.err(
+          `${path}.annotations`,
+          "FieldValueTooLong",
+          "Too long: must have at most 262144 bytes",
+        );
+      }
+    }
+  }
+}
+
+function checkEmbedded(c: Ctx, path: string, v: Record<string, unknown>) {
+  for (const k of ["apiVersion", "kind"]) {
+    if (typeof v[k] !== "string" || v[k] === "") {
+      if (!c.patch || k in v) {
+        c.err(join(path, k), "FieldValueRequired", "Required value: must not be empty");
+      }
+    }
+  }
+  if (v.metadata !== undefined) checkMetadata(c, join(path, "metadata"), v.metadata, undefined);
+}
+
+/**
+ * Validates `obj` against one schema node (usually a CRD version's `openAPIV3Schema`).
+ * Top-level `apiVersion`, `kind` and `metadata` are not part of a CRD's schema; use
+ * {@link validateResource} for a whole object.
+ *
+ * @example
+ * ```ts
+ * import { validateAgainstSchema } from "./validator.ts";
+ * const r = validateAgainstSchema({ port: "443" }, {
+ *   type: "object", properties: { port: { type: "integer" } },
+ * });
+ * r.errors[0].path; // "port"
+ * ```
+ */
+export function validateAgainstSchema(
+  obj: unknown,
+  schema: SchemaNode,
+  opts: ValidateOptions = {},
+): ValidationResult {
+  const c = new Ctx(opts.mode === "patch");
+  const value = c.patch ? obj : applyDefaults(obj, schema);
+  walk(c, "", value, schema, 0, false);
+  return { ok: c.errors.length === 0, errors: c.errors, unchecked: c.unchecked };
+}
+
+/**
+ * Validates a whole Kubernetes object (or, in `patch` mode, a merge patch) of a CRD kind:
+ * `apiVersion` must be the CRD's group/version, `kind` its kind, `metadata` a valid
+ * ObjectMeta, and everything else must fit the CRD's schema.
+ *
+ * @example
+ * ```ts
+ * import { validateResource } from "./validator.ts";
+ * import { KARS_CRDS } from "./kars_crds.ts";
+ * const r = validateResource({
+ *   apiVersion: "kars.azure.com/v1alpha1", kind: "McpServer",
+ *   metadata: { name: "github", namespace: "team" },
+ *   spec: { url: "https://api.githubcopilot.com/mcp/", allowedTools: ["*"] },
+ * }, KARS_CRDS.McpServer);
+ * r.ok; // true
+ * ```
+ */
+export function validateResource(
+  obj: unknown,
+  crd: CrdSchemaEntry,
+  opts: ValidateOptions = {},
+): ValidationResult {
+  const c = new Ctx(opts.mode === "patch");
+  if (!isObj(obj)) {
+    c.err("", "FieldValueTypeInvalid", `expected an object, got ${describeType(obj)}`);
+    return { ok: false, errors: c.errors, unchecked: [] };
+  }
+  const gv = `${crd.group}/${crd.version}`;
+  if (obj.apiVersion !== gv) {
+    c.err(
+      "apiVersion",
+      "FieldValueInvalid",
+      `Invalid value: ${quote(obj.apiVersion)}: expected ${gv}`,
+    );
+  }
+  if (obj.kind !== crd.kind) {
+    c.err("kind", "FieldValueInvalid", `Invalid value: ${quote(obj.kind)}: expected ${crd.kind}`);
+  }
+  checkMetadata(c, "metadata", obj.metadata, crd.scope === "Namespaced");
+  const rest: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(obj)) {
+    if (k !== "apiVersion" && k !== "kind") rest[k] = v;
+  }
+  // `metadata` is visible to CEL (`self.metadata.name`) but is not in the CRD schema.
+  const schema: SchemaNode = {
+    ...crd.schema,
+    properties: {
+      ...crd.schema.properties,
+      metadata: { type: "object", "x-kubernetes-preserve-unknown-fields": true },
+    },
+  };
+  const r = validateAgainstSchema(rest, schema, opts);
+  const errors = [...c.errors, ...r.errors];
+  return { ok: errors.length === 0, errors, unchecked: r.unchecked };
+}
+
+/**
+ * One line per error, `<path>: <message>`, for reports.
+ *
+ * @example
+ * ```ts
+ * import { formatFieldErrors } from "./validator.ts";
+ * formatFieldErrors([{ path: "spec.x", type: "UnknownField", message: 'unknown field "spec.x"' }]);
+ * // ['spec.x: unknown field "spec.x"']
+ * ```
+ */
+export function formatFieldErrors(errors: readonly FieldError[]): string[] {
+  return errors.map((e) => `${e.path}: ${e.message}`);
+}
