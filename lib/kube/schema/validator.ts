@@ -53,6 +53,8 @@ export interface ValidateOptions {
 }
 
 const MAX_DEPTH = 64;
+/** Error types after which the API server skips CEL rules. */
+const BLOCKING = new Set(["FieldValueTypeInvalid", "FieldValueNotSupported"]);
 const MAX_ERRORS = 1000;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -133,8 +135,10 @@ const FORMATS: Record<string, (s: string) => boolean> = {
 class Ctx {
   errors: FieldError[] = [];
   unchecked: string[] = [];
-  constructor(readonly patch: boolean) {}
-  err(path: string, type: string, message: string) {
+  /** `schema`: structural checks only; `cel`: only the CEL rules (a second pass). */
+  constructor(readonly patch: boolean, readonly pass: "schema" | "cel" = "schema") {}
+  err(path: string, type: string, message: string, cel = false) {
+    if (cel !== (this.pass === "cel")) return;
     if (this.errors.length < MAX_ERRORS) {
       this.errors.push({ path: path || "<root>", type, message });
     }
@@ -205,7 +209,7 @@ function walk(c: Ctx, path: string, v: unknown, s: SchemaNode, depth: number, in
     if (c.patch || s.nullable) return;
     c.err(
       path,
-      "FieldValueTypeInvalid",
+      "FieldValueInvalid",
       `null on a field that is not nullable (the API server would silently drop it)`,
     );
     return;
@@ -232,8 +236,8 @@ function walk(c: Ctx, path: string, v: unknown, s: SchemaNode, depth: number, in
     }
     if (s.pattern !== undefined) {
       const re = compilePattern(s.pattern);
-      if (!re) c.unchecked.push(`${path}: pattern ${s.pattern}`);
-      else if (!re.test(v)) {
+      if (!re && c.pass === "schema") c.unchecked.push(`${path}: pattern ${s.pattern}`);
+      else if (re && !re.test(v)) {
         c.err(path, "FieldValueInvalid", `Invalid value: ${quote(v)}: should match '${s.pattern}'`);
       }
     }
@@ -369,7 +373,7 @@ function walk(c: Ctx, path: string, v: unknown, s: SchemaNode, depth: number, in
       c.err(path, "FieldValueInvalid", "Invalid value: must not validate the schema (not)");
     }
   }
-  if (!c.patch) {
+  if (!c.patch && c.pass === "cel") {
     for (const rule of s["x-kubernetes-validations"] ?? []) {
       const p = cel(rule.rule);
       if (typeof p === "string") {
@@ -383,12 +387,14 @@ function walk(c: Ctx, path: string, v: unknown, s: SchemaNode, depth: number, in
           at,
           "FieldValueInvalid",
           `Invalid value: rule ${quote(rule.rule)} could not be evaluated: ${r.error}`,
+          true,
         );
       } else if (r.value !== true) {
         c.err(
           at,
           rule.reason ?? "FieldValueInvalid",
           `Invalid value: ${rule.message ?? `failed rule: ${rule.rule}`}`,
+          true,
         );
       }
     }
@@ -528,6 +534,21 @@ export function validateAgainstSchema(
   const c = new Ctx(opts.mode === "patch");
   const value = c.patch ? obj : applyDefaults(obj, schema);
   walk(c, "", value, schema, 0, false);
+  if (!c.patch) {
+    // Like the API server: type and enum errors block the CEL rules (they would misfire).
+    if (c.errors.some((e) => BLOCKING.has(e.type))) {
+      c.err(
+        "",
+        "FieldValueInvalid",
+        "Invalid value: some validation rules were not checked because the object was invalid; correct the existing errors to complete validation",
+      );
+    } else {
+      const rules = new Ctx(false, "cel");
+      walk(rules, "", value, schema, 0, false);
+      c.errors.push(...rules.errors.slice(0, MAX_ERRORS - c.errors.length));
+      c.unchecked.push(...rules.unchecked);
+    }
+  }
   return { ok: c.errors.length === 0, errors: c.errors, unchecked: c.unchecked };
 }
 
