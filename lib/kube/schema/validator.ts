@@ -25,6 +25,8 @@
  */
 import { type CelProgram, compileCel, runCel } from "./cel.ts";
 import type { CrdSchemaEntry, SchemaNode } from "./types.ts";
+import { checkFormat } from "./formats.ts";
+import { checkEmbedded, checkMetadata, join } from "./object_meta.ts";
 
 /** One validation failure, shaped like the API server's field errors. */
 export interface FieldError {
@@ -56,10 +58,6 @@ const MAX_DEPTH = 64;
 /** Error types after which the API server skips CEL rules. */
 const BLOCKING = new Set(["FieldValueTypeInvalid", "FieldValueNotSupported"]);
 const MAX_ERRORS = 1000;
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const QUALIFIED_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
-const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 
 const regexCache = new Map<string, RegExp | null>();
 function compilePattern(p: string): RegExp | null {
@@ -101,37 +99,6 @@ function quote(v: unknown): string {
   return s.length > 200 ? `${s.slice(0, 197)}...` : s;
 }
 
-/** Formats the API server validates (k8s.io/kube-openapi strfmt), checked here. */
-const FORMATS: Record<string, (s: string) => boolean> = {
-  byte: (s) => /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(s),
-  date: (s) => /^\d{4}-\d{2}-\d{2}$/.test(s) && !Number.isNaN(Date.parse(s)),
-  "date-time": (s) =>
-    /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/.test(s) &&
-    !Number.isNaN(Date.parse(s)),
-  datetime: (s) => FORMATS["date-time"](s),
-  uuid: (s) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s),
-  ipv4: (s) =>
-    /^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/.test(s),
-  ipv6: (s) => {
-    try {
-      return s.includes(":") && new URL(`http://[${s}]/`).hostname.length > 2;
-    } catch {
-      return false;
-    }
-  },
-  hostname: (s) =>
-    s.length <= 253 &&
-    s.split(".").every((l) => /^[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?$/.test(l)),
-  email: (s) => /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(s),
-  mac: (s) => /^([0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}$/.test(s),
-  cidr: (s) => {
-    const m = /^(.+)\/(\d{1,3})$/.exec(s);
-    if (!m) return false;
-    return (FORMATS.ipv4(m[1]) && Number(m[2]) <= 32) ||
-      (FORMATS.ipv6(m[1]) && Number(m[2]) <= 128);
-  },
-};
-
 class Ctx {
   errors: FieldError[] = [];
   unchecked: string[] = [];
@@ -143,12 +110,6 @@ class Ctx {
       this.errors.push({ path: path || "<root>", type, message });
     }
   }
-}
-
-function join(path: string, key: string): string {
-  return /^[A-Za-z_][A-Za-z0-9_-]*$/.test(key)
-    ? (path ? `${path}.${key}` : key)
-    : `${path}[${JSON.stringify(key)}]`;
 }
 
 /** Applies structural defaults to present objects (the API server defaults before validating). */
@@ -241,7 +202,7 @@ function walk(c: Ctx, path: string, v: unknown, s: SchemaNode, depth: number, in
         c.err(path, "FieldValueInvalid", `Invalid value: ${quote(v)}: should match '${s.pattern}'`);
       }
     }
-    if (s.format && FORMATS[s.format] && !FORMATS[s.format](v)) {
+    if (s.format && checkFormat(s.format, v) === false) {
       c.err(path, "FieldValueInvalid", `Invalid value: ${quote(v)}: must be of format ${s.format}`);
     }
   }
@@ -334,7 +295,7 @@ function walk(c: Ctx, path: string, v: unknown, s: SchemaNode, depth: number, in
       }
     }
     const embedded = s["x-kubernetes-embedded-resource"] === true;
-    if (embedded) checkEmbedded(c, path, v);
+    if (embedded) checkEmbedded((p, t, m) => c.err(p, t, m), path, v, c.patch);
     const props = s.properties ?? {};
     const preserve = s["x-kubernetes-preserve-unknown-fields"] === true;
     for (const [k, x] of Object.entries(v)) {
@@ -399,117 +360,6 @@ function walk(c: Ctx, path: string, v: unknown, s: SchemaNode, depth: number, in
       }
     }
   }
-}
-
-const OBJECT_META_KEYS = new Set([
-  "name",
-  "generateName",
-  "namespace",
-  "uid",
-  "resourceVersion",
-  "generation",
-  "creationTimestamp",
-  "deletionTimestamp",
-  "deletionGracePeriodSeconds",
-  "labels",
-  "annotations",
-  "ownerReferences",
-  "finalizers",
-  "managedFields",
-  "selfLink",
-]);
-
-function checkStringMap(c: Ctx, path: string, v: unknown, values: RegExp | undefined) {
-  if (!isObj(v)) {
-    c.err(path, "FieldValueTypeInvalid", `Invalid value: ${quote(v)}: must be of type object`);
-    return;
-  }
-  for (const [k, x] of Object.entries(v)) {
-    const p = `${path}[${JSON.stringify(k)}]`;
-    const slash = k.lastIndexOf("/");
-    const prefix = slash >= 0 ? k.slice(0, slash) : "";
-    const name = slash >= 0 ? k.slice(slash + 1) : k;
-    if (
-      (slash >= 0 && (prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix))) || name.length > 63 ||
-      !QUALIFIED_NAME.test(name)
-    ) {
-      c.err(p, "FieldValueInvalid", `Invalid value: ${quote(k)}: not a qualified name`);
-    }
-    if (typeof x !== "string") {
-      c.err(p, "FieldValueTypeInvalid", `Invalid value: ${quote(x)}: must be of type string`);
-    } else if (values && (x.length > 63 || !values.test(x))) {
-      c.err(p, "FieldValueInvalid", `Invalid value: ${quote(x)}: not a valid label value`);
-    }
-  }
-}
-
-function checkMetadata(c: Ctx, path: string, md: unknown, namespaced: boolean | undefined) {
-  if (!isObj(md)) {
-    c.err(
-      path,
-      c.patch ? "FieldValueTypeInvalid" : "FieldValueRequired",
-      "metadata must be an object",
-    );
-    return;
-  }
-  for (const k of Object.keys(md)) {
-    if (!OBJECT_META_KEYS.has(k)) {
-      c.err(`${path}.${k}`, "UnknownField", `unknown field "${path}.${k}"`);
-    }
-  }
-  if (md.name === undefined && md.generateName === undefined && !c.patch) {
-    c.err(`${path}.name`, "FieldValueRequired", "Required value: name or generateName is required");
-  }
-  if (md.name !== undefined) {
-    if (typeof md.name !== "string" || md.name.length > 253 || !DNS_SUBDOMAIN.test(md.name)) {
-      c.err(
-        `${path}.name`,
-        "FieldValueInvalid",
-        `Invalid value: ${quote(md.name)}: a lowercase RFC 1123 subdomain is required`,
-      );
-    }
-  }
-  if (md.namespace !== undefined) {
-    if (namespaced === false) {
-      c.err(`${path}.namespace`, "FieldValueForbidden", "not allowed on a cluster-scoped resource");
-    } else if (
-      typeof md.namespace !== "string" || md.namespace.length > 63 || !DNS_LABEL.test(md.namespace)
-    ) {
-      c.err(
-        `${path}.namespace`,
-        "FieldValueInvalid",
-        `Invalid value: ${quote(md.namespace)}: a lowercase RFC 1123 label is required`,
-      );
-    }
-  }
-  if (md.labels !== undefined) checkStringMap(c, `${path}.labels`, md.labels, LABEL_VALUE);
-  if (md.annotations !== undefined) {
-    checkStringMap(c, `${path}.annotations`, md.annotations, undefined);
-    if (isObj(md.annotations)) {
-      const total = Object.entries(md.annotations).reduce(
-        (n, [k, x]) => n + k.length + (typeof x === "string" ? x.length : 0),
-        0,
-      );
-      if (total > 256 * 1024) {
-        c.err(
-          `${path}.annotations`,
-          "FieldValueTooLong",
-          "Too long: must have at most 262144 bytes",
-        );
-      }
-    }
-  }
-}
-
-function checkEmbedded(c: Ctx, path: string, v: Record<string, unknown>) {
-  for (const k of ["apiVersion", "kind"]) {
-    if (typeof v[k] !== "string" || v[k] === "") {
-      if (!c.patch || k in v) {
-        c.err(join(path, k), "FieldValueRequired", "Required value: must not be empty");
-      }
-    }
-  }
-  if (v.metadata !== undefined) checkMetadata(c, join(path, "metadata"), v.metadata, undefined);
 }
 
 /**
@@ -590,7 +440,13 @@ export function validateResource(
   if (obj.kind !== crd.kind) {
     c.err("kind", "FieldValueInvalid", `Invalid value: ${quote(obj.kind)}: expected ${crd.kind}`);
   }
-  checkMetadata(c, "metadata", obj.metadata, crd.scope === "Namespaced");
+  checkMetadata(
+    (p, t, m) => c.err(p, t, m),
+    "metadata",
+    obj.metadata,
+    crd.scope === "Namespaced",
+    c.patch,
+  );
   const rest: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(obj)) {
     if (k !== "apiVersion" && k !== "kind") rest[k] = v;
