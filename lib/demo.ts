@@ -14,13 +14,23 @@ import { parseEgressOptions } from "./egress_options.ts";
 import { writeFileAtomic } from "./fs_atomic.ts";
 import { generateKeyPair, writeKeyPair } from "./sign/keyfile.ts";
 
-/** The embedded default sandbox (mixed case, an IDN, a duplicate, a missing port). */
+/**
+ * The embedded default sandbox (mixed case, an IDN, a duplicate); a valid KarsSandbox by the
+ * kars CRD (`tests/ship/schema_docs_test.ts` checks it).
+ */
 export const DEMO_SANDBOX = `apiVersion: kars.azure.com/v1alpha1
 kind: KarsSandbox
 metadata:
   name: demo-agent
   namespace: kars-demo-agent
 spec:
+  runtime:
+    kind: OpenClaw
+    openclaw: {}
+  sandbox:
+    isolation: enhanced
+  inferenceRef:
+    name: demo-agent
   networkPolicy:
     defaultDeny: true
     egressMode: Learn
@@ -28,10 +38,13 @@ spec:
       - host: API.GitHub.com
         port: 443
       - host: pypi.org
+        port: 443
       - host: files.pythonhosted.org
+        port: 443
       - host: bücher.example
         port: 8443
       - host: api.github.com
+        port: 443
       - host: 10.0.0.12
         port: 5432
 `;
