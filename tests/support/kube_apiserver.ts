@@ -45,6 +45,11 @@ export interface KubeApiServerOptions {
   beforeRequest?: (req: LoggedRequest, server: KubeApiServer) => void | Promise<void>;
   /** Namespace written into the generated kubeconfig's context. */
   contextNamespace?: string;
+  /**
+   * Extra routes answered before the built-in ones (authenticated requests only): return a
+   * status and JSON body to answer, or `undefined` to fall through.
+   */
+  routes?: (method: string, path: string) => { status: number; body: unknown } | undefined;
 }
 
 /** A running test API server. */
@@ -280,6 +285,8 @@ export async function startKubeApiServer(opts: KubeApiServerOptions = {}): Promi
       return send(res, 401, status(401, "Unauthorized", "Unauthorized"));
     }
     await opts.beforeRequest?.(entry, api);
+    const extra = opts.routes?.(method, path);
+    if (extra) return send(res, extra.status, extra.body as Obj);
 
     const url = new URL(path, "https://x");
     const parts = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
