@@ -183,6 +183,8 @@ export { connectCluster } from "./lib/cluster.ts";
 export type { LiveCluster } from "./lib/cluster.ts";
 export type { LoadKubeConfigOptions } from "./lib/kube/kubeconfig.ts";
 export { ISOLATION_LEVELS, migrateFromKagent, translateKagent } from "./lib/migrate/from_kagent.ts";
+export { validateKarsResource } from "./lib/kube/schema/mod.ts";
+export type { FieldError, ValidateOptions, ValidationResult } from "./lib/kube/schema/mod.ts";
 export { writeFileAtomic } from "./lib/fs_atomic.ts";
 export type { WriteOptions } from "./lib/fs_atomic.ts";
 export { createFetch } from "./lib/transport.ts";
@@ -208,6 +210,7 @@ export type {
 export type {
   Finding,
   Isolation,
+  KarsKind,
   KarsResource,
   TranslatedSandbox,
 } from "./lib/migrate/from_kagent.ts";
