@@ -1,13 +1,11 @@
 /**
- * `kubectl apply --dry-run=client -f` of every successful migrate golden output, against the
- * test API server made to serve the vendored kars CRDs (discovery and OpenAPI v3:
- * tests/support/kars_crd_routes.ts). kubectl resolves each kind through discovery, reads each
- * object from the server (404) and reports "created (dry run)".
- *
- * `--validate=false`: kubectl's client-side schema validation reads the OpenAPI v2 document,
- * which kubectl only accepts as gnostic protobuf; our test server does not serve it (see the
- * README's migrate section). The schema check of these outputs is
- * tests/migrate/from_kagent_test.ts (our strict validator, CEL included).
+ * `kubectl apply --dry-run=client --validate=strict -f` of every successful migrate golden
+ * output, against the test API server made to serve the vendored kars CRDs
+ * (tests/support/kars_crd_routes.ts: discovery, OpenAPI v3 without the fieldValidation
+ * parameter, and the OpenAPI v2 document as protobuf, which kubectl's client-side validation
+ * reads). kubectl checks each object against the CRD schema (unknown fields, types, required
+ * fields — not CEL, enums or patterns: those are tests/migrate/from_kagent_test.ts), resolves
+ * the kind through discovery, reads the object (404) and reports "created (dry run)".
  */
 import assert from "assert";
 import { parseAllDocuments } from "yaml";
@@ -40,7 +38,15 @@ cases.sort();
 
 async function dryRun(kubeconfig: string, file: string) {
   const o = await new Deno.Command(KUBECTL!, {
-    args: ["--kubeconfig", kubeconfig, "apply", "--dry-run=client", "--validate=false", "-f", file],
+    args: [
+      "--kubeconfig",
+      kubeconfig,
+      "apply",
+      "--dry-run=client",
+      "--validate=strict",
+      "-f",
+      file,
+    ],
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -83,6 +89,58 @@ Deno.test({
 });
 
 Deno.test({
+  name: "kubectl's client-side validation really uses the CRD schemas: the old migrate shapes fail",
+  ignore: !KUBECTL,
+  async fn() {
+    const srv = await startKubeApiServer({ routes: karsCrdRoutes() });
+    const dir = await Deno.makeTempDir({ prefix: "kars-dryrun-" });
+    const head = "apiVersion: kars.azure.com/v1alpha1\nmetadata:\n  name: a\n  namespace: team\n";
+    const valid = "  runtime:\n    kind: OpenClaw\n    openclaw: {}\n  sandbox: {}\n" +
+      "  inferenceRef:\n    name: a\n";
+    try {
+      for (
+        const [body, re] of [
+          // What migrate wrote before it knew the CRDs.
+          [
+            `kind: KarsSandbox\nspec:\n${valid}  isolation: enhanced\n`,
+            /unknown field "isolation"/,
+          ],
+          [
+            `kind: KarsSandbox\nspec:\n  sandbox: {}\n  inferenceRef:\n    name: a\n`,
+            /missing required field "runtime"/,
+          ],
+          [
+            `kind: InferencePolicy\nspec:\n  appliesTo: {}\n  model: gpt-4o\n`,
+            /unknown field "model"/,
+          ],
+          [
+            `kind: ToolPolicy\nspec:\n  appliesTo: {}\n  mcpServers: []\n`,
+            /unknown field "mcpServers"/,
+          ],
+          [
+            `kind: KarsSandbox\nspec:\n${valid}  networkPolicy:\n    allowedEndpoints:\n      - host: a.example\n        port: "443"\n`,
+            /port.*expected "integer"|expected "integer".*port|invalid type/,
+          ],
+        ] as const
+      ) {
+        const file = `${dir}/obj.yaml`;
+        await Deno.writeTextFile(file, head + body);
+        const r = await dryRun(srv.kubeconfigPath, file);
+        assert.notEqual(r.code, 0, body);
+        assert.match(r.stderr, re, body);
+      }
+      // The valid sandbox passes the same check.
+      await Deno.writeTextFile(`${dir}/ok.yaml`, `${head}kind: KarsSandbox\nspec:\n${valid}`);
+      const ok = await dryRun(srv.kubeconfigPath, `${dir}/ok.yaml`);
+      assert.equal(ok.code, 0, ok.stderr);
+    } finally {
+      await srv.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
   name: "kubectl apply --dry-run=client refuses a kind the vendored CRDs do not define",
   ignore: !KUBECTL,
   async fn() {
@@ -100,6 +158,22 @@ Deno.test({
     } finally {
       await srv.stop();
       await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "kubectl apply --dry-run=client --validate=strict accepts examples/sandbox.yaml",
+  ignore: !KUBECTL,
+  async fn() {
+    const srv = await startKubeApiServer({ routes: karsCrdRoutes() });
+    try {
+      const file = new URL("../../examples/sandbox.yaml", import.meta.url).pathname;
+      const r = await dryRun(srv.kubeconfigPath, file);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, "karssandbox.kars.azure.com/my-agent created (dry run)\n");
+    } finally {
+      await srv.stop();
     }
   },
 });

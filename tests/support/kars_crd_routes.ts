@@ -9,6 +9,7 @@
  * @module
  */
 import { KARS_CRDS } from "../../lib/kube/schema/mod.ts";
+import { openapiV2Protobuf } from "./openapi_v2_pb.ts";
 
 const GROUP = "kars.azure.com";
 const VERSION = "v1alpha1";
@@ -83,8 +84,9 @@ function openapiDoc(): unknown {
 export function karsCrdRoutes(): (
   method: string,
   path: string,
-) => { status: number; body: unknown } | undefined {
+) => { status: number; body: unknown; contentType?: string } | undefined {
   const doc = openapiDoc();
+  const v2 = openapiV2Protobuf(Object.values(KARS_CRDS));
   const resources = Object.values(KARS_CRDS).map((c) => ({
     name: c.plural,
     singularName: c.kind.toLowerCase(),
@@ -119,6 +121,12 @@ export function karsCrdRoutes(): (
         });
       case `/openapi/v3/apis/${GV}`:
         return ok(doc);
+      case "/openapi/v2":
+        return {
+          status: 200,
+          body: v2,
+          contentType: "application/com.github.proto-openapi.spec.v2.v1.0+protobuf",
+        };
     }
     const m = new RegExp(`^/apis/${GV.replace(".", "\\.")}/namespaces/([^/]+)/([^/]+)/([^/]+)$`)
       .exec(path);

@@ -47,9 +47,13 @@ export interface KubeApiServerOptions {
   contextNamespace?: string;
   /**
    * Extra routes answered before the built-in ones (authenticated requests only): return a
-   * status and JSON body to answer, or `undefined` to fall through.
+   * status and a JSON body (or bytes with their content type) to answer, or `undefined` to fall
+   * through.
    */
-  routes?: (method: string, path: string) => { status: number; body: unknown } | undefined;
+  routes?: (
+    method: string,
+    path: string,
+  ) => { status: number; body: unknown; contentType?: string } | undefined;
 }
 
 /** A running test API server. */
@@ -286,7 +290,11 @@ export async function startKubeApiServer(opts: KubeApiServerOptions = {}): Promi
     }
     await opts.beforeRequest?.(entry, api);
     const extra = opts.routes?.(method, path);
-    if (extra) return send(res, extra.status, extra.body as Obj);
+    if (extra?.body instanceof Uint8Array) {
+      res.writeHead(extra.status, { "content-type": extra.contentType ?? "application/json" });
+      return res.end(extra.body);
+    }
+    if (extra) return send(res, extra.status, extra.body);
 
     const url = new URL(path, "https://x");
     const parts = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
