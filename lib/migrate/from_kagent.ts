@@ -130,8 +130,18 @@ function resource(
   return { apiVersion: KARS_API_VERSION, kind, metadata, spec };
 }
 
-/** Validates every emitted object against the vendored CRDs; a failure is our bug. */
-function validateAll(resources: KarsResource[]): void {
+/**
+ * Validates emitted objects against the vendored kars CRDs (strict, CEL included); throws
+ * `KarsError("INTERNAL")` naming the object and its field errors — the translator produced
+ * something a cluster would refuse, which is a bug, never output.
+ *
+ * @example
+ * ```ts
+ * import { assertValidResources } from "./from_kagent.ts";
+ * assertValidResources([]); // nothing to check
+ * ```
+ */
+export function assertValidResources(resources: readonly KarsResource[]): void {
   for (const r of resources) {
     const v = validateKarsResource(r);
     if (!v.ok || v.unchecked.length) {
@@ -311,7 +321,7 @@ export function translateKagent(docs: unknown[], opts: MigrateOptions = {}): Mig
   }
   // Rendered last: a shared McpServer's allowedTools may grow with later agents.
   const resources = perAgent.flatMap((p) => p.resources.map((f) => f()));
-  validateAll(resources);
+  assertValidResources(resources);
   return {
     resources,
     warnings: run.warnings,

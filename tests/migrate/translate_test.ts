@@ -1,5 +1,5 @@
 import assert from "assert";
-import { translateKagent } from "../../lib/migrate/from_kagent.ts";
+import { assertValidResources, translateKagent } from "../../lib/migrate/from_kagent.ts";
 import { isKarsError } from "../../lib/errors.ts";
 
 const agent = (spec: Record<string, unknown>, name = "a") => ({
@@ -260,4 +260,23 @@ Deno.test("no fixture's output carries a secret value from its input", async () 
       }
     }
   }
+});
+
+Deno.test("an emitted object that does not fit the CRD is an INTERNAL error naming the fields", () => {
+  const r = translateKagent([byo(["x.example"])]);
+  assert.doesNotThrow(() => assertValidResources(r.resources));
+  const broken = structuredClone(r.resources);
+  (broken[0].spec as Record<string, unknown>).isolation = "enhanced";
+  delete (broken[1].spec as Record<string, unknown>).appliesTo;
+  assert.throws(() => assertValidResources(broken), (e: unknown) => {
+    assert.ok(isKarsError(e, "INTERNAL"), String(e));
+    assert.match(e.message, /^bug: the emitted KarsSandbox kars-a\/a does not validate/);
+    assert.match(e.message, /spec\.isolation: unknown field "spec\.isolation"/);
+    return true;
+  });
+  broken[0].spec = r.resources[0].spec;
+  assert.throws(
+    () => assertValidResources(broken),
+    /InferencePolicy kars-a\/a .*spec\.appliesTo: Required value/,
+  );
 });
