@@ -25,6 +25,7 @@
  */
 import { type CelProgram, compileCel, runCel } from "./cel.ts";
 import type { CrdSchemaEntry, SchemaNode } from "./types.ts";
+import { applyDefaults } from "./defaults.ts";
 import { checkFormat } from "./formats.ts";
 import { checkEmbedded, checkMetadata, join } from "./object_meta.ts";
 
@@ -110,35 +111,6 @@ class Ctx {
       this.errors.push({ path: path || "<root>", type, message });
     }
   }
-}
-
-/** Applies structural defaults to present objects (the API server defaults before validating). */
-function applyDefaults(v: unknown, s: SchemaNode, depth = 0): unknown {
-  if (depth > MAX_DEPTH) return v;
-  if (isObj(v) && s.properties) {
-    const out: Record<string, unknown> = { ...v };
-    for (const [k, sub] of Object.entries(s.properties)) {
-      if (!(k in out) && sub.default !== undefined) out[k] = structuredClone(sub.default);
-      if (k in out) out[k] = applyDefaults(out[k], sub, depth + 1);
-    }
-    if (isObj(s.additionalProperties)) {
-      for (const k of Object.keys(out)) {
-        if (!(k in s.properties)) out[k] = applyDefaults(out[k], s.additionalProperties, depth + 1);
-      }
-    }
-    return out;
-  }
-  if (isObj(v) && isObj(s.additionalProperties)) {
-    const ap = s.additionalProperties;
-    return Object.fromEntries(
-      Object.entries(v).map(([k, x]) => [k, applyDefaults(x, ap, depth + 1)]),
-    );
-  }
-  if (Array.isArray(v) && s.items) {
-    const items = s.items;
-    return v.map((x) => applyDefaults(x, items, depth + 1));
-  }
-  return v;
 }
 
 function checkType(c: Ctx, path: string, v: unknown, s: SchemaNode): boolean {
