@@ -112,8 +112,16 @@ async function readVendored(): Promise<Record<string, string>> {
 
 const INCLUDE = /^( *)\{\{- include "kars\.[A-Za-z]+Schema" \. \| nindent (\d+) \}\}$/;
 
-/** Applies the README's edits to the chart's files; returns the vendored texts. */
-function fromChart(chart: string): Record<string, string> {
+/**
+ * Applies the README's edits to the chart's files; returns the vendored texts.
+ *
+ * @example
+ * ```ts
+ * import { fromChart } from "./refresh_crds.ts";
+ * typeof fromChart; // "function"
+ * ```
+ */
+export function fromChart(chart: string): Record<string, string> {
   const dir = join(chart, "deploy/helm/kars/templates");
   const read = (f: string) => Deno.readTextFileSync(join(dir, f));
   const crd = read("crd.yaml").split("\n");

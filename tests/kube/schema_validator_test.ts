@@ -7,7 +7,7 @@ import {
   validateAgainstSchema,
   validateKarsResource,
 } from "../../lib/kube/schema/mod.ts";
-import { CRD_FILES, CRD_MODULE, renderCrdModule } from "../../scripts/refresh_crds.ts";
+import { CRD_FILES, CRD_MODULE, fromChart, renderCrdModule } from "../../scripts/refresh_crds.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 
@@ -348,4 +348,44 @@ Deno.test("patch mode: the GitOps manifest shape, including the digest pattern",
   assert.deepEqual(kinds(eps, "patch"), [
     "spec.networkPolicy.allowedEndpoints[0].port FieldValueRequired",
   ]);
+});
+
+Deno.test("refresh_crds --chart: the README's edits applied to a chart reproduce the vendored files", async () => {
+  const vendored: Record<string, string> = {};
+  for (const f of CRD_FILES) {
+    vendored[f] = await Deno.readTextFile(new URL(`testdata/kars-crds/${f}`, ROOT));
+  }
+  // Undo the edits: a Helm include instead of the placeholder, a second CRD after `---`, the
+  // licence in a Helm comment.
+  const placeholder = "                  type: object\n" +
+    "                  x-kubernetes-preserve-unknown-fields: true\n";
+  const at = vendored["karssandboxes.yaml"].indexOf("credentialBindings:\n");
+  const i = vendored["karssandboxes.yaml"].indexOf(placeholder, at);
+  assert.ok(at > 0 && i > at);
+  const crd = vendored["karssandboxes.yaml"].slice(0, i) +
+    '                  {{- include "kars.credentialBindingsSchema" . | nindent 18 }}\n' +
+    vendored["karssandboxes.yaml"].slice(i + placeholder.length) +
+    "---\napiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: karspairings.kars.azure.com\n";
+  const ip = vendored["inferencepolicies.yaml"];
+  const header = "# Copyright (c) Microsoft Corporation.\n# Licensed under the MIT License.\n";
+  assert.ok(ip.startsWith(header));
+  const chart = await Deno.makeTempDir({ prefix: "kars-chart-" });
+  try {
+    const dir = `${chart}/deploy/helm/kars/templates`;
+    await Deno.mkdir(dir, { recursive: true });
+    await Deno.writeTextFile(`${dir}/crd.yaml`, crd);
+    await Deno.writeTextFile(
+      `${dir}/crd-inferencepolicy.yaml`,
+      "{{/* Copyright (c) Microsoft Corporation.\nLicensed under the MIT License. */}}" +
+        ip.slice(header.length),
+    );
+    await Deno.writeTextFile(`${dir}/crd-toolpolicy.yaml`, vendored["toolpolicies.yaml"]);
+    await Deno.writeTextFile(`${dir}/crd-mcpserver.yaml`, vendored["mcpservers.yaml"]);
+    assert.deepEqual(fromChart(chart), vendored);
+    // Template syntax left over is refused.
+    await Deno.writeTextFile(`${dir}/crd-mcpserver.yaml`, "{{ if .Values.x }}\n");
+    assert.throws(() => fromChart(chart), /Helm template syntax left/);
+  } finally {
+    await Deno.remove(chart, { recursive: true });
+  }
 });
