@@ -206,7 +206,7 @@ export function translateTools(
           : [...a, ...allowed.filter((x) => !a.includes(x))];
         run.warn(
           `${base}[${i}].mcpServer.toolNames`,
-          `McpServer ${key} is shared with another agent of the namespace: its allowedTools became the union (${
+          `McpServer ${key} is referenced more than once in this namespace (by this or another agent) with different tool lists: its allowedTools became the union (${
             union.join(", ")
           }); per-agent tool lists cannot be expressed`,
         );
