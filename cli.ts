@@ -13,6 +13,10 @@
 import { commands } from "./lib/cli/commands.ts";
 import type { CliContext } from "./lib/cli/command.ts";
 import { runCli } from "./lib/cli/main.ts";
+import { profileRun } from "./lib/cli/profile.ts";
+
+/** When the body of this module started: after runtime boot and the module graph. */
+const entry = performance.now();
 
 /**
  * Builds a {@link CliContext} over the Deno process.
@@ -72,6 +76,9 @@ function promptSecret(prompt: string): Promise<string | undefined> {
 }
 
 if (import.meta.main) {
-  const code = await runCli(Deno.args, denoContext(), commands);
+  // KARS_PROFILE=FILE records the run's phases for bench/profile.ts (nothing otherwise).
+  const run = profileRun(denoContext(), entry, "deno");
+  const code = await runCli(Deno.args, run.ctx, commands);
+  run.finish();
   Deno.exit(code);
 }

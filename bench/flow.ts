@@ -14,6 +14,7 @@ import { startDockerRegistry } from "../tests/support/docker_registry.ts";
 import { startSigstoreMock } from "../tests/support/sigstore_mock.ts";
 import { type ProxiedRequest, startCountingProxy } from "../tests/support/counting_proxy.ts";
 import { median } from "./harness.ts";
+import { runProfile } from "./profile.ts";
 
 const EMPTY_CONFIG = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
 
@@ -66,7 +67,7 @@ async function exec(
  * ```
  */
 export async function runFlowBench(
-  opts: { root: string; runs: number; binary?: string },
+  opts: { root: string; runs: number; binary?: string; profile?: boolean },
 ): Promise<string[]> {
   const reg = await startDockerRegistry().catch(() => null);
   if (!reg) return ["Not measured: docker-registry is not installed."];
@@ -210,6 +211,48 @@ export async function runFlowBench(
       }
     }
     out.push(...rows, "");
+    if (opts.profile) {
+      let n = 0;
+      try {
+        out.push(
+          "### Profile",
+          "",
+          ...await runProfile({
+            root: opts.root,
+            runs: opts.runs,
+            binary: opts.binary,
+            flow: async (cli, file) => {
+              const repo = `policy/egress-allowlist/profile-${n++}`;
+              await exec(
+                [
+                  ...cli,
+                  "egress",
+                  "my-agent",
+                  "--from-file",
+                  "sandbox.yaml",
+                  "--enforce",
+                  "--registry",
+                  reg.host,
+                  "--repository",
+                  repo,
+                  "--emit-manifest",
+                  `gitops/${repo.split("/").pop()}.yaml`,
+                  "--force",
+                  "--fulcio-url",
+                  mock.fulcioUrl,
+                  "--rekor-url",
+                  mock.rekorUrl,
+                ],
+                { ...env, KARS_PROFILE: file },
+                dir,
+              );
+            },
+          }),
+        );
+      } catch (e) {
+        out.push(`Profile not measured: ${(e as Error).message.split("\n")[0]}`, "");
+      }
+    }
     if (failure) out.push(`kars flow not measured (or incomplete): ${failure}`, "");
     const f = fresh[fresh.length - 1];
     if (f) {

@@ -5,7 +5,7 @@
  * `@sigstore/mock` services (next to `skopeo copy` of the same artifact), and writes
  * `bench/RESULTS.md`.
  *
- * Usage: `deno task bench [--quick] [--no-binary] [--no-flow] [--output bench/RESULTS.md]`
+ * Usage: `deno task bench [--quick] [--no-binary] [--no-flow] [--no-profile] [--output FILE]`
  *
  * Measurements, never assertions: a part that cannot run here (a tool missing, a feature
  * not landed yet) is reported as "not measured" with the reason, and the rest goes on.
@@ -197,6 +197,7 @@ if (import.meta.main) {
       quick: { type: "boolean" },
       "no-binary": { type: "boolean" },
       "no-flow": { type: "boolean" },
+      "no-profile": { type: "boolean" },
       output: { type: "string" },
     },
   });
@@ -259,6 +260,7 @@ if (import.meta.main) {
         root: ROOT,
         runs: quick ? 1 : 3,
         binary: typeof binary === "object" ? binary.path : undefined,
+        profile: !values["no-profile"],
       }),
       "",
     );

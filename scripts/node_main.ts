@@ -8,6 +8,7 @@
  * @module
  */
 import process from "node:process";
+import { profileRun } from "../lib/cli/profile.ts";
 import { runCli } from "../lib/cli/main.ts";
 import { commands } from "../lib/cli/commands.ts";
 import { createNodeContext } from "./node_context.ts";
@@ -22,8 +23,14 @@ function exitAfterFlush(code: number): void {
   process.stdout.write("", () => process.stderr.write("", () => process.exit(code)));
 }
 
-runCli(process.argv.slice(2), createNodeContext(), commands).then(
-  exitAfterFlush,
+// Bundled as CommonJS, every module above has been evaluated when this line runs.
+const entry = performance.now();
+const profiled = profileRun(createNodeContext(), entry, "node");
+runCli(process.argv.slice(2), profiled.ctx, commands).then(
+  (code) => {
+    profiled.finish();
+    exitAfterFlush(code);
+  },
   (e) => {
     process.stderr.write(`kars: internal error: ${e instanceof Error ? e.message : String(e)}\n`);
     exitAfterFlush(1);
