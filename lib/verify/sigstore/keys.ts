@@ -247,6 +247,60 @@ function rsaVerifyDigest(
   return bytesEqual(em, expected);
 }
 
+type EcdsaCurve = typeof p256 | typeof p384;
+type CurvePoint = ReturnType<EcdsaCurve["Point"]["fromBytes"]>;
+
+/**
+ * Keys verified more than once (a trust root's Fulcio CA, CT log and Rekor keys: one
+ * verification each per keyless verdict) get their point decoded once, with a wNAF precompute
+ * table, so `u2⋅Q` becomes additions only. Keyed by the parsed key object, so the cache lives
+ * as long as the trust root that holds it; a one-shot key (a leaf certificate's) never pays for
+ * a table.
+ */
+const ecdsaKeys = new WeakMap<PublicKey, { uses: number; point?: CurvePoint }>();
+/** Window of the per-key table: 2^(W-1) points per window, ~33 windows for P-256. */
+const KEY_TABLE_WINDOW = 8;
+
+/**
+ * ECDSA verification (SEC 1 §4.1.4, no low-S rule, DER signature) over a message digest.
+ * The first use of a key runs noble's `verify`; later uses of the same `PublicKey` object
+ * compute `R = u1⋅G + u2⋅Q` with the precomputed base and key tables: the same equation, the
+ * same range checks on r and s (noble's `Signature`), the same truncation of the digest.
+ */
+function ecdsaVerify(curve: EcdsaCurve, key: PublicKey, digest: Uint8Array, sig: Uint8Array) {
+  let entry = ecdsaKeys.get(key);
+  if (!entry) ecdsaKeys.set(key, entry = { uses: 0 });
+  entry.uses++;
+  if (entry.uses < 2) {
+    return curve.verify(sig, digest, key.point, { prehash: false, lowS: false, format: "der" });
+  }
+  const { Point } = curve;
+  const Fn = Point.Fn;
+  if (!entry.point) {
+    const q = Point.fromBytes(key.point);
+    if (q.is0()) return false;
+    entry.point = q.precompute(KEY_TABLE_WINDOW, false) as CurvePoint;
+  }
+  if (sig.length > 2 * Fn.BYTES + 16 || digest.length > 8192) return false;
+  let r: bigint, s: bigint;
+  try {
+    ({ r, s } = curve.Signature.fromBytes(sig, "der")); // r, s in [1, n-1]
+  } catch {
+    return false;
+  }
+  let h = 0n;
+  for (const b of digest) h = (h << 8n) | BigInt(b);
+  const excess = digest.length * 8 - Fn.BITS;
+  if (excess > 0) h >>= BigInt(excess);
+  h = Fn.create(h);
+  const is = Fn.inv(s);
+  const u1 = Fn.create(h * is);
+  const u2 = Fn.create(r * is);
+  const R = Point.BASE.multiplyUnsafe(u1).add(entry.point.multiplyUnsafe(u2));
+  if (R.is0()) return false;
+  return Fn.create(R.toAffine().x) === r;
+}
+
 /**
  * Verifies a signature over a message digest (ECDSA DER signatures, RSA PKCS#1 v1.5).
  * Ed25519 signs whole messages, so it returns false here. Never throws on bad input.
@@ -266,9 +320,9 @@ export function verifyDigest(
   try {
     switch (key.algorithm) {
       case "ecdsa-p256":
-        return p256.verify(sig, digest, key.point, { prehash: false, lowS: false, format: "der" });
+        return ecdsaVerify(p256, key, digest, sig);
       case "ecdsa-p384":
-        return p384.verify(sig, digest, key.point, { prehash: false, lowS: false, format: "der" });
+        return ecdsaVerify(p384, key, digest, sig);
       case "rsa":
         return rsaVerifyDigest(key.rsa!, hashName, digest, sig);
       case "ed25519":

@@ -207,11 +207,30 @@ export function isIssuedBy(cert: Certificate, issuer: Certificate): boolean {
   if (!bytesEqual(cert.issuer, issuer.subject)) return false;
   let key: PublicKey;
   try {
-    key = parseSpki(issuer.spki);
+    key = certificateKey(issuer);
   } catch {
     return false;
   }
   return verifyWithAlgorithm(key, cert.signatureAlgorithm, cert.tbs, cert.signature);
+}
+
+/** Parsed keys of certificates, so an issuer parsed once (a trust root's CA) keeps one key. */
+const certificateKeys = new WeakMap<Certificate, PublicKey>();
+
+/**
+ * The certificate's public key, parsed once per `Certificate` object (throws like
+ * `parseSpki`). Stable identity lets the key's verification state be reused across verdicts.
+ *
+ * @example
+ * ```ts
+ * import { certificateKey } from "./x509.ts";
+ * // certificateKey(caCert).algorithm === "ecdsa-p384"
+ * ```
+ */
+export function certificateKey(cert: Certificate): PublicKey {
+  let key = certificateKeys.get(cert);
+  if (!key) certificateKeys.set(cert, key = parseSpki(cert.spki));
+  return key;
 }
 
 /**
