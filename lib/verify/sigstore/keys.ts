@@ -259,7 +259,7 @@ type CurvePoint = ReturnType<EcdsaCurve["Point"]["fromBytes"]>;
  */
 const ecdsaKeys = new WeakMap<PublicKey, { uses: number; point?: CurvePoint }>();
 /** Window of the per-key table: 2^(W-1) points per window, ~33 windows for P-256. */
-const KEY_TABLE_WINDOW = 8;
+const KEY_TABLE_WINDOW = 10;
 
 /**
  * ECDSA verification (SEC 1 §4.1.4, no low-S rule, DER signature) over a message digest.

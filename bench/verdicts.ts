@@ -1,0 +1,146 @@
+/**
+ * Verifier throughput in one bench run, against the baseline: `bench/verdict_runner.ts` runs in
+ * this tree and in an export of the baseline commit (the start of this round of work), for 1,
+ * 50 and 5,000 distinct keyless allowlists. Reports distinct verdicts/s (no cache) and cached
+ * verdicts/s for both, and their ratio. Used by `bench/run.ts` (section "Verifier
+ * throughput"); runnable alone: `deno run -A bench/verdicts.ts [--baseline REV] [--max N]`.
+ *
+ * @module
+ */
+import { join } from "node:path";
+
+/** The commit this round of work started from (what "today's rate" means in issue 15). */
+export const BASELINE = "8be6311";
+
+interface RunnerResult {
+  n: number;
+  distinct: number;
+  distinctCpu: number;
+  cached: number;
+  cachedCpu: number;
+  setupMs: number;
+}
+
+async function runner(root: string, n: number, rounds: number): Promise<RunnerResult> {
+  const o = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--no-check",
+      "--frozen",
+      "--config",
+      join(root, "deno.json"),
+      join(root, "bench", "verdict_runner.ts"),
+      String(n),
+      String(rounds),
+    ],
+    cwd: root,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!o.success) {
+    throw new Error(
+      `verdict runner (${root}) failed: ${new TextDecoder().decode(o.stderr).slice(-400)}`,
+    );
+  }
+  return JSON.parse(new TextDecoder().decode(o.stdout).trim().split("\n").pop()!);
+}
+
+/**
+ * Exports `rev` of the repository at `root` into a temporary directory (with this tree's
+ * runner copied in). Returns the directory, or throws when the commit is not in the history.
+ */
+async function exportRevision(root: string, rev: string): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "kars-baseline-" });
+  const archive = await new Deno.Command("git", {
+    args: ["-C", root, "archive", "--format=tar", rev],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!archive.success) {
+    await Deno.remove(dir, { recursive: true });
+    throw new Error(`git archive ${rev}: ${new TextDecoder().decode(archive.stderr).trim()}`);
+  }
+  const tar = new Deno.Command("tar", { args: ["-x", "-C", dir], stdin: "piped" }).spawn();
+  const w = tar.stdin.getWriter();
+  await w.write(archive.stdout);
+  await w.close();
+  if (!(await tar.status).success) throw new Error("tar -x of the baseline failed");
+  await Deno.copyFile(
+    join(root, "bench", "verdict_runner.ts"),
+    join(dir, "bench", "verdict_runner.ts"),
+  );
+  return dir;
+}
+
+/**
+ * Measures and returns Markdown lines.
+ *
+ * @example
+ * ```ts
+ * import { runVerdictBench } from "./verdicts.ts";
+ * // console.log((await runVerdictBench({ root: ".", sizes: [1, 50] })).join("\n"));
+ * ```
+ */
+export async function runVerdictBench(
+  opts: { root: string; sizes?: number[]; baseline?: string },
+): Promise<string[]> {
+  const sizes = opts.sizes ?? [1, 50, 5000];
+  const rev = opts.baseline ?? BASELINE;
+  let base: string | undefined;
+  let baseError = "";
+  try {
+    base = await exportRevision(opts.root, rev);
+  } catch (e) {
+    baseError = (e as Error).message.split("\n")[0];
+  }
+  const rows = [
+    `| distinct allowlists | distinct verdicts per CPU-s (now) | baseline ${rev} | ratio | same, per wall-s (now / baseline) | cached verdicts per CPU-s (now) | baseline | set-up (signing, mock) |`,
+    "|--:|--:|--:|--:|--:|--:|--:|--:|",
+  ];
+  try {
+    for (const n of sizes) {
+      // Enough verifications per size for a stable rate, few enough to keep the bench short.
+      const rounds = Math.max(1, Math.ceil(200 / n));
+      // Alternate the two trees so drift in machine load hits both alike.
+      const now = await runner(opts.root, n, rounds);
+      const then = base ? await runner(base, n, rounds).catch(() => undefined) : undefined;
+      const f = (x: number) => Math.round(x).toLocaleString("en-US");
+      const cells = [
+        n.toLocaleString("en-US"),
+        f(now.distinctCpu),
+        then ? f(then.distinctCpu) : "—",
+        then ? `${(now.distinctCpu / then.distinctCpu).toFixed(2)}×` : "—",
+        `${f(now.distinct)} / ${then ? f(then.distinct) : "—"}`,
+        f(now.cachedCpu),
+        then ? f(then.cachedCpu) : "—",
+        `${(now.setupMs / 1000).toFixed(1)} s`,
+      ];
+      rows.push(`| ${cells.join(" | ")} |`);
+    }
+  } finally {
+    if (base) await Deno.remove(base, { recursive: true });
+  }
+  const out = [...rows, ""];
+  if (!base) out.push(`Baseline not measured: ${baseError}`, "");
+  out.push(
+    "Rates per CPU-second of the verifying process (user + system time), which a busy machine " +
+      "disturbs far less than wall time; wall-clock rates beside them. " +
+      "Distinct: each allowlist verified without a cache (manifest re-hash, canonical parse, " +
+      "Fulcio chain, SCT, Rekor SET, signature, policy). Cached: the same digest and policy " +
+      "again through `VerdictCache`. Both trees run the same runner script in the same bench run.",
+    "",
+  );
+  return out;
+}
+
+if (import.meta.main) {
+  const args = Deno.args;
+  const max = args.includes("--max") ? Number(args[args.indexOf("--max") + 1]) : 5000;
+  const baseline = args.includes("--baseline") ? args[args.indexOf("--baseline") + 1] : undefined;
+  const root = new URL("..", import.meta.url).pathname;
+  console.log(
+    (await runVerdictBench({ root, baseline, sizes: [1, 50, 5000].filter((n) => n <= max) }))
+      .join("\n"),
+  );
+}
