@@ -165,3 +165,28 @@ Deno.test("hostile: an endless error body is read no further than 1 MiB", async 
   assert.ok(bytes < SMALL_BODY_MAX_BYTES + SLACK, `the server wrote ${bytes} bytes`);
   checkRss("endless error body", run, bytes);
 });
+
+Deno.test("hostile: an endless .sig manifest and an endless referrers answer stop at 4 MiB + 1", async () => {
+  const hex = art.manifestDigest.slice("sha256:".length);
+  for (
+    const [name, match] of [
+      [".sig manifest", (p: string) => p.includes(`/manifests/sha256-${hex}.sig`)],
+      ["referrers", (p: string) => p.includes(`/referrers/`)],
+    ] as const
+  ) {
+    const { run, bytes, requests } = await verifyAgainst(async (x) => {
+      if (!match(x.path)) return false;
+      await x.endlessChunked(200, {
+        "content-type": name === "referrers"
+          ? "application/vnd.oci.image.index.v1+json"
+          : OCI_MANIFEST,
+      });
+      return true;
+    });
+    assert.ok(requests.some(match), `${name}: never requested (${requests.join(", ")})`);
+    assert.ok(run.code !== 0, `${name}: exit 0`);
+    assert.match(run.stdout + run.stderr, /larger than the limit of 4194304 bytes/, name);
+    assert.ok(bytes < MANIFEST_MAX_BYTES + SLACK, `${name}: the server wrote ${bytes} bytes`);
+    checkRss(`endless ${name}`, run, bytes);
+  }
+});
