@@ -43,6 +43,31 @@ Deno.test("hostile: a registry that never answers is cut by --timeout (transient
   }
 });
 
+Deno.test("hostile: kars egress (push) to a registry that never answers is cut by --timeout", async () => {
+  const sandbox = new URL("../../testdata/sandboxes/basic.yaml", import.meta.url).pathname;
+  const server = await startHostileServer((x) => x.hang());
+  try {
+    const run = await spawnMeasured([
+      "egress",
+      "basic",
+      "--enforce",
+      "--from-file",
+      sandbox,
+      "--registry",
+      server.host,
+      "--no-sign",
+      "--timeout",
+      "2s",
+    ]);
+    assert.equal(run.code, TRANSIENT_EXIT, run.stderr + run.stdout);
+    assert.ok(run.stderr.includes(server.host), run.stderr);
+    assert.match(run.stderr, /time budget of 2s ran out|did not finish within its --timeout of 2s/);
+    assert.equal(server.requests.length, 1, server.requests.join(", "));
+  } finally {
+    await server.stop();
+  }
+});
+
 Deno.test("hostile: a token server that never answers is cut by --timeout", async () => {
   const server = await startHostileServer(async (x) => {
     if (x.path.startsWith("/token")) return await x.hang();
