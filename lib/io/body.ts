@@ -27,6 +27,11 @@ export interface ReadBodyOptions {
   code?: ErrorCode;
   /** Extra error details for the too-large error (e.g. `{ reason: "DigestMismatch" }`). */
   details?: Record<string, unknown>;
+  /**
+   * The size the body should have (a blob's descriptor size): the bytes are then read into one
+   * buffer of that size instead of being collected and joined (half the peak memory).
+   */
+  expectedBytes?: number;
 }
 
 /**
@@ -60,14 +65,30 @@ export async function readBody(res: Response, opts: ReadBodyOptions): Promise<Ui
   const chunks: Uint8Array[] = [];
   let n = 0;
   let over = false;
+  // One buffer of the expected (or announced) size, allocated when the first bytes arrive.
+  const presize = opts.expectedBytes ?? announced;
+  let buf: Uint8Array | undefined;
+  let sized = presize !== undefined && presize > 0 && presize <= max;
   try {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
+      const at = n;
       n += value.length;
       if (n > max) {
         over = true;
         break;
+      }
+      if (sized) {
+        buf ??= new Uint8Array(presize!);
+        if (n <= buf.length) {
+          buf.set(value, at);
+          continue;
+        }
+        // Longer than expected (but within the cap): collect from here on.
+        chunks.push(buf.subarray(0, at));
+        buf = undefined;
+        sized = false;
       }
       chunks.push(value);
     }
@@ -79,6 +100,7 @@ export async function readBody(res: Response, opts: ReadBodyOptions): Promise<Ui
     reader.releaseLock();
   }
   if (over) throw tooLarge(`at least ${n} bytes received`);
+  if (buf) return n === buf.length ? buf : buf.subarray(0, n);
   return chunks.length === 1 ? chunks[0] : concatBytes(...chunks);
 }
 

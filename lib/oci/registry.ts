@@ -184,6 +184,7 @@ export class RegistryTarget implements Target {
       // Never more than the descriptor's size (size + 1 bytes are read at most).
       const bytes = await readBody(res, {
         maxBytes: size ?? MAX_UNSIZED_BLOB_BYTES,
+        ...(size !== undefined ? { expectedBytes: size } : {}),
         what: `${this.location}: ${ctx.op}`,
         details: size === undefined
           ? {}

@@ -9,7 +9,9 @@
  */
 import assert from "assert";
 import { MANIFEST_MAX_BYTES, SMALL_BODY_MAX_BYTES } from "../../lib/io/body.ts";
-import { OCI_MANIFEST } from "../../lib/oci/types.ts";
+import { digestBytes } from "../../lib/digest.ts";
+import { ALLOWLIST_MEDIA_TYPE, MAX_ALLOWLIST_LAYER_BYTES } from "../../lib/oci/artifact.ts";
+import { OCI_EMPTY, OCI_EMPTY_DIGEST, OCI_MANIFEST } from "../../lib/oci/types.ts";
 import { type HostileExchange, startHostileServer } from "../support/hostile_http.ts";
 import {
   canMeasureRss,
@@ -188,5 +190,42 @@ Deno.test("hostile: an endless .sig manifest and an endless referrers answer sto
     assert.match(run.stdout + run.stderr, /larger than the limit of 4194304 bytes/, name);
     assert.ok(bytes < MANIFEST_MAX_BYTES + SLACK, `${name}: the server wrote ${bytes} bytes`);
     checkRss(`endless ${name}`, run, bytes);
+  }
+});
+
+Deno.test("hostile: a layer declared at the 64 MiB maximum (endless, or exactly 64 MiB of junk) stays under the RSS limit", async () => {
+  const size = MAX_ALLOWLIST_LAYER_BYTES;
+  const manifestBytes = new TextEncoder().encode(JSON.stringify({
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    artifactType: ALLOWLIST_MEDIA_TYPE,
+    config: { mediaType: OCI_EMPTY, digest: OCI_EMPTY_DIGEST, size: 2 },
+    layers: [{ mediaType: ALLOWLIST_MEDIA_TYPE, digest: `sha256:${"ab".repeat(32)}`, size }],
+  }));
+  const digest = digestBytes(manifestBytes);
+  const junk = new Uint8Array(size).fill(0x61);
+  for (const mode of ["endless", "exact"] as const) {
+    const server = await startHostileServer(async (x) => {
+      if (x.path.includes("/manifests/")) {
+        return await x.respond(200, manifestBytes, { "content-type": OCI_MANIFEST });
+      }
+      if (x.path.includes("/blobs/")) {
+        return mode === "endless" ? await x.endlessChunked(200) : await x.respond(200, junk);
+      }
+      await x.respond(404, "{}");
+    });
+    try {
+      const run = await spawnMeasured(
+        ["egress", "verify", `${server.host}/${REPO}@${digest}`, "--timeout", "60s"],
+        POLICY_ENV,
+      );
+      const bytes = server.bodyBytes();
+      assert.equal(run.code, 3, run.stderr + run.stdout);
+      assert.match(run.stdout, /DigestMismatch/);
+      assert.ok(bytes < size + SLACK, `the server wrote ${bytes} bytes`);
+      checkRss(`${mode} 64 MiB layer`, run, bytes);
+    } finally {
+      await server.stop();
+    }
   }
 });

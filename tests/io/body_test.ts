@@ -81,3 +81,38 @@ Deno.test("readBodyPrefix: takes at most maxBytes and cancels the rest", async (
   assert.ok(state.cancelled);
   assert.equal(new TextDecoder().decode(await readBodyPrefix(new Response("abc"), 10)), "abc");
 });
+
+Deno.test("readBody: with an expected size the bytes land in one buffer; shorter and longer bodies too", async () => {
+  const parts = (...xs: string[]) =>
+    new ReadableStream<Uint8Array>({
+      start(c) {
+        for (const x of xs) c.enqueue(new TextEncoder().encode(x));
+        c.close();
+      },
+    });
+  const dec = (b: Uint8Array) => new TextDecoder().decode(b);
+  const exact = await readBody(new Response(parts("ab", "cd")), {
+    maxBytes: 4,
+    expectedBytes: 4,
+    what: "w",
+  });
+  assert.equal(dec(exact), "abcd");
+  assert.equal(exact.buffer.byteLength, 4);
+  assert.equal(
+    dec(await readBody(new Response(parts("ab")), { maxBytes: 4, expectedBytes: 4, what: "w" })),
+    "ab",
+  );
+  assert.equal(
+    dec(
+      await readBody(new Response(parts("ab", "cd", "ef")), {
+        maxBytes: 8,
+        expectedBytes: 3,
+        what: "w",
+      }),
+    ),
+    "abcdef",
+  );
+  await assert.rejects(() =>
+    readBody(new Response(parts("ab", "cd", "e")), { maxBytes: 4, expectedBytes: 4, what: "w" })
+  );
+});
