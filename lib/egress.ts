@@ -68,6 +68,8 @@ export interface EgressIO {
   stdinIsTTY?: boolean;
   /** `fetch` override (tests record requests with it). */
   fetch?: typeof fetch;
+  /** Aborts the registry requests when it fires (a command's time budget). */
+  signal?: AbortSignal;
   /** Progress lines (building, pushing, signing, writing). */
   progress?: (line: string) => void;
   /** Warnings. */
@@ -416,6 +418,7 @@ async function registryOptions(o: EgressOptions, io: EgressIO): Promise<OpenTarg
   return {
     plainHttp: o.plainHttp,
     fetch: baseFetch,
+    ...(io.signal ? { signal: io.signal } : {}),
     // Explicit, environment and ACR credentials go to the --registry host alone.
     credentials: defaultCredentials({
       env: io.env,

@@ -41,6 +41,8 @@ export interface CliContext {
   promptSecret?: (prompt: string) => Promise<string | undefined>;
   /** `fetch` to use (tests inject one that records requests); defaults to global fetch. */
   fetch?: typeof fetch;
+  /** Fires when the command's `--timeout` budget runs out (set by the dispatcher). */
+  signal?: AbortSignal;
 }
 
 /** Option definitions in `node:util` `parseArgs` form. */

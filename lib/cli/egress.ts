@@ -6,6 +6,7 @@
 import { parseEgressOptions } from "../egress_options.ts";
 import { egress, type EgressResult } from "../egress.ts";
 import { type CliContext, type Command, EXIT } from "./command.ts";
+import { TIMEOUT_HELP, TIMEOUT_OPTION } from "./timeout.ts";
 
 const HELP = `kars egress <name> (--enforce | --approve <host[:port]>...) [flags]
 
@@ -41,6 +42,7 @@ Where it goes:
   --plain-http               talk HTTP, not HTTPS (automatic for localhost/127.0.0.1)
   --ca-file PATH             extra CA certificates (PEM) for the registry
   --verbose                  log every HTTP request (credentials redacted)
+${TIMEOUT_HELP}
 
 Signing (on by default):
   --no-sign                  do not sign (local development only; not with --emit-manifest)
@@ -120,6 +122,7 @@ export const egressCommand: Command = {
     kubeconfig: { type: "string" },
     context: { type: "string" },
     verbose: { type: "boolean" },
+    ...TIMEOUT_OPTION,
   },
   async run(values, positionals, ctx) {
     const options = parseEgressOptions(values, positionals, ctx.env);
@@ -129,6 +132,7 @@ export const egressCommand: Command = {
       stdin: ctx.stdin,
       stdinIsTTY: ctx.isTTY.stdin,
       fetch: ctx.fetch,
+      signal: ctx.signal,
       progress: (line) => ctx.stderr(`${line}\n`),
       warn: (line) => ctx.stderr(paint(ctx, `${line}\n`)),
       promptSecret: ctx.promptSecret,

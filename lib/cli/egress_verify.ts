@@ -24,6 +24,7 @@ import {
   verifySandbox,
 } from "../verify/verdict.ts";
 import { type CliContext, type Command, EXIT, type OptionValues } from "./command.ts";
+import { TIMEOUT_HELP, TIMEOUT_OPTION } from "./timeout.ts";
 
 const HELP = `kars egress verify (--manifest FILE | <registry>/<repository>@<digest>) [flags]
 
@@ -48,6 +49,7 @@ bundle referrers) and checks them against the SignerPolicy.
                              request (link-local and metadata hosts are always refused)
   --plain-http               talk HTTP, not HTTPS (automatic for localhost/127.0.0.1)
   --ca-file PATH             extra CA certificates (PEM) for the registry
+${TIMEOUT_HELP}
   --json                     print the result as JSON
 
 Registry credentials stay with their host: KARS_REGISTRY_USERNAME / KARS_REGISTRY_PASSWORD
@@ -183,6 +185,7 @@ export const egressVerifyCommand: Command = {
     "plain-http": { type: "boolean" },
     "ca-file": { type: "string" },
     json: { type: "boolean" },
+    ...TIMEOUT_OPTION,
   },
   async run(values: OptionValues, positionals: string[], ctx: CliContext): Promise<number> {
     const manifest = values.manifest as string | undefined;
@@ -252,6 +255,7 @@ export const egressVerifyCommand: Command = {
         fetch: fetchFn,
         credentials,
         onWithheld,
+        ...(ctx.signal ? { signal: ctx.signal } : {}),
       });
     };
     const opts = { policy, trustedRoot, openTarget, allowedRegistries };

@@ -8,6 +8,7 @@ import { parseArgs } from "parse-args";
 import { KarsError } from "../errors.ts";
 import { VERSION } from "../version.ts";
 import { type CliContext, type Command, EXIT, type OptionValues } from "./command.ts";
+import { runWithTimeout } from "./timeout.ts";
 
 /**
  * Runs the CLI over `argv` (without the program name) and returns the exit code.
@@ -63,7 +64,7 @@ export async function runCli(
     return EXIT.USAGE;
   }
   try {
-    return await command.run(values, positionals, ctx);
+    return await runWithTimeout(command, values, positionals, ctx);
   } catch (e) {
     return reportError(e, ctx);
   }

@@ -13,6 +13,7 @@ import { pemDecodeAll } from "../pem.ts";
 import { resolveTrustedRoot } from "../verify/trust_source.ts";
 import { type TrustedRoot, verifyBundle } from "../verify/sigstore/mod.ts";
 import { type CliContext, type Command, EXIT } from "./command.ts";
+import { TIMEOUT_OPTION } from "./timeout.ts";
 
 const DIGEST_RE = /^sha256:[0-9a-fA-F]{64}$/;
 
@@ -63,6 +64,7 @@ FILE_OR_DIGEST is a digest when it is sha256:<64 hex digits> and no such file ex
   --trusted-root FILE              trusted_root.json (default: the bundled Sigstore public-good root)
   --refresh-trusted-root           fetch the current trusted root through TUF (network)
   --tuf-mirror URL                 TUF mirror for --refresh-trusted-root
+  --timeout DURATION               time budget of the command, e.g. 30s, 2m (default 2m)
 
 Exit codes: 0 verified, 1 not verified (reason on stderr), 2 usage or unreadable input.
 `,
@@ -74,6 +76,7 @@ Exit codes: 0 verified, 1 not verified (reason on stderr), 2 usage or unreadable
     "trusted-root": { type: "string" },
     "refresh-trusted-root": { type: "boolean" },
     "tuf-mirror": { type: "string" },
+    ...TIMEOUT_OPTION,
   },
   async run(values, positionals, ctx) {
     const bundlePath = str(values["bundle"]);

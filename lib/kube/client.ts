@@ -7,7 +7,11 @@
  */
 import { KarsError } from "../errors.ts";
 import { createFetch } from "../transport.ts";
+import { readBodyPrefix, readBodyText, SMALL_BODY_MAX_BYTES } from "../io/body.ts";
 import type { KubeConfig } from "./kubeconfig.ts";
+
+/** Largest Kubernetes API response read (32 MiB). */
+export const KUBE_RESPONSE_MAX_BYTES = 32 * 1024 * 1024;
 
 /** A Kubernetes `Status` object (error bodies). */
 export interface KubeStatus {
@@ -136,8 +140,16 @@ export class KubeClient {
       const signal = AbortSignal.timeout(this.#timeoutMs);
       try {
         res = await f(this.config.server + path, { method, headers, body: o.body, signal });
-        text = await res.text();
+        // Bounded: answers up to 32 MiB, error bodies only their first 1 MiB.
+        text = res.ok
+          ? await readBodyText(res, {
+            maxBytes: KUBE_RESPONSE_MAX_BYTES,
+            what: `the Kubernetes API of ${this.describe()}: ${method} ${path}`,
+            code: "KUBE",
+          })
+          : new TextDecoder().decode(await readBodyPrefix(res, SMALL_BODY_MAX_BYTES));
       } catch (e) {
+        if (e instanceof KarsError && e.code === "KUBE") throw e;
         throw new KarsError(
           "TRANSIENT",
           signal.aborted

@@ -7,6 +7,8 @@
  */
 import { toBase64, utf8 } from "../bytes.ts";
 import { KarsError } from "../errors.ts";
+import { readBodyText, SMALL_BODY_MAX_BYTES } from "../io/body.ts";
+import { isDeadlineError } from "../io/deadline.ts";
 
 /**
  * Credentials for one registry. Either `username`/`password` (Basic, or the password grant of
@@ -350,10 +352,15 @@ export async function fetchToken(req: TokenRequest): Promise<Token> {
     res = await req.fetch(url, { ...init, redirect: "error", signal: req.signal });
   } catch (cause) {
     req.onRequest?.(init.method!, url.href, 0, Date.now() - t0);
+    if (isDeadlineError(cause)) throw cause;
     throw new KarsError("TRANSIENT", `token server ${realm.origin} unreachable`, { cause });
   }
   req.onRequest?.(init.method!, url.href, res.status, Date.now() - t0);
-  const text = await res.text();
+  // Token responses are small: read at most 1 MiB (a deadline error passes through).
+  const text = await readBodyText(res, {
+    maxBytes: SMALL_BODY_MAX_BYTES,
+    what: `token server ${realm.origin}`,
+  });
   if (res.status === 401 || res.status === 403) {
     throw new KarsError(
       "AUTH",

@@ -8,6 +8,8 @@
  * @module
  */
 import { KarsError } from "../errors.ts";
+import { readBodyPrefix, SMALL_BODY_MAX_BYTES } from "../io/body.ts";
+import { formatMs, isDeadlineError, type RequestDeadlines, withDeadlines } from "../io/deadline.ts";
 import {
   basicAuthorization,
   type Challenge,
@@ -38,12 +40,19 @@ export interface RetryOptions {
   baseMs?: number;
   /** Largest backoff in ms (default 5000). */
   maxMs?: number;
-  /** Largest honoured `Retry-After` in ms (default 30000). */
+  /**
+   * Largest honoured `Retry-After` in ms (default 10000). A server asking for a longer wait
+   * fails the request at once (`TRANSIENT`) instead of holding the caller.
+   */
   maxRetryAfterMs?: number;
 }
 
-/** Options of {@link RegistryClient}. */
-export interface RegistryClientOptions {
+/**
+ * Options of {@link RegistryClient}. `connectTimeoutMs` and `idleTimeoutMs` (default 30 s
+ * each) bound every request, token requests included; see `withDeadlines` in
+ * `lib/io/deadline.ts`.
+ */
+export interface RegistryClientOptions extends RequestDeadlines {
   /** `host[:port]` of the registry. */
   registry: string;
   /** Use `http://` (automatic for `localhost`, `127.0.0.1` and `[::1]`). */
@@ -195,7 +204,10 @@ export class RegistryClient {
       ? "registry-1.docker.io"
       : this.registry;
     this.baseUrl = `${http ? "http" : "https"}://${apiHost}`;
-    this.#fetch = opts.fetch ?? globalThis.fetch.bind(globalThis);
+    this.#fetch = withDeadlines(opts.fetch ?? globalThis.fetch.bind(globalThis), {
+      ...(opts.connectTimeoutMs !== undefined ? { connectTimeoutMs: opts.connectTimeoutMs } : {}),
+      ...(opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: opts.idleTimeoutMs } : {}),
+    });
     this.#credentials = opts.credentials;
     this.#onWithheld = opts.onWithheld;
     this.#log = opts.log;
@@ -203,7 +215,7 @@ export class RegistryClient {
       attempts: opts.retry?.attempts ?? 4,
       baseMs: opts.retry?.baseMs ?? 200,
       maxMs: opts.retry?.maxMs ?? 5000,
-      maxRetryAfterMs: opts.retry?.maxRetryAfterMs ?? 30_000,
+      maxRetryAfterMs: opts.retry?.maxRetryAfterMs ?? 10_000,
     };
     this.deadlineMs = opts.deadlineMs ?? 300_000;
     this.#signal = opts.signal;
@@ -264,7 +276,12 @@ export class RegistryClient {
     const ac = new AbortController();
     const timer = setTimeout(() => ac.abort(new Error("deadline exceeded")), this.deadlineMs);
     const outer = this.#signal;
-    const onOuter = () => ac.abort(new Error("aborted: total deadline exceeded"));
+    const onOuter = () =>
+      ac.abort(
+        isDeadlineError(outer?.reason)
+          ? outer.reason
+          : new Error("aborted: total deadline exceeded"),
+      );
     if (outer?.aborted) onOuter();
     else outer?.addEventListener("abort", onOuter, { once: true });
     // The caller's signal (e.g. a sibling request failed): cancel this operation too.
@@ -313,13 +330,35 @@ export class RegistryClient {
         res = await this.#sendOnce(ctx, req);
       } catch (e) {
         if (e instanceof KarsError && e.code !== "TRANSIENT") throw e;
-        const err = e instanceof KarsError ? e : this.#networkError(ctx, req, e);
+        const err = e instanceof KarsError && !isDeadlineError(e)
+          ? e
+          : this.#networkError(ctx, req, e);
+        // A spent command budget is final: no retry.
+        if (isDeadlineError(e) && e.details?.deadline === "total") throw err;
         if (attempt >= attempts || !(await this.#backoff(ctx, attempt, undefined))) throw err;
         continue;
       }
       if (isRetryableStatus(res.status) && attempt < attempts) {
         const delay = retryAfterMs(res.headers.get("retry-after"));
         await res.body?.cancel();
+        if (delay !== undefined && delay > this.#retry.maxRetryAfterMs) {
+          throw new KarsError(
+            "TRANSIENT",
+            `${this.registry}/${ctx.repository}: ${ctx.op}: HTTP ${res.status} with Retry-After ${
+              formatMs(delay)
+            }, longer than the ${
+              formatMs(this.#retry.maxRetryAfterMs)
+            } this client waits; try again later`,
+            {
+              details: {
+                status: res.status,
+                registry: this.registry,
+                repository: ctx.repository,
+                retryAfterMs: delay,
+              },
+            },
+          );
+        }
         if (
           await this.#backoff(
             ctx,
@@ -339,7 +378,11 @@ export class RegistryClient {
 
   #networkError(ctx: OpContext, req: RegistryRequest, cause: unknown): KarsError {
     const reason = ctx.signal.reason instanceof Error ? ctx.signal.reason.message : "";
-    const why = ctx.signal.aborted
+    const why = isDeadlineError(cause)
+      ? cause.message
+      : isDeadlineError(ctx.signal.reason)
+      ? ctx.signal.reason.message
+      : ctx.signal.aborted
       ? (this.#signal?.aborted
         ? "total deadline exceeded"
         : reason === "cancelled"
@@ -351,7 +394,14 @@ export class RegistryClient {
       `${this.registry}/${ctx.repository}: ${ctx.op}: ${req.method} ${
         redactUrl(this.url(req.url).href)
       }: ${why}; check the registry address and network, then retry`,
-      { cause, details: { registry: this.registry, repository: ctx.repository } },
+      {
+        cause,
+        details: {
+          registry: this.registry,
+          repository: ctx.repository,
+          ...(isDeadlineError(cause) ? { deadline: cause.details?.deadline } : {}),
+        },
+      },
     );
   }
 
@@ -564,10 +614,8 @@ export class RegistryClient {
    * registry, repository, operation, status and the registry's error code, and what to do.
    */
   async fail(ctx: OpContext, res: Response): Promise<never> {
-    let text = "";
-    try {
-      text = await res.text();
-    } catch { /* ignore */ }
+    // Error bodies are only quoted: read at most 1 MiB of them.
+    const text = new TextDecoder().decode(await readBodyPrefix(res, SMALL_BODY_MAX_BYTES));
     let codes: string[] = [];
     let messages: string[] = [];
     try {

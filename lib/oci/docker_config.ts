@@ -14,6 +14,8 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { concatBytes, fromBase64, fromUtf8 } from "../bytes.ts";
 import { KarsError } from "../errors.ts";
+import { readBodyText, SMALL_BODY_MAX_BYTES } from "../io/body.ts";
+import { isDeadlineError, withDeadlines } from "../io/deadline.ts";
 import { type Credential, type CredentialSource, hostCredentials } from "./auth.ts";
 import { parseRegistryHost } from "./registry_host.ts";
 
@@ -408,16 +410,21 @@ async function postForm(
 ): Promise<Record<string, unknown>> {
   let res: Response;
   try {
-    res = await f(url, {
+    // Connect and idle deadlines (30 s each), as for every token request.
+    res = await withDeadlines(f)(url, {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded" },
       body: new URLSearchParams(form).toString(),
       redirect: "error",
     });
   } catch (cause) {
+    if (isDeadlineError(cause)) {
+      throw new KarsError("TRANSIENT", `${what}: ${cause.message}`, { cause });
+    }
     throw new KarsError("TRANSIENT", `${what}: ${new URL(url).origin} unreachable`, { cause });
   }
-  const text = await res.text();
+  // A token response: at most 1 MiB is read.
+  const text = await readBodyText(res, { maxBytes: SMALL_BODY_MAX_BYTES, what, code: "AUTH" });
   if (!res.ok) {
     let code = "";
     try {

@@ -8,6 +8,7 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { concatBytes, toHex } from "../bytes.ts";
 import { type Digest, digestBytes, isDigest } from "../digest.ts";
 import { KarsError } from "../errors.ts";
+import { MANIFEST_MAX_BYTES, readBody, readBodyPrefix, SMALL_BODY_MAX_BYTES } from "../io/body.ts";
 import { repositoryScope } from "./auth.ts";
 import { type OpContext, RegistryClient, type RegistryClientOptions } from "./client.ts";
 import { validateRepository, validateTag } from "./reference.ts";
@@ -43,6 +44,12 @@ import {
  */
 export const MANIFEST_ACCEPT = [OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST]
   .join(", ");
+
+/**
+ * Largest blob read into memory when the caller states no size (64 MiB); with a size, a blob
+ * is read to at most that size.
+ */
+export const MAX_UNSIZED_BLOB_BYTES = 64 * 1024 * 1024;
 
 /** Options of {@link RegistryTarget}. */
 export interface RegistryTargetOptions extends RegistryClientOptions {
@@ -174,7 +181,15 @@ export class RegistryTarget implements Target {
         idempotent: true,
       });
       if (res.status !== 200) return await this.client.fail(ctx, res);
-      const bytes = new Uint8Array(await res.arrayBuffer());
+      // Never more than the descriptor's size (size + 1 bytes are read at most).
+      const bytes = await readBody(res, {
+        maxBytes: size ?? MAX_UNSIZED_BLOB_BYTES,
+        ...(size !== undefined ? { expectedBytes: size } : {}),
+        what: `${this.location}: ${ctx.op}`,
+        details: size === undefined
+          ? {}
+          : { reason: "DigestMismatch", expected: digest, expectedSize: size },
+      });
       checkContent(this.location, "blob", digest, bytes, size);
       this.client.rememberBlob(digest, this.repository);
       return bytes;
@@ -555,7 +570,10 @@ export class RegistryTarget implements Target {
       idempotent: true,
     });
     if (res.status !== 200) return await this.client.fail(ctx, res);
-    const bytes = new Uint8Array(await res.arrayBuffer());
+    const bytes = await readBody(res, {
+      maxBytes: MANIFEST_MAX_BYTES,
+      what: `${this.location}: ${ctx.op}`,
+    });
     const digest = digestBytes(bytes);
     const header = res.headers.get("docker-content-digest");
     if (isDigest(reference) && digest !== reference) {
@@ -675,12 +693,25 @@ export class RegistryTarget implements Target {
           idempotent: true,
         });
         if (res.status === 404 && page === 0) {
-          const text = await res.text();
+          const text = new TextDecoder().decode(
+            await readBodyPrefix(res, SMALL_BODY_MAX_BYTES),
+          );
           if (text.includes("NAME_UNKNOWN")) return [];
           return await this.client.fail(ctx, new Response(text, { status: 404 }));
         }
         if (res.status !== 200) return await this.client.fail(ctx, res);
-        const j = await res.json() as { tags?: string[] | null };
+        const pageBytes = await readBody(res, {
+          maxBytes: MANIFEST_MAX_BYTES,
+          what: `${this.location}: ${ctx.op}`,
+        });
+        let j: { tags?: string[] | null };
+        try {
+          j = JSON.parse(new TextDecoder().decode(pageBytes));
+        } catch (cause) {
+          throw new KarsError("REGISTRY", `${this.location}: ${ctx.op}: the tag list is not JSON`, {
+            cause,
+          });
+        }
         out.push(...(j.tags ?? []));
         url = nextLink(res.headers.get("link"));
       }
@@ -709,7 +740,10 @@ export class RegistryTarget implements Target {
           });
           const ct = (res.headers.get("content-type") ?? "").split(";")[0].trim();
           if (res.status === 200 && ct === OCI_INDEX) {
-            const bytes = new Uint8Array(await res.arrayBuffer());
+            const bytes = await readBody(res, {
+              maxBytes: MANIFEST_MAX_BYTES,
+              what: `${this.location}: ${ctx.op}`,
+            });
             out.push(...parseReferrersIndex(bytes, `${this.location} referrers API`).manifests);
             url = nextLink(res.headers.get("link"));
             continue;

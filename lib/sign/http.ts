@@ -8,6 +8,7 @@
  */
 import { concatBytes } from "../bytes.ts";
 import { KarsError } from "../errors.ts";
+import { isDeadlineError, type RequestDeadlines, withDeadlines } from "../io/deadline.ts";
 
 /** The `fetch` signature the signers accept (injectable for tests and custom transports). */
 export type FetchFn = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
@@ -30,8 +31,11 @@ export function redact(text: string, secrets: string[], max = 300): string {
   return out.length > max ? `${out.slice(0, max)}…` : out;
 }
 
-/** Options of {@link callService}. */
-export interface ServiceCall {
+/**
+ * Options of {@link callService}. `connectTimeoutMs` and `idleTimeoutMs` (default 30 s each)
+ * bound the request; a deadline fails with `TRANSIENT`.
+ */
+export interface ServiceCall extends RequestDeadlines {
   /** Service name for messages, e.g. `Fulcio`. */
   service: string;
   /** What to do about a failure, appended to the message. */
@@ -81,13 +85,22 @@ export async function callService(
   init: RequestInit,
   call: ServiceCall,
 ): Promise<Uint8Array> {
-  const f = call.fetch ?? fetch;
+  const f = withDeadlines((call.fetch ?? fetch) as typeof fetch, {
+    ...(call.connectTimeoutMs !== undefined ? { connectTimeoutMs: call.connectTimeoutMs } : {}),
+    ...(call.idleTimeoutMs !== undefined ? { idleTimeoutMs: call.idleTimeoutMs } : {}),
+  });
   const secrets = call.secrets ?? [];
   const where = safeUrl(url);
+  const timedOut = (e: KarsError) =>
+    new KarsError("TRANSIENT", `${call.service} at ${where}: ${e.message}; retry later`, {
+      cause: e,
+      details: { service: call.service, url: where, reason: "timeout", ...e.details },
+    });
   let res: Response;
   try {
     res = await f(url, init);
   } catch (e) {
+    if (isDeadlineError(e)) throw timedOut(e);
     const why = redact(e instanceof Error ? e.message : String(e), secrets);
     throw new KarsError(
       "SIGN",
@@ -99,6 +112,7 @@ export async function callService(
   try {
     body = await readLimited(res, call.maxBytes ?? MAX_RESPONSE_BYTES);
   } catch (e) {
+    if (isDeadlineError(e)) throw timedOut(e);
     if (e instanceof KarsError) {
       throw new KarsError("SIGN", `${call.service} at ${where}: ${e.message}; ${call.hint}`, {
         details: { service: call.service, url: where, reason: "too-large" },

@@ -1,0 +1,266 @@
+/**
+ * HTTP transport with TLS options: a private CA, a client certificate, or (where the runtime
+ * allows it) no server verification. This is the only module in `lib/` that branches on the
+ * runtime:
+ *
+ * - **Deno**: `Deno.createHttpClient({ caCerts, cert, key })` passed to the global `fetch`.
+ *   Deno's client cannot skip server verification, so `insecureSkipTlsVerify` uses the
+ *   `node:https` path below instead (Deno implements `rejectUnauthorized: false` there).
+ * - **Node and others**: `node:https` / `node:http` wrapped as a `fetch` (Node 20 bundles
+ *   undici but does not let applications import it).
+ *
+ * With no option set, {@link createFetch} returns the global `fetch` unchanged. Transports are
+ * memoised per option set; {@link closeTransports} releases them (tests use it so that no
+ * resource outlives a test).
+ *
+ * @module
+ */
+import { KarsError } from "../errors.ts";
+import { toHex, utf8 } from "../bytes.ts";
+import { sha256Bytes } from "../digest.ts";
+
+/** TLS options of a transport. All PEM strings; none of them is ever logged. */
+export interface TransportOptions {
+  /** PEM CA certificate(s) to trust for the server, in addition to the system roots on Deno. */
+  caPem?: string;
+  /** Skip server certificate verification (kubeconfig `insecure-skip-tls-verify`). */
+  insecureSkipTlsVerify?: boolean;
+  /** PEM client certificate (chain) presented to the server. Needs {@link clientKeyPem}. */
+  clientCertPem?: string;
+  /** PEM private key of the client certificate. */
+  clientKeyPem?: string;
+}
+
+interface Entry {
+  fetch: typeof fetch;
+  close(): void;
+}
+
+const cache = new Map<string, Entry>();
+
+// deno-lint-ignore no-explicit-any
+type AnyRecord = any;
+
+function denoNs(): AnyRecord | undefined {
+  // deno-lint-ignore no-explicit-any
+  const d = (globalThis as any).Deno;
+  return d && typeof d.createHttpClient === "function" ? d : undefined;
+}
+
+function keyOf(o: TransportOptions): string {
+  // The key is a hash so that the memo table holds no second copy of the private key text.
+  const s = JSON.stringify([
+    o.caPem ?? null,
+    o.insecureSkipTlsVerify === true,
+    o.clientCertPem ?? null,
+    o.clientKeyPem ?? null,
+  ]);
+  return toHex(sha256Bytes(utf8(s)));
+}
+
+/**
+ * Returns a `fetch` that applies the given TLS options. Without options it is the global
+ * `fetch` (looked up at call time, so test stubs still apply). Memoised per option set.
+ *
+ * @throws KarsError `USAGE` when a client certificate is given without its key or vice versa.
+ *
+ * @example
+ * ```ts
+ * import { createFetch } from "./transport.ts";
+ * const f = createFetch({ caPem: "-----BEGIN CERTIFICATE-----\n..." });
+ * // const res = await f("https://127.0.0.1:6443/version");
+ * ```
+ */
+export function createFetch(options: TransportOptions = {}): typeof fetch {
+  const o = options;
+  if (!!o.clientCertPem !== !!o.clientKeyPem) {
+    throw new KarsError(
+      "USAGE",
+      "a client certificate needs both the certificate and its private key; one of them is missing",
+    );
+  }
+  if (!o.caPem && !o.insecureSkipTlsVerify && !o.clientCertPem) {
+    return ((input: RequestInfo | URL, init?: RequestInit) =>
+      globalThis.fetch(input, init)) as typeof fetch;
+  }
+  const key = keyOf(o);
+  const hit = cache.get(key);
+  if (hit) return hit.fetch;
+  const d = denoNs();
+  let entry: Entry;
+  if (d && !o.insecureSkipTlsVerify) {
+    const client = d.createHttpClient({
+      ...(o.caPem ? { caCerts: [o.caPem] } : {}),
+      ...(o.clientCertPem ? { cert: o.clientCertPem, key: o.clientKeyPem } : {}),
+    });
+    entry = {
+      fetch: ((input: RequestInfo | URL, init?: RequestInit) =>
+        globalThis.fetch(input, { ...(init ?? {}), client } as RequestInit)) as typeof fetch,
+      close: () =>
+        client.close(),
+    };
+  } else {
+    entry = nodeFetch(o);
+  }
+  cache.set(key, entry);
+  return entry.fetch;
+}
+
+/**
+ * Closes every memoised transport (idle connections, Deno HTTP clients). Later calls to
+ * {@link createFetch} create fresh ones.
+ *
+ * @example
+ * ```ts
+ * import { closeTransports } from "./transport.ts";
+ * closeTransports();
+ * ```
+ */
+export function closeTransports(): void {
+  for (const e of cache.values()) {
+    try {
+      e.close();
+    } catch { /* already closed */ }
+  }
+  cache.clear();
+}
+
+/**
+ * The `node:https`/`node:http` transport that {@link createFetch} uses on Node (and on Deno for
+ * `insecureSkipTlsVerify`), exported so that it can be tested on every runtime. Request bodies
+ * are buffered; response bodies stream. Redirects are followed like `fetch` does (at most 10;
+ * `Authorization` is dropped when the origin changes).
+ *
+ * @example
+ * ```ts
+ * import { createNodeFetch } from "./transport.ts";
+ * const f = createNodeFetch({ insecureSkipTlsVerify: true });
+ * // const res = await f("https://127.0.0.1:6443/version");
+ * ```
+ */
+export function createNodeFetch(options: TransportOptions = {}): typeof fetch {
+  return nodeFetch(options).fetch;
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+/** A `fetch` over `node:https`/`node:http` with the given TLS options (buffers request bodies). */
+function nodeFetch(o: TransportOptions): Entry {
+  let agentP: Promise<{ https: AnyRecord; http: AnyRecord; agent: AnyRecord }> | undefined;
+  const setup = () =>
+    agentP ??= (async () => {
+      const https = await import("node:https");
+      const http = await import("node:http");
+      const agent = new https.Agent({
+        keepAlive: false,
+        rejectUnauthorized: !o.insecureSkipTlsVerify,
+        ...(o.caPem ? { ca: o.caPem } : {}),
+        ...(o.clientCertPem ? { cert: o.clientCertPem, key: o.clientKeyPem } : {}),
+      });
+      return { https, http, agent };
+    })();
+
+  const f = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+    const { https, http, agent } = await setup();
+    const req0 = new Request(input, init);
+    let url = new URL(req0.url);
+    let method = req0.method;
+    const headers = new Headers(req0.headers);
+    let body: Uint8Array | undefined = req0.body
+      ? new Uint8Array(await req0.arrayBuffer())
+      : undefined;
+    const signal = init?.signal ?? undefined;
+    for (let hop = 0; hop <= 10; hop++) {
+      const res = await nodeRequest(url.protocol === "https:" ? https : http, url, {
+        method,
+        headers,
+        body,
+        agent: url.protocol === "https:" ? agent : undefined,
+        signal,
+      });
+      const redirect = req0.redirect ?? "follow";
+      if (!REDIRECTS.has(res.status) || redirect === "manual") return res;
+      const loc = res.headers.get("location");
+      if (!loc) return res;
+      if (redirect === "error") {
+        await res.body?.cancel();
+        throw new TypeError(`redirect from ${url.origin} refused (redirect: "error")`);
+      }
+      await res.body?.cancel();
+      const next = new URL(loc, url);
+      if (next.origin !== url.origin) headers.delete("authorization");
+      if (res.status === 303 || ((res.status === 301 || res.status === 302) && method === "POST")) {
+        method = method === "HEAD" ? "HEAD" : "GET";
+        body = undefined;
+        headers.delete("content-type");
+        headers.delete("content-length");
+      }
+      url = next;
+    }
+    throw new TypeError(`too many redirects fetching ${req0.url}`);
+  };
+  return { fetch: f as typeof fetch, close: () => {} };
+}
+
+function nodeRequest(
+  mod: AnyRecord,
+  url: URL,
+  o: {
+    method: string;
+    headers: Headers;
+    body?: Uint8Array;
+    agent?: AnyRecord;
+    signal?: AbortSignal;
+  },
+): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const h: Record<string, string> = {};
+    o.headers.forEach((v, k) => (h[k] = v));
+    if (o.body) h["content-length"] = String(o.body.length);
+    const req = mod.request(url, {
+      method: o.method,
+      headers: h,
+      agent: o.agent,
+      signal: o.signal,
+    }, (res: AnyRecord) => {
+      const rh = new Headers();
+      for (const [k, v] of Object.entries(res.headers)) {
+        if (Array.isArray(v)) { for (const x of v) rh.append(k, String(x)); }
+        else if (v !== undefined) rh.set(k, String(v));
+      }
+      const status: number = res.statusCode ?? 0;
+      const noBody = o.method === "HEAD" || status === 204 || status === 304;
+      let done = false;
+      const stream = noBody ? null : new ReadableStream<Uint8Array>({
+        start(ctrl) {
+          res.on("data", (c: Uint8Array) => {
+            if (done) return;
+            ctrl.enqueue(new Uint8Array(c));
+            if ((ctrl.desiredSize ?? 1) <= 0) res.pause();
+          });
+          res.on("end", () => {
+            if (!done) (done = true, ctrl.close());
+          });
+          res.on("error", (e: unknown) => {
+            if (!done) (done = true, ctrl.error(e));
+          });
+        },
+        pull() {
+          res.resume();
+        },
+        cancel() {
+          done = true;
+          res.destroy();
+        },
+      });
+      if (noBody) res.resume();
+      resolve(new Response(stream, { status, statusText: res.statusMessage ?? "", headers: rh }));
+    });
+    req.on(
+      "error",
+      (e: unknown) => reject(new TypeError(`fetch failed: ${url.origin}`, { cause: e })),
+    );
+    if (o.body) req.end(o.body);
+    else req.end();
+  });
+}
