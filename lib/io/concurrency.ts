@@ -91,3 +91,28 @@ export function parallel<T>(
 ): Promise<T[]> {
   return parallelMap(tasks, tasks.length, (t, signal) => t(signal), options);
 }
+
+/**
+ * Waits `ms` milliseconds, or less when `signal` aborts (it resolves either way; the caller
+ * checks the signal).
+ *
+ * @example
+ * ```ts
+ * import { abortableSleep } from "./concurrency.ts";
+ * await abortableSleep(10, new AbortController().signal);
+ * ```
+ */
+export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const onAbort = () => {
+      clearTimeout(t);
+      resolve();
+    };
+    const t = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}

@@ -9,6 +9,7 @@
  */
 import { KarsError } from "../errors.ts";
 import { readBodyPrefix, SMALL_BODY_MAX_BYTES } from "../io/body.ts";
+import { abortableSleep } from "../io/concurrency.ts";
 import { formatMs, isDeadlineError, type RequestDeadlines, withDeadlines } from "../io/deadline.ts";
 import {
   basicAuthorization,
@@ -413,7 +414,7 @@ export class RegistryClient {
     const exp = Math.min(this.#retry.maxMs, this.#retry.baseMs * 2 ** (attempt - 1));
     const delay = retryAfter ?? Math.floor(exp / 2 + Math.random() * exp / 2);
     if (Date.now() + delay >= ctx.deadline || ctx.signal.aborted) return false;
-    await sleep(delay, ctx.signal);
+    await abortableSleep(delay, ctx.signal);
     return !ctx.signal.aborted;
   }
 
@@ -690,19 +691,4 @@ export function retryAfterMs(value: string | null, now = Date.now()): number | u
   const t = Date.parse(v);
   if (Number.isNaN(t)) return undefined;
   return Math.max(0, t - now);
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const onAbort = () => {
-      clearTimeout(t);
-      resolve();
-    };
-    const t = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }

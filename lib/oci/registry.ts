@@ -9,6 +9,7 @@ import { concatBytes, toHex } from "../bytes.ts";
 import { type Digest, digestBytes, isDigest } from "../digest.ts";
 import { KarsError } from "../errors.ts";
 import { MANIFEST_MAX_BYTES, readBody, readBodyPrefix, SMALL_BODY_MAX_BYTES } from "../io/body.ts";
+import { abortableSleep } from "../io/concurrency.ts";
 import { repositoryScope } from "./auth.ts";
 import { type OpContext, RegistryClient, type RegistryClientOptions } from "./client.ts";
 import { validateRepository, validateTag } from "./reference.ts";
@@ -794,21 +795,6 @@ export class RegistryTarget implements Target {
     if (res.status !== 202 && res.status !== 200) return await this.client.fail(ctx, res);
     await res.body?.cancel();
   }
-}
-
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const onAbort = () => {
-      clearTimeout(t);
-      resolve();
-    };
-    const t = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 /**
