@@ -108,6 +108,10 @@ export interface EgressResult {
   document?: string;
   /** The verification condition, when `--signer-policy` was given. */
   verification?: string;
+  /** `<registry>/<repository>@<digest>` as written into `allowlistRef` (after the push). */
+  reference?: string;
+  /** The same condition as an object (status, reason, message). */
+  verificationCondition?: { status: string; reason: string; message: string };
   /** Whether the live sandbox was patched. */
   patched: boolean;
   /** True on `--dry-run`. */
@@ -306,6 +310,7 @@ export async function egress(o: EgressOptions, io: EgressIO): Promise<EgressResu
     digest: artifact.manifestDigest,
     artifactType: ALLOWLIST_MEDIA_TYPE,
   };
+  result.reference = `${ref.registry}/${ref.repository}@${ref.digest}`;
 
   // 5. Sign.
   if (signer) {
@@ -346,10 +351,18 @@ export async function egress(o: EgressOptions, io: EgressIO): Promise<EgressResu
   if (verification) {
     const verdict = await verifyAllowlist({ ref, target, ...verification });
     result.verification = formatCondition(verdict.condition);
+    result.verificationCondition = verdict.condition;
     if (verdict.condition.status !== "True") {
+      // details.condition lets a caller tell a verdict (False) from a fault (Unknown).
       throw new KarsError(
         verdict.verdict ? "VERIFY" : "TRANSIENT",
         `verification failed; ${notWritten}: ${result.verification}`,
+        {
+          details: {
+            condition: verdict.condition,
+            reference: `${ref.registry}/${ref.repository}@${ref.digest}`,
+          },
+        },
       );
     }
     progress(result.verification);

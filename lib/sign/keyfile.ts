@@ -216,7 +216,7 @@ export async function generateKeyPair(
 
 /**
  * Writes `<prefix>.key` (mode 0600) and `<prefix>.pub` (0644), refusing with
- * `KarsError("FILE")` when either exists (checked before anything is written). Each file is
+ * `KarsError("INPUT")` when either exists (checked before anything is written). Each file is
  * written atomically with `writeFileAtomic` (never replacing an existing file).
  * Returns the two paths.
  *
@@ -233,9 +233,9 @@ export async function writeKeyPair(prefix: string, pair: KeyPairPem): Promise<[s
     try {
       await checkWritable(p);
     } catch (e) {
-      if (!isKarsError(e, "FILE") || !/refusing to overwrite existing/.test(e.message)) throw e;
+      if (!isKarsError(e) || e.details?.reason !== "AlreadyExists") throw e;
       throw new KarsError(
-        "FILE",
+        "INPUT",
         `${p} already exists; refusing to overwrite a key (choose another --output-key-prefix)`,
         { cause: e },
       );

@@ -66,8 +66,11 @@ Deno.test("troubleshooting table: refusing to overwrite existing file, before an
       "--registry",
       "r.example",
     ], { fetch: net.fetch, env: { SIGSTORE_ID_TOKEN: "x" } });
-    assert.equal(r.code, 1);
-    assert.match(r.stderr, new RegExp(`refusing to overwrite existing file ${path}`));
+    assert.equal(r.code, 2);
+    assert.match(
+      r.stderr,
+      new RegExp(`refusing to overwrite existing file ${path}; pass --force to replace it`),
+    );
     assert.deepEqual(net.calls, []);
     assert.equal(await Deno.readTextFile(path), "old\n");
   } finally {
