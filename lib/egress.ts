@@ -43,7 +43,8 @@ import { createFetch } from "./transport.ts";
 import { OCI_MANIFEST, type Target } from "./oci/types.ts";
 import { type KarsSandbox, readNetworkPolicy, selectSandbox } from "./sandbox.ts";
 import { checkSigningPlan, createSigner, signArtifact } from "./sign/sign_artifact.ts";
-import type { Signer } from "./sign/signer.ts";
+import { normalizeIdentity, type Signer } from "./sign/signer.ts";
+import { findOwnSignatures, type SignatureLayout } from "./workflow/already_signed.ts";
 import { parseYamlDocuments, readInputText } from "./yaml_read.ts";
 import { connectCluster, type LiveCluster } from "./cluster.ts";
 import type { LiveSandbox } from "./kube/sandbox.ts";
@@ -114,6 +115,8 @@ export interface EgressResult {
   verificationCondition?: { status: string; reason: string; message: string };
   /** Whether the live sandbox was patched. */
   patched: boolean;
+  /** True when the digest already carried a valid signature by this signer (none was added). */
+  alreadySigned?: boolean;
   /** True on `--dry-run`. */
   dryRun: boolean;
 }
@@ -303,7 +306,7 @@ export async function egress(o: EgressOptions, io: EgressIO): Promise<EgressResu
       { desc: artifact.config, data: EMPTY_CONFIG_BYTES },
       { desc: artifact.layer, data: canonicalBytes },
     ],
-  }, { tags: ["latest"] });
+  }); // by digest: `latest` moves only after signing succeeded (step 5)
   const ref: AllowlistRef = {
     registry: refRegistry(o),
     repository: o.repository,
@@ -312,8 +315,28 @@ export async function egress(o: EgressOptions, io: EgressIO): Promise<EgressResu
   };
   result.reference = `${ref.registry}/${ref.repository}@${ref.digest}`;
 
-  // 5. Sign.
-  if (signer) {
+  // 5. Sign — unless the same signer already signed this digest in the requested format(s)
+  //    (idempotent signing; `resign` forces a new signature).
+  let toSign: SignatureLayout[] = o.signatureFormat === "both"
+    ? ["legacy", "bundle"]
+    : [o.signatureFormat];
+  if (signer && !o.resign) {
+    const root = verification ??
+      (services?.trustedRoot ? { trustedRoot: services.trustedRoot } : undefined);
+    const own = await ownSignatures(signer, target, ref, toSign, o, io, root);
+    if (own) {
+      toSign = toSign.filter((f) => !own.formats.includes(f));
+      result.signer = own.identity;
+      result.signatureFormat = o.signatureFormat;
+      if (toSign.length === 0) {
+        result.alreadySigned = true;
+        progress(`already signed by ${own.identity}; not signing again`);
+      } else if (own.formats.length > 0) {
+        progress(`already signed by ${own.identity} (${own.formats.join(", ")})`);
+      }
+    }
+  }
+  if (signer && toSign.length > 0) {
     progress(`signing ${ref.registry}/${ref.repository}@${ref.digest}`);
     try {
       const signed = await signArtifact({
@@ -331,7 +354,7 @@ export async function egress(o: EgressOptions, io: EgressIO): Promise<EgressResu
         tsaUrls: services?.tsaUrls,
         trustedRoot: services?.trustedRoot,
         tlogUpload: o.tlogUpload,
-        format: o.signatureFormat,
+        format: toSign.length === 2 ? "both" : toSign[0],
         fetch: io.fetch,
       });
       result.signer = signed.identity;
@@ -367,6 +390,9 @@ export async function egress(o: EgressOptions, io: EgressIO): Promise<EgressResu
     }
     progress(result.verification);
   }
+
+  // Signing (and verification, when asked) succeeded: now `latest` may name this digest.
+  await target.pushManifest(artifact.manifestBytes, OCI_MANIFEST, "latest");
 
   // 7. Hand over: GitOps file, stdout document, or the live sandbox.
   const gitops = () =>
@@ -564,4 +590,35 @@ async function prepareSigningServices(
     trustedRoot: root,
   });
   return { ...services, trustedRoot: root };
+}
+
+/**
+ * The layouts this signer already signed `ref` in (see `lib/workflow/already_signed.ts`), with
+ * the identity to report; `undefined` when that cannot be known in advance. Checked with the
+ * trust root the run signs against (`--trusted-root`, the TUF refresh, else the embedded one).
+ */
+async function ownSignatures(
+  signer: Signer,
+  target: Target,
+  ref: AllowlistRef,
+  formats: SignatureLayout[],
+  o: EgressOptions,
+  io: EgressIO,
+  verification: { trustedRoot: TrustedRoot } | undefined,
+): Promise<{ formats: SignatureLayout[]; identity: string } | undefined> {
+  const expected = await signer.expectedSigner?.();
+  if (!expected) return undefined;
+  const trustedRoot = verification?.trustedRoot ?? await resolveTrustedRoot({
+    file: o.trustedRoot,
+    refresh: o.refreshTrustedRoot,
+    mirrorURL: o.tufMirror,
+    cwd: io.cwd,
+  });
+  const own = await findOwnSignatures({ target, ref, expected, trustedRoot, formats });
+  if (own.formats.length === 0) return undefined;
+  // The identity this run would write: the signer's own, or (keyless, before Fulcio) the SAN.
+  const identity = expected.kind === "keyless"
+    ? normalizeIdentity(`keyless:${expected.san}`)
+    : signer.identity;
+  return { formats: own.formats, identity };
 }

@@ -68,6 +68,8 @@ export interface EgressOptions {
   rekorV2: boolean;
   /** `--tsa-url`. */
   tsaUrl?: string;
+  /** `--resign`: sign even when this signer already signed the digest (see idempotent signing). */
+  resign: boolean;
   /** `--tlog-upload=false` turns Rekor upload off for key and KMS signatures. */
   tlogUpload: boolean;
   /** `--signer-policy FILE`: verify after signing, refuse to write unless `True`. */
@@ -291,6 +293,7 @@ export function parseEgressOptions(
   }
   const username = str(values.username) ?? undefined;
   if (passwordStdin && username === undefined) throw usage("--password-stdin needs --username");
+  if (!sign && values.resign === true) throw usage("--resign cannot be combined with --no-sign");
   const signerPolicy = str(values["signer-policy"]);
   if (signerPolicy !== undefined && !sign) {
     throw usage("--signer-policy cannot be combined with --no-sign (nothing would be verified)");
@@ -322,6 +325,7 @@ export function parseEgressOptions(
     rekorV2: values["rekor-v2"] === true,
     tsaUrl: url("--tsa-url", str(values["tsa-url"])),
     tlogUpload: tl === "true",
+    resign: values.resign === true,
     signerPolicy,
     trustedRoot: str(values["trusted-root"]),
     refreshTrustedRoot: values["refresh-trusted-root"] === true,

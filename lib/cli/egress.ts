@@ -61,6 +61,11 @@ Signing (on by default):
                              public-good one by default); stores a bundle, needs a TSA
   --tlog-upload true|false   upload key/KMS signatures to Rekor (default true)
   --signature-format FORMAT  legacy (default; what the kars controller reads) | bundle | both
+  --resign                   sign even when this signer already signed this digest: by
+                             default a digest that already carries a valid signature by the
+                             same identity (key fingerprint; keyless SAN + issuer from the
+                             token; KMS key version), checked with the same trust root and in
+                             the requested format(s), is not signed again ("already signed by")
   --signer-policy FILE       verify what was signed against this SignerPolicy ConfigMap
                              and refuse to write unless AllowlistVerified=True
   --trusted-root FILE        Sigstore trusted_root.json (default: embedded public-good root)
@@ -115,6 +120,7 @@ export const egressCommand: Command = {
     "signing-config": { type: "string" },
     "rekor-v2": { type: "boolean" },
     "tlog-upload": { type: "string" },
+    resign: { type: "boolean" },
     "signer-policy": { type: "string" },
     "trusted-root": { type: "string" },
     "refresh-trusted-root": { type: "boolean" },
@@ -204,6 +210,7 @@ function jsonResult(r: EgressResult): Record<string, unknown> {
     signatureFormat: r.signatureFormat,
     signer: r.signer,
     signatures: r.signatures,
+    alreadySigned: r.alreadySigned === true,
     manifestPath: r.manifestPath ?? null,
     verification: r.verificationCondition
       ? verificationJson(reference, r.verificationCondition)

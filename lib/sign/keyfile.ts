@@ -15,7 +15,7 @@ import { isKarsError, KarsError } from "../errors.ts";
 import { checkWritable, writeFileAtomic } from "../fs_atomic.ts";
 import { pemDecodeAll, pemEncode } from "../pem.ts";
 import { keyIdentity, pkcs8FromSecret, secretFromPkcs8, signDer, spkiFromPoint } from "./p256.ts";
-import type { Signature, Signer } from "./signer.ts";
+import type { ExpectedSigner, Signature, Signer } from "./signer.ts";
 
 /** PEM label cosign 2.x writes. */
 export const SIGSTORE_KEY_LABEL = "ENCRYPTED SIGSTORE PRIVATE KEY";
@@ -274,6 +274,11 @@ export class KeyFileSigner implements Signer {
   constructor(key: LoadedKey) {
     this.#key = key;
     this.identity = keyIdentity(key.spkiDer);
+  }
+
+  /** See {@link Signer.expectedSigner}: the key's public half. */
+  expectedSigner(): Promise<ExpectedSigner> {
+    return Promise.resolve({ kind: "key", spkiDer: this.#key.spkiDer });
   }
 
   /** See {@link Signer.sign}. */
