@@ -44,6 +44,8 @@ import { OCI_MANIFEST, type Target } from "./oci/types.ts";
 import { type KarsSandbox, readNetworkPolicy, selectSandbox } from "./sandbox.ts";
 import { checkSigningPlan, createSigner, signArtifact } from "./sign/sign_artifact.ts";
 import { normalizeIdentity, type Signer } from "./sign/signer.ts";
+import { type AllowlistDiff, diffAllowlists } from "./allowlist/diff.ts";
+import { renderSummary } from "./gitops/summary.ts";
 import { findOwnSignatures, type SignatureLayout } from "./workflow/already_signed.ts";
 import { parseYamlDocuments, readInputText } from "./yaml_read.ts";
 import { connectCluster, type LiveCluster } from "./cluster.ts";
@@ -117,6 +119,12 @@ export interface EgressResult {
   patched: boolean;
   /** True when the digest already carried a valid signature by this signer (none was added). */
   alreadySigned?: boolean;
+  /** The previous allowlist's digest and generation, when one was read. */
+  previous?: { digest: Digest; generation: number };
+  /** The endpoint diff against the previous allowlist (all added when there is none). */
+  diff?: AllowlistDiff;
+  /** The pull-request summary (Markdown), when asked for. */
+  summary?: string;
   /** True on `--dry-run`. */
   dryRun: boolean;
 }
@@ -149,6 +157,8 @@ export async function egress(o: EgressOptions, io: EgressIO): Promise<EgressResu
 
   // 1. Local checks first: the overwrite check, the sandbox file, the SignerPolicy file.
   if (manifestPath && !o.dryRun) await checkWritable(manifestPath, { force: o.force });
+  const summaryPath = o.summary !== undefined && o.summary !== "-" ? at(io, o.summary) : undefined;
+  if (summaryPath && !o.dryRun) await checkWritable(summaryPath, { force: o.force });
   // With --signer-policy, the policy and the trust material are loaded now: a bad policy or
   // trust root is refused before anything is pushed or signed.
   let verification: { policy: SignerPolicy; trustedRoot: TrustedRoot } | undefined;
@@ -221,14 +231,19 @@ export async function egress(o: EgressOptions, io: EgressIO): Promise<EgressResu
   for (const h of unknownDenied) warn(`--deny ${h}: not in the allowlist; nothing removed`);
 
   const registryOpts = await registryOptions(o, io);
-  const previous = o.generation !== undefined ? undefined : await readPrevious(
-    o,
-    io,
-    policy.allowlistRef as AllowlistRef | undefined,
-    manifestPath,
-    registryOpts,
-    warn,
-  );
+  // The previous allowlist: for the generation, and for the pull-request summary.
+  const prior = o.generation !== undefined && o.summary === undefined
+    ? undefined
+    : await readPrevious(
+      o,
+      io,
+      policy.allowlistRef as AllowlistRef | undefined,
+      manifestPath,
+      registryOpts,
+      warn,
+    );
+  const previous = prior?.allowlist;
+  const diff = diffAllowlists(previous?.endpoints ?? [], endpoints);
   const generation = chooseGeneration({ endpoints, previous, override: o.generation });
   const canonicalBytes = emitCanonicalAllowlist({ generation, endpoints });
   const artifact = buildAllowlistArtifact(canonicalBytes);
@@ -253,6 +268,10 @@ export async function egress(o: EgressOptions, io: EgressIO): Promise<EgressResu
     signatures: [],
     patched: false,
     dryRun: o.dryRun,
+    diff,
+    ...(prior
+      ? { previous: { digest: prior.digest, generation: prior.allowlist.generation } }
+      : {}),
   };
   if (o.dryRun) return result;
 
@@ -432,6 +451,24 @@ export async function egress(o: EgressOptions, io: EgressIO): Promise<EgressResu
     });
     result.patched = true;
   }
+  if (o.summary !== undefined) {
+    result.summary = renderSummary({
+      sandbox: name,
+      namespace,
+      repository: `${ref.registry}/${ref.repository}`,
+      next: { digest: artifact.manifestDigest, generation },
+      previous: result.previous,
+      signer: result.signer,
+      diff,
+      manifestPath: o.emitManifest,
+    });
+    if (summaryPath) {
+      await writeFileAtomic(summaryPath, new TextEncoder().encode(result.summary), {
+        force: o.force,
+      });
+      progress(`wrote summary ${summaryPath}`);
+    }
+  }
   return result;
 }
 
@@ -487,7 +524,7 @@ async function readPrevious(
   manifestPath: string | undefined,
   registryOpts: OpenTargetOptions,
   warn: (line: string) => void,
-): Promise<Allowlist | undefined> {
+): Promise<{ allowlist: Allowlist; digest: Digest } | undefined> {
   let ref = fromSandbox;
   let source = "the sandbox's allowlistRef";
   if (!ref && manifestPath) {
@@ -514,9 +551,15 @@ async function readPrevious(
   const registry = o.registry?.startsWith("oci:") && ref.registry === refRegistry(o)
     ? o.registry
     : ref.registry;
-  if (o.dryRun && !o.registry) {
+  if (o.offline) {
     warn(
-      `previous allowlist in ${source} not read on a dry run without --registry; generation from 1`,
+      `offline: the previous allowlist in ${source} was not read; the generation (and so the digest) is a guess`,
+    );
+    return undefined;
+  }
+  if (registry === "oci-layout") {
+    warn(
+      `the previous allowlist in ${source} is in an OCI layout that was not named (registry oci-layout); the generation (and so the digest) is a guess`,
     );
     return undefined;
   }
@@ -530,7 +573,7 @@ async function readPrevious(
     const m = await target.fetchManifest(ref.digest);
     const parsed = parseAllowlistManifest(m.bytes, { expectedDigest: ref.digest as Digest });
     const layer = await target.fetchBlob(parsed.layer.digest, parsed.layer.size);
-    return parseCanonicalAllowlist(layer);
+    return { allowlist: parseCanonicalAllowlist(layer), digest: ref.digest as Digest };
   } catch (e) {
     throw new KarsError(
       isKarsError(e, "TRANSIENT") ? "TRANSIENT" : "REGISTRY",

@@ -73,7 +73,14 @@ Signing (on by default):
   --tuf-mirror URL           TUF mirror for --refresh-trusted-root
 
 Output:
-  --dry-run                  print the canonical YAML and digests; push and write nothing
+  --summary FILE|-           write a Markdown pull-request summary: sandbox, old -> new digest
+                             and generation, signer, endpoints added/removed/unchanged against
+                             the previous allowlist (deterministic; - = stdout)
+  --dry-run                  print the canonical YAML and the digests the real run will push
+                             (reads the previous allowlist as the real run does); push and
+                             write nothing
+  --offline                  with --dry-run: do not read the previous allowlist (the
+                             generation, and so the digest, is then a guess)
   --json                     machine-readable result on stdout (messages on stderr)
 
 Exit codes: 0 ok; 1 operation failed (registry refused, signing failed, file system, our
@@ -121,6 +128,8 @@ export const egressCommand: Command = {
     "rekor-v2": { type: "boolean" },
     "tlog-upload": { type: "string" },
     resign: { type: "boolean" },
+    summary: { type: "string" },
+    offline: { type: "boolean" },
     "signer-policy": { type: "string" },
     "trusted-root": { type: "string" },
     "refresh-trusted-root": { type: "boolean" },
@@ -159,6 +168,7 @@ export const egressCommand: Command = {
     } else if (result.document !== undefined) {
       ctx.stdout(result.document);
     }
+    if (options.summary === "-" && result.summary !== undefined) ctx.stdout(result.summary);
     if (!options.json && result.manifestPath) {
       ctx.stderr(
         `wrote ${result.manifestPath} (digest=${result.digest} signer=${result.signer})\n`,
@@ -211,6 +221,8 @@ function jsonResult(r: EgressResult): Record<string, unknown> {
     signer: r.signer,
     signatures: r.signatures,
     alreadySigned: r.alreadySigned === true,
+    previous: r.previous ?? null,
+    diff: r.diff ?? null,
     manifestPath: r.manifestPath ?? null,
     verification: r.verificationCondition
       ? verificationJson(reference, r.verificationCondition)

@@ -3,8 +3,8 @@
  *
  * @module
  */
-import { readFile, stat } from "node:fs/promises";
-import { dirname, isAbsolute, join } from "node:path";
+import { readFile } from "node:fs/promises";
+import { isAbsolute, join } from "node:path";
 import { fromUtf8 } from "../bytes.ts";
 import { KarsError } from "../errors.ts";
 import { ALLOWLIST_MEDIA_TYPE } from "../oci/artifact.ts";
@@ -26,6 +26,7 @@ import {
 import type { CliContext, Command, OptionValues } from "./command.ts";
 import { exitCodeOfCondition, faultOfCondition } from "./exit_codes.ts";
 import { okJson, printJson, verificationJson } from "./json_output.ts";
+import { findLayoutBeside, ociLayoutHint } from "./layout_hint.ts";
 
 const HELP = `kars egress verify (--manifest FILE | <registry>/<repository>@<digest>) [flags]
 
@@ -260,9 +261,7 @@ export const egressVerifyCommand: Command = {
         }
         throw new KarsError(
           "USAGE",
-          `${ref.registry}/${ref.repository}@${ref.digest} names the placeholder registry ` +
-            `oci-layout: the artifact is in an OCI image layout on disk; pass --registry oci:DIR ` +
-            `(the directory kars egress --registry oci:DIR wrote)`,
+          ociLayoutHint(`${ref.registry}/${ref.repository}@${ref.digest}`),
         );
       }
       return new RegistryTarget({
@@ -304,19 +303,3 @@ export const egressVerifyCommand: Command = {
     return exitCodeOfResult(result);
   },
 };
-
-/**
- * The OCI layout `kars demo` writes beside its GitOps manifest (`<dir>/gitops/x.yaml` and
- * `<dir>/layout/`), if there is one.
- */
-async function findLayoutBeside(manifestPath: string): Promise<string | undefined> {
-  const dir = dirname(manifestPath);
-  for (const candidate of [join(dir, "layout"), join(dirname(dir), "layout")]) {
-    try {
-      if ((await stat(join(candidate, "oci-layout"))).isFile()) return candidate;
-    } catch {
-      // not there
-    }
-  }
-  return undefined;
-}

@@ -89,8 +89,9 @@ export async function callService(
     res = await f(url, init);
   } catch (e) {
     const why = redact(e instanceof Error ? e.message : String(e), secrets);
+    // Connection refused, DNS, reset: worth a retry (exit 5), as registry faults are.
     throw new KarsError(
-      "SIGN",
+      "TRANSIENT",
       `${call.service} at ${where} is unreachable (${why}); ${call.hint}`,
       { details: { service: call.service, url: where, reason: "unreachable" } },
     );
@@ -118,7 +119,7 @@ export async function callService(
     } catch { /* binary */ }
     const quoted = redact(text, secrets);
     throw new KarsError(
-      "SIGN",
+      res.status >= 500 || res.status === 429 || res.status === 408 ? "TRANSIENT" : "SIGN",
       `${call.service} at ${where} answered HTTP ${res.status}${quoted ? ` (${quoted})` : ""}; ${
         res.status >= 500 ? "the service failed, retry later or " : ""
       }${call.hint}`,

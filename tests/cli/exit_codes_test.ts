@@ -98,8 +98,51 @@ Deno.test("exit codes: every README row, human and --json", async (t) => {
         name: "ok: signed into a layout, verified",
         args: (
           d,
-        ) => ["egress", "basic", ...layoutArgs(d), "--signer-policy", join(d, "policy.yaml")],
+        ) => [
+          "egress",
+          "basic",
+          ...layoutArgs(d),
+          "--signer-policy",
+          join(d, "policy.yaml"),
+          "--emit-manifest",
+          join(d, "signed.yaml"),
+          "--force",
+        ],
         env: keyEnv,
+        json: true,
+      },
+      {
+        exit: 0,
+        name: "ok: egress diff of two manifests",
+        args: (d) => [
+          "egress",
+          "diff",
+          join(d, "signed.yaml"),
+          join(d, "signed.yaml"),
+          "--registry",
+          `oci:${join(d, "layout")}`,
+        ],
+        out: /= 2 unchanged/,
+        json: true,
+      },
+      {
+        exit: 2,
+        name: "input: egress diff of a missing file",
+        args: (d) => ["egress", "diff", join(d, "absent-old.yaml"), join(d, "signed.yaml")],
+        err: /absent-old\.yaml: no such file/,
+        json: true,
+      },
+      {
+        exit: 2,
+        name: "usage: an oci-layout reference without --registry oci:DIR is explained",
+        args: (d) => [
+          "egress",
+          "verify",
+          "--signer-policy",
+          join(d, "policy.yaml"),
+          `oci-layout/policy/egress-allowlist/basic@sha256:${"a".repeat(64)}`,
+        ],
+        err: /placeholder registry oci-layout.*--registry oci:DIR/,
         json: true,
       },
       {
@@ -334,7 +377,9 @@ Deno.test("exit codes: every README row, human and --json", async (t) => {
           const o = JSON.parse(j.stdout); // exactly one object: JSON.parse refuses trailing text
           assert.deepEqual(validate(SCHEMA, o), [], j.stdout);
           jsonCommands.add(
-            args[0] === "egress" && args[1] === "verify" ? "egress verify" : args[0],
+            args[0] === "egress" && (args[1] === "verify" || args[1] === "diff")
+              ? `egress ${args[1]}`
+              : args[0],
           );
           assert.equal(o.schemaVersion, 1);
           if (row.exit === 0 || row.exit === 3) {
