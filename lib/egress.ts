@@ -186,8 +186,8 @@ export async function egress(o: EgressOptions, io: EgressIO): Promise<EgressResu
   if (!o.sign && !o.dryRun) {
     warn(
       "⚠ --no-sign: the resulting allowlist will be unsigned. The controller will emit " +
-        "AllowlistVerified=False/SignerPolicyMissing and refuse the artifact in authoritative mode. " +
-        "Use only for local dev.",
+        "AllowlistVerified=False/Unsigned (False/SignerPolicyMissing when no SignerPolicy is " +
+        "installed) and refuse the artifact in authoritative mode. Use only for local dev.",
     );
   }
 
@@ -419,6 +419,7 @@ export async function egress(o: EgressOptions, io: EgressIO): Promise<EgressResu
       name,
       namespace,
       signer: result.signer ?? "unsigned",
+      unsigned: !o.sign,
       ...ref,
       egressMode,
       allowedEndpoints,
