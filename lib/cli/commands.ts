@@ -8,6 +8,7 @@ import { demoCommand } from "./demo.ts";
 import { egressCommand } from "./egress.ts";
 import { egressVerifyCommand } from "./egress_verify.ts";
 import { egressDiffCommand } from "./egress_diff.ts";
+import { completionCommand } from "./completion.ts";
 import { generateKeyPairCommand } from "./generate_key_pair.ts";
 import { migrateFromKagentCommand } from "./migrate.ts";
 import { verifyBlobCommand } from "./verify_blob.ts";
@@ -29,4 +30,5 @@ export const commands: readonly Command[] = [
   generateKeyPairCommand,
   migrateFromKagentCommand,
   demoCommand,
+  completionCommand(() => commands),
 ];
