@@ -16,6 +16,10 @@
  * @module
  */
 import { pemEncode } from "../pem.ts";
+import { signatureTag } from "../cosign.ts";
+import type { Digest } from "../digest.ts";
+import { isKarsError } from "../errors.ts";
+import { BUNDLE_V03_MEDIA_TYPE } from "../verify/discover.ts";
 import type { Target } from "../oci/types.ts";
 import type { ExpectedSigner } from "../sign/signer.ts";
 import { compileSanPattern, parsePublicKeys, type SignerPolicy } from "../verify/policy.ts";
@@ -98,6 +102,9 @@ export async function findOwnSignatures(opts: {
   // One verification per layout, each seeing only that layout's signatures (the verifier
   // stops at the first accepted signature).
   for (const format of opts.formats) {
+    // Cheap first look (one request): nothing in this layout, nothing to verify. A fresh push
+    // then costs a HEAD of the .sig tag, not a manifest and blob fetch.
+    if (!(await anySignature(opts.target, opts.ref.digest as Digest, format))) continue;
     const result = await verifyAllowlist({
       ref: opts.ref,
       target: layoutView(opts.target, format),
@@ -114,6 +121,16 @@ export async function findOwnSignatures(opts: {
     identity ??= s.id;
   }
   return { formats, identity };
+}
+
+/** Whether `t` holds anything in this signature layout for `digest` (faults: assume so). */
+async function anySignature(t: Target, digest: Digest, format: SignatureLayout): Promise<boolean> {
+  try {
+    if (format === "legacy") return (await t.resolve(signatureTag(digest))) !== null;
+    return (await t.referrers(digest, BUNDLE_V03_MEDIA_TYPE)).length > 0;
+  } catch (e) {
+    return !isKarsError(e, "NOT_FOUND");
+  }
 }
 
 /** A read-only view of `t` in which only one signature layout is visible. */

@@ -104,3 +104,47 @@ Deno.test("first run: dry run = real run (generation and digest); --offline gues
     await reg.stop();
   }
 });
+
+Deno.test("first run: kars egress verify on the demo's own manifest finds the layout beside it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "kars-first-run-demo-" });
+  try {
+    const demo = await runKars(["demo", "--dir", "out"], { cwd: dir });
+    assert.equal(demo.code, 0, demo.stderr);
+    const r = await runKars([
+      "egress",
+      "verify",
+      "--manifest",
+      "out/gitops/demo-agent-allowlist.yaml",
+      "--signer-policy",
+      "out/signer-policy.yaml",
+    ], { cwd: dir });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /^AllowlistVerified=True\/Verified: /);
+    assert.match(r.stderr, /reading oci-layout from .*out\/layout \(beside the manifest\)/);
+    // Moved away from its layout: the error explains --registry oci:DIR (exit 2, not a DNS error).
+    await Deno.rename(join(dir, "out", "layout"), join(dir, "elsewhere"));
+    const lost = await runKars([
+      "egress",
+      "verify",
+      "--manifest",
+      "out/gitops/demo-agent-allowlist.yaml",
+      "--signer-policy",
+      "out/signer-policy.yaml",
+    ], { cwd: dir });
+    assert.equal(lost.code, 2, lost.stdout + lost.stderr);
+    assert.match(lost.stderr, /placeholder registry oci-layout.*--registry oci:DIR/);
+    const named = await runKars([
+      "egress",
+      "verify",
+      "--manifest",
+      "out/gitops/demo-agent-allowlist.yaml",
+      "--signer-policy",
+      "out/signer-policy.yaml",
+      "--registry",
+      "oci:elsewhere",
+    ], { cwd: dir });
+    assert.equal(named.code, 0, named.stdout + named.stderr);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
