@@ -47,6 +47,7 @@ import { normalizeIdentity, type Signer } from "./sign/signer.ts";
 import { type AllowlistDiff, diffAllowlists } from "./allowlist/diff.ts";
 import { renderSummary } from "./gitops/summary.ts";
 import { findOwnSignatures, type SignatureLayout } from "./workflow/already_signed.ts";
+import { type RecordingCredentials, recordingCredentials } from "./workflow/credential_report.ts";
 import { parseYamlDocuments, readInputText } from "./yaml_read.ts";
 import { connectCluster, type LiveCluster } from "./cluster.ts";
 import type { LiveSandbox } from "./kube/sandbox.ts";
@@ -319,13 +320,28 @@ export async function egress(o: EgressOptions, io: EgressIO): Promise<EgressResu
     registryOpts,
   );
   progress(`pushing ${target.location}@${artifact.manifestDigest}`);
-  await pushArtifact(target, {
-    manifestBytes: artifact.manifestBytes,
-    blobs: [
-      { desc: artifact.config, data: EMPTY_CONFIG_BYTES },
-      { desc: artifact.layer, data: canonicalBytes },
-    ],
-  }); // by digest: `latest` moves only after signing succeeded (step 5)
+  try {
+    await pushArtifact(target, {
+      manifestBytes: artifact.manifestBytes,
+      blobs: [
+        { desc: artifact.config, data: EMPTY_CONFIG_BYTES },
+        { desc: artifact.layer, data: canonicalBytes },
+      ],
+    }); // by digest: `latest` moves only after signing succeeded (step 5)
+  } catch (e) {
+    // Refused credentials: name the user and where they came from (never the secret).
+    if (isKarsError(e, "AUTH") && !registry.startsWith("oci:")) {
+      throw new KarsError(
+        "AUTH",
+        `${e.message}; ${registryOpts.credentialReport.describe(registry)}`,
+        {
+          cause: e,
+          details: e.details,
+        },
+      );
+    }
+    throw e;
+  }
   const ref: AllowlistRef = {
     registry: refRegistry(o),
     repository: o.repository,
@@ -484,24 +500,33 @@ function promptOrFail(
 }
 
 /** Registry options: TLS (`--ca-file`), credentials (explicit, env, ACR, Docker config), request log. */
-async function registryOptions(o: EgressOptions, io: EgressIO): Promise<OpenTargetOptions> {
+async function registryOptions(
+  o: EgressOptions,
+  io: EgressIO,
+): Promise<OpenTargetOptions & { credentialReport: RecordingCredentials }> {
   const password = o.passwordStdin
     ? fromUtf8(await readAllStdin(io)).replace(/\r?\n$/, "")
     : undefined;
   const caPem = o.caFile ? await readInputText(at(io, o.caFile)) : undefined;
   const baseFetch = io.fetch ?? (caPem ? createFetch({ caPem }) : undefined);
+  const explicit = o.username !== undefined && password !== undefined
+    ? { username: o.username, password, origin: "--username/--password-stdin" }
+    : undefined;
+  // Explicit, environment and ACR credentials go to the --registry host alone.
+  const credentialReport = recordingCredentials(
+    defaultCredentials({
+      env: io.env,
+      registry: o.registry && !o.registry.startsWith("oci:") ? o.registry : null,
+      explicit,
+      fetch: baseFetch,
+    }),
+    { env: io.env, explicit },
+  );
   return {
     plainHttp: o.plainHttp,
     fetch: baseFetch,
-    // Explicit, environment and ACR credentials go to the --registry host alone.
-    credentials: defaultCredentials({
-      env: io.env,
-      registry: o.registry && !o.registry.startsWith("oci:") ? o.registry : null,
-      explicit: o.username !== undefined && password !== undefined
-        ? { username: o.username, password, origin: "--username/--password-stdin" }
-        : undefined,
-      fetch: baseFetch,
-    }),
+    credentials: credentialReport.source,
+    credentialReport,
     onWithheld: (note) => io.warn?.(`credentials withheld: ${note}`),
     log: io.requestLog
       ? (e) => io.requestLog!(`${e.method} ${e.url} ${e.status} ${e.ms}ms`)

@@ -27,6 +27,7 @@ import type { CliContext, Command, OptionValues } from "./command.ts";
 import { exitCodeOfCondition, faultOfCondition } from "./exit_codes.ts";
 import { okJson, printJson, verificationJson } from "./json_output.ts";
 import { findLayoutBeside, ociLayoutHint } from "./layout_hint.ts";
+import { recordingCredentials } from "../workflow/credential_report.ts";
 
 const HELP = `kars egress verify (--manifest FILE | <registry>/<repository>@<digest>) [flags]
 
@@ -237,14 +238,18 @@ export const egressVerifyCommand: Command = {
     // The manifest (and so the registry) may come from a pull request: environment
     // credentials go only to the KARS_REGISTRY host, the ACR exchange only to it or an
     // allowed registry, docker config entries only to their own host.
-    const credentials = defaultCredentials({
-      env: ctx.env,
-      acrRegistries: [
-        ...allowedRegistries,
-        ...(isPolicyError(policy) ? [] : policy.registries ?? []),
-      ],
-      ...(fetchFn ? { fetch: fetchFn } : {}),
-    });
+    const credentialReport = recordingCredentials(
+      defaultCredentials({
+        env: ctx.env,
+        acrRegistries: [
+          ...allowedRegistries,
+          ...(isPolicyError(policy) ? [] : policy.registries ?? []),
+        ],
+        ...(fetchFn ? { fetch: fetchFn } : {}),
+      }),
+      { env: ctx.env },
+    );
+    const credentials = credentialReport.source;
     const onWithheld = (note: string) => ctx.stderr(`warning: credentials withheld: ${note}\n`);
     const besideManifest = manifest === undefined
       ? undefined
@@ -293,7 +298,11 @@ export const egressVerifyCommand: Command = {
       throw new KarsError(
         fault,
         `${formatCondition(result.condition)} (not a verdict on the content${
-          fault === "TRANSIENT" ? "; retry" : ": check the registry credentials"
+          fault === "TRANSIENT"
+            ? "; retry"
+            : `: check the registry credentials; ${
+              credentialReport.describe(result.ref?.registry ?? "")
+            }`
         })`,
         { cause: result.error },
       );

@@ -158,8 +158,9 @@ Deno.test("exit codes: every README row, human and --json", async (t) => {
           reg.host,
           "--no-sign",
         ],
-        env: { KARS_REGISTRY_USERNAME: "alice", KARS_REGISTRY_PASSWORD: "wrong" },
-        err: /401/,
+        env: { KARS_REGISTRY_USERNAME: "alice", KARS_REGISTRY_PASSWORD: "wrong-pw-7731" },
+        // names the user and the source, never the secret
+        err: /401.*user "alice" from KARS_REGISTRY_USERNAME\/KARS_REGISTRY_PASSWORD/,
         json: true,
       },
       {
@@ -173,8 +174,26 @@ Deno.test("exit codes: every README row, human and --json", async (t) => {
           join(d, "policy.yaml"),
           `${reg.host}/policy/egress-allowlist/basic@sha256:${"a".repeat(64)}`,
         ],
-        env: { KARS_REGISTRY_USERNAME: "alice", KARS_REGISTRY_PASSWORD: "wrong" },
-        err: /Unauthorized/,
+        env: { KARS_REGISTRY_USERNAME: "alice", KARS_REGISTRY_PASSWORD: "wrong-pw-7731" },
+        err: /Unauthorized.*user "alice" from KARS_REGISTRY_USERNAME\/KARS_REGISTRY_PASSWORD/,
+        json: true,
+      },
+      {
+        exit: 1,
+        name: "operation failed: no credentials at all (names where it looked)",
+        args: () => [
+          "egress",
+          "basic",
+          "--from-file",
+          BASIC,
+          "--enforce",
+          "--registry",
+          reg.host,
+          "--no-sign",
+        ],
+        env: { DOCKER_CONFIG: "/nonexistent-docker-config" },
+        err:
+          /no credentials found for 127\.0\.0\.1:\d+ \(looked at: .*KARS_REGISTRY_USERNAME.*\/nonexistent-docker-config\/config\.json\)/,
         json: true,
       },
       {
@@ -368,6 +387,7 @@ Deno.test("exit codes: every README row, human and --json", async (t) => {
         const r = await runKars(args, { env: row.env ?? {}, cwd: dir, stdin: row.stdin });
         assert.equal(r.code, row.exit, `${args.join(" ")}\n${r.stdout}${r.stderr}`);
         if (row.err) assert.match(r.stderr, row.err);
+        assert.ok(!(r.stdout + r.stderr).includes("wrong-pw-7731"), "no password in output");
         if (row.out) assert.match(r.stdout, row.out);
         if (row.json) {
           // Nothing about the run may leak into the retry: remove what the first run wrote.
