@@ -33,9 +33,18 @@ export function recordingCredentials(
   opts: { env: Readonly<Record<string, string | undefined>>; explicit?: Credential },
 ): RecordingCredentials {
   const seen = new Map<string, Credential | null>();
+  const withheld = new Map<string, Set<string>>();
   return {
-    source: async (registry) => {
-      const c = await inner(registry);
+    source: async (registry, ctx) => {
+      // ctx carries the withheld-credentials callback: pass it on, and remember the notes.
+      const c = await inner(registry, {
+        ...ctx,
+        withheld: (note) => {
+          if (!withheld.has(registry)) withheld.set(registry, new Set());
+          withheld.get(registry)!.add(note);
+          ctx?.withheld?.(note);
+        },
+      });
       seen.set(registry, c ?? null);
       return c;
     },
@@ -43,6 +52,11 @@ export function recordingCredentials(
       if (!seen.has(registry)) return `no credentials were looked up for ${registry}`;
       const c = seen.get(registry);
       if (!c) {
+        const notes = [...(withheld.get(registry) ?? [])];
+        if (notes.length > 0) {
+          return `no credentials sent to ${registry} (withheld: ${notes.join("; ")}); ` +
+            `the request was anonymous`;
+        }
         return `no credentials found for ${registry} (looked at: an explicit user, ` +
           `KARS_REGISTRY_USERNAME/KARS_REGISTRY_PASSWORD, the ACR token exchange for ` +
           `*.azurecr.io, the Docker config ${

@@ -203,7 +203,7 @@ Deno.test("--no-sign prints the walkthrough's warning; --from-file without --emi
     assert.match(r.stderr, /⚠ --no-sign: the resulting allowlist will be unsigned/);
     assert.match(
       r.stdout,
-      /^# kars egress allowlist — digest=sha256:[0-9a-f]{64} signer=unsigned\n/,
+      /^# kars egress allowlist — digest=sha256:[0-9a-f]{64} signer=none\n# UNSIGNED — for local/,
     );
     assert.match(r.stdout, /egressMode: Strict/);
   } finally {

@@ -158,7 +158,11 @@ Deno.test("exit codes: every README row, human and --json", async (t) => {
           reg.host,
           "--no-sign",
         ],
-        env: { KARS_REGISTRY_USERNAME: "alice", KARS_REGISTRY_PASSWORD: "wrong-pw-7731" },
+        env: {
+          KARS_REGISTRY: reg.host,
+          KARS_REGISTRY_USERNAME: "alice",
+          KARS_REGISTRY_PASSWORD: "wrong-pw-7731",
+        },
         // names the user and the source, never the secret
         err: /401.*user "alice" from KARS_REGISTRY_USERNAME\/KARS_REGISTRY_PASSWORD/,
         json: true,
@@ -174,7 +178,11 @@ Deno.test("exit codes: every README row, human and --json", async (t) => {
           join(d, "policy.yaml"),
           `${reg.host}/policy/egress-allowlist/basic@sha256:${"a".repeat(64)}`,
         ],
-        env: { KARS_REGISTRY_USERNAME: "alice", KARS_REGISTRY_PASSWORD: "wrong-pw-7731" },
+        env: {
+          KARS_REGISTRY: reg.host,
+          KARS_REGISTRY_USERNAME: "alice",
+          KARS_REGISTRY_PASSWORD: "wrong-pw-7731",
+        },
         err: /Unauthorized.*user "alice" from KARS_REGISTRY_USERNAME\/KARS_REGISTRY_PASSWORD/,
         json: true,
       },
