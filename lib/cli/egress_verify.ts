@@ -64,6 +64,8 @@ login server that KARS_REGISTRY or --allowed-registry names; ~/.docker/config.js
 
 Output: AllowlistVerified=True/Verified: digest=<d>, generation=<n>
         AllowlistVerified=False/<Reason>: <message>
+An artifact with no signature at all (kars egress --no-sign) is False/Unsigned, or
+False/SignerPolicyMissing when there is no SignerPolicy — what the --no-sign warning says.
 Exit codes: 0 True; 3 False on the content; 1 our registry credentials were refused
 (False/Unauthorized is printed, but it is not a verdict on the content); 2 usage or input
 error; 5 transient fault (timeout, 5xx, connection refused: not a verdict, retry).
