@@ -43,6 +43,8 @@ export {
   parseCanonicalAllowlist,
 } from "./lib/allowlist.ts";
 export type { Allowlist, Endpoint } from "./lib/allowlist.ts";
+export { diffAllowlists, renderDiffText } from "./lib/allowlist/diff.ts";
+export type { AllowlistDiff } from "./lib/allowlist/diff.ts";
 export { normaliseHost, parseHostPort } from "./lib/host.ts";
 export { readNetworkPolicy, selectSandbox } from "./lib/sandbox.ts";
 export type { KarsSandbox, NetworkPolicy, RawEndpoint } from "./lib/sandbox.ts";
@@ -51,6 +53,8 @@ export { parseYamlDocuments } from "./lib/yaml_read.ts";
 // The GitOps manifest.
 export { emitGitopsManifest, readGitopsManifest } from "./lib/gitops.ts";
 export type { AllowlistRef, GitopsManifest, GitopsManifestInput } from "./lib/gitops.ts";
+export { renderSummary } from "./lib/gitops/summary.ts";
+export type { SummaryInput } from "./lib/gitops/summary.ts";
 
 // OCI: the artifact and the storage targets.
 export {
@@ -90,7 +94,7 @@ export type {
   SignArtifactResult,
   SignatureFormat,
 } from "./lib/sign/sign_artifact.ts";
-export type { Signature, SignatureKey, Signer } from "./lib/sign/signer.ts";
+export type { ExpectedSigner, Signature, SignatureKey, Signer } from "./lib/sign/signer.ts";
 export type { TransparencyLogEntryJson } from "./lib/sign/rekor_v2.ts";
 export type { BundleSignature, LegacySignature } from "./lib/sign/store.ts";
 export {

@@ -2,7 +2,7 @@
  * The library API, as shown in the README (there imported from `jsr:@kars/egress`; here from
  * the repository's `mod.ts`). Runs offline: builds the signed-to-be allowlist and its
  * content address, the GitOps patch, pushes the artifact to an in-memory target and asks
- * for the cluster's verdict — which is `False/SignatureVerifyFailed`, because nothing signed
+ * for the cluster's verdict — which is `False/Unsigned`, because nothing signed
  * it: verification fails closed.
  *
  * Run: `deno run --allow-env=LOG_TOKENS,LOG_STREAM examples/library.ts` (the `yaml` package

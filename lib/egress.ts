@@ -43,7 +43,11 @@ import { createFetch } from "./transport.ts";
 import { OCI_MANIFEST, type Target } from "./oci/types.ts";
 import { type KarsSandbox, readNetworkPolicy, selectSandbox } from "./sandbox.ts";
 import { checkSigningPlan, createSigner, signArtifact } from "./sign/sign_artifact.ts";
-import type { Signer } from "./sign/signer.ts";
+import { normalizeIdentity, type Signer } from "./sign/signer.ts";
+import { type AllowlistDiff, diffAllowlists } from "./allowlist/diff.ts";
+import { renderSummary } from "./gitops/summary.ts";
+import { findOwnSignatures, type SignatureLayout } from "./workflow/already_signed.ts";
+import { type RecordingCredentials, recordingCredentials } from "./workflow/credential_report.ts";
 import { parseYamlDocuments, readInputText } from "./yaml_read.ts";
 import { connectCluster, type LiveCluster } from "./cluster.ts";
 import type { LiveSandbox } from "./kube/sandbox.ts";
@@ -110,8 +114,20 @@ export interface EgressResult {
   document?: string;
   /** The verification condition, when `--signer-policy` was given. */
   verification?: string;
+  /** `<registry>/<repository>@<digest>` as written into `allowlistRef` (after the push). */
+  reference?: string;
+  /** The same condition as an object (status, reason, message). */
+  verificationCondition?: { status: string; reason: string; message: string };
   /** Whether the live sandbox was patched. */
   patched: boolean;
+  /** True when the digest already carried a valid signature by this signer (none was added). */
+  alreadySigned?: boolean;
+  /** The previous allowlist's digest and generation, when one was read. */
+  previous?: { digest: Digest; generation: number };
+  /** The endpoint diff against the previous allowlist (all added when there is none). */
+  diff?: AllowlistDiff;
+  /** The pull-request summary (Markdown), when asked for. */
+  summary?: string;
   /** True on `--dry-run`. */
   dryRun: boolean;
 }
@@ -144,6 +160,8 @@ export async function egress(o: EgressOptions, io: EgressIO): Promise<EgressResu
 
   // 1. Local checks first: the overwrite check, the sandbox file, the SignerPolicy file.
   if (manifestPath && !o.dryRun) await checkWritable(manifestPath, { force: o.force });
+  const summaryPath = o.summary !== undefined && o.summary !== "-" ? at(io, o.summary) : undefined;
+  if (summaryPath && !o.dryRun) await checkWritable(summaryPath, { force: o.force });
   // With --signer-policy, the policy and the trust material are loaded now: a bad policy or
   // trust root is refused before anything is pushed or signed.
   let verification: { policy: SignerPolicy; trustedRoot: TrustedRoot } | undefined;
@@ -171,8 +189,8 @@ export async function egress(o: EgressOptions, io: EgressIO): Promise<EgressResu
   if (!o.sign && !o.dryRun) {
     warn(
       "⚠ --no-sign: the resulting allowlist will be unsigned. The controller will emit " +
-        "AllowlistVerified=False/SignerPolicyMissing and refuse the artifact in authoritative mode. " +
-        "Use only for local dev.",
+        "AllowlistVerified=False/Unsigned (False/SignerPolicyMissing when no SignerPolicy is " +
+        "installed) and refuse the artifact in authoritative mode. Use only for local dev.",
     );
   }
 
@@ -216,14 +234,19 @@ export async function egress(o: EgressOptions, io: EgressIO): Promise<EgressResu
   for (const h of unknownDenied) warn(`--deny ${h}: not in the allowlist; nothing removed`);
 
   const registryOpts = await registryOptions(o, io);
-  const previous = o.generation !== undefined ? undefined : await readPrevious(
-    o,
-    io,
-    policy.allowlistRef as AllowlistRef | undefined,
-    manifestPath,
-    registryOpts,
-    warn,
-  );
+  // The previous allowlist: for the generation, and for the pull-request summary.
+  const prior = o.generation !== undefined && o.summary === undefined
+    ? undefined
+    : await readPrevious(
+      o,
+      io,
+      policy.allowlistRef as AllowlistRef | undefined,
+      manifestPath,
+      registryOpts,
+      warn,
+    );
+  const previous = prior?.allowlist;
+  const diff = diffAllowlists(previous?.endpoints ?? [], endpoints);
   const generation = chooseGeneration({ endpoints, previous, override: o.generation });
   const canonicalBytes = emitCanonicalAllowlist({ generation, endpoints });
   const artifact = buildAllowlistArtifact(canonicalBytes);
@@ -248,6 +271,10 @@ export async function egress(o: EgressOptions, io: EgressIO): Promise<EgressResu
     signatures: [],
     patched: false,
     dryRun: o.dryRun,
+    diff,
+    ...(prior
+      ? { previous: { digest: prior.digest, generation: prior.allowlist.generation } }
+      : {}),
   };
   if (o.dryRun) return result;
 
@@ -295,22 +322,58 @@ export async function egress(o: EgressOptions, io: EgressIO): Promise<EgressResu
     registryOpts,
   );
   progress(`pushing ${target.location}@${artifact.manifestDigest}`);
-  await pushArtifact(target, {
-    manifestBytes: artifact.manifestBytes,
-    blobs: [
-      { desc: artifact.config, data: EMPTY_CONFIG_BYTES },
-      { desc: artifact.layer, data: canonicalBytes },
-    ],
-  }, { tags: ["latest"] });
+  try {
+    await pushArtifact(target, {
+      manifestBytes: artifact.manifestBytes,
+      blobs: [
+        { desc: artifact.config, data: EMPTY_CONFIG_BYTES },
+        { desc: artifact.layer, data: canonicalBytes },
+      ],
+    }); // by digest: `latest` moves only after signing succeeded (step 5)
+  } catch (e) {
+    // Refused credentials: name the user and where they came from (never the secret).
+    if (isKarsError(e, "AUTH") && !registry.startsWith("oci:")) {
+      throw new KarsError(
+        "AUTH",
+        `${e.message}; ${registryOpts.credentialReport.describe(registry)}`,
+        {
+          cause: e,
+          details: e.details,
+        },
+      );
+    }
+    throw e;
+  }
   const ref: AllowlistRef = {
     registry: refRegistry(o),
     repository: o.repository,
     digest: artifact.manifestDigest,
     artifactType: ALLOWLIST_MEDIA_TYPE,
   };
+  result.reference = `${ref.registry}/${ref.repository}@${ref.digest}`;
 
-  // 5. Sign.
-  if (signer) {
+  // 5. Sign — unless the same signer already signed this digest in the requested format(s)
+  //    (idempotent signing; `resign` forces a new signature).
+  let toSign: SignatureLayout[] = o.signatureFormat === "both"
+    ? ["legacy", "bundle"]
+    : [o.signatureFormat];
+  if (signer && !o.resign) {
+    const root = verification ??
+      (services?.trustedRoot ? { trustedRoot: services.trustedRoot } : undefined);
+    const own = await ownSignatures(signer, target, ref, toSign, o, io, root);
+    if (own) {
+      toSign = toSign.filter((f) => !own.formats.includes(f));
+      result.signer = own.identity;
+      result.signatureFormat = o.signatureFormat;
+      if (toSign.length === 0) {
+        result.alreadySigned = true;
+        progress(`already signed by ${own.identity}; not signing again`);
+      } else if (own.formats.length > 0) {
+        progress(`already signed by ${own.identity} (${own.formats.join(", ")})`);
+      }
+    }
+  }
+  if (signer && toSign.length > 0) {
     progress(`signing ${ref.registry}/${ref.repository}@${ref.digest}`);
     try {
       const signed = await signArtifact({
@@ -328,7 +391,7 @@ export async function egress(o: EgressOptions, io: EgressIO): Promise<EgressResu
         tsaUrls: services?.tsaUrls,
         trustedRoot: services?.trustedRoot,
         tlogUpload: o.tlogUpload,
-        format: o.signatureFormat,
+        format: toSign.length === 2 ? "both" : toSign[0],
         fetch: io.fetch,
       });
       result.signer = signed.identity;
@@ -348,14 +411,25 @@ export async function egress(o: EgressOptions, io: EgressIO): Promise<EgressResu
   if (verification) {
     const verdict = await verifyAllowlist({ ref, target, ...verification });
     result.verification = formatCondition(verdict.condition);
+    result.verificationCondition = verdict.condition;
     if (verdict.condition.status !== "True") {
+      // details.condition lets a caller tell a verdict (False) from a fault (Unknown).
       throw new KarsError(
         verdict.verdict ? "VERIFY" : "TRANSIENT",
         `verification failed; ${notWritten}: ${result.verification}`,
+        {
+          details: {
+            condition: verdict.condition,
+            reference: `${ref.registry}/${ref.repository}@${ref.digest}`,
+          },
+        },
       );
     }
     progress(result.verification);
   }
+
+  // Signing (and verification, when asked) succeeded: now `latest` may name this digest.
+  await target.pushManifest(artifact.manifestBytes, OCI_MANIFEST, "latest");
 
   // 7. Hand over: GitOps file, stdout document, or the live sandbox.
   const gitops = () =>
@@ -363,6 +437,7 @@ export async function egress(o: EgressOptions, io: EgressIO): Promise<EgressResu
       name,
       namespace,
       signer: result.signer ?? "unsigned",
+      unsigned: !o.sign,
       ...ref,
       egressMode,
       allowedEndpoints,
@@ -395,6 +470,24 @@ export async function egress(o: EgressOptions, io: EgressIO): Promise<EgressResu
     });
     result.patched = true;
   }
+  if (o.summary !== undefined) {
+    result.summary = renderSummary({
+      sandbox: name,
+      namespace,
+      repository: `${ref.registry}/${ref.repository}`,
+      next: { digest: artifact.manifestDigest, generation },
+      previous: result.previous,
+      signer: result.signer,
+      diff,
+      manifestPath: o.emitManifest,
+    });
+    if (summaryPath) {
+      await writeFileAtomic(summaryPath, new TextEncoder().encode(result.summary), {
+        force: o.force,
+      });
+      progress(`wrote summary ${summaryPath}`);
+    }
+  }
   return result;
 }
 
@@ -409,25 +502,34 @@ function promptOrFail(
 }
 
 /** Registry options: TLS (`--ca-file`), credentials (explicit, env, ACR, Docker config), request log. */
-async function registryOptions(o: EgressOptions, io: EgressIO): Promise<OpenTargetOptions> {
+async function registryOptions(
+  o: EgressOptions,
+  io: EgressIO,
+): Promise<OpenTargetOptions & { credentialReport: RecordingCredentials }> {
   const password = o.passwordStdin
     ? fromUtf8(await readAllStdin(io)).replace(/\r?\n$/, "")
     : undefined;
   const caPem = o.caFile ? await readInputText(at(io, o.caFile)) : undefined;
   const baseFetch = io.fetch ?? (caPem ? createFetch({ caPem }) : undefined);
+  const explicit = o.username !== undefined && password !== undefined
+    ? { username: o.username, password, origin: "--username/--password-stdin" }
+    : undefined;
+  // Explicit, environment and ACR credentials go to the --registry host alone.
+  const credentialReport = recordingCredentials(
+    defaultCredentials({
+      env: io.env,
+      registry: o.registry && !o.registry.startsWith("oci:") ? o.registry : null,
+      explicit,
+      fetch: baseFetch,
+    }),
+    { env: io.env, explicit },
+  );
   return {
     plainHttp: o.plainHttp,
     fetch: baseFetch,
     ...(io.signal ? { signal: io.signal } : {}),
-    // Explicit, environment and ACR credentials go to the --registry host alone.
-    credentials: defaultCredentials({
-      env: io.env,
-      registry: o.registry && !o.registry.startsWith("oci:") ? o.registry : null,
-      explicit: o.username !== undefined && password !== undefined
-        ? { username: o.username, password, origin: "--username/--password-stdin" }
-        : undefined,
-      fetch: baseFetch,
-    }),
+    credentials: credentialReport.source,
+    credentialReport,
     onWithheld: (note) => io.warn?.(`credentials withheld: ${note}`),
     log: io.requestLog
       ? (e) => io.requestLog!(`${e.method} ${e.url} ${e.status} ${e.ms}ms`)
@@ -451,7 +553,7 @@ async function readPrevious(
   manifestPath: string | undefined,
   registryOpts: OpenTargetOptions,
   warn: (line: string) => void,
-): Promise<Allowlist | undefined> {
+): Promise<{ allowlist: Allowlist; digest: Digest } | undefined> {
   let ref = fromSandbox;
   let source = "the sandbox's allowlistRef";
   if (!ref && manifestPath) {
@@ -478,9 +580,15 @@ async function readPrevious(
   const registry = o.registry?.startsWith("oci:") && ref.registry === refRegistry(o)
     ? o.registry
     : ref.registry;
-  if (o.dryRun && !o.registry) {
+  if (o.offline) {
     warn(
-      `previous allowlist in ${source} not read on a dry run without --registry; generation from 1`,
+      `offline: the previous allowlist in ${source} was not read; the generation (and so the digest) is a guess`,
+    );
+    return undefined;
+  }
+  if (registry === "oci-layout") {
+    warn(
+      `the previous allowlist in ${source} is in an OCI layout that was not named (registry oci-layout); the generation (and so the digest) is a guess`,
     );
     return undefined;
   }
@@ -494,7 +602,7 @@ async function readPrevious(
     const m = await target.fetchManifest(ref.digest);
     const parsed = parseAllowlistManifest(m.bytes, { expectedDigest: ref.digest as Digest });
     const layer = await target.fetchBlob(parsed.layer.digest, parsed.layer.size);
-    return parseCanonicalAllowlist(layer);
+    return { allowlist: parseCanonicalAllowlist(layer), digest: ref.digest as Digest };
   } catch (e) {
     throw new KarsError(
       isKarsError(e, "TRANSIENT") ? "TRANSIENT" : "REGISTRY",
@@ -554,4 +662,35 @@ async function prepareSigningServices(
     trustedRoot: root,
   });
   return { ...services, trustedRoot: root };
+}
+
+/**
+ * The layouts this signer already signed `ref` in (see `lib/workflow/already_signed.ts`), with
+ * the identity to report; `undefined` when that cannot be known in advance. Checked with the
+ * trust root the run signs against (`--trusted-root`, the TUF refresh, else the embedded one).
+ */
+async function ownSignatures(
+  signer: Signer,
+  target: Target,
+  ref: AllowlistRef,
+  formats: SignatureLayout[],
+  o: EgressOptions,
+  io: EgressIO,
+  verification: { trustedRoot: TrustedRoot } | undefined,
+): Promise<{ formats: SignatureLayout[]; identity: string } | undefined> {
+  const expected = await signer.expectedSigner?.();
+  if (!expected) return undefined;
+  const trustedRoot = verification?.trustedRoot ?? await resolveTrustedRoot({
+    file: o.trustedRoot,
+    refresh: o.refreshTrustedRoot,
+    mirrorURL: o.tufMirror,
+    cwd: io.cwd,
+  });
+  const own = await findOwnSignatures({ target, ref, expected, trustedRoot, formats });
+  if (own.formats.length === 0) return undefined;
+  // The identity this run would write: the signer's own, or (keyless, before Fulcio) the SAN.
+  const identity = expected.kind === "keyless"
+    ? normalizeIdentity(`keyless:${expected.san}`)
+    : signer.identity;
+  return { formats: own.formats, identity };
 }

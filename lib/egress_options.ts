@@ -68,6 +68,12 @@ export interface EgressOptions {
   rekorV2: boolean;
   /** `--tsa-url`. */
   tsaUrl?: string;
+  /** `--summary FILE|-`: write the pull-request summary (Markdown) there. */
+  summary?: string;
+  /** `--offline`: do not read the previous allowlist (the generation is a guess). */
+  offline: boolean;
+  /** `--resign`: sign even when this signer already signed the digest (see idempotent signing). */
+  resign: boolean;
   /** `--tlog-upload=false` turns Rekor upload off for key and KMS signatures. */
   tlogUpload: boolean;
   /** `--signer-policy FILE`: verify after signing, refuse to write unless `True`. */
@@ -291,6 +297,25 @@ export function parseEgressOptions(
   }
   const username = str(values.username) ?? undefined;
   if (passwordStdin && username === undefined) throw usage("--password-stdin needs --username");
+  if (!sign && values.resign === true) throw usage("--resign cannot be combined with --no-sign");
+  const summary = str(values.summary);
+  if (summary !== undefined) {
+    if (summary.trim() === "") throw usage("--summary needs a file path, or - for stdout");
+    if (dryRun) throw usage("--summary cannot be combined with --dry-run (it describes a push)");
+    if (summary === "-" && values.json === true) {
+      throw usage("--summary - cannot be combined with --json (both use stdout); give a file");
+    }
+    if (summary === "-" && emitManifest === undefined && str(values["from-file"]) !== undefined) {
+      throw usage(
+        "--summary - needs --emit-manifest here: without it the patch is printed on stdout",
+      );
+    }
+  }
+  if (values.offline === true && !dryRun) {
+    throw usage(
+      "--offline applies to --dry-run only (a real run must read the previous allowlist)",
+    );
+  }
   const signerPolicy = str(values["signer-policy"]);
   if (signerPolicy !== undefined && !sign) {
     throw usage("--signer-policy cannot be combined with --no-sign (nothing would be verified)");
@@ -322,6 +347,9 @@ export function parseEgressOptions(
     rekorV2: values["rekor-v2"] === true,
     tsaUrl: url("--tsa-url", str(values["tsa-url"])),
     tlogUpload: tl === "true",
+    resign: values.resign === true,
+    summary,
+    offline: values.offline === true,
     signerPolicy,
     trustedRoot: str(values["trusted-root"]),
     refreshTrustedRoot: values["refresh-trusted-root"] === true,

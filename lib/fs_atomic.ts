@@ -32,7 +32,8 @@ function code(e: unknown): string | undefined {
  * Checks, without writing anything, that `path` may be written: it is absent, or it is a
  * regular file and `force` is set; it is never a symlink or a directory; the nearest
  * existing ancestor is a directory. Lets the CLI refuse before any network work.
- * Throws `KarsError("FILE")`, e.g. `refusing to overwrite existing file <path>`.
+ * Throws `KarsError("FILE")`; an existing file without `force` is `KarsError("INPUT")`
+ * `refusing to overwrite existing file <path>` with `details.reason` `AlreadyExists`.
  *
  * @example
  * ```ts
@@ -64,7 +65,7 @@ export async function checkWritable(path: string, options: WriteOptions = {}): P
     if (!st.isFile()) {
       throw new KarsError("FILE", `refusing to write ${path}: it is not a regular file`);
     }
-    if (!options.force) throw new KarsError("FILE", `refusing to overwrite existing file ${path}`);
+    if (!options.force) throw alreadyExists(path);
     return;
   }
   // The nearest existing ancestor (followed if it is a symlink) must be a directory.
@@ -97,7 +98,8 @@ export async function checkWritable(path: string, options: WriteOptions = {}): P
  * Writes `bytes` to `path` atomically (temp file in the same directory, fsync, rename),
  * creating parent directories. Refuses to overwrite without `force`
  * (`refusing to overwrite existing file <path>`) and refuses a symlink target always.
- * The temporary file is removed on failure. Throws `KarsError("FILE")`.
+ * The temporary file is removed on failure. Throws `KarsError("FILE")` (the overwrite refusal:
+ * `INPUT`, `details.reason` `AlreadyExists`).
  *
  * @example
  * ```ts
@@ -145,7 +147,7 @@ export async function writeFileAtomic(
         await link(tmp, path); // fails with EEXIST if the name appeared meanwhile
       } catch (e) {
         if (code(e) === "EEXIST") {
-          throw new KarsError("FILE", `refusing to overwrite existing file ${path}`);
+          throw alreadyExists(path);
         }
         if (!["EPERM", "ENOTSUP", "EOPNOTSUPP", "EXDEV", "ENOSYS"].includes(code(e) ?? "")) throw e;
         await rename(tmp, path); // file system without hard links
@@ -169,4 +171,14 @@ export async function writeFileAtomic(
   } finally {
     await unlink(tmp).catch(() => {}); // after link(): removes the extra name; on failure: cleans up
   }
+}
+
+/**
+ * The overwrite refusal: `INPUT` (the caller chose an existing path), with
+ * `details.reason` `AlreadyExists` so a CLI can name its overwrite flag.
+ */
+function alreadyExists(path: string): KarsError {
+  return new KarsError("INPUT", `refusing to overwrite existing file ${path}`, {
+    details: { reason: "AlreadyExists", path },
+  });
 }

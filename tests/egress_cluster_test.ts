@@ -105,7 +105,7 @@ Deno.test("live: a signing failure makes no PATCH request", async () => {
   await withCluster([sandbox("my-agent", "kars-my-agent", ["api.github.com"])], async (c) => {
     c.mock.fail.fulcio = 500;
     const r = await runKars(c.args("my-agent", "--enforce"), { env: c.env });
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 5); // Fulcio 5xx: transient (README exit codes)
     assert.match(r.stderr, /signing failed; the sandbox was not patched/);
     assert.equal(patches(c.api).length, 0);
     assert.ok(c.api.requests.some((q) => q.method === "GET"));

@@ -25,6 +25,11 @@ async function listAll(dir: string): Promise<string[]> {
 
 const refusal = (re: RegExp) => (e: unknown) =>
   isKarsError(e, "FILE") && re.test((e as Error).message);
+// The overwrite refusal is an input error (exit 2) carrying details.reason AlreadyExists.
+const overwriteRefusal = (re: RegExp) => (e: unknown) =>
+  isKarsError(e, "INPUT") && (e as { details?: { reason?: string } }).details?.reason ===
+    "AlreadyExists" &&
+  re.test((e as Error).message);
 
 Deno.test("fs_atomic: creates parent directories, refuses overwrite without force, overwrites with force", async () => {
   await withDir(async (dir) => {
@@ -34,11 +39,11 @@ Deno.test("fs_atomic: creates parent directories, refuses overwrite without forc
     assert.equal(await Deno.readTextFile(p), "one\n");
     await assert.rejects(
       checkWritable(p),
-      refusal(new RegExp(`^refusing to overwrite existing file ${p}$`)),
+      overwriteRefusal(new RegExp(`^refusing to overwrite existing file ${p}$`)),
     );
     await assert.rejects(
       writeFileAtomic(p, enc("two\n")),
-      refusal(/^refusing to overwrite existing file /),
+      overwriteRefusal(/^refusing to overwrite existing file /),
     );
     assert.equal(await Deno.readTextFile(p), "one\n");
     await checkWritable(p, { force: true });

@@ -7,6 +7,8 @@ import type { Command } from "./command.ts";
 import { demoCommand } from "./demo.ts";
 import { egressCommand } from "./egress.ts";
 import { egressVerifyCommand } from "./egress_verify.ts";
+import { egressDiffCommand } from "./egress_diff.ts";
+import { completionCommand } from "./completion.ts";
 import { generateKeyPairCommand } from "./generate_key_pair.ts";
 import { migrateFromKagentCommand } from "./migrate.ts";
 import { verifyBlobCommand } from "./verify_blob.ts";
@@ -23,8 +25,10 @@ import { verifyBlobCommand } from "./verify_blob.ts";
 export const commands: readonly Command[] = [
   egressCommand,
   egressVerifyCommand,
+  egressDiffCommand,
   verifyBlobCommand,
   generateKeyPairCommand,
   migrateFromKagentCommand,
   demoCommand,
+  completionCommand(() => commands),
 ];

@@ -5,7 +5,10 @@
  */
 import { parseEgressOptions } from "../egress_options.ts";
 import { egress, type EgressResult } from "../egress.ts";
-import { type CliContext, type Command, EXIT } from "./command.ts";
+import { KarsError } from "../errors.ts";
+import type { CliContext, Command } from "./command.ts";
+import { EXIT, exitCodeOfCondition, faultOfCondition } from "./exit_codes.ts";
+import { okJson, printJson, verificationJson } from "./json_output.ts";
 import { TIMEOUT_HELP, TIMEOUT_OPTION } from "./timeout.ts";
 
 const HELP = `kars egress <name> (--enforce | --approve <host[:port]>...) [flags]
@@ -60,6 +63,11 @@ Signing (on by default):
                              public-good one by default); stores a bundle, needs a TSA
   --tlog-upload true|false   upload key/KMS signatures to Rekor (default true)
   --signature-format FORMAT  legacy (default; what the kars controller reads) | bundle | both
+  --resign                   sign even when this signer already signed this digest: by
+                             default a digest that already carries a valid signature by the
+                             same identity (key fingerprint; keyless SAN + issuer from the
+                             token; KMS key version), checked with the same trust root and in
+                             the requested format(s), is not signed again ("already signed by")
   --signer-policy FILE       verify what was signed against this SignerPolicy ConfigMap
                              and refuse to write unless AllowlistVerified=True
   --trusted-root FILE        Sigstore trusted_root.json (default: embedded public-good root)
@@ -67,10 +75,20 @@ Signing (on by default):
   --tuf-mirror URL           TUF mirror for --refresh-trusted-root
 
 Output:
-  --dry-run                  print the canonical YAML and digests; push and write nothing
+  --summary FILE|-           write a Markdown pull-request summary: sandbox, old -> new digest
+                             and generation, signer, endpoints added/removed/unchanged against
+                             the previous allowlist (deterministic; - = stdout)
+  --dry-run                  print the canonical YAML and the digests the real run will push
+                             (reads the previous allowlist as the real run does); push and
+                             write nothing
+  --offline                  with --dry-run: do not read the previous allowlist (the
+                             generation, and so the digest, is then a guess)
   --json                     machine-readable result on stdout (messages on stderr)
 
-Exit codes: 0 ok, 1 failure, 2 usage or input error.
+Exit codes: 0 ok; 1 operation failed (registry refused, signing failed, file system, our
+credentials rejected); 2 usage or input error (flags, missing inputs, wrong password, an
+existing --emit-manifest file without --force); 3 --signer-policy verdict False (nothing
+written); 5 transient fault (timeout, 5xx, 429, connection refused): retry.
 `;
 
 /**
@@ -111,6 +129,9 @@ export const egressCommand: Command = {
     "signing-config": { type: "string" },
     "rekor-v2": { type: "boolean" },
     "tlog-upload": { type: "string" },
+    resign: { type: "boolean" },
+    summary: { type: "string" },
+    offline: { type: "boolean" },
     "signer-policy": { type: "string" },
     "trusted-root": { type: "string" },
     "refresh-trusted-root": { type: "boolean" },
@@ -126,26 +147,32 @@ export const egressCommand: Command = {
   },
   async run(values, positionals, ctx) {
     const options = parseEgressOptions(values, positionals, ctx.env);
-    const result = await egress(options, {
-      env: ctx.env,
-      cwd: ctx.cwd,
-      stdin: ctx.stdin,
-      stdinIsTTY: ctx.isTTY.stdin,
-      fetch: ctx.fetch,
-      signal: ctx.signal,
-      progress: (line) => ctx.stderr(`${line}\n`),
-      warn: (line) => ctx.stderr(paint(ctx, `${line}\n`)),
-      promptSecret: ctx.promptSecret,
-      requestLog: options.verbose ? (line) => ctx.stderr(`  ${line}\n`) : undefined,
-    });
+    let result: EgressResult;
+    try {
+      result = await egress(options, {
+        env: ctx.env,
+        cwd: ctx.cwd,
+        stdin: ctx.stdin,
+        stdinIsTTY: ctx.isTTY.stdin,
+        fetch: ctx.fetch,
+        signal: ctx.signal,
+        progress: (line) => ctx.stderr(`${line}\n`),
+        warn: (line) => ctx.stderr(paint(ctx, `${line}\n`)),
+        promptSecret: ctx.promptSecret,
+        requestLog: options.verbose ? (line) => ctx.stderr(`  ${line}\n`) : undefined,
+      });
+    } catch (e) {
+      return verdictFalse(e, options.json, ctx);
+    }
     if (options.json) {
-      ctx.stdout(JSON.stringify(jsonResult(result), null, 2) + "\n");
+      ctx.stdout(printJson(jsonResult(result)));
     } else if (result.dryRun) {
       ctx.stdout(result.canonical);
       ctx.stderr(`layer digest:    ${result.layerDigest}\nmanifest digest: ${result.digest}\n`);
     } else if (result.document !== undefined) {
       ctx.stdout(result.document);
     }
+    if (options.summary === "-" && result.summary !== undefined) ctx.stdout(result.summary);
     if (!options.json && result.manifestPath) {
       ctx.stderr(
         `wrote ${result.manifestPath} (digest=${result.digest} signer=${result.signer})\n`,
@@ -155,13 +182,37 @@ export const egressCommand: Command = {
   },
 };
 
+/**
+ * `--signer-policy` refused what was signed: a verdict `False` is exit 3 (the `--json` object is
+ * `ok: true` with the verdict inside, as `egress verify` prints it); a fault is rethrown.
+ */
+function verdictFalse(e: unknown, json: boolean, ctx: CliContext): number {
+  const details = e instanceof KarsError ? e.details : undefined;
+  const condition = details?.condition as
+    | { status: string; reason: string; message: string }
+    | undefined;
+  if (!(e instanceof KarsError) || !condition) throw e;
+  const fault = faultOfCondition(condition);
+  if (fault) throw new KarsError(fault, e.message, { cause: e, details });
+  ctx.stderr(`kars: error: ${e.message}\n`);
+  if (json) {
+    ctx.stdout(printJson(okJson({
+      verification: verificationJson(String(details?.reference ?? ""), condition),
+      manifestPath: null,
+      patched: false,
+    })));
+  }
+  return exitCodeOfCondition(condition);
+}
+
 function paint(ctx: CliContext, text: string): string {
   return ctx.color ? `\x1b[33m${text.replace(/\n$/, "")}\x1b[0m\n` : text;
 }
 
 /** The `--json` result: fixed keys, no timestamps, so two runs on one input print the same. */
 function jsonResult(r: EgressResult): Record<string, unknown> {
-  return {
+  const reference = r.reference ?? null;
+  return okJson({
     sandbox: r.sandbox.name,
     namespace: r.sandbox.namespace,
     registry: r.registry ?? null,
@@ -173,11 +224,16 @@ function jsonResult(r: EgressResult): Record<string, unknown> {
     signatureFormat: r.signatureFormat,
     signer: r.signer,
     signatures: r.signatures,
+    alreadySigned: r.alreadySigned === true,
+    previous: r.previous ?? null,
+    diff: r.diff ?? null,
     manifestPath: r.manifestPath ?? null,
-    verification: r.verification ?? null,
+    verification: r.verificationCondition
+      ? verificationJson(reference, r.verificationCondition)
+      : null,
     patched: r.patched,
     dryRun: r.dryRun,
     ...(r.dryRun ? { canonical: r.canonical } : {}),
     ...(r.document !== undefined ? { document: r.document } : {}),
-  };
+  });
 }

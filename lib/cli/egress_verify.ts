@@ -23,7 +23,11 @@ import {
   type VerifyResult,
   verifySandbox,
 } from "../verify/verdict.ts";
-import { type CliContext, type Command, EXIT, type OptionValues } from "./command.ts";
+import type { CliContext, Command, OptionValues } from "./command.ts";
+import { exitCodeOfCondition, faultOfCondition } from "./exit_codes.ts";
+import { okJson, printJson, verificationJson } from "./json_output.ts";
+import { findLayoutBeside, ociLayoutHint } from "./layout_hint.ts";
+import { recordingCredentials } from "../workflow/credential_report.ts";
 import { TIMEOUT_HELP, TIMEOUT_OPTION } from "./timeout.ts";
 
 const HELP = `kars egress verify (--manifest FILE | <registry>/<repository>@<digest>) [flags]
@@ -42,7 +46,9 @@ bundle referrers) and checks them against the SignerPolicy.
   --refresh-trusted-root     fetch the current trusted root through TUF (network)
   --tuf-mirror URL           TUF mirror for --refresh-trusted-root
   --registry oci:DIR         read the artifact from an OCI image layout instead of the
-                             registry named by the reference
+                             registry named by the reference (a reference to the placeholder
+                             registry oci-layout needs it; with --manifest, a layout/ beside
+                             the manifest's directory, as kars demo writes it, is found)
   --allowed-registry HOST    only a reference to this registry (host[:port], exact) may be
                              verified; repeatable, united with the SignerPolicy's
                              registries; any other registry is False/InvalidRef before any
@@ -50,7 +56,8 @@ bundle referrers) and checks them against the SignerPolicy.
   --plain-http               talk HTTP, not HTTPS (automatic for localhost/127.0.0.1)
   --ca-file PATH             extra CA certificates (PEM) for the registry
 ${TIMEOUT_HELP}
-  --json                     print the result as JSON
+  --json                     print one JSON object (schema/kars-output.v1.json): the
+                             verdict under "verification", or {"ok": false, "error": …}
 
 Registry credentials stay with their host: KARS_REGISTRY_USERNAME / KARS_REGISTRY_PASSWORD
 only for the registry KARS_REGISTRY names; the ACR exchange (Entra ID token) only for an ACR
@@ -59,7 +66,11 @@ login server that KARS_REGISTRY or --allowed-registry names; ~/.docker/config.js
 
 Output: AllowlistVerified=True/Verified: digest=<d>, generation=<n>
         AllowlistVerified=False/<Reason>: <message>
-Exit codes: 0 True, 3 False, 1 transient fault (not a verdict), 2 usage or input error.
+An artifact with no signature at all (kars egress --no-sign) is False/Unsigned, or
+False/SignerPolicyMissing when there is no SignerPolicy — what the --no-sign warning says.
+Exit codes: 0 True; 3 False on the content; 1 our registry credentials were refused
+(False/Unauthorized is printed, but it is not a verdict on the content); 2 usage or input
+error; 5 transient fault (timeout, 5xx, connection refused: not a verdict, retry).
 `;
 
 /**
@@ -134,19 +145,19 @@ export function renderResult(r: VerifyResult): string {
  * ```
  */
 export function resultJson(r: VerifyResult): Record<string, unknown> {
-  return {
-    condition: r.condition,
-    verdict: r.verdict,
-    ref: r.ref ?? null,
+  const reference = r.ref ? `${r.ref.registry}/${r.ref.repository}@${r.ref.digest}` : null;
+  return okJson({
+    verification: verificationJson(reference, r.condition),
     generation: r.generation ?? null,
     endpoints: r.endpoints ?? null,
     signer: r.signer ?? null,
     signatures: r.signatures,
-  };
+  });
 }
 
 /**
- * Exit code of a result: 0 when True, 3 when False, 1 when it is not a verdict.
+ * Exit code of a result (the table in `exit_codes.ts`): 0 when True, 3 when False, 5 when it is
+ * not a verdict.
  *
  * @example
  * ```ts
@@ -156,9 +167,7 @@ export function resultJson(r: VerifyResult): Record<string, unknown> {
  * ```
  */
 export function exitCodeOfResult(r: VerifyResult): number {
-  if (r.condition.status === "True") return EXIT.OK;
-  if (r.condition.status === "False") return EXIT.VERDICT_FALSE;
-  return EXIT.FAILURE;
+  return exitCodeOfCondition(r.condition);
 }
 
 /**
@@ -234,19 +243,36 @@ export const egressVerifyCommand: Command = {
     // The manifest (and so the registry) may come from a pull request: environment
     // credentials go only to the KARS_REGISTRY host, the ACR exchange only to it or an
     // allowed registry, docker config entries only to their own host.
-    const credentials = defaultCredentials({
-      env: ctx.env,
-      acrRegistries: [
-        ...allowedRegistries,
-        ...(isPolicyError(policy) ? [] : policy.registries ?? []),
-      ],
-      ...(fetchFn ? { fetch: fetchFn } : {}),
-    });
+    const credentialReport = recordingCredentials(
+      defaultCredentials({
+        env: ctx.env,
+        acrRegistries: [
+          ...allowedRegistries,
+          ...(isPolicyError(policy) ? [] : policy.registries ?? []),
+        ],
+        ...(fetchFn ? { fetch: fetchFn } : {}),
+      }),
+      { env: ctx.env },
+    );
+    const credentials = credentialReport.source;
     const onWithheld = (note: string) => ctx.stderr(`warning: credentials withheld: ${note}\n`);
+    const besideManifest = manifest === undefined
+      ? undefined
+      : await findLayoutBeside(isAbsolute(manifest) ? manifest : join(ctx.cwd, manifest));
     const openTarget = (ref: AllowlistRefInput): Target => {
       if (layout) {
         const dir = layout.slice(4);
         return new LayoutTarget(isAbsolute(dir) ? dir : join(ctx.cwd, dir));
+      }
+      if (ref.registry === "oci-layout") {
+        if (besideManifest) {
+          ctx.stderr(`reading oci-layout from ${besideManifest} (beside the manifest)\n`);
+          return new LayoutTarget(besideManifest);
+        }
+        throw new KarsError(
+          "USAGE",
+          ociLayoutHint(`${ref.registry}/${ref.repository}@${ref.digest}`),
+        );
       }
       return new RegistryTarget({
         registry: ref.registry,
@@ -266,13 +292,29 @@ export const egressVerifyCommand: Command = {
     } else {
       result = await verifyAllowlist({ ...opts, ref: parseRefArgument(positionals[0]) });
     }
-    if (values.json === true) ctx.stdout(`${JSON.stringify(resultJson(result), null, 2)}\n`);
-    else ctx.stdout(renderResult(result));
-    if (result.condition.status === "Unknown") {
-      ctx.stderr(
-        `error: verification could not be carried out (not a verdict): ${result.condition.message}\n`,
+    // Not a verdict on the content: our credentials refused (exit 1, reason still printed), or
+    // verification could not be carried out (a fault: its own exit code, 5 when transient).
+    if (result.condition.status === "Unknown" && result.error?.code !== "TRANSIENT") {
+      if (values.json !== true) ctx.stdout(renderResult(result));
+      throw result.error ?? new KarsError("VERIFY", result.condition.message);
+    }
+    const fault = faultOfCondition(result.condition);
+    if (fault) {
+      if (values.json !== true) ctx.stdout(renderResult(result));
+      throw new KarsError(
+        fault,
+        `${formatCondition(result.condition)} (not a verdict on the content${
+          fault === "TRANSIENT"
+            ? "; retry"
+            : `: check the registry credentials; ${
+              credentialReport.describe(result.ref?.registry ?? "")
+            }`
+        })`,
+        { cause: result.error },
       );
     }
+    if (values.json === true) ctx.stdout(printJson(resultJson(result)));
+    else ctx.stdout(renderResult(result));
     return exitCodeOfResult(result);
   },
 };

@@ -7,8 +7,13 @@
 import { parseArgs } from "parse-args";
 import { KarsError } from "../errors.ts";
 import { VERSION } from "../version.ts";
-import { type CliContext, type Command, EXIT, type OptionValues } from "./command.ts";
+import type { CliContext, Command, OptionValues } from "./command.ts";
+import { EXIT, exitCodeOf } from "./exit_codes.ts";
+import { errorJson, printJson } from "./json_output.ts";
+import { suggest } from "./suggest.ts";
 import { runWithTimeout } from "./timeout.ts";
+
+export { exitCodeOf };
 
 /**
  * Runs the CLI over `argv` (without the program name) and returns the exit code.
@@ -35,12 +40,18 @@ export async function runCli(
   }
   const command = selectCommand(argv, commands);
   if (!command) {
+    const words = [...new Set(commands.map((c) => c.path[0]))];
+    const hint = suggest(argv[0], words);
     ctx.stderr(
-      `kars: error: unknown command ${JSON.stringify(argv[0])}; run 'kars --help' for the list\n`,
+      `kars: error: unknown command ${JSON.stringify(argv[0])}${
+        hint ? ` (did you mean '${hint}'?)` : ""
+      }; run 'kars --help' for the list\n`,
     );
     return EXIT.USAGE;
   }
   const rest = argv.slice(command.path.length);
+  // `--json` promises one JSON object on stdout, failures included.
+  const json = "json" in command.options && rest.includes("--json");
   if (rest.includes("-h") || rest.includes("--help")) {
     ctx.stdout(command.help.endsWith("\n") ? command.help : command.help + "\n");
     return EXIT.OK;
@@ -58,53 +69,63 @@ export async function runCli(
     values = { ...parsed.values } as OptionValues;
     positionals = parsed.positionals;
   } catch (e) {
-    ctx.stderr(
-      `kars: error: ${usageMessage(e)}; run 'kars ${command.path.join(" ")} --help' for usage\n`,
-    );
+    const message = `${usageMessage(e, command)}; run 'kars ${
+      command.path.join(" ")
+    } --help' for usage`;
+    ctx.stderr(`kars: error: ${message}\n`);
+    if (json) ctx.stdout(printJson(errorJson(new KarsError("USAGE", message))));
     return EXIT.USAGE;
   }
   try {
     return await runWithTimeout(command, values, positionals, ctx);
   } catch (e) {
-    return reportError(e, ctx);
+    return reportError(withFlagHints(e, command), ctx, json);
   }
 }
 
 /**
- * Prints an error as one `kars: error: …` line and returns its exit code:
- * `USAGE`/`INPUT` → 2, anything else → 1.
- *
- * @example
- * ```ts
- * import { exitCodeOf } from "./main.ts";
- * import { KarsError } from "../errors.ts";
- * exitCodeOf(new KarsError("USAGE", "x")); // 2
- * ```
+ * Adds what only the CLI knows to a library error: the flag that fixes it. An overwrite refusal
+ * (`details.reason` `AlreadyExists`) names `--force` when the command has it.
  */
-export function exitCodeOf(e: unknown): number {
-  if (e instanceof KarsError) {
-    return e.code === "USAGE" || e.code === "INPUT" ? EXIT.USAGE : EXIT.FAILURE;
+function withFlagHints(e: unknown, command: Command): unknown {
+  if (
+    e instanceof KarsError && e.details?.reason === "AlreadyExists" && "force" in command.options
+  ) {
+    return new KarsError(e.code, `${e.message}; pass --force to replace it`, {
+      cause: e.cause,
+      details: e.details,
+    });
   }
-  return EXIT.FAILURE;
+  return e;
 }
 
-function reportError(e: unknown, ctx: CliContext): number {
+/** Prints an error as one `kars: error: …` line (and, with `--json`, the error object). */
+function reportError(e: unknown, ctx: CliContext, json: boolean): number {
   if (e instanceof KarsError) {
     ctx.stderr(`kars: error: ${e.message}\n`);
   } else {
     const msg = e instanceof Error ? e.message : String(e);
     ctx.stderr(`kars: internal error: ${msg}\n`);
   }
-  return exitCodeOf(e);
+  const code = exitCodeOf(e);
+  if (json) ctx.stdout(printJson(errorJson(e, code)));
+  return code;
 }
 
-function usageMessage(e: unknown): string {
+function usageMessage(e: unknown, command: Command): string {
   const msg = e instanceof Error ? e.message : String(e);
   // node:util messages end with advice about "--" that does not apply to us.
-  return msg.replace(/\. To specify a positional argument starting with a '-'.*$/s, "").replace(
+  let out = msg.replace(/\. To specify a positional argument starting with a '-'.*$/s, "").replace(
     /\.$/,
     "",
   );
+  const unknown = /^Unknown option '(--?[^']+)'/.exec(out);
+  if (unknown) {
+    const flags = Object.keys(command.options).map((k) => `--${k}`);
+    const hint = suggest(unknown[1].replace(/=.*$/, ""), flags);
+    if (hint) out += ` (did you mean '${hint}'?)`;
+  }
+  return out;
 }
 
 function selectCommand(argv: string[], commands: readonly Command[]): Command | undefined {
@@ -127,8 +148,8 @@ function topHelp(commands: readonly Command[]): string {
     ...lines,
     "",
     "Run 'kars <command> --help' for the flags of a command.",
-    "Exit codes: 0 ok, 1 failure, 2 usage or input error, 3 verification verdict False,",
-    "4 lossy migration.",
+    "Exit codes: 0 ok, 1 operation failed, 2 usage or input error, 3 verdict False,",
+    "4 lossy migration, 5 transient fault (retry). --json: one JSON object on stdout.",
     "",
   ].join("\n");
 }

@@ -23,7 +23,7 @@ async function readInput(ctx: CliContext, flag: string, path: string): Promise<U
   } catch (e) {
     const code = (e as { code?: string }).code;
     throw new KarsError(
-      code === "ENOENT" ? "NOT_FOUND" : "FILE",
+      "INPUT", // missing or unreadable input: exit 2
       `${flag} ${path}: cannot read the file (${code ?? (e as Error).message})`,
       { cause: e },
     );
@@ -66,7 +66,8 @@ FILE_OR_DIGEST is a digest when it is sha256:<64 hex digits> and no such file ex
   --tuf-mirror URL                 TUF mirror for --refresh-trusted-root
   --timeout DURATION               time budget of the command, e.g. 30s, 2m (default 2m)
 
-Exit codes: 0 verified, 1 not verified (reason on stderr), 2 usage or unreadable input.
+Exit codes: 0 verified, 3 not verified (reason on stderr; a verdict False, as in kars egress
+verify), 2 usage or unreadable input, 5 transient fault (--refresh-trusted-root).
 `,
   options: {
     "bundle": { type: "string" },
@@ -143,7 +144,7 @@ Exit codes: 0 verified, 1 not verified (reason on stderr), 2 usage or unreadable
             "with a certificate, not a key; verify it with --certificate-identity and " +
             "--certificate-oidc-issuer\n",
         );
-        return EXIT.FAILURE;
+        return EXIT.VERDICT_FALSE;
       }
       const who = v.kind === "certificate" ? `${v.san} (${v.issuer})` : `key ${v.keyId}`;
       ctx.stderr(
@@ -152,14 +153,14 @@ Exit codes: 0 verified, 1 not verified (reason on stderr), 2 usage or unreadable
       return EXIT.OK;
     } catch (e) {
       if (
-        !(e instanceof KarsError) || e.code === "USAGE" || e.code === "NOT_FOUND" ||
-        e.code === "FILE"
+        !(e instanceof KarsError) || e.code === "USAGE" ||
+        e.code === "NOT_FOUND" || e.code === "FILE" || e.code === "TRANSIENT"
       ) {
         throw e;
       }
       const reason = typeof e.details?.reason === "string" ? e.details.reason : e.code;
       ctx.stderr(`kars verify-blob: verification failed (${reason}): ${e.message}\n`);
-      return EXIT.FAILURE;
+      return EXIT.VERDICT_FALSE;
     }
   },
 };

@@ -108,7 +108,7 @@ async function tryRead(
     ) {
       return undefined;
     }
-    throw new KarsError("FILE", `cannot read kubeconfig ${path}: ${(e as Error).message}`, {
+    throw new KarsError("INPUT", `cannot read kubeconfig ${path}: ${(e as Error).message}`, {
       cause: e,
     });
   }
@@ -200,7 +200,7 @@ async function pemFrom(
     const p = rel(file, entry[fileKey]);
     const t = await tryRead(read, p);
     if (t === undefined) {
-      throw new KarsError("FILE", `kubeconfig ${file}: ${fileKey} ${p} does not exist`);
+      throw new KarsError("INPUT", `kubeconfig ${file}: ${fileKey} ${p} does not exist`);
     }
     return t;
   }
@@ -262,7 +262,7 @@ export async function loadKubeConfig(opts: LoadKubeConfigOptions): Promise<KubeC
     const t = await tryRead(read, p);
     if (t === undefined) {
       if (explicit) {
-        throw new KarsError("FILE", `kubeconfig ${p} (from --kubeconfig) does not exist`);
+        throw new KarsError("INPUT", `kubeconfig ${p} (from --kubeconfig) does not exist`);
       }
       continue;
     }

@@ -13,7 +13,7 @@ import { sha256Bytes } from "../digest.ts";
 import { KarsError } from "../errors.ts";
 import { callService, type FetchFn, parseServiceJson } from "./http.ts";
 import { rawToDer, spkiFromPoint, verifyDer } from "./p256.ts";
-import type { Signature, Signer } from "./signer.ts";
+import type { ExpectedSigner, Signature, Signer } from "./signer.ts";
 
 const API_VERSION = "7.4";
 
@@ -192,6 +192,20 @@ export class AzureKmsSigner implements Signer {
       secrets: [token],
       fetch: this.#opts.fetch,
     };
+  }
+
+  /**
+   * See {@link Signer.expectedSigner}: the public key of the version that will sign (the
+   * pinned version, else the current one), read from Key Vault.
+   */
+  async expectedSigner(): Promise<ExpectedSigner> {
+    this.#key ??= this.#load();
+    try {
+      return { kind: "key", spkiDer: spkiFromPoint((await this.#key).point) };
+    } catch (e) {
+      this.#key = undefined;
+      throw e;
+    }
   }
 
   /** See {@link Signer.sign}. */

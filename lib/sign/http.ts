@@ -102,8 +102,9 @@ export async function callService(
   } catch (e) {
     if (isDeadlineError(e)) throw timedOut(e);
     const why = redact(e instanceof Error ? e.message : String(e), secrets);
+    // Connection refused, DNS, reset: worth a retry (exit 5), as registry faults are.
     throw new KarsError(
-      "SIGN",
+      "TRANSIENT",
       `${call.service} at ${where} is unreachable (${why}); ${call.hint}`,
       { details: { service: call.service, url: where, reason: "unreachable" } },
     );
@@ -132,7 +133,7 @@ export async function callService(
     } catch { /* binary */ }
     const quoted = redact(text, secrets);
     throw new KarsError(
-      "SIGN",
+      res.status >= 500 || res.status === 429 || res.status === 408 ? "TRANSIENT" : "SIGN",
       `${call.service} at ${where} answered HTTP ${res.status}${quoted ? ` (${quoted})` : ""}; ${
         res.status >= 500 ? "the service failed, retry later or " : ""
       }${call.hint}`,

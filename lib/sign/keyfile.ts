@@ -15,7 +15,7 @@ import { isKarsError, KarsError } from "../errors.ts";
 import { checkWritable, writeFileAtomic } from "../fs_atomic.ts";
 import { pemDecodeAll, pemEncode } from "../pem.ts";
 import { keyIdentity, pkcs8FromSecret, secretFromPkcs8, signDer, spkiFromPoint } from "./p256.ts";
-import type { Signature, Signer } from "./signer.ts";
+import type { ExpectedSigner, Signature, Signer } from "./signer.ts";
 
 /** PEM label cosign 2.x writes. */
 export const SIGSTORE_KEY_LABEL = "ENCRYPTED SIGSTORE PRIVATE KEY";
@@ -216,7 +216,7 @@ export async function generateKeyPair(
 
 /**
  * Writes `<prefix>.key` (mode 0600) and `<prefix>.pub` (0644), refusing with
- * `KarsError("FILE")` when either exists (checked before anything is written). Each file is
+ * `KarsError("INPUT")` when either exists (checked before anything is written). Each file is
  * written atomically with `writeFileAtomic` (never replacing an existing file).
  * Returns the two paths.
  *
@@ -233,9 +233,9 @@ export async function writeKeyPair(prefix: string, pair: KeyPairPem): Promise<[s
     try {
       await checkWritable(p);
     } catch (e) {
-      if (!isKarsError(e, "FILE") || !/refusing to overwrite existing/.test(e.message)) throw e;
+      if (!isKarsError(e) || e.details?.reason !== "AlreadyExists") throw e;
       throw new KarsError(
-        "FILE",
+        "INPUT",
         `${p} already exists; refusing to overwrite a key (choose another --output-key-prefix)`,
         { cause: e },
       );
@@ -274,6 +274,11 @@ export class KeyFileSigner implements Signer {
   constructor(key: LoadedKey) {
     this.#key = key;
     this.identity = keyIdentity(key.spkiDer);
+  }
+
+  /** See {@link Signer.expectedSigner}: the key's public half. */
+  expectedSigner(): Promise<ExpectedSigner> {
+    return Promise.resolve({ kind: "key", spkiDer: this.#key.spkiDer });
   }
 
   /** See {@link Signer.sign}. */

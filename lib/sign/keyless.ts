@@ -9,10 +9,12 @@ import { bytesEqual, toBase64, utf8 } from "../bytes.ts";
 import { KarsError } from "../errors.ts";
 import { pemDecode, pemEncode } from "../pem.ts";
 import { callService, type FetchFn, parseServiceJson } from "./http.ts";
-import { tokenSubject } from "./oidc.ts";
+import { decodeJwtClaims, tokenSubject } from "./oidc.ts";
 import { signDer, spkiFromPoint } from "./p256.ts";
-import { normalizeIdentity, type Signature, type Signer } from "./signer.ts";
+import { type ExpectedSigner, normalizeIdentity, type Signature, type Signer } from "./signer.ts";
 import { parseCertificate } from "./x509.ts";
+
+const GITHUB_ACTIONS_ISSUER = "https://token.actions.githubusercontent.com";
 
 /** Options of {@link KeylessSigner}. */
 export interface KeylessOptions {
@@ -61,6 +63,36 @@ export class KeylessSigner implements Signer {
       throw new KarsError("INTERNAL", "keyless signer identity is known only after signing");
     }
     return this.#identity;
+  }
+
+  /**
+   * See {@link Signer.expectedSigner}: the SAN and issuer Fulcio will certify, from the
+   * identity token's claims (no Fulcio call). Fulcio's rules: a GitHub Actions token yields
+   * `https://github.com/<job_workflow_ref>`; a verified `email` claim yields the email; else
+   * `sub`. A wrong prediction only means a new signature is made.
+   */
+  async expectedSigner(): Promise<ExpectedSigner | undefined> {
+    let claims: Record<string, unknown>;
+    try {
+      claims = decodeJwtClaims(await this.#opts.token());
+    } catch {
+      return undefined;
+    }
+    const issuer = typeof claims.iss === "string" ? claims.iss : undefined;
+    if (!issuer) return undefined;
+    if (
+      issuer === GITHUB_ACTIONS_ISSUER && typeof claims.job_workflow_ref === "string" &&
+      claims.job_workflow_ref
+    ) {
+      return { kind: "keyless", san: `https://github.com/${claims.job_workflow_ref}`, issuer };
+    }
+    if (typeof claims.email === "string" && claims.email && claims.email_verified === true) {
+      return { kind: "keyless", san: claims.email, issuer };
+    }
+    if (typeof claims.sub === "string" && claims.sub) {
+      return { kind: "keyless", san: claims.sub, issuer };
+    }
+    return undefined;
   }
 
   /** See {@link Signer.sign}. */

@@ -328,7 +328,9 @@ export async function createSigner(opts: CreateSignerOptions): Promise<Signer> {
     try {
       pem = new TextDecoder().decode(await opts.readFile(key));
     } catch (e) {
-      throw new KarsError("FILE", `--key ${key}: cannot read the key file`, { cause: e });
+      throw new KarsError("INPUT", `--key ${key}: cannot read the key file (${errnoOf(e)})`, {
+        cause: e,
+      });
     }
     const password = async () => {
       if (opts.env.COSIGN_PASSWORD !== undefined) return opts.env.COSIGN_PASSWORD;
@@ -358,4 +360,10 @@ export async function createSigner(opts: CreateSignerOptions): Promise<Signer> {
     token: () => Promise.resolve(token),
     fetch: opts.fetch,
   });
+}
+
+function errnoOf(e: unknown): string {
+  const code = (e as { code?: string })?.code;
+  if (code === "ENOENT" || (e instanceof Error && e.name === "NotFound")) return "no such file";
+  return code ?? (e instanceof Error ? e.message : String(e));
 }

@@ -31,6 +31,26 @@ export interface Signature {
   key: SignatureKey;
 }
 
+/**
+ * Who a signer will sign as, known before it signs (no Fulcio call): a public key (key file,
+ * KMS key version) or the certificate identity a keyless signature will carry.
+ */
+export type ExpectedSigner =
+  | {
+    /** A key file or KMS key. */
+    kind: "key";
+    /** SubjectPublicKeyInfo DER of the key that will sign. */
+    spkiDer: Uint8Array;
+  }
+  | {
+    /** Keyless (Fulcio). */
+    kind: "keyless";
+    /** The SAN Fulcio will certify, predicted from the identity token's claims. */
+    san: string;
+    /** The OIDC issuer (the token's `iss`). */
+    issuer: string;
+  };
+
 /** Signs bytes. */
 export interface Signer {
   /** Signs `data` (ECDSA P-256 over SHA-256 of `data`). */
@@ -42,6 +62,11 @@ export interface Signer {
    * `KarsError("INTERNAL")`.
    */
   readonly identity: string;
+  /**
+   * Who this signer will sign as, before it signs (idempotent signing compares it with the
+   * signatures already attached). `undefined` when it cannot be known in advance.
+   */
+  expectedSigner?(): Promise<ExpectedSigner | undefined>;
 }
 
 /**

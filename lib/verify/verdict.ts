@@ -474,8 +474,9 @@ async function judgeUncaught(
     });
   }
   if (reports.length === 0) {
+    // Nothing signed to verify (formats.md §6): Unsigned, as the --no-sign warning says.
     return verdictFalse(
-      "SignatureVerifyFailed",
+      "Unsigned",
       `${at}: no signature found (looked for tag ${
         signatureTag(digest)
       } and ${"Sigstore bundle referrers"}); sign it with kars egress`,

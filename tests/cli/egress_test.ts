@@ -66,8 +66,11 @@ Deno.test("troubleshooting table: refusing to overwrite existing file, before an
       "--registry",
       "r.example",
     ], { fetch: net.fetch, env: { SIGSTORE_ID_TOKEN: "x" } });
-    assert.equal(r.code, 1);
-    assert.match(r.stderr, new RegExp(`refusing to overwrite existing file ${path}`));
+    assert.equal(r.code, 2);
+    assert.match(
+      r.stderr,
+      new RegExp(`refusing to overwrite existing file ${path}; pass --force to replace it`),
+    );
     assert.deepEqual(net.calls, []);
     assert.equal(await Deno.readTextFile(path), "old\n");
   } finally {
@@ -200,7 +203,7 @@ Deno.test("--no-sign prints the walkthrough's warning; --from-file without --emi
     assert.match(r.stderr, /⚠ --no-sign: the resulting allowlist will be unsigned/);
     assert.match(
       r.stdout,
-      /^# kars egress allowlist — digest=sha256:[0-9a-f]{64} signer=unsigned\n/,
+      /^# kars egress allowlist — digest=sha256:[0-9a-f]{64} signer=none\n# UNSIGNED — for local/,
     );
     assert.match(r.stdout, /egressMode: Strict/);
   } finally {

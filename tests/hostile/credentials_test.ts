@@ -30,6 +30,9 @@ import {
   startHostile,
 } from "./hostile_server.ts";
 
+/** README "Exit codes": our own registry credentials refused (False/Unauthorized printed) is 1. */
+const UNAUTHORIZED_EXIT = 1;
+
 const USER = "ci-user";
 const PASS = "ci-s3cret-pass-7f1c";
 const BASIC = toBase64(utf8(`${USER}:${PASS}`));
@@ -115,7 +118,7 @@ Deno.test("attack: env, docker config and Entra credentials to a manifest-named 
           const r = await runKars(args, { env, cwd: dir });
           assert.ok(evil.seen.length > 0, "the attacker registry was contacted");
           noSecretIn(evil, evil.host);
-          assert.equal(r.code, 3, r.stdout + r.stderr);
+          assert.equal(r.code, UNAUTHORIZED_EXIT, r.stdout + r.stderr);
           assert.match(r.stdout, /^AllowlistVerified=False\/Unauthorized: /);
           assert.match(
             r.stderr,
@@ -125,7 +128,7 @@ Deno.test("attack: env, docker config and Entra credentials to a manifest-named 
           // Control: the same credentials bound to the attacker's host are sent (detector works).
           evil.seen.length = 0;
           const c = await runKars(args, { env: { ...env, KARS_REGISTRY: evil.host }, cwd: dir });
-          assert.equal(c.code, 3);
+          assert.equal(c.code, UNAUTHORIZED_EXIT); // the control is refused by the greedy registry
           assert.ok(evil.received(BASIC), JSON.stringify(evil.seen));
         } finally {
           await evil.stop();
@@ -144,8 +147,8 @@ Deno.test("attack: env, docker config and Entra credentials to a manifest-named 
         assert.ok(evil.seen.length > 0);
         noSecretIn(evil, "evil.azurecr.io");
         assert.ok(!evil.seen.some((s) => s.path.startsWith("/oauth2/exchange")));
-        assert.equal(r.code, 3, r.stdout + r.stderr);
-        assert.match(r.stdout, /^AllowlistVerified=False\//);
+        assert.equal(r.code, UNAUTHORIZED_EXIT, r.stdout + r.stderr);
+        assert.match(r.stdout, /^AllowlistVerified=False\/Unauthorized: /);
         assert.match(
           r.stderr,
           /Entra ID token .* not used for evil\.azurecr\.io: it applies only to/,
@@ -158,7 +161,7 @@ Deno.test("attack: env, docker config and Entra credentials to a manifest-named 
           cwd: dir,
           fetch: net.fetch,
         });
-        assert.equal(c.code, 3);
+        assert.equal(c.code, UNAUTHORIZED_EXIT); // the control is refused by the greedy registry
         assert.ok(evil.received(ENTRA), JSON.stringify(evil.seen));
       } finally {
         await evil.stop();
@@ -189,7 +192,7 @@ Deno.test("attack: a Bearer realm on another host gets no Basic credentials (egr
       assert.ok(realm.seen.length > 0, "the realm was asked for a token");
       assert.ok(realm.seen.every((s) => s.authorization === null), JSON.stringify(realm.seen));
       noSecretIn(realm, "foreign realm");
-      assert.equal(r.code, 3, r.stdout + r.stderr);
+      assert.equal(r.code, UNAUTHORIZED_EXIT, r.stdout + r.stderr);
       assert.match(r.stdout, /^AllowlistVerified=False\/Unauthorized: /);
       assert.match(
         r.stderr,
@@ -242,7 +245,7 @@ Deno.test("attack: a token realm over plain http on a non-loopback host gets no 
       assert.ok(reg.seen.length > 0 && realm.seen.length > 0, JSON.stringify(net.calls));
       assert.ok(realm.seen.every((s) => s.authorization === null), JSON.stringify(realm.seen));
       noSecretIn(realm, "plain-http realm");
-      assert.equal(r.code, 3, r.stdout + r.stderr);
+      assert.equal(r.code, UNAUTHORIZED_EXIT, r.stdout + r.stderr);
       assert.match(r.stdout, /^AllowlistVerified=False\/Unauthorized: /);
       assert.match(r.stderr, /the token realm http:\/\/registry\.example is not https/);
       noSecretInText(r.stdout + r.stderr);
@@ -401,7 +404,7 @@ Deno.test("attack: a registry outside --allowed-registry / SignerPolicy registri
         ],
         { env, cwd: dir, fetch: net.fetch },
       );
-      assert.equal(c.code, 3);
+      assert.equal(c.code, UNAUTHORIZED_EXIT); // the control is refused by the greedy registry
       assert.ok(net.calls.length > 0 && evil.seen.length > 0);
     } finally {
       await evil.stop();

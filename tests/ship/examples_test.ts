@@ -67,21 +67,34 @@ Deno.test("kubectl kustomize examples/gitops renders the sandbox patch and the S
   });
 });
 
-Deno.test("examples/github-actions.yml: promote with ambient OIDC, --force, then verify", async () => {
+Deno.test("examples/github-actions.yml: promote through the kars action (ambient OIDC, force), verify, summary as the PR body", async () => {
   const wf = parse(await Deno.readTextFile(join(ROOT, "examples", "github-actions.yml")));
   assert.equal(wf.permissions["id-token"], "write");
-  const steps: { name?: string; run?: string; env?: Record<string, string> }[] = Object.values(
-    wf.jobs as Record<string, { steps: [] }>,
-  ).flatMap((j) => j.steps);
+  const steps: {
+    name?: string;
+    id?: string;
+    run?: string;
+    uses?: string;
+    with?: Record<string, string>;
+    env?: Record<string, string>;
+  }[] = Object.values(wf.jobs as Record<string, { steps: [] }>).flatMap((j) => j.steps);
   const promote = steps.find((s) => s.name === "Promote egress allowlist");
-  assert.ok(promote?.run, "the walkthrough's step exists");
-  assert.match(promote.run, /kars egress my-agent .*--enforce/s);
-  assert.match(promote.run, /--emit-manifest \S+/);
-  assert.match(promote.run, /--force/);
-  assert.doesNotMatch(promote.run, /--no-sign/);
-  const verify = steps.find((s) => /kars egress verify/.test(s.run ?? ""));
+  assert.ok(promote?.uses, "the walkthrough's step uses the kars action");
+  const action = parse(await Deno.readTextFile(join(ROOT, "action.yml")));
+  for (const k of Object.keys(promote.with ?? {})) {
+    assert.ok(k in action.inputs, `input ${k} exists in action.yml`);
+  }
+  assert.equal(promote.with?.sandbox, "my-agent");
+  assert.equal(promote.with?.enforce, "true");
+  assert.match(promote.with?.["emit-manifest"] ?? "", /\S+\.yaml$/);
+  assert.equal(promote.with?.force, "true");
+  assert.ok(!("no-sign" in (promote.with ?? {})));
+  assert.doesNotMatch(promote.with?.args ?? "", /--no-sign/);
+  const verify = steps.find((s) => /egress verify/.test(s.run ?? ""));
   assert.ok(verify, "a kars egress verify step exists");
   assert.match(verify.run!, /--signer-policy \S+/);
+  const pr = steps.find((s) => s.uses?.startsWith("peter-evans/create-pull-request"));
+  assert.equal(pr?.with?.["body-path"], `\${{ steps.${promote.id}.outputs.summary }}`);
   // No token on a command line anywhere: kars reads the ambient OIDC token itself.
   for (const s of steps) {
     assert.doesNotMatch(s.run ?? "", /--(identity-)?token[= ]|--password[= ]/, s.name);
@@ -124,7 +137,7 @@ Deno.test("examples/library.ts runs as a JSR consumer would write it (jsr:@kars/
       new RegExp(`^# kars egress allowlist — digest=${digest} signer=keyless:`, "m"),
     );
     // Nothing signed it: the verdict fails closed.
-    assert.match(out, /^AllowlistVerified=False\/SignatureVerifyFailed: /m);
+    assert.match(out, /^AllowlistVerified=False\/Unsigned: /m);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

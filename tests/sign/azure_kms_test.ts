@@ -172,3 +172,26 @@ Deno.test("azurekms: workload identity token exchange; refusals are clear and ca
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("azurekms: idempotent signing knows the key version's public key before signing (one key read)", async () => {
+  const vault = startVault({ token: "vault-token-xyz" });
+  try {
+    const signer = new AzureKmsSigner({
+      uri: "azurekms://v.vault.azure.net/sign-key",
+      env: { AZURE_ACCESS_TOKEN: "vault-token-xyz" },
+      vaultUrl: vault.url,
+    });
+    const expected = await signer.expectedSigner();
+    assert.equal(expected.kind, "key");
+    assert.deepEqual(
+      expected.kind === "key" ? pointFromSpki(expected.spkiDer) : undefined,
+      vault.pub,
+    );
+    const sig = await signer.sign(utf8("data"));
+    assert.ok(sig.key.kind === "publicKey" && expected.kind === "key");
+    assert.deepEqual(sig.key.spkiDer, expected.spkiDer, "the key that signs is the one expected");
+    assert.equal(vault.seen.filter((s) => s.startsWith("GET ")).length, 1, "key read once");
+  } finally {
+    await vault.stop();
+  }
+});

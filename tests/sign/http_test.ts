@@ -43,7 +43,8 @@ Deno.test("http: oversized service responses are refused; unreachable services n
       hint: "check --tsa-url",
     }),
     (e) =>
-      isKarsError(e, "SIGN") &&
+      // unreachable is worth a retry: TRANSIENT (exit 5), as registry faults are
+      isKarsError(e, "TRANSIENT") &&
       /TSA at http:\/\/127\.0\.0\.1:9\/x is unreachable.*check --tsa-url/.test(e.message),
   );
 });

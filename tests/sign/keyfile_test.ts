@@ -127,7 +127,7 @@ Deno.test("keyfile: generate-key-pair round-trip (N=65536, measured) and refusal
     assert.equal(await Deno.readTextFile(k), pair.privatePem);
     const other = { privatePem: "x", publicPem: "y" };
     await assert.rejects(writeKeyPair(`${dir}/cosign`, other), (e) => {
-      assert.ok(isKarsError(e, "FILE"));
+      assert.ok(isKarsError(e, "INPUT"));
       assert.match(e.message, /already exists/);
       return true;
     });

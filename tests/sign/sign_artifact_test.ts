@@ -362,15 +362,15 @@ Deno.test("sign: faults — Fulcio 500, Rekor down, TSA down, registry refusing 
         "fulcio",
         () => (mock.fail.fulcio = 500),
         /Fulcio at .* answered HTTP 500.*--fulcio-url/,
-        "SIGN",
+        "TRANSIENT", // 5xx: worth a retry (exit 5)
       ],
       [
         "rekor",
         () => (mock.fail.rekor = "down"),
         /Rekor at .* is unreachable.*--rekor-url/,
-        "SIGN",
+        "TRANSIENT",
       ],
-      ["tsa", () => (mock.fail.tsa = "down"), /TSA at .* is unreachable.*--tsa-url/, "SIGN"],
+      ["tsa", () => (mock.fail.tsa = "down"), /TSA at .* is unreachable.*--tsa-url/, "TRANSIENT"],
       [
         "registry",
         () => (target.refuse = true),

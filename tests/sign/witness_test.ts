@@ -43,7 +43,8 @@ Deno.test("tsa: a granted timestamp is returned; a reply for other data or anoth
     mock.fail.tsa = 503;
     await assert.rejects(
       requestTimestamp({ tsaUrl: mock.tsaUrl }, utf8("x")),
-      (e) => isKarsError(e, "SIGN") && /TSA at .* answered HTTP 503.*retry later/.test(e.message),
+      (e) =>
+        isKarsError(e, "TRANSIENT") && /TSA at .* answered HTTP 503.*retry later/.test(e.message),
     );
   } finally {
     await mock.stop();

@@ -252,7 +252,7 @@ Deno.test("controller verdict: keyless only, exact SANs, legacy only, its reason
         const target = new MemoryTarget(`${REG}/${REPO}`);
         const a = await pushAllowlist(target);
         let r = await both(target, a.manifestDigest, policy(EXACT));
-        expect(r.ours, "False", "SignatureVerifyFailed");
+        expect(r.ours, "False", "Unsigned"); // formats.md §6: nothing signed to verify
         expect(r.controller, "False", "IdentityMismatch", "no signature at tag");
         await signLegacy(target, {
           ...sign,

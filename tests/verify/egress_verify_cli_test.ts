@@ -11,6 +11,7 @@ import { emitGitopsManifest } from "../../lib/gitops.ts";
 import { isKarsError } from "../../lib/errors.ts";
 import type { CliContext } from "../../lib/cli/command.ts";
 import { egressVerifyCommand, parseRefArgument } from "../../lib/cli/egress_verify.ts";
+import { exitCodeOf } from "../../lib/cli/exit_codes.ts";
 import { startSigstoreMock } from "../support/sigstore_mock.ts";
 import { startDockerRegistry } from "../support/docker_registry.ts";
 import { keylessSigner, policyYaml, pushAllowlist, signLegacy } from "./fixtures.ts";
@@ -30,6 +31,22 @@ function context(cwd: string, env: Record<string, string> = {}) {
     color: false,
   };
   return { ctx, out: () => out.join(""), err: () => err.join("") };
+}
+
+/** Like {@link run}, but an error is mapped to its exit code as the dispatcher does. */
+async function runCode(
+  cwd: string,
+  args: Record<string, string | boolean>,
+  positionals: string[],
+  env = {},
+) {
+  const c = context(cwd, env);
+  try {
+    const code = await egressVerifyCommand.run({ ...args }, positionals, c.ctx);
+    return { code, out: c.out(), err: c.err() };
+  } catch (e) {
+    return { code: exitCodeOf(e), out: c.out(), err: c.err() + (e as Error).message };
+  }
 }
 
 async function run(
@@ -100,13 +117,15 @@ Deno.test("cli: kars egress verify — exit 0 True, 3 False, 1 registry down, us
       const r = await run(dir, { ...base, json: true, manifest: "gitops.yaml" }, []);
       assert.equal(r.code, 0, r.out + r.err);
       const j = JSON.parse(r.out);
-      assert.deepEqual(j.condition, {
-        type: "AllowlistVerified",
+      assert.equal(j.ok, true);
+      assert.equal(j.schemaVersion, 1);
+      assert.deepEqual(j.verification.ours, {
         status: "True",
         reason: "Verified",
         message: `digest=${a.manifestDigest}, generation=3`,
       });
-      assert.equal(j.ref.digest, a.manifestDigest);
+      assert.equal(j.verification.verified, true);
+      assert.ok(j.verification.reference.endsWith(`@${a.manifestDigest}`));
       assert.equal(j.signer.kind, "keyless");
       assert.equal(j.endpoints.length, 2);
     });
@@ -168,12 +187,12 @@ Deno.test("cli: kars egress verify — exit 0 True, 3 False, 1 registry down, us
       assert.equal(other.code, 3);
     });
 
-    await t.step("registry down: exit 1, not a verdict", async () => {
+    await t.step("registry down: exit 5 (transient), not a verdict", async () => {
       const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
       const port = (l.addr as Deno.NetAddr).port;
       l.close();
-      const r = await run(dir, base, [`127.0.0.1:${port}/${REPO}@${a.manifestDigest}`]);
-      assert.equal(r.code, 1, r.out + r.err);
+      const r = await runCode(dir, base, [`127.0.0.1:${port}/${REPO}@${a.manifestDigest}`]);
+      assert.equal(r.code, 5, r.out + r.err);
       assert.ok(r.out.startsWith("AllowlistVerified=Unknown/TransientError: "), r.out);
       assert.ok(r.err.includes("not a verdict"));
     });
@@ -226,7 +245,7 @@ Deno.test("cli: parseRefArgument splits registry, repository and digest", () => 
   assert.throws(() => parseRefArgument(`registry-only@${d}`), (e) => isKarsError(e, "USAGE"));
 });
 
-Deno.test("cli: registry credentials from the environment; wrong or none → Unauthorized (exit 3)", async () => {
+Deno.test("cli: registry credentials from the environment; wrong or none → Unauthorized printed, exit 1 (not a verdict)", async () => {
   const reg = await startDockerRegistry({ htpasswd: { user: "ci", password: "s3cret-pw" } });
   if (!reg) return;
   const mock = await startSigstoreMock();
@@ -262,8 +281,8 @@ Deno.test("cli: registry credentials from the environment; wrong or none → Una
     // Environment credentials belong to the KARS_REGISTRY host only: unbound, or bound to
     // another registry, they are withheld (and the warning says so, without the secret).
     for (const e of [env("s3cret-pw", ""), env("s3cret-pw", "other.example")]) {
-      const r = await run(dir, args, ref, e);
-      assert.equal(r.code, 3, r.out + r.err);
+      const r = await runCode(dir, args, ref, e);
+      assert.equal(r.code, 1, r.out + r.err); // our credentials: not a verdict on the content
       assert.ok(r.out.startsWith("AllowlistVerified=False/Unauthorized: "), r.out);
       assert.match(
         r.err,
@@ -272,8 +291,8 @@ Deno.test("cli: registry credentials from the environment; wrong or none → Una
       assert.ok(!r.out.includes("s3cret-pw") && !r.err.includes("s3cret-pw"), "no secret");
     }
     for (const e of [env("wrong-pw"), env()]) {
-      const r = await run(dir, args, ref, e);
-      assert.equal(r.code, 3, r.out + r.err);
+      const r = await runCode(dir, args, ref, e);
+      assert.equal(r.code, 1, r.out + r.err);
       assert.ok(r.out.startsWith("AllowlistVerified=False/Unauthorized: "), r.out);
       assert.ok(!r.out.includes("wrong-pw") && !r.err.includes("wrong-pw"), "no secret in output");
     }

@@ -450,19 +450,19 @@ Deno.test("verdict: signed allowlists verify True; every tamper case gives its e
       },
     );
 
-    await t.step("no signature at all: SignatureVerifyFailed, 'no signature found'", async () => {
+    await t.step("no signature at all: Unsigned, 'no signature found'", async () => {
       const target = mem();
       const a = await pushAllowlist(target);
       expectReason(
         await verify(target, a.manifestDigest),
         "False",
-        "SignatureVerifyFailed",
+        "Unsigned",
         "no signature found",
       );
     });
 
     await t.step(
-      "manifest swapped for another (unsigned) allowlist: SignatureVerifyFailed",
+      "manifest swapped for another (unsigned) allowlist: Unsigned",
       async () => {
         const target = mem();
         const a = await pushAllowlist(target);
@@ -475,7 +475,7 @@ Deno.test("verdict: signed allowlists verify True; every tamper case gives its e
         expectReason(
           await verify(target, b.manifestDigest),
           "False",
-          "SignatureVerifyFailed",
+          "Unsigned",
           "no signature found",
         );
         // and a copy of A's signature manifest under B's .sig tag is bound to A's digest

@@ -42,8 +42,8 @@ Deno.test("conformance: verify-blob on every case, with the artifact and with it
         else {
           assert.equal(
             r.code,
-            1,
-            `expected verification failure (exit 1), got ${r.code}: ${r.stderr}`,
+            3,
+            `expected verification failure (exit 3, verdict False), got ${r.code}: ${r.stderr}`,
           );
           assert.match(r.stderr, /verification failed \(\w+\)/);
         }
@@ -91,7 +91,7 @@ Deno.test("verify-blob: usage errors exit 2", async () => {
   assert.equal((await runVerifyBlob([...base, "--nope", c.artifactPath])).code, 2);
 });
 
-Deno.test("verify-blob: a missing file fails (exit 1) naming the file", async () => {
+Deno.test("verify-blob: a missing file fails (exit 2) naming the file", async () => {
   const c = cases.find((x) => x.name === "managed-key-happy-path")!;
   const r = await runVerifyBlob([
     "--bundle",
@@ -100,7 +100,7 @@ Deno.test("verify-blob: a missing file fails (exit 1) naming the file", async ()
     c.keyPath!,
     c.artifactPath,
   ]);
-  assert.equal(r.code, 1);
+  assert.equal(r.code, 2); // a missing input file is an input error
   assert.match(r.stderr, /--bundle \/nonexistent\/b\.json: cannot read the file/);
 });
 
@@ -113,7 +113,7 @@ Deno.test("verify-blob: a sha256:… argument that names an existing file is rea
     const name = `sha256:${toHex(sha256(c.artifact))}`;
     await Deno.writeTextFile(`${dir}/${name}`, "other content\n");
     const r = await runVerifyBlob(argv(c, name), dir);
-    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.code, 3, r.stderr);
     const r2 = await runVerifyBlob(argv(c, name), Deno.cwd());
     assert.equal(r2.code, 0, r2.stderr);
   } finally {
@@ -131,7 +131,7 @@ Deno.test({
       const c = cases.find((x) => x.name === name)!;
       for (const target of [c.artifactPath, `sha256:${toHex(sha256(c.artifact))}`]) {
         const r = await spawnKars(["verify-blob", ...argv(c, target)]);
-        assert.equal(r.code, c.expectOk ? 0 : 1, `${name} ${target}: ${r.stderr}`);
+        assert.equal(r.code, c.expectOk ? 0 : 3, `${name} ${target}: ${r.stderr}`);
       }
     }
   },
@@ -150,6 +150,6 @@ Deno.test("verify-blob: --key refuses a certificate-signed bundle", async () => 
     key.keyPath!,
     cert.artifactPath,
   ]);
-  assert.equal(r.code, 1);
+  assert.equal(r.code, 3);
   assert.match(r.stderr, /signed with a certificate, not a key/);
 });

@@ -1,0 +1,151 @@
+/**
+ * Idempotent signing: before a run signs an allowlist, it looks at the signatures already
+ * attached to the digest (legacy `.sig` layers and bundle referrers). A format counts as
+ * already signed when one of its signatures verifies — with the trust root the run would sign
+ * against, bound to the same `<registry>/<repository>` and digest — and was made by the same
+ * signer identity:
+ *
+ * - key file: the same public key (its fingerprint);
+ * - KMS: the same key version's public key (the pinned version, else the current one);
+ * - keyless: the SAN and issuer the identity token will yield (predicted from its claims,
+ *   before Fulcio is contacted).
+ *
+ * The check is the verifier itself (`verifyAllowlist`) run against a SignerPolicy that admits
+ * only that identity, so "already signed" never accepts what verification would refuse.
+ *
+ * @module
+ */
+import { pemEncode } from "../pem.ts";
+import { signatureTag } from "../cosign.ts";
+import type { Digest } from "../digest.ts";
+import { isKarsError } from "../errors.ts";
+import { BUNDLE_V03_MEDIA_TYPE } from "../verify/discover.ts";
+import type { Target } from "../oci/types.ts";
+import type { ExpectedSigner } from "../sign/signer.ts";
+import { compileSanPattern, parsePublicKeys, type SignerPolicy } from "../verify/policy.ts";
+import type { TrustedRoot } from "../verify/sigstore/mod.ts";
+import { type AllowlistRefInput, verifyAllowlist } from "../verify/verdict.ts";
+
+/** Signature layouts. */
+export type SignatureLayout = "legacy" | "bundle";
+
+/** What {@link findOwnSignatures} found. */
+export interface OwnSignatures {
+  /** Layouts in which a valid signature by the expected signer is already attached. */
+  formats: SignatureLayout[];
+  /** The signer id as the verifier reports it (`keyless:<SAN>`, `key:<id>`), when found. */
+  identity?: string;
+}
+
+function escapeRegex(s: string): string {
+  return s.replace(/[\\^$.*+?()[\]{}|/]/g, "\\$&");
+}
+
+/**
+ * A SignerPolicy that admits exactly one signer.
+ *
+ * @example
+ * ```ts
+ * import { policyForSigner } from "./already_signed.ts";
+ * const p = policyForSigner({ kind: "keyless", san: "a@example.com", issuer: "https://i.example" });
+ * p.fulcioIssuers; // ["https://i.example"]
+ * ```
+ */
+export function policyForSigner(expected: ExpectedSigner): SignerPolicy {
+  if (expected.kind === "key") {
+    return {
+      fulcioIssuers: [],
+      sanPatterns: [],
+      publicKeys: parsePublicKeys(pemEncode("PUBLIC KEY", expected.spkiDer), "signing key"),
+      source: "configmap",
+      hash: "sha256:idempotent-signing-key",
+    };
+  }
+  return {
+    fulcioIssuers: [expected.issuer],
+    sanPatterns: [compileSanPattern(`re:${escapeRegex(expected.san)}`, "signing identity")],
+    publicKeys: [],
+    source: "configmap",
+    hash: "sha256:idempotent-signing-keyless",
+  };
+}
+
+/**
+ * Which of the requested layouts already carry a valid signature by `expected` on `ref`.
+ * Never throws for registry faults: a fault means "not known to be signed" (the run signs).
+ *
+ * @example
+ * ```ts
+ * import { findOwnSignatures } from "./already_signed.ts";
+ * import { MemoryTarget } from "../oci/memory.ts";
+ * import { productionTrustedRoot } from "../verify/sigstore/mod.ts";
+ * const found = await findOwnSignatures({
+ *   target: new MemoryTarget(),
+ *   ref: { registry: "r.example", repository: "p", digest: "sha256:" + "0".repeat(64),
+ *     artifactType: "application/vnd.kars.egress-allowlist.v1+yaml" },
+ *   expected: { kind: "keyless", san: "a@example.com", issuer: "https://i.example" },
+ *   trustedRoot: productionTrustedRoot(),
+ *   formats: ["legacy"],
+ * });
+ * found.formats; // []
+ * ```
+ */
+export async function findOwnSignatures(opts: {
+  target: Target;
+  ref: AllowlistRefInput;
+  expected: ExpectedSigner;
+  trustedRoot: TrustedRoot;
+  formats: readonly SignatureLayout[];
+}): Promise<OwnSignatures> {
+  const formats: SignatureLayout[] = [];
+  let identity: string | undefined;
+  // One verification per layout, each seeing only that layout's signatures (the verifier
+  // stops at the first accepted signature).
+  for (const format of opts.formats) {
+    // Cheap first look (one request): nothing in this layout, nothing to verify. A fresh push
+    // then costs a HEAD of the .sig tag, not a manifest and blob fetch.
+    if (!(await anySignature(opts.target, opts.ref.digest as Digest, format))) continue;
+    const result = await verifyAllowlist({
+      ref: opts.ref,
+      target: layoutView(opts.target, format),
+      policy: policyForSigner(opts.expected),
+      trustedRoot: opts.trustedRoot,
+    });
+    const s = result.condition.status === "True" ? result.signer : undefined;
+    if (
+      !s || s.format !== format || (s.kind === "keyless") !== (opts.expected.kind === "keyless")
+    ) {
+      continue;
+    }
+    formats.push(format);
+    identity ??= s.id;
+  }
+  return { formats, identity };
+}
+
+/** Whether `t` holds anything in this signature layout for `digest` (faults: assume so). */
+async function anySignature(t: Target, digest: Digest, format: SignatureLayout): Promise<boolean> {
+  try {
+    if (format === "legacy") return (await t.resolve(signatureTag(digest))) !== null;
+    return (await t.referrers(digest, BUNDLE_V03_MEDIA_TYPE)).length > 0;
+  } catch (e) {
+    return !isKarsError(e, "NOT_FOUND");
+  }
+}
+
+/** A read-only view of `t` in which only one signature layout is visible. */
+function layoutView(t: Target, only: SignatureLayout): Target {
+  const readOnly = () => Promise.reject(new Error("read-only view"));
+  return {
+    location: t.location,
+    blobExists: (d) => t.blobExists(d),
+    fetchBlob: (d, size) => t.fetchBlob(d, size),
+    pushBlob: readOnly,
+    resolve: (r) => only === "bundle" && r.endsWith(".sig") ? Promise.resolve(null) : t.resolve(r),
+    fetchManifest: (r) => t.fetchManifest(r),
+    pushManifest: readOnly,
+    tag: readOnly,
+    listTags: () => t.listTags(),
+    referrers: (d, a) => only === "legacy" ? Promise.resolve([]) : t.referrers(d, a),
+  };
+}
