@@ -23,7 +23,7 @@ import { fromUtf8 } from "./bytes.ts";
 import type { Digest } from "./digest.ts";
 import type { EgressOptions } from "./egress_options.ts";
 import { isKarsError, KarsError } from "./errors.ts";
-import { checkWritable, writeFileAtomic } from "./fs_atomic.ts";
+import { checkWritable, proveWritable, writeFileAtomic } from "./fs_atomic.ts";
 import {
   type AllowlistRef,
   defaultNamespace,
@@ -159,7 +159,11 @@ export async function egress(o: EgressOptions, io: EgressIO): Promise<EgressResu
   const manifestPath = o.emitManifest !== undefined ? at(io, o.emitManifest) : undefined;
 
   // 1. Local checks first: the overwrite check, the sandbox file, the SignerPolicy file.
-  if (manifestPath && !o.dryRun) await checkWritable(manifestPath, { force: o.force });
+  if (manifestPath && !o.dryRun) {
+    await checkWritable(manifestPath, { force: o.force });
+    // Prove the directory writable (create and remove a file) before any network work.
+    await proveWritable(manifestPath);
+  }
   const summaryPath = o.summary !== undefined && o.summary !== "-" ? at(io, o.summary) : undefined;
   if (summaryPath && !o.dryRun) await checkWritable(summaryPath, { force: o.force });
   // With --signer-policy, the policy and the trust material are loaded now: a bad policy or

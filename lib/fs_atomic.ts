@@ -182,3 +182,46 @@ function alreadyExists(path: string): KarsError {
     details: { reason: "AlreadyExists", path },
   });
 }
+
+/**
+ * Proves that `path` can be created by creating and removing a temporary file in its
+ * directory — or, when that directory does not exist yet, in its nearest existing ancestor
+ * (where the directory would be created). Catches what permission bits alone do not show
+ * (read-only mounts, ACLs, a full disk of inodes). Throws `KarsError("FILE")` with
+ * `details.reason === "NotWritable"` naming the directory.
+ *
+ * @example
+ * ```ts
+ * import { proveWritable } from "./fs_atomic.ts";
+ * await proveWritable("./gitops/my-agent-allowlist.yaml");
+ * ```
+ */
+export async function proveWritable(path: string): Promise<void> {
+  let dir = dirname(path);
+  for (let i = 0; i < 4096; i++) {
+    try {
+      if ((await stat(dir)).isDirectory()) break;
+    } catch (e) {
+      if (code(e) !== "ENOENT" && code(e) !== "ENOTDIR") break;
+    }
+    const up = dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  const rnd = new Uint8Array(6);
+  crypto.getRandomValues(rnd);
+  const probe = join(dir, `.${basename(path)}.${toHex(rnd)}.probe`);
+  try {
+    const fh = await open(probe, "wx", 0o600);
+    await fh.close();
+  } catch (e) {
+    throw new KarsError(
+      "FILE",
+      `cannot write ${path}: the directory ${dir} is not writable (${
+        code(e) ?? (e as Error).message
+      }); choose a writable location or fix its permissions`,
+      { cause: e, details: { reason: "NotWritable", path, directory: dir } },
+    );
+  }
+  await unlink(probe).catch(() => {});
+}

@@ -5,7 +5,7 @@
  */
 import { parseEgressOptions } from "../egress_options.ts";
 import { egress, type EgressResult } from "../egress.ts";
-import { KarsError } from "../errors.ts";
+import { isKarsError, KarsError } from "../errors.ts";
 import type { CliContext, Command } from "./command.ts";
 import { EXIT, exitCodeOfCondition, faultOfCondition } from "./exit_codes.ts";
 import { okJson, printJson, verificationJson } from "./json_output.ts";
@@ -162,6 +162,13 @@ export const egressCommand: Command = {
         requestLog: options.verbose ? (line) => ctx.stderr(`  ${line}\n`) : undefined,
       });
     } catch (e) {
+      // The library proves the manifest's directory writable before any network work.
+      if (isKarsError(e, "FILE") && e.details?.reason === "NotWritable") {
+        throw new KarsError("FILE", `--emit-manifest: ${e.message}`, {
+          cause: e,
+          details: e.details,
+        });
+      }
       return verdictFalse(e, options.json, ctx);
     }
     if (options.json) {

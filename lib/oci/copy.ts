@@ -7,7 +7,7 @@
  */
 import { fromUtf8 } from "../bytes.ts";
 import { type Digest, digestBytes } from "../digest.ts";
-import { KarsError } from "../errors.ts";
+import { isKarsError, KarsError } from "../errors.ts";
 import { parallelMap } from "../io/concurrency.ts";
 import type { UploadOptions } from "./registry.ts";
 import { checkContent } from "./registry.ts";
@@ -246,7 +246,10 @@ export async function pushArtifact(
   const tags = [...new Set(opts.tags ?? [])];
   declarePush(target);
   const current = await target.resolve(tags[0] ?? digest);
-  if (current?.digest !== digest) {
+  // A target whose stored blobs can be altered behind its back (an OCI layout on disk) checks
+  // them again even when the manifest is already tagged.
+  const recheck = (target as { recheckBlobs?: boolean }).recheckBlobs === true;
+  if (current?.digest !== digest || recheck) {
     const unique = [...new Map(artifact.blobs.map((b) => [b.desc.digest, b])).values()];
     // Nothing at the tag (a fresh repository or tag): small blobs are uploaded without a HEAD
     // first — an upload is idempotent, and the HEAD would almost always answer 404.
@@ -261,17 +264,33 @@ export async function pushArtifact(
         probe(b) ? target.blobExists(b.desc.digest, { signal }) : Promise.resolve(false),
       { signal: opts.signal },
     );
-    await parallelMap(unique, unique.length, async (b, signal, i) => {
-      if (present[i]) return;
-      if (hasUpload(target)) {
-        await target.uploadBlob(
-          b.desc,
-          b.data,
-          opts.mountFrom ? { mountFrom: opts.mountFrom, signal } : { signal },
-        );
-      } else await target.pushBlob(b.desc, b.data, { signal });
-    }, { signal: opts.signal });
-    const d = await target.pushManifest(bytes, mediaType, tags[0]);
+    const upload = () =>
+      parallelMap(unique, unique.length, async (b, signal, i) => {
+        if (present[i]) return;
+        if (hasUpload(target)) {
+          await target.uploadBlob(
+            b.desc,
+            b.data,
+            opts.mountFrom ? { mountFrom: opts.mountFrom, signal } : { signal },
+          );
+        } else await target.pushBlob(b.desc, b.data, { signal });
+      }, { signal: opts.signal });
+    await upload();
+    let d: Descriptor;
+    for (let attempt = 1;; attempt++) {
+      try {
+        d = await target.pushManifest(bytes, mediaType, tags[0]);
+        break;
+      } catch (e) {
+        // A concurrent writer of the same blobs can make a registry briefly report them unknown
+        // (docker-registry's filesystem driver rewrites the repository's blob link in place):
+        // upload again and retry, bounded, with jitter.
+        if (attempt >= 4 || !isBlobUnknown(e)) throw e;
+        await new Promise((r) => setTimeout(r, 50 * attempt * (0.5 + Math.random())));
+        present.fill(false);
+        await upload();
+      }
+    }
     if (d.digest !== digest) {
       throw new KarsError(
         "REGISTRY",
@@ -284,4 +303,20 @@ export async function pushArtifact(
   }
   for (const t of tags.slice(1)) await target.pushManifest(bytes, mediaType, t);
   return referrerDescriptor(bytes, mediaType, digest);
+}
+
+/**
+ * True when a registry refused a manifest because a blob it references is unknown — what a
+ * concurrent writer of the same blob can briefly cause; worth uploading again.
+ *
+ * @example
+ * ```ts
+ * import { isBlobUnknown } from "./copy.ts";
+ * isBlobUnknown(new Error("x")); // false
+ * ```
+ */
+export function isBlobUnknown(e: unknown): boolean {
+  const codes = isKarsError(e) ? e.details?.registryCodes : undefined;
+  return Array.isArray(codes) &&
+    codes.some((c) => c === "MANIFEST_BLOB_UNKNOWN" || c === "BLOB_UNKNOWN");
 }

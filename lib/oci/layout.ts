@@ -6,11 +6,24 @@
  * referrers can be found by scanning `subject`. Every file is written atomically (temporary
  * file in the same directory, then rename). Uses `node:fs` only.
  *
+ * Safe with concurrent writers and hostile content:
+ * - every `index.json` read-modify-write holds a cross-process lock (`index.json.lock`,
+ *   created with `O_EXCL`; stale-lock recovery in `lib/io/lock.ts`), and tags can be moved
+ *   with a compare-and-swap ({@link LayoutTarget.pushManifestIf});
+ * - an existing blob counts as present only when its bytes hash to its name; a corrupted one
+ *   is rewritten on push;
+ * - a symbolic link anywhere below the layout directory (`blobs`, `blobs/sha256`, a blob,
+ *   `index.json`, `oci-layout`, the lock) is refused (`FILE`, reason `Symlink`), so nothing
+ *   is read from or written outside the layout. (The layout directory itself may be a link:
+ *   that is the operator's choice.) The checks are `lstat`s right before each access: a
+ *   process that can write into the layout concurrently can still race them.
+ *
  * @module
  */
-import { randomBytes } from "node:crypto";
-import { type FileHandle, mkdir, open, readFile, rename, stat, unlink } from "node:fs/promises";
+import { createHash, randomBytes } from "node:crypto";
+import { type FileHandle, lstat, mkdir, open, readFile, rename, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { withFileLock } from "../io/lock.ts";
 import { fromUtf8, toHex, utf8 } from "../bytes.ts";
 import { type Digest, digestBytes, isDigest } from "../digest.ts";
 import { KarsError } from "../errors.ts";
@@ -94,6 +107,11 @@ export class LayoutTarget implements Target {
   readonly location: string;
   /** The layout directory. */
   readonly dir: string;
+  /**
+   * Files on disk can change behind our back: pushes re-hash existing blobs even when the
+   * manifest is already tagged (read by `pushArtifact`).
+   */
+  readonly recheckBlobs = true;
   #lock: Promise<unknown> = Promise.resolve();
 
   /**
@@ -106,14 +124,43 @@ export class LayoutTarget implements Target {
     this.location = `oci:${dir}`;
   }
 
-  #blobPath(digest: Digest): string {
+  #blobPath(digest: Digest): Promise<string> {
     if (!isDigest(digest)) {
-      throw new KarsError(
-        "INPUT",
-        `${this.location}: ${JSON.stringify(digest)} is not a sha256 digest`,
+      return Promise.reject(
+        new KarsError(
+          "INPUT",
+          `${this.location}: ${JSON.stringify(digest)} is not a sha256 digest`,
+        ),
       );
     }
-    return join(this.dir, "blobs", "sha256", digest.slice(7));
+    return this.#safe("blobs", "sha256", digest.slice(7));
+  }
+
+  /**
+   * The path of `parts` below the layout directory, after checking with `lstat` that no
+   * existing component is a symbolic link (absent components are fine).
+   */
+  async #safe(...parts: string[]): Promise<string> {
+    let p = this.dir;
+    for (let i = 0; i < parts.length; i++) {
+      p = join(p, parts[i]);
+      let st;
+      try {
+        st = await lstat(p);
+      } catch (e) {
+        if (errCode(e) === "ENOENT") return join(p, ...parts.slice(i + 1));
+        throw this.#fsError(`inspect ${p}`, e);
+      }
+      if (st.isSymbolicLink()) {
+        throw new KarsError(
+          "FILE",
+          `${this.location}: refusing to use ${p}: it is a symbolic link, and nothing in an OCI ` +
+            `layout may point outside it; replace the link with the real directory or file`,
+          { details: { reason: "Symlink", path: p } },
+        );
+      }
+    }
+    return p;
   }
 
   #fsError(what: string, e: unknown): KarsError {
@@ -128,9 +175,18 @@ export class LayoutTarget implements Target {
 
   async #ensureLayout(): Promise<void> {
     try {
-      await mkdir(join(this.dir, "blobs", "sha256"), { recursive: true });
+      await mkdir(this.dir, { recursive: true });
+      for (const sub of [["blobs"], ["blobs", "sha256"]]) {
+        try {
+          await mkdir(await this.#safe(...sub)); // checked first: never through a symlink
+        } catch (e) {
+          if (errCode(e) !== "EEXIST") throw e;
+          await this.#safe(...sub); // appeared meanwhile: check it again
+        }
+      }
+      const marker = await this.#safe("oci-layout");
       try {
-        const raw = JSON.parse(await readFile(join(this.dir, "oci-layout"), "utf8"));
+        const raw = JSON.parse(await readFile(marker, "utf8"));
         if (typeof raw?.imageLayoutVersion !== "string") throw new Error("bad oci-layout");
       } catch (e) {
         if (errCode(e) !== "ENOENT") {
@@ -140,7 +196,7 @@ export class LayoutTarget implements Target {
             { cause: e },
           );
         }
-        await writeAtomic(join(this.dir, "oci-layout"), utf8('{"imageLayoutVersion":"1.0.0"}'));
+        await writeAtomic(marker, utf8('{"imageLayoutVersion":"1.0.0"}'));
       }
     } catch (e) {
       if (e instanceof KarsError) throw e;
@@ -150,8 +206,9 @@ export class LayoutTarget implements Target {
 
   async #readIndex(): Promise<ImageIndex> {
     let text: string;
+    const path = await this.#safe("index.json");
     try {
-      text = await readFile(join(this.dir, "index.json"), "utf8");
+      text = await readFile(path, "utf8");
     } catch (e) {
       if (errCode(e) === "ENOENT") return { schemaVersion: 2, mediaType: OCI_INDEX, manifests: [] };
       throw this.#fsError("read index.json", e);
@@ -175,36 +232,70 @@ export class LayoutTarget implements Target {
     return run;
   }
 
+  /**
+   * One `index.json` read-modify-write: serialized within this process, and across processes
+   * by the `index.json.lock` file lock; the new index replaces the old one atomically.
+   */
   async #updateIndex(fn: (manifests: Descriptor[]) => Descriptor[] | null): Promise<void> {
     await this.#serial(async () => {
       await this.#ensureLayout();
-      const index = await this.#readIndex();
-      const next = fn(index.manifests);
-      if (!next) return;
-      const out: ImageIndex = { ...index, schemaVersion: 2, mediaType: OCI_INDEX, manifests: next };
-      try {
-        await writeAtomic(join(this.dir, "index.json"), utf8(JSON.stringify(out)));
-      } catch (e) {
-        throw this.#fsError("write index.json", e);
-      }
+      const lockPath = await this.#safe("index.json.lock");
+      await withFileLock(lockPath, async () => {
+        const index = await this.#readIndex();
+        const next = fn(index.manifests);
+        if (!next) return;
+        const out: ImageIndex = {
+          ...index,
+          schemaVersion: 2,
+          mediaType: OCI_INDEX,
+          manifests: next,
+        };
+        try {
+          await writeAtomic(await this.#safe("index.json"), utf8(JSON.stringify(out)));
+        } catch (e) {
+          if (e instanceof KarsError) throw e;
+          throw this.#fsError("write index.json", e);
+        }
+      }, { what: `${this.location}: index.json` });
     });
   }
 
-  /** See {@link Target.blobExists}. */
+  /**
+   * See {@link Target.blobExists}: true only when the blob file is a regular file whose bytes
+   * hash to `digest` (a corrupted or truncated file counts as absent, so it gets rewritten).
+   */
   async blobExists(digest: Digest): Promise<boolean> {
+    const path = await this.#blobPath(digest);
+    let fh: FileHandle;
     try {
-      return (await stat(this.#blobPath(digest))).isFile();
+      const st = await lstat(path);
+      if (!st.isFile()) return false;
+      fh = await open(path, "r");
     } catch (e) {
       if (errCode(e) === "ENOENT") return false;
-      if (e instanceof KarsError) throw e;
       throw this.#fsError(`check blob ${digest}`, e);
+    }
+    try {
+      const h = createHash("sha256");
+      const buf = new Uint8Array(64 * 1024);
+      for (;;) {
+        const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+        if (bytesRead === 0) break;
+        h.update(buf.subarray(0, bytesRead));
+      }
+      return `sha256:${h.digest("hex")}` === digest;
+    } catch (e) {
+      throw this.#fsError(`check blob ${digest}`, e);
+    } finally {
+      await fh.close();
     }
   }
 
   async #read(digest: Digest, what: string, size?: number): Promise<Uint8Array> {
     let bytes: Uint8Array;
+    const path = await this.#blobPath(digest);
     try {
-      bytes = new Uint8Array(await readFile(this.#blobPath(digest)));
+      bytes = new Uint8Array(await readFile(path));
     } catch (e) {
       if (errCode(e) === "ENOENT") {
         throw new KarsError("NOT_FOUND", `${this.location}: ${what} ${digest} not found`);
@@ -234,8 +325,9 @@ export class LayoutTarget implements Target {
    */
   async fetchBlobStream(digest: Digest, size?: number): Promise<ReadableStream<Uint8Array>> {
     let fh: FileHandle;
+    const path = await this.#blobPath(digest);
     try {
-      fh = await open(this.#blobPath(digest), "r");
+      fh = await open(path, "r");
     } catch (e) {
       if (errCode(e) === "ENOENT") {
         throw new KarsError("NOT_FOUND", `${this.location}: blob ${digest} not found`);
@@ -271,11 +363,13 @@ export class LayoutTarget implements Target {
   /** See {@link Target.pushBlob}. */
   async pushBlob(desc: Pick<Descriptor, "digest" | "size">, data: Uint8Array): Promise<void> {
     checkContent(this.location, "blob to push", desc.digest, data, desc.size);
-    if (await this.blobExists(desc.digest)) return;
     await this.#ensureLayout();
+    if (await this.blobExists(desc.digest)) return;
     try {
-      await writeAtomic(this.#blobPath(desc.digest), data);
+      // Replaces a corrupted file of that name atomically.
+      await writeAtomic(await this.#blobPath(desc.digest), data);
     } catch (e) {
+      if (e instanceof KarsError) throw e;
       throw this.#fsError(`write blob ${desc.digest}`, e);
     }
   }
@@ -317,10 +411,44 @@ export class LayoutTarget implements Target {
     return desc;
   }
 
-  async #record(desc: Descriptor, tag?: string): Promise<void> {
+  /**
+   * See {@link Target.pushManifestIf}: under the `index.json` lock, `tag` moves to the new
+   * manifest only when it still points at `expected` (`null`: untagged); otherwise `null`.
+   *
+   * @example
+   * ```ts
+   * import { LayoutTarget } from "./layout.ts";
+   * const t = new LayoutTarget("./layout");
+   * declare const bytes: Uint8Array;
+   * const d = await t.pushManifestIf(bytes, "application/vnd.oci.image.manifest.v1+json", "v1", null);
+   * ```
+   */
+  async pushManifestIf(
+    bytes: Uint8Array,
+    mediaType: string,
+    tag: string,
+    expected: Digest | null,
+  ): Promise<Descriptor | null> {
+    validateTag(tag);
+    const digest = digestBytes(bytes);
+    await this.pushBlob({ digest, size: bytes.length }, bytes);
+    const desc = referrerDescriptor(bytes, mediaType, digest);
+    return (await this.#record(desc, tag, expected)) ? desc : null;
+  }
+
+  /** Records `desc` in index.json (tagged when `tag`); false when `expected` did not hold. */
+  async #record(desc: Descriptor, tag?: string, expected?: Digest | null): Promise<boolean> {
     const entry: Descriptor = { mediaType: desc.mediaType, digest: desc.digest, size: desc.size };
     if (desc.artifactType) entry.artifactType = desc.artifactType;
+    let ok = true;
     await this.#updateIndex((manifests) => {
+      if (expected !== undefined && tag !== undefined) {
+        const now = manifests.find((d) => d.annotations?.[REF_NAME] === tag)?.digest ?? null;
+        if (now !== expected) {
+          ok = false;
+          return null;
+        }
+      }
       if (tag === undefined) {
         if (manifests.some((d) => d.digest === desc.digest)) return null;
         return [...manifests, entry];
@@ -333,6 +461,7 @@ export class LayoutTarget implements Target {
       );
       return [...rest, { ...entry, annotations: { [REF_NAME]: tag } }];
     });
+    return ok;
   }
 
   /** See {@link Target.tag}. */

@@ -14,6 +14,7 @@ import { repositoryScope } from "./auth.ts";
 import { type OpContext, RegistryClient, type RegistryClientOptions } from "./client.ts";
 import { validateRepository, validateTag } from "./reference.ts";
 import { verifyingStream } from "./verify_stream.ts";
+import { writeConfirmed } from "./confirm_write.ts";
 import {
   addToReferrersIndex,
   filterReferrers,
@@ -649,22 +650,30 @@ export class RegistryTarget implements Target {
     return res;
   }
 
+  /**
+   * Adds `entry` to the `sha256-<hex>` fallback index: read-modify-write, read back and
+   * merged again when a concurrent writer replaced the index (lib/oci/confirm_write.ts).
+   */
   async #addFallbackReferrer(ctx: OpContext, subject: Digest, entry: Descriptor): Promise<void> {
     const tag = referrersTag(subject);
-    let existing: ImageIndex | undefined;
-    try {
-      const m = await this.#fetchManifest(ctx, tag);
-      existing = parseReferrersIndex(
-        m.bytes,
-        `${this.location}:${tag}`,
-        m.descriptor.mediaType,
-      );
-    } catch (e) {
-      if (!(e instanceof KarsError && e.code === "NOT_FOUND")) throw e;
-    }
-    const next = addToReferrersIndex(existing, entry);
-    if (!next) return;
-    await this.#putManifest(ctx, next, OCI_INDEX, tag, digestBytes(next));
+    await writeConfirmed<ImageIndex>({
+      what: `${this.location}:${tag}`,
+      read: async () => {
+        try {
+          const m = await this.#fetchManifest(ctx, tag);
+          return parseReferrersIndex(m.bytes, `${this.location}:${tag}`, m.descriptor.mediaType);
+        } catch (e) {
+          if (e instanceof KarsError && e.code === "NOT_FOUND") return null;
+          throw e;
+        }
+      },
+      has: (index) => index?.manifests.some((d) => d.digest === entry.digest) ?? false,
+      write: async (index) => {
+        const next = addToReferrersIndex(index ?? undefined, entry);
+        if (next) await this.#putManifest(ctx, next, OCI_INDEX, tag, digestBytes(next));
+        return "written";
+      },
+    });
   }
 
   /** See {@link Target.tag}: fetches the manifest by digest and PUTs it at `tag`. */

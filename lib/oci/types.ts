@@ -117,6 +117,17 @@ export interface Target {
    * tag index where the backend has no referrers API).
    */
   pushManifest(bytes: Uint8Array, mediaType: string, tag?: string): Promise<Descriptor>;
+  /**
+   * Optional atomic compare-and-swap tag update (backends that can, e.g. the OCI layout):
+   * stores the manifest and points `tag` at it only when `tag` currently resolves to
+   * `expected` (`null`: absent). Returns `null`, tagging nothing, when the tag moved.
+   */
+  pushManifestIf?(
+    bytes: Uint8Array,
+    mediaType: string,
+    tag: string,
+    expected: Digest | null,
+  ): Promise<Descriptor | null>;
   /** Points `tag` at an existing manifest. */
   tag(desc: Descriptor, tag: string): Promise<void>;
   /** Lists tags. */

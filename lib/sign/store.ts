@@ -9,7 +9,8 @@
  *
  * @module
  */
-import { storeBlob } from "../oci/copy.ts";
+import { isBlobUnknown, storeBlob } from "../oci/copy.ts";
+import { writeConfirmed } from "../oci/confirm_write.ts";
 import { signatureTag } from "../cosign.ts";
 import { fromUtf8, utf8 } from "../bytes.ts";
 import { digestBytes } from "../digest.ts";
@@ -109,57 +110,105 @@ async function attachLegacy(
   sig: LegacySignature,
 ): Promise<Descriptor> {
   const tag = signatureTag(subject.digest);
-  const existing = await step(target, `resolve ${tag}`, () => target.resolve(tag));
-  let layers: Descriptor[] = [];
-  let base: Partial<ImageManifest> = {};
-  if (existing) {
-    const fetched = await step(target, `fetch ${tag}`, () => target.fetchManifest(tag));
-    try {
-      base = JSON.parse(fromUtf8(fetched.bytes));
-    } catch (e) {
-      throw new KarsError("REGISTRY", `${target.location}: ${tag} is not a JSON manifest`, {
-        cause: e,
-      });
-    }
-    if (!Array.isArray(base.layers)) {
-      throw new KarsError("REGISTRY", `${target.location}: ${tag} is not an image manifest`);
-    }
-    layers = base.layers;
-  }
   const layer = legacyLayer(sig.payload, sig.annotations);
-  const dup = layers.some((l) =>
+  const isOurs = (l: Descriptor) =>
     l.digest === layer.digest && l.mediaType === layer.mediaType &&
-    sameAnnotations(l.annotations, layer.annotations)
-  );
-  if (dup && existing) return existing;
-  layers = [...layers, layer];
-  // No .sig manifest yet: nothing references these blobs, so skip the HEADs.
-  const knownAbsent = existing === null;
-  await step(
-    target,
-    "push payload blob",
-    () => storeBlob(target, layer, sig.payload, { knownAbsent }),
-  );
-  const config = sigConfig(layers);
-  const configDesc: Descriptor = {
-    mediaType: "application/vnd.oci.image.config.v1+json",
-    digest: digestBytes(config),
-    size: config.length,
-  };
-  await step(
-    target,
-    "push config blob",
-    () => storeBlob(target, configDesc, config, { knownAbsent }),
-  );
-  const manifest: ImageManifest = {
-    schemaVersion: 2,
-    mediaType: OCI_MANIFEST,
-    config: configDesc,
-    layers,
-  };
-  if (base.annotations) manifest.annotations = base.annotations;
-  const bytes = utf8(JSON.stringify(manifest));
-  return await step(target, `push ${tag}`, () => target.pushManifest(bytes, OCI_MANIFEST, tag));
+    sameAnnotations(l.annotations, layer.annotations);
+  let payloadStored = false;
+  // Concurrent signers of one digest each rewrite the whole `.sig` manifest: write ours merged
+  // into what is there, read back, merge again when someone replaced it (lib/oci/confirm_write.ts).
+  const final = await writeConfirmed<SigState>({
+    what: `${target.location}:${tag}`,
+    read: () => readSig(target, tag),
+    has: (state) => state?.manifest.layers.some(isOurs) ?? false,
+    write: async (state) => {
+      const layers = [...(state?.manifest.layers ?? []), layer];
+      // No .sig manifest yet: nothing references these blobs, so skip the HEADs.
+      const knownAbsent = state === null;
+      if (!payloadStored) {
+        await step(
+          target,
+          "push payload blob",
+          () => storeBlob(target, layer, sig.payload, { knownAbsent }),
+        );
+        payloadStored = true;
+      }
+      const config = sigConfig(layers);
+      const configDesc: Descriptor = {
+        mediaType: "application/vnd.oci.image.config.v1+json",
+        digest: digestBytes(config),
+        size: config.length,
+      };
+      await step(
+        target,
+        "push config blob",
+        () => storeBlob(target, configDesc, config, { knownAbsent }),
+      );
+      const manifest: ImageManifest = {
+        schemaVersion: 2,
+        mediaType: OCI_MANIFEST,
+        config: configDesc,
+        layers,
+      };
+      if (state?.manifest.annotations) manifest.annotations = state.manifest.annotations;
+      const bytes = utf8(JSON.stringify(manifest));
+      if (target.pushManifestIf) {
+        const cas = target.pushManifestIf.bind(target);
+        const d = await step(
+          target,
+          `push ${tag}`,
+          () => cas(bytes, OCI_MANIFEST, tag, state?.descriptor.digest ?? null),
+        );
+        return d ? "written" : "conflict";
+      }
+      try {
+        await step(target, `push ${tag}`, () => target.pushManifest(bytes, OCI_MANIFEST, tag));
+      } catch (e) {
+        // A concurrent upload of the same payload blob: upload again on the next attempt.
+        if (!isBlobUnknown(e)) throw e;
+        payloadStored = false;
+        return "conflict";
+      }
+      return "written";
+    },
+  }).catch((e) => {
+    if (isKarsError(e) && e.details?.stage === "store-signature") throw e;
+    throw new KarsError(
+      isKarsError(e) ? e.code : "REGISTRY",
+      `storing the signature in ${target.location} failed: ${(e as Error)?.message ?? e}`,
+      { cause: e, details: { ...(isKarsError(e) ? e.details : {}), stage: "store-signature" } },
+    );
+  });
+  return final.descriptor;
+}
+
+interface SigState {
+  descriptor: Descriptor;
+  manifest: ImageManifest;
+}
+
+async function readSig(target: Target, tag: string): Promise<SigState | null> {
+  const fetched = await step(target, `fetch ${tag}`, async () => {
+    try {
+      return await target.fetchManifest(tag);
+    } catch (e) {
+      if (isKarsError(e, "NOT_FOUND")) return null;
+      throw e;
+    }
+  });
+  if (!fetched) return null;
+  let manifest: ImageManifest;
+  try {
+    manifest = JSON.parse(fromUtf8(fetched.bytes));
+  } catch (e) {
+    throw new KarsError("REGISTRY", `${target.location}: ${tag} is not a JSON manifest`, {
+      cause: e,
+    });
+  }
+  if (!manifest || !Array.isArray(manifest.layers)) {
+    throw new KarsError("REGISTRY", `${target.location}: ${tag} is not an image manifest`);
+  }
+  return { descriptor: fetched.descriptor, manifest };
 }
 
 async function attachBundle(
