@@ -58,7 +58,13 @@ async function setup(dir: string) {
 }
 
 /** `kars egress` as a real process signing with `key` (no Rekor: nothing but the key). */
-function signer(registry: string, sandbox: string, key: string, generation: number) {
+function signer(
+  registry: string,
+  sandbox: string,
+  key: string,
+  generation: number,
+  extra: string[] = [],
+) {
   return spawnKars([
     "egress",
     "basic",
@@ -76,6 +82,7 @@ function signer(registry: string, sandbox: string, key: string, generation: numb
     "--tlog-upload",
     "false",
     "--json",
+    ...extra,
   ]);
 }
 
@@ -107,15 +114,41 @@ async function check(
   return { layers: m.layers.length, verdicts };
 }
 
+/** The verdict under each key, over bundle referrers only (no `.sig` manifest). */
+async function verdicts(
+  target: Target,
+  registry: string,
+  digest: Digest,
+  mock: Mock,
+  pubs: string[],
+): Promise<string[]> {
+  const out: string[] = [];
+  for (const pub of pubs) {
+    const r = await verifyAllowlist({
+      ref: { registry, repository: REPO, digest, artifactType: ALLOWLIST_MEDIA_TYPE },
+      target,
+      policy: loadSignerPolicy({
+        configMap: policyYaml([mock.defaultIssuer], ["unused"], pub),
+        env: {},
+      }),
+      trustedRoot: loadTrustedRoot(mock.trustedRoot),
+    });
+    out.push(`${r.condition.status}/${r.condition.reason}`);
+  }
+  return out;
+}
+
 /** Runs the pairs one after the other; both processes of a pair start together. */
 async function runPairs(
   registry: string,
   sandbox: string,
   keys: { key: string }[],
   onPair: (generation: number, digest: Digest) => Promise<void>,
+  pairs = PAIRS,
+  extra: string[] = [],
 ): Promise<void> {
-  for (let g = 1; g <= PAIRS; g++) {
-    const runs = await Promise.all(keys.map((k) => signer(registry, sandbox, k.key, g)));
+  for (let g = 1; g <= pairs; g++) {
+    const runs = await Promise.all(keys.map((k) => signer(registry, sandbox, k.key, g, extra)));
     for (const r of runs) assert.equal(r.code, 0, `pair ${g}: ${r.stderr}`);
     const digests = runs.map((r) => JSON.parse(r.stdout).digest as Digest);
     assert.equal(digests[0], digests[1], `pair ${g}: both signed the same digest`);
@@ -145,6 +178,49 @@ Deno.test({
     } finally {
       console.log(
         `registry: ${PAIRS} signer pairs in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+      );
+      await mock.stop();
+      await reg.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "writes: concurrent bundle signer pairs keep both entries of the referrers fallback index",
+  ignore: !haveRegistry,
+  async fn() {
+    const reg = (await startDockerRegistry())!;
+    const mock = await startSigstoreMock();
+    const dir = await Deno.makeTempDir({ prefix: "kars-pairs-" });
+    const pairs = Math.max(1, Math.ceil(PAIRS / 4));
+    const started = performance.now();
+    try {
+      const { sandbox, a, b } = await setup(dir);
+      const target = new RegistryTarget({ registry: reg.host, repository: REPO });
+      await runPairs(
+        reg.host,
+        sandbox,
+        [a, b],
+        async (g, digest) => {
+          const index = JSON.parse(
+            fromUtf8((await target.fetchManifest(`sha256-${digest.slice(7)}`)).bytes),
+          ) as ImageIndex;
+          assert.equal(index.manifests.length, 2, `pair ${g}: both referrers listed`);
+          assert.deepEqual(
+            await verdicts(target, reg.host, digest, mock, [a.pub, b.pub]),
+            ["True/Verified", "True/Verified"],
+            `pair ${g}`,
+          );
+        },
+        pairs,
+        ["--signature-format", "bundle", "--tsa-url", mock.tsaUrl],
+      );
+    } finally {
+      console.log(
+        `registry bundle: ${pairs} signer pairs in ${
+          ((performance.now() - started) / 1000).toFixed(1)
+        } s`,
       );
       await mock.stop();
       await reg.stop();
