@@ -34,7 +34,7 @@ export interface ConfirmedWrite<S> {
 export interface ConfirmOptions {
   /** Write attempts before giving up (default 8). */
   attempts?: number;
-  /** Re-check delay range in ms (default [50, 250]). */
+  /** Re-check delay range in ms (default [100, 300]). */
   recheckMs?: [number, number];
   /** Base of the jittered exponential backoff between attempts, ms (default 25). */
   backoffMs?: number;
@@ -70,7 +70,7 @@ export async function writeConfirmed<S>(
   options: ConfirmOptions = {},
 ): Promise<S> {
   const attempts = options.attempts ?? 8;
-  const [rmin, rmax] = options.recheckMs ?? [50, 250];
+  const [rmin, rmax] = options.recheckMs ?? [100, 300];
   const base = options.backoffMs ?? 25;
   const sleep = options.sleep ?? realSleep;
   let wrote = false;

@@ -656,20 +656,33 @@ export class RegistryTarget implements Target {
    */
   async #addFallbackReferrer(ctx: OpContext, subject: Digest, entry: Descriptor): Promise<void> {
     const tag = referrersTag(subject);
+    // Every entry seen in any read is kept: a stale or torn read never makes us drop one.
+    const seen = new Map<string, Descriptor>();
     await writeConfirmed<ImageIndex>({
       what: `${this.location}:${tag}`,
       read: async () => {
+        let index: ImageIndex;
         try {
           const m = await this.#fetchManifest(ctx, tag);
-          return parseReferrersIndex(m.bytes, `${this.location}:${tag}`, m.descriptor.mediaType);
+          index = parseReferrersIndex(m.bytes, `${this.location}:${tag}`, m.descriptor.mediaType);
         } catch (e) {
           if (e instanceof KarsError && e.code === "NOT_FOUND") return null;
           throw e;
         }
+        for (const d of index.manifests) if (!seen.has(d.digest)) seen.set(d.digest, d);
+        return index;
       },
       has: (index) => index?.manifests.some((d) => d.digest === entry.digest) ?? false,
       write: async (index) => {
-        const next = addToReferrersIndex(index ?? undefined, entry);
+        const listed = new Set(index?.manifests.map((d) => d.digest));
+        const merged: ImageIndex = {
+          ...(index ?? { schemaVersion: 2, mediaType: OCI_INDEX }),
+          manifests: [
+            ...(index?.manifests ?? []),
+            ...[...seen.values()].filter((d) => !listed.has(d.digest)),
+          ],
+        };
+        const next = addToReferrersIndex(merged, entry);
         if (next) await this.#putManifest(ctx, next, OCI_INDEX, tag, digestBytes(next));
         return "written";
       },

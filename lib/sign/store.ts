@@ -115,14 +115,28 @@ async function attachLegacy(
     l.digest === layer.digest && l.mediaType === layer.mediaType &&
     sameAnnotations(l.annotations, layer.annotations);
   let payloadStored = false;
+  // Every layer seen in any read: a write never drops a signature we once saw, even when a
+  // later read is stale or torn (docker-registry rewrites tag links in place).
+  const seen = new Map<string, Descriptor>();
+  const read = async () => {
+    const state = await readSig(target, tag);
+    for (const l of state?.manifest.layers ?? []) seen.set(layerKey(l), l);
+    return state;
+  };
   // Concurrent signers of one digest each rewrite the whole `.sig` manifest: write ours merged
   // into what is there, read back, merge again when someone replaced it (lib/oci/confirm_write.ts).
   const final = await writeConfirmed<SigState>({
     what: `${target.location}:${tag}`,
-    read: () => readSig(target, tag),
+    read,
     has: (state) => state?.manifest.layers.some(isOurs) ?? false,
     write: async (state) => {
-      const layers = [...(state?.manifest.layers ?? []), layer];
+      const current = state?.manifest.layers ?? [];
+      const keys = new Set(current.map(layerKey));
+      const layers = [
+        ...current,
+        ...[...seen.values()].filter((l) => !keys.has(layerKey(l)) && !isOurs(l)),
+        layer,
+      ];
       // No .sig manifest yet: nothing references these blobs, so skip the HEADs.
       const knownAbsent = state === null;
       if (!payloadStored) {
@@ -152,15 +166,15 @@ async function attachLegacy(
       };
       if (state?.manifest.annotations) manifest.annotations = state.manifest.annotations;
       const bytes = utf8(JSON.stringify(manifest));
+      const expected = state?.descriptor.digest ?? null;
       if (target.pushManifestIf) {
         const cas = target.pushManifestIf.bind(target);
-        const d = await step(
-          target,
-          `push ${tag}`,
-          () => cas(bytes, OCI_MANIFEST, tag, state?.descriptor.digest ?? null),
-        );
+        const d = await step(target, `push ${tag}`, () => cas(bytes, OCI_MANIFEST, tag, expected));
         return d ? "written" : "conflict";
       }
+      // No compare-and-swap on registries: narrow the window instead — if the manifest moved
+      // while the blobs were uploaded, merge again rather than write a stale list.
+      if (((await read())?.descriptor.digest ?? null) !== expected) return "conflict";
       try {
         await step(target, `push ${tag}`, () => target.pushManifest(bytes, OCI_MANIFEST, tag));
       } catch (e) {
@@ -180,6 +194,11 @@ async function attachLegacy(
     );
   });
   return final.descriptor;
+}
+
+function layerKey(l: Descriptor): string {
+  const a = l.annotations ?? {};
+  return JSON.stringify([l.mediaType, l.digest, Object.keys(a).sort().map((k) => [k, a[k]])]);
 }
 
 interface SigState {
