@@ -679,7 +679,7 @@ export class RegistryTarget implements Target {
           ...(index ?? { schemaVersion: 2, mediaType: OCI_INDEX }),
           manifests: [
             ...(index?.manifests ?? []),
-            ...[...seen.values()].filter((d) => !listed.has(d.digest)),
+            ...[...seen.values()].filter((d) => !listed.has(d.digest) && d.digest !== entry.digest),
           ],
         };
         const next = addToReferrersIndex(merged, entry);

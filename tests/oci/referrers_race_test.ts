@@ -1,0 +1,93 @@
+/**
+ * The `sha256-<hex>` referrers fallback index under a rival writer (in-process registry without
+ * the referrers API): a stale index written by someone else right after our write, or right
+ * before our delayed re-check, never costs an entry — ours or theirs.
+ */
+import assert from "assert";
+import { fromUtf8, utf8 } from "../../lib/bytes.ts";
+import { digestBytes } from "../../lib/digest.ts";
+import { RegistryTarget } from "../../lib/oci/registry.ts";
+import {
+  type ImageIndex,
+  OCI_EMPTY,
+  OCI_EMPTY_DIGEST,
+  OCI_INDEX,
+  OCI_MANIFEST,
+} from "../../lib/oci/types.ts";
+import { startRegistryServer } from "../support/registry_server.ts";
+
+const REPO = "policy/egress-allowlist/race";
+
+for (const at of [1, 2]) {
+  const when = at === 1 ? "our read-back" : "our delayed re-check";
+  Deno.test(`referrers fallback: a rival's stale index landing before ${when} is merged, not lost`, async () => {
+    const server = await startRegistryServer({ referrersApi: false });
+    try {
+      const t = new RegistryTarget({ registry: server.host, repository: REPO });
+      await t.pushBlob({ digest: OCI_EMPTY_DIGEST, size: 2 }, utf8("{}"));
+      const subjectBytes = utf8(JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI_MANIFEST,
+        config: { mediaType: OCI_EMPTY, digest: OCI_EMPTY_DIGEST, size: 2 },
+        layers: [],
+      }));
+      const subject = await t.pushManifest(subjectBytes, OCI_MANIFEST, "latest");
+      const tag = `sha256-${subject.digest.slice(7)}`;
+      // The rival's own referrer manifest, stored by digest (its index write comes later).
+      const rivalBytes = utf8(JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI_MANIFEST,
+        artifactType: "application/rival",
+        config: { mediaType: OCI_EMPTY, digest: OCI_EMPTY_DIGEST, size: 2 },
+        layers: [],
+        subject,
+      }));
+      const rival = {
+        mediaType: OCI_MANIFEST,
+        digest: digestBytes(rivalBytes),
+        size: rivalBytes.length,
+      };
+      const put = async (ref: string, mediaType: string, body: Uint8Array) => {
+        const res = await fetch(`${server.url}/v2/${REPO}/manifests/${ref}`, {
+          method: "PUT",
+          headers: { "content-type": mediaType },
+          body: new Uint8Array(body),
+        });
+        await res.body?.cancel();
+        assert.equal(res.status, 201, `rival PUT ${ref}`);
+      };
+      await put(rival.digest, OCI_MANIFEST, rivalBytes);
+      const stale = utf8(
+        JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [rival] }),
+      );
+      let putsOfTag = 0, getsAfterPut = 0, fired = false;
+      server.setFault(async (req, url) => {
+        if (!url.pathname.endsWith(`/manifests/${tag}`)) return undefined;
+        if (req.method === "PUT") putsOfTag++;
+        if (req.method === "GET" && putsOfTag > 0 && !fired && ++getsAfterPut === at) {
+          fired = true; // the rival's stale write lands now, then our GET is answered
+          await put(tag, OCI_INDEX, stale);
+        }
+        return undefined;
+      });
+      const referrer = utf8(JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI_MANIFEST,
+        artifactType: "application/example",
+        config: { mediaType: OCI_EMPTY, digest: OCI_EMPTY_DIGEST, size: 2 },
+        layers: [],
+        subject,
+      }));
+      const ours = await t.pushManifest(referrer, OCI_MANIFEST);
+      assert.ok(fired, "the rival wrote");
+      server.setFault(undefined);
+      const index = JSON.parse(fromUtf8((await t.fetchManifest(tag)).bytes)) as ImageIndex;
+      assert.deepEqual(
+        index.manifests.map((d) => d.digest).sort(),
+        [ours.digest, rival.digest].sort(),
+      );
+    } finally {
+      await server.stop();
+    }
+  });
+}
