@@ -1,14 +1,16 @@
 /**
  * The `sha256-<hex>` referrers fallback index under a rival writer (in-process registry without
  * the referrers API): a stale index written by someone else right after our write, or right
- * before our delayed re-check, never costs an entry — ours or theirs.
+ * before our delayed re-check, never costs an entry — ours or theirs. The same for `.sig`.
  */
 import assert from "assert";
 import { fromUtf8, utf8 } from "../../lib/bytes.ts";
 import { digestBytes } from "../../lib/digest.ts";
 import { RegistryTarget } from "../../lib/oci/registry.ts";
+import { attachSignature } from "../../lib/sign/store.ts";
 import {
   type ImageIndex,
+  type ImageManifest,
   OCI_EMPTY,
   OCI_EMPTY_DIGEST,
   OCI_INDEX,
@@ -85,6 +87,65 @@ for (const at of [1, 2]) {
       assert.deepEqual(
         index.manifests.map((d) => d.digest).sort(),
         [ours.digest, rival.digest].sort(),
+      );
+    } finally {
+      await server.stop();
+    }
+  });
+}
+
+for (const at of [1, 2]) {
+  const when = at === 1 ? "our read-back" : "our delayed re-check";
+  Deno.test(`.sig manifest: a rival's stale .sig landing before ${when} is merged, not lost`, async () => {
+    const server = await startRegistryServer({ referrersApi: false });
+    try {
+      const t = new RegistryTarget({ registry: server.host, repository: REPO });
+      const subject = { mediaType: OCI_MANIFEST, digest: digestBytes(utf8("subject")), size: 7 };
+      const tag = `sha256-${subject.digest.slice(7)}.sig`;
+      // The rival's signature layer and its one-layer .sig manifest (blobs stored up front).
+      const rivalPayload = utf8("rival payload");
+      const rivalLayer = {
+        mediaType: "application/vnd.dev.cosign.simplesigning.v1+json",
+        digest: digestBytes(rivalPayload),
+        size: rivalPayload.length,
+        annotations: { "dev.cosignproject.cosign/signature": "rival" },
+      };
+      await t.pushBlob(rivalLayer, rivalPayload);
+      await t.pushBlob({ digest: OCI_EMPTY_DIGEST, size: 2 }, utf8("{}"));
+      const stale = utf8(JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI_MANIFEST,
+        config: { mediaType: OCI_EMPTY, digest: OCI_EMPTY_DIGEST, size: 2 },
+        layers: [rivalLayer],
+      }));
+      let putsOfTag = 0, getsAfterPut = 0, fired = false;
+      server.setFault(async (req, url) => {
+        if (!url.pathname.endsWith(`/manifests/${tag}`)) return undefined;
+        if (req.method === "PUT") putsOfTag++;
+        if (req.method === "GET" && putsOfTag > 0 && !fired && ++getsAfterPut === at) {
+          fired = true;
+          const res = await fetch(`${server.url}/v2/${REPO}/manifests/${tag}`, {
+            method: "PUT",
+            headers: { "content-type": OCI_MANIFEST },
+            body: new Uint8Array(stale),
+          });
+          await res.body?.cancel();
+          assert.equal(res.status, 201);
+        }
+        return undefined;
+      });
+      const payload = utf8("our payload");
+      await attachSignature(t, subject, {
+        format: "legacy",
+        payload,
+        annotations: { "dev.cosignproject.cosign/signature": "ours" },
+      });
+      assert.ok(fired, "the rival wrote");
+      server.setFault(undefined);
+      const sig = JSON.parse(fromUtf8((await t.fetchManifest(tag)).bytes)) as ImageManifest;
+      assert.deepEqual(
+        sig.layers.map((l) => l.annotations?.["dev.cosignproject.cosign/signature"]).sort(),
+        ["ours", "rival"],
       );
     } finally {
       await server.stop();
