@@ -21,6 +21,7 @@
  * @module
  */
 import { KarsError } from "./errors.ts";
+import { quoteForMessage } from "./encoding/quote.ts";
 
 /** Longest host name accepted (DNS limit, without trailing dot). */
 export const MAX_HOST_LENGTH = 253;
@@ -175,23 +176,8 @@ export function normaliseHost(raw: string): string {
   return r.host;
 }
 
-/**
- * Quotes untrusted text for an error message: JSON string syntax, with control, format
- * and non-space whitespace characters escaped as `\uXXXX` so nothing invisible or
- * terminal-controlling reaches the output.
- *
- * @example
- * ```ts
- * import { quoteForMessage } from "./host.ts";
- * quoteForMessage("a\u007fb"); // "\"a\\u007fb\""
- * ```
- */
-export function quoteForMessage(s: string): string {
-  return JSON.stringify(s).replace(
-    /[\p{C}\p{Zl}\p{Zp}\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]/gu,
-    (c) => "\\u" + c.codePointAt(0)!.toString(16).padStart(4, "0"),
-  );
-}
+/** Re-exported from lib/encoding/quote.ts (the one helper for quoting input in errors). */
+export { quoteForMessage };
 
 /** Exact message for a URL given where `host[:port]` is expected. */
 export const NOT_A_URL_MESSAGE = "domain must be a bare host[:port], not a URL";
