@@ -10,10 +10,9 @@
  *
  * @module
  */
-import { parse } from "yaml";
-import { readFile as fsReadFile } from "node:fs/promises";
 import { delimiter, dirname, isAbsolute, join, resolve } from "node:path";
-import { KarsError } from "../errors.ts";
+import { isKarsError, KarsError } from "../errors.ts";
+import { parseYamlDocuments, readInputText } from "../encoding/yaml_read.ts";
 import { fromBase64, fromUtf8 } from "../bytes.ts";
 import { type ExecConfig, ExecCredentialProvider } from "./exec.ts";
 
@@ -93,7 +92,8 @@ interface RawFile {
   currentContext?: string;
 }
 
-const defaultRead = (p: string) => fsReadFile(p, "utf8");
+/** Bounded read (the 4 MiB input cap of the YAML reader). */
+const defaultRead = (p: string) => readInputText(p);
 
 async function tryRead(
   read: (p: string) => Promise<string>,
@@ -103,7 +103,7 @@ async function tryRead(
     return await read(path);
   } catch (e) {
     if (
-      (e as { code?: string })?.code === "ENOENT" ||
+      isKarsError(e, "NOT_FOUND") || (e as { code?: string })?.code === "ENOENT" ||
       e instanceof Error && /NotFound|ENOENT/.test(e.name + e.message)
     ) {
       return undefined;
@@ -131,14 +131,15 @@ function named(list: unknown, key: string, file: string): Map<string, Obj> {
 }
 
 function parseFile(text: string, path: string): RawFile {
-  let doc: unknown;
-  try {
-    doc = parse(text, { maxAliasCount: 100 });
-  } catch (e) {
-    throw new KarsError("INPUT", `kubeconfig ${path} is not valid YAML: ${(e as Error).message}`, {
-      cause: e,
-    });
+  // The one hardened reader: size, depth, node and document limits, no custom tags.
+  const docs = parseYamlDocuments(text, `kubeconfig ${path}`);
+  if (docs.length > 1) {
+    throw new KarsError(
+      "INPUT",
+      `kubeconfig ${path} holds ${docs.length} YAML documents; a kubeconfig is one document`,
+    );
   }
+  let doc: unknown = docs[0];
   if (doc == null) doc = {};
   if (typeof doc !== "object" || Array.isArray(doc)) {
     throw new KarsError("INPUT", `kubeconfig ${path}: expected a mapping at the top level`);
