@@ -6,9 +6,12 @@
  * Malformed data is refused with `details.reason === "SignerPolicyMalformed"`, a missing policy
  * with `"SignerPolicyMissing"`; nothing is ever guessed (security decisions fail closed).
  *
- * SAN patterns: `re:<regex>` is an anchored regular expression (compiled as `^(?:<regex>)$`);
- * any other pattern is a literal in which `*` matches any run of characters (including `/`),
- * `?` exactly one character, and every other character only itself.
+ * SAN patterns: `re:<regex>` is an anchored regular expression in RE2 syntax (the Rust
+ * `regex` crate's: no backreferences or lookaround), matched by `re2js` in linear time; any
+ * other pattern is a literal in which `*` matches any run of characters (including `/`), `?`
+ * exactly one character, and every other character only itself, matched without
+ * backtracking. Matching lives in `san_match.ts`, with its limits (pattern and SAN length,
+ * number of patterns).
  *
  * @module
  */
@@ -18,8 +21,15 @@ import { bytesEqual, fromBase64, toHex, utf8 } from "../bytes.ts";
 import { sha256Bytes } from "../digest.ts";
 import { KarsError } from "../errors.ts";
 import { decodeDer, readBitString, readOid, TAG } from "../der.ts";
-import { parseYamlDocuments } from "../yaml_read.ts";
+import { parseYamlDocuments } from "../encoding/yaml_read.ts";
 import { parseRegistryHost } from "../oci/registry_host.ts";
+import { describeInput, quoteForMessage } from "../encoding/quote.ts";
+import {
+  compileSanPattern as compileMatcher,
+  type CompileSanPatternOptions,
+  compileSanPatterns,
+  type SanMatcher,
+} from "./san_match.ts";
 
 /** Name of the ConfigMap holding the policy. */
 export const SIGNER_POLICY_CONFIGMAP = "kars-signer-policy";
@@ -31,12 +41,14 @@ export const ENV_SAN_PATTERNS = "KARS_SIGNER_SAN_PATTERNS";
 /** Largest policy document accepted (bytes). */
 const MAX_POLICY_BYTES = 1 << 20;
 
-/** One compiled SAN pattern. */
-export interface SanPattern {
-  /** The pattern as written in the policy (`re:...` or a glob literal). */
-  source: string;
-  /** The anchored regular expression it compiles to. */
-  regex: RegExp;
+/** One compiled SAN pattern (whole-SAN match; see `san_match.ts`). */
+export interface SanPattern extends SanMatcher {
+  /**
+   * The same matcher under its former name (it used to be a `RegExp`).
+   *
+   * @deprecated use {@link SanMatcher.test} on the pattern itself.
+   */
+  regex: { test(san: string): boolean };
 }
 
 /** Algorithm of a pinned public key. */
@@ -107,51 +119,36 @@ export function isPolicyError(x: SignerPolicy | PolicyError): x is PolicyError {
 }
 
 /**
- * Turns a SAN pattern into its anchored regular expression. `re:<regex>` compiles to
- * `^(?:<regex>)$` (Unicode mode); anything else is a literal glob where `*` is any run of
- * characters and `?` one character. Throws `KarsError` (`SignerPolicyMalformed`) on an empty
- * pattern or an invalid regex.
+ * Compiles a SAN pattern as the SignerPolicy reads it: `re:<regex>` must match the whole SAN
+ * (RE2 syntax, linear time); anything else is a glob where `*` is any run of characters and
+ * `?` one character. The second argument is where the pattern comes from (for messages) or
+ * the options of `san_match.ts`'s `compileSanPattern`. Throws `KarsError`
+ * (`SignerPolicyMalformed`) on an empty, overlong or invalid pattern.
  *
  * @example
  * ```ts
  * import { compileSanPattern } from "./policy.ts";
  * const p = compileSanPattern("https://github.com/acme/gitops/.github/workflows/*.yml@refs/heads/main");
- * p.regex.test("https://github.com/acme/gitops/.github/workflows/promote.yml@refs/heads/main"); // true
- * p.regex.test("https://github.com/acme/gitopsX.github/workflows/promote.yml@refs/heads/main"); // false
+ * p.test("https://github.com/acme/gitops/.github/workflows/promote.yml@refs/heads/main"); // true
+ * p.test("https://github.com/acme/gitopsX.github/workflows/promote.yml@refs/heads/main"); // false
  * ```
  */
-export function compileSanPattern(pattern: string, source = "pattern"): SanPattern {
-  if (pattern.length === 0) throw malformed(source, "empty SAN pattern");
-  let body: string;
-  if (pattern.startsWith("re:")) {
-    body = pattern.slice(3);
-    if (body.length === 0) {
-      throw malformed(source, `SAN pattern "re:" has an empty regular expression`);
-    }
-  } else {
-    body = "";
-    for (const ch of pattern) {
-      if (ch === "*") body += "[\\s\\S]*";
-      else if (ch === "?") body += "[\\s\\S]";
-      else body += escapeRegex(ch);
-    }
-  }
-  let regex: RegExp;
-  try {
-    regex = new RegExp(`^(?:${body})$`, "u");
-  } catch (e) {
-    throw malformed(
-      source,
-      `invalid regular expression in SAN pattern ${JSON.stringify(pattern)}: ${
-        (e as Error).message
-      }`,
-    );
-  }
-  return { source: pattern, regex };
+export function compileSanPattern(
+  pattern: string,
+  source: string | CompileSanPatternOptions = "pattern",
+): SanPattern {
+  const m = compileMatcher(pattern, typeof source === "string" ? { where: source } : source);
+  return { ...m, regex: { test: m.test } };
 }
 
-function escapeRegex(ch: string): string {
-  return /[\\^$.*+?()[\]{}|]/.test(ch) ? `\\${ch}` : ch;
+function compilePatterns(
+  list: { where: string; text: string }[],
+  source: string,
+): SanPattern[] {
+  return compileSanPatterns(list, { where: source }).map((m) => ({
+    ...m,
+    regex: { test: m.test },
+  }));
 }
 
 /**
@@ -171,7 +168,7 @@ function escapeRegex(ch: string): string {
 export function matchIdentity(policy: SignerPolicy, id: CertificateIdentity): boolean {
   if (typeof id.san !== "string" || typeof id.issuer !== "string") return false;
   if (!policy.fulcioIssuers.includes(id.issuer)) return false;
-  return policy.sanPatterns.some((p) => p.regex.test(id.san));
+  return policy.sanPatterns.some((p) => p.test(id.san));
 }
 
 /**
@@ -253,16 +250,16 @@ export function parseSignerPolicy(input: string | Uint8Array, source = "ConfigMa
     }
   }
   if (doc.apiVersion !== "v1") {
-    throw malformed(source, `apiVersion is ${JSON.stringify(doc.apiVersion)}, expected "v1"`);
+    throw malformed(source, `apiVersion is ${describeInput(doc.apiVersion)}, expected "v1"`);
   }
   if (doc.kind !== "ConfigMap") {
-    throw malformed(source, `kind is ${JSON.stringify(doc.kind)}, expected "ConfigMap"`);
+    throw malformed(source, `kind is ${describeInput(doc.kind)}, expected "ConfigMap"`);
   }
   const name = isObj(doc.metadata) ? doc.metadata.name : undefined;
   if (name !== SIGNER_POLICY_CONFIGMAP) {
     throw malformed(
       source,
-      `metadata.name is ${JSON.stringify(name)}, expected "${SIGNER_POLICY_CONFIGMAP}"`,
+      `metadata.name is ${describeInput(name)}, expected "${SIGNER_POLICY_CONFIGMAP}"`,
     );
   }
   if (!isObj(doc.data)) {
@@ -282,8 +279,12 @@ export function parseSignerPolicy(input: string | Uint8Array, source = "ConfigMa
   if (issuers.length === 0) {
     throw malformed(source, "data.fulcioIssuers is empty (list at least one issuer URL)");
   }
-  const patterns = listLines(data.sanPatterns as string).map(({ line, text }) =>
-    compileSanPattern(text, `${source}: data.sanPatterns line ${line}`)
+  const patterns = compilePatterns(
+    listLines(data.sanPatterns as string).map(({ line, text }) => ({
+      where: `${source}: data.sanPatterns line ${line}`,
+      text,
+    })),
+    source,
   );
   if (patterns.length === 0) {
     throw malformed(source, "data.sanPatterns is empty (list at least one SAN pattern)");
@@ -351,7 +352,10 @@ export function signerPolicyFromEnv(
   }
   return makePolicy(
     issuers.map((s, i) => checkIssuer(s, `${src}: ${ENV_FULCIO_ISSUERS} entry ${i + 1}`)),
-    pats.map((s, i) => compileSanPattern(s, `${src}: ${ENV_SAN_PATTERNS} entry ${i + 1}`)),
+    compilePatterns(
+      pats.map((text, i) => ({ where: `${src}: ${ENV_SAN_PATTERNS} entry ${i + 1}`, text })),
+      src,
+    ),
     [],
     "env",
   );
@@ -416,7 +420,7 @@ function checkIssuer(text: string, where: string): string {
   ) {
     throw new KarsError(
       "INPUT",
-      `signer policy ${where}: ${JSON.stringify(text)} is not an http(s) issuer URL`,
+      `signer policy ${where}: ${quoteForMessage(text)} is not an http(s) issuer URL`,
       { details: { reason: "SignerPolicyMalformed" } },
     );
   }
