@@ -31,6 +31,21 @@ export interface Allowlist {
 /** Port used when an entry has none. */
 export const DEFAULT_PORT = 443;
 
+/**
+ * Most endpoints in one allowlist: one limit shared by the signer (the canonical emitter and
+ * {@link canonicalizeEndpoints}), every verifier (the canonical parser) and `migrate`, so
+ * nothing is ever signed that a verifier would refuse.
+ */
+export const MAX_ENDPOINTS = 100_000;
+
+/** The message for a list over MAX_ENDPOINTS. */
+function tooManyEndpointsMessage(count: number | string, what = "allowlist"): string {
+  return `${what} has ${count} endpoints, more than the ${MAX_ENDPOINTS} an allowlist may hold (one limit for signing and verification); remove endpoints or split the workload`;
+}
+
+/** Most invalid entries listed one by one in an error message; the rest are counted. */
+const MAX_LISTED_ERRORS = 20;
+
 /** Exact message when asked to emit an allowlist with no endpoints. */
 export const EMPTY_ALLOWLIST_MESSAGE = "refusing to sign empty allowlist";
 
@@ -118,11 +133,12 @@ export function canonicalizeEndpoints(
   }
   if (errors.length > 0) {
     const n = errors.length;
-    const lines = errors.map((e) =>
+    const lines = errors.slice(0, MAX_LISTED_ERRORS).map((e) =>
       `  - ${source}[${e.index}]${
         typeof e.host === "string" ? ` host ${quoteForMessage(e.host)}` : ""
       }: ${e.reason}`
     );
+    if (n > MAX_LISTED_ERRORS) lines.push(`  - … and ${n - MAX_LISTED_ERRORS} more`);
     throw new KarsError(
       "INPUT",
       `${n} invalid allowlist ${n === 1 ? "entry" : "entries"} (fix or remove ${
@@ -131,7 +147,13 @@ export function canonicalizeEndpoints(
       { details: { errors } },
     );
   }
-  return sortUnique(out);
+  const list = sortUnique(out);
+  if (list.length > MAX_ENDPOINTS) {
+    throw new KarsError("INPUT", tooManyEndpointsMessage(list.length, source), {
+      details: { limit: MAX_ENDPOINTS, count: list.length },
+    });
+  }
+  return list;
 }
 
 /** Sorts in place (host byte order, then port) and drops duplicates. */
@@ -193,6 +215,11 @@ export function emitCanonicalAllowlist(list: Allowlist): Uint8Array {
   const generation = checkGeneration(list.generation, "allowlist generation");
   const eps = list.endpoints;
   if (eps.length === 0) throw new KarsError("INPUT", EMPTY_ALLOWLIST_MESSAGE);
+  if (eps.length > MAX_ENDPOINTS) {
+    throw new KarsError("INPUT", tooManyEndpointsMessage(eps.length), {
+      details: { limit: MAX_ENDPOINTS, count: eps.length },
+    });
+  }
   for (let i = 0; i < eps.length; i++) {
     const e = eps[i];
     if (!isCanonicalHost(e.host) || portProblem(e.port)) {
@@ -244,8 +271,16 @@ export function parseCanonicalAllowlist(bytes: Uint8Array): Allowlist {
   if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
     fail("it starts with a byte-order mark");
   }
+  // Six header lines, then two lines per endpoint: refuse an over-long list before parsing it.
+  const maxLines = HEADER.length + 2 * MAX_ENDPOINTS;
+  let newlines = 0;
   for (let i = 0; i < bytes.length; i++) {
     const b = bytes[i];
+    if (b === 0x0a && ++newlines > maxLines) {
+      fail(
+        `it holds more than ${MAX_ENDPOINTS} endpoints, the most an allowlist may hold (one limit for signing and verification)`,
+      );
+    }
     if (b === 0x0d) fail(`carriage return at byte ${i} (line endings must be LF, not CRLF)`);
     if (b === 0x09) fail(`tab at byte ${i} (indentation must be spaces)`);
     if (b >= 0x80) fail(`non-ASCII byte at offset ${i}`);
@@ -262,7 +297,9 @@ export function parseCanonicalAllowlist(bytes: Uint8Array): Allowlist {
   const lines = text.slice(0, -1).split("\n");
   const at = (n: number, expected: string) =>
     fail(
-      `line ${n + 1}: expected ${expected}, found ${JSON.stringify(lines[n] ?? "<end of file>")}`,
+      `line ${n + 1}: expected ${expected}, found ${
+        lines[n] === undefined ? "<end of file>" : quoteForMessage(lines[n])
+      }`,
     );
   for (let n = 0; n < lines.length; n++) {
     const l = lines[n];
@@ -290,12 +327,12 @@ export function parseCanonicalAllowlist(bytes: Uint8Array): Allowlist {
     const host = hm![2];
     const port = Number(pm![1]);
     if (!isCanonicalHost(host)) {
-      fail(`line ${n + 1}: host ${JSON.stringify(host)} is not a canonical host`);
+      fail(`line ${n + 1}: host ${quoteForMessage(host)} is not a canonical host`);
     }
     if (port > 65535) fail(`line ${n + 2}: port ${port} is out of range`);
     if ((hm![1] === '"') !== (hostScalar(host) !== host)) {
       fail(
-        `line ${n + 1}: host ${JSON.stringify(host)} is ${
+        `line ${n + 1}: host ${quoteForMessage(host)} is ${
           hm![1] ? "quoted but must be plain" : "plain but must be quoted"
         }`,
       );
