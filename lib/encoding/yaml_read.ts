@@ -114,7 +114,7 @@ export function scanYaml(text: string, source: string, limits: YamlLimits = {}):
   const refuse = (why: string): never => {
     const line = lineOf(text, offset);
     throw new KarsError("INPUT", `${source} line ${line}: ${why}`, {
-      details: { line, reason: "YamlLimit" },
+      details: { line, reason: "YamlLimit", tokens },
     });
   };
   const checkDepth = () => {
