@@ -8,6 +8,7 @@
  * @module
  */
 import { KarsError } from "./errors.ts";
+import { describeInput } from "./encoding/quote.ts";
 import { utf8 } from "./bytes.ts";
 import { type Digest, isDigest } from "./digest.ts";
 import { canonicalizeEndpoints, type Endpoint } from "./allowlist.ts";
@@ -85,7 +86,7 @@ export function validateSandboxName(name: string): void {
     throw new KarsError(
       "INPUT",
       `sandbox name ${
-        JSON.stringify(name)
+        describeInput(name)
       } is not a valid Kubernetes name (lowercase letters, digits, '-' and '.', at most 253 characters)`,
     );
   }
@@ -115,20 +116,20 @@ export function validateAllowlistRef(ref: {
     throw new KarsError(
       "INPUT",
       `repository ${
-        JSON.stringify(p)
+        describeInput(p)
       } is not a valid OCI repository name (lowercase path components of [a-z0-9._-])`,
     );
   }
   if (!isDigest(ref.digest)) {
     throw new KarsError(
       "INPUT",
-      `digest ${JSON.stringify(ref.digest)} must be sha256: followed by 64 lowercase hex digits`,
+      `digest ${describeInput(ref.digest)} must be sha256: followed by 64 lowercase hex digits`,
     );
   }
   if (ref.artifactType !== undefined && ref.artifactType !== ALLOWLIST_MEDIA_TYPE) {
     throw new KarsError(
       "INPUT",
-      `artifactType ${JSON.stringify(ref.artifactType)} must be ${ALLOWLIST_MEDIA_TYPE}`,
+      `artifactType ${describeInput(ref.artifactType)} must be ${ALLOWLIST_MEDIA_TYPE}`,
     );
   }
 }
@@ -167,7 +168,7 @@ export function emitGitopsManifest(input: GitopsManifestInput): Uint8Array {
     throw new KarsError(
       "INPUT",
       `namespace ${
-        JSON.stringify(namespace)
+        describeInput(namespace)
       } is not a valid Kubernetes namespace (DNS label, at most 63 characters); pass --namespace`,
     );
   }
@@ -175,7 +176,7 @@ export function emitGitopsManifest(input: GitopsManifestInput): Uint8Array {
     throw new KarsError(
       "INPUT",
       `signer ${
-        JSON.stringify(input.signer)
+        describeInput(input.signer)
       } must be non-empty and contain no whitespace or control characters`,
     );
   }
@@ -189,7 +190,7 @@ export function emitGitopsManifest(input: GitopsManifestInput): Uint8Array {
   ) {
     throw new KarsError(
       "INPUT",
-      `egressMode ${JSON.stringify(input.egressMode)} must be Strict or Learn`,
+      `egressMode ${describeInput(input.egressMode)} must be Strict or Learn`,
     );
   }
   const out: string[] = input.unsigned

@@ -5,6 +5,7 @@
  * @module
  */
 import { KarsError } from "./errors.ts";
+import { describeInput, sanitizeMessage } from "./encoding/quote.ts";
 
 /** The only apiVersion accepted. */
 export const KARS_API_VERSION = "kars.azure.com/v1alpha1";
@@ -48,7 +49,14 @@ function isMap(v: unknown): v is Record<string, unknown> {
 }
 
 function label(s: KarsSandbox): string {
-  return s.metadata.namespace ? `${s.metadata.namespace}/${s.metadata.name}` : s.metadata.name;
+  return safe(
+    s.metadata.namespace ? `${s.metadata.namespace}/${s.metadata.name}` : s.metadata.name,
+  );
+}
+
+/** Untrusted text shown unquoted: control characters escaped, at most 100 characters. */
+function safe(s: string): string {
+  return sanitizeMessage(s, 100);
 }
 
 /**
@@ -82,7 +90,7 @@ export function readNetworkPolicy(sb: KarsSandbox, source = "sandbox"): NetworkP
   }
   if (np.egressMode !== undefined) {
     if (np.egressMode !== "Strict" && np.egressMode !== "Learn") {
-      fail(`.egressMode must be Strict or Learn, got ${JSON.stringify(np.egressMode)}`);
+      fail(`.egressMode must be Strict or Learn, got ${describeInput(np.egressMode)}`);
     }
     out.egressMode = np.egressMode as "Strict" | "Learn";
   }
@@ -93,7 +101,7 @@ export function readNetworkPolicy(sb: KarsSandbox, source = "sandbox"): NetworkP
     const list = np.allowedEndpoints as unknown[];
     list.forEach((e, i) => {
       if (!isMap(e)) {
-        fail(`.allowedEndpoints[${i}] must be a mapping {host, port?}, got ${JSON.stringify(e)}`);
+        fail(`.allowedEndpoints[${i}] must be a mapping {host, port?}, got ${describeInput(e)}`);
       }
     });
     out.allowedEndpoints = list as RawEndpoint[];
@@ -142,7 +150,7 @@ export function selectSandbox(
       return;
     }
     if (d.kind !== "KarsSandbox") {
-      kinds.push(typeof d.kind === "string" ? d.kind : "a document without kind");
+      kinds.push(typeof d.kind === "string" ? safe(d.kind) : "a document without kind");
       return;
     }
     const md = d.metadata;
@@ -152,7 +160,7 @@ export function selectSandbox(
     if (md.namespace !== undefined && typeof md.namespace !== "string") {
       throw new KarsError(
         "INPUT",
-        `${at}: KarsSandbox ${md.name}: metadata.namespace must be a string`,
+        `${at}: KarsSandbox ${safe(md.name)}: metadata.namespace must be a string`,
       );
     }
     const nameOk = want.name === undefined || md.name === want.name;
@@ -165,8 +173,8 @@ export function selectSandbox(
     if (d.apiVersion !== KARS_API_VERSION) {
       throw new KarsError(
         "INPUT",
-        `${at}: KarsSandbox ${md.name} has apiVersion ${
-          JSON.stringify(d.apiVersion)
+        `${at}: KarsSandbox ${safe(md.name)} has apiVersion ${
+          describeInput(d.apiVersion)
         }; ${KARS_API_VERSION} is required`,
       );
     }
@@ -174,8 +182,10 @@ export function selectSandbox(
   });
   const wanted = `${want.namespace ? `${want.namespace}/` : ""}${want.name ?? "(any name)"}`;
   if (found.length === 0) {
+    const distinct = [...new Set(kinds)];
+    const more = distinct.length > 10 ? `, … ${distinct.length - 10} more` : "";
     const seen = kinds.length
-      ? ` (found: ${[...new Set(kinds)].join(", ")})`
+      ? ` (found: ${distinct.slice(0, 10).join(", ")}${more})`
       : " (the input is empty)";
     if (!kinds.some((k) => k.startsWith("KarsSandbox"))) {
       throw new KarsError(
