@@ -49,6 +49,7 @@ export { normaliseHost, parseHostPort } from "./lib/host.ts";
 export { readNetworkPolicy, selectSandbox } from "./lib/sandbox.ts";
 export type { KarsSandbox, NetworkPolicy, RawEndpoint } from "./lib/sandbox.ts";
 export { parseYamlDocuments } from "./lib/yaml_read.ts";
+export type { YamlLimits } from "./lib/encoding/yaml_read.ts";
 
 // The GitOps manifest.
 export { emitGitopsManifest, readGitopsManifest } from "./lib/gitops.ts";
@@ -150,6 +151,7 @@ export type {
   SanPattern,
   SignerPolicy,
 } from "./lib/verify/policy.ts";
+export type { SanMatcher } from "./lib/verify/san_match.ts";
 export type { RefreshOptions } from "./lib/verify/sigstore/tuf.ts";
 export { FALSE_REASONS, formatCondition } from "./lib/verify/conditions.ts";
 export type {

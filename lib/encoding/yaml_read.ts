@@ -15,9 +15,9 @@
  * @module
  */
 import { open } from "node:fs/promises";
-import { isNode, Lexer, parseAllDocuments, visit } from "yaml";
+import { isMap, isNode, isScalar, Lexer, parseAllDocuments, visit } from "yaml";
 import { KarsError } from "../errors.ts";
-import { sanitizeMessage } from "./quote.ts";
+import { quoteForMessage, sanitizeMessage } from "./quote.ts";
 
 /** Largest input accepted, in bytes (4 MiB). */
 export const MAX_INPUT_BYTES = 4 * 1024 * 1024;
@@ -294,7 +294,9 @@ export function parseYamlDocuments(
     version: "1.2" as const,
     schema: "core" as const,
     merge: false,
-    uniqueKeys: true,
+    // Duplicate keys are refused below, in linear time: the package's own check compares each
+    // key with every earlier one (quadratic: 10,000 keys took seconds).
+    uniqueKeys: false,
     strict: true,
     prettyErrors: true,
     customTags: [],
@@ -326,6 +328,24 @@ export function parseYamlDocuments(
       });
     }
     visit(doc, (_key, node) => {
+      if (isMap(node)) {
+        const seen = new Set<unknown>();
+        for (const pair of node.items) {
+          if (!isScalar(pair.key)) continue; // collection keys are never equal to another
+          const k = pair.key.value;
+          if (seen.has(k)) {
+            const line = pair.key.range ? lineOf(text, pair.key.range[0]) : undefined;
+            throw new KarsError(
+              "INPUT",
+              `${source}${line ? ` line ${line}` : ""}: invalid YAML: Map keys must be unique (${
+                typeof k === "string" ? quoteForMessage(k, 60) : String(k)
+              } appears twice)`,
+              { details: { line, document: i } },
+            );
+          }
+          seen.add(k);
+        }
+      }
       if (isNode(node) && node.tag !== undefined && !CORE_TAGS.has(node.tag)) {
         const line = node.range ? lineOf(text, node.range[0]) : undefined;
         throw new KarsError(
