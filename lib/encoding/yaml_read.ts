@@ -4,10 +4,9 @@
  * - a byte-size cap checked before parsing (and while reading, for files and stdin);
  * - a linear pre-scan over the `yaml` package's lexer (constant memory, no recursion) that
  *   refuses, as soon as a limit is crossed and before any tree is built: nesting deeper
- *   than {@link MAX_YAML_DEPTH}, more than {@link MAX_YAML_DOCUMENTS} documents, more than
- *   {@link MAX_YAML_NODES} nodes, or a collection of more than
- *   {@link MAX_YAML_COLLECTION_ENTRIES} entries (the `yaml` package recurses per nesting
- *   level and builds a tree of about 1 KB per node, so none of this may reach it unchecked);
+ *   than {@link MAX_YAML_DEPTH}, more than {@link MAX_YAML_DOCUMENTS} documents or more than
+ *   {@link MAX_YAML_NODES} nodes (the `yaml` package recurses per nesting level and needs
+ *   kilobytes per node, so none of this may reach it unchecked);
  * - alias-expansion limits against "billion laughs", unique keys, YAML 1.2 core schema, no
  *   custom tags, no merge keys;
  * - error messages that quote at most a short, escaped excerpt of the input.
@@ -35,16 +34,12 @@ export const MAX_YAML_DEPTH = 100;
 /** Most documents in one YAML stream. */
 export const MAX_YAML_DOCUMENTS = 1000;
 /**
- * Most nodes (scalars, collections, aliases, sequence entries) in one YAML stream: room for
- * an allowlist of {@link MAX_YAML_COLLECTION_ENTRIES} endpoints written with host and port.
+ * Most nodes in one YAML stream, counted by the pre-scan: scalars, aliases, flow collections,
+ * block entries (`-`, `?`) and pairs (`:`). The `yaml` package needs about 2–4 KB of memory per
+ * node while parsing, so this bounds a parse to about 60 MB over the process's baseline. It
+ * holds about 3,500 allowlist entries written with host and port (7 nodes each).
  */
-export const MAX_YAML_NODES = 600_000;
-/**
- * Most entries in one sequence or mapping; equal to the allowlist's endpoint limit
- * (`MAX_ENDPOINTS` in lib/allowlist.ts), so a longer endpoint list is refused while it is
- * being scanned.
- */
-export const MAX_YAML_COLLECTION_ENTRIES = 100_000;
+export const MAX_YAML_NODES = 25_000;
 
 /** Limits of {@link scanYaml} and {@link parseYamlDocuments}; each defaults to the constant. */
 export interface YamlLimits {
@@ -56,8 +51,6 @@ export interface YamlLimits {
   maxDocuments?: number;
   /** Most nodes (default {@link MAX_YAML_NODES}). */
   maxNodes?: number;
-  /** Most entries per collection (default {@link MAX_YAML_COLLECTION_ENTRIES}). */
-  maxCollectionEntries?: number;
 }
 
 /** What {@link scanYaml} counted. */
@@ -68,8 +61,6 @@ export interface YamlScan {
   documents: number;
   /** Nodes (an upper estimate). */
   nodes: number;
-  /** Largest collection, in entries. */
-  largestCollection: number;
   /** Lexer tokens read (the work done). */
   tokens: number;
 }
@@ -93,18 +84,14 @@ export function scanYaml(text: string, source: string, limits: YamlLimits = {}):
   const maxDepth = limits.maxDepth ?? MAX_YAML_DEPTH;
   const maxDocs = limits.maxDocuments ?? MAX_YAML_DOCUMENTS;
   const maxNodes = limits.maxNodes ?? MAX_YAML_NODES;
-  const maxEntries = limits.maxCollectionEntries ?? MAX_YAML_COLLECTION_ENTRIES;
   let offset = 0; // of the current token in text
   let lineStart = 0;
   let flowDepth = 0;
-  const flowEntries: number[] = [];
   const blockCols: number[] = [];
-  const blockEntries: number[] = [];
   let nodes = 0;
   let documents = 0;
   let docPending = false; // a document marker was seen; a "---" right after is the same one
   let depthMax = 0;
-  let largest = 0;
   let tokens = 0;
   let nodeCol = -1; // column of the last node start on the current line (a key candidate)
   let nodeLine = -1;
@@ -124,29 +111,19 @@ export function scanYaml(text: string, source: string, limits: YamlLimits = {}):
       refuse(`YAML nesting is deeper than ${maxDepth} levels; refusing to parse it`);
     }
   };
-  const countEntry = (n: number) => {
-    if (n > largest) largest = n;
-    if (n > maxEntries) {
-      refuse(
-        `a YAML collection holds more than ${maxEntries} entries (an allowlist holds at most ${maxEntries} endpoints); refusing to parse it`,
-      );
-    }
-  };
   const countNode = () => {
     if (++nodes > maxNodes) {
-      refuse(`YAML input has more than ${maxNodes} nodes; refusing to parse it`);
+      refuse(
+        `YAML input has more than ${maxNodes} nodes (scalars, entries and pairs); refusing to parse it`,
+      );
     }
   };
   const blockEntry = (col: number) => {
     while (blockCols.length > 0 && blockCols[blockCols.length - 1] > col) {
       blockCols.pop();
-      blockEntries.pop();
     }
-    if (blockCols.length > 0 && blockCols[blockCols.length - 1] === col) {
-      countEntry(++blockEntries[blockEntries.length - 1]);
-    } else {
+    if (blockCols.length === 0 || blockCols[blockCols.length - 1] !== col) {
       blockCols.push(col);
-      blockEntries.push(1);
       checkDepth();
     }
   };
@@ -155,7 +132,6 @@ export function scanYaml(text: string, source: string, limits: YamlLimits = {}):
       refuse(`YAML stream has more than ${maxDocs} documents; refusing to parse it`);
     }
     blockCols.length = 0;
-    blockEntries.length = 0;
   };
 
   for (const tok of new Lexer().lex(text)) {
@@ -191,21 +167,16 @@ export function scanYaml(text: string, source: string, limits: YamlLimits = {}):
           nodeLine = lineNo;
         }
         flowDepth++;
-        flowEntries.push(1);
         checkDepth();
       } else if (tok === "]" || tok === "}") {
-        if (flowDepth > 0) {
-          flowDepth--;
-          flowEntries.pop();
-        }
-      } else if (tok === ",") {
-        if (flowDepth > 0) countEntry(++flowEntries[flowEntries.length - 1]);
+        if (flowDepth > 0) flowDepth--;
       } else if (tok === "-" || tok === "?") {
         if (flowDepth === 0) {
           countNode();
           blockEntry(col);
         }
       } else if (tok === ":") {
+        countNode(); // a pair and its value (which may be an implicit null)
         if (flowDepth === 0 && nodeLine === lineNo && nodeCol >= 0) {
           blockEntry(nodeCol);
           nodeCol = -1;
@@ -225,7 +196,6 @@ export function scanYaml(text: string, source: string, limits: YamlLimits = {}):
         }
       } else if (tok === "...") {
         blockCols.length = 0;
-        blockEntries.length = 0;
       }
     }
     // advance the position over the token's source text
@@ -237,7 +207,7 @@ export function scanYaml(text: string, source: string, limits: YamlLimits = {}):
     }
     offset += tok.length;
   }
-  return { depth: depthMax, documents, nodes, largestCollection: largest, tokens };
+  return { depth: depthMax, documents, nodes, tokens };
 }
 
 function tooLarge(source: string, max: number): KarsError {
