@@ -120,26 +120,36 @@ export function globMatch(
   stats?: GlobStats,
 ): boolean {
   const p = typeof pattern === "string" ? compileGlob(pattern) : pattern;
-  const t: number[] = [];
-  for (const ch of text) t.push(ch.codePointAt(0)!);
+  // Walk the text by code point over its UTF-16 indices (no copy of the SAN).
+  const n = text.length;
+  const width = (i: number) => {
+    const c = text.charCodeAt(i);
+    return c >= 0xd800 && c <= 0xdbff && i + 1 < n && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00
+      ? 2
+      : 1;
+  };
   let pi = 0;
   let ti = 0;
   let star = -1;
   let mark = 0;
   let steps = 0;
   let result: boolean | undefined;
-  while (ti < t.length) {
+  while (ti < n) {
     steps++;
     const tok = pi < p.length ? p[pi] : undefined;
     if (tok === STAR) {
       star = pi++;
       mark = ti;
-    } else if (tok !== undefined && (tok === ANY || tok === t[ti])) {
+      continue;
+    }
+    const w = width(ti);
+    if (tok !== undefined && (tok === ANY || tok === text.codePointAt(ti))) {
       pi++;
-      ti++;
+      ti += w;
     } else if (star >= 0) {
       pi = star + 1;
-      ti = ++mark;
+      mark += width(mark);
+      ti = mark;
     } else {
       result = false;
       break;

@@ -21,6 +21,7 @@ import {
 } from "../../lib/verify/san_match.ts";
 import { matchIdentity, parseSignerPolicy, signerPolicyFromEnv } from "../../lib/verify/policy.ts";
 import { isKarsError } from "../../lib/errors.ts";
+import { prng } from "../support/prng.ts";
 
 const GH = "https://token.actions.githubusercontent.com";
 const STARRY = "https://github.com/*/*/*/*/*/*/*/*.yml@refs/heads/main";
@@ -226,4 +227,36 @@ Deno.test("san_match: anchored and unanchored `re:` (the controller's email rege
   assert.ok(!compileSanPattern("re:a.b").test("a\nb"));
   // A glob ignores `anchored` (globs always match the whole SAN).
   assert.ok(!compileSanPattern("acme*", { anchored: false }).test("x acme"));
+});
+
+/** The former glob semantics: the pattern translated to an anchored, Unicode-mode JS regex. */
+function formerGlob(pattern: string): RegExp {
+  let body = "";
+  for (const ch of pattern) {
+    if (ch === "*") body += "[\\s\\S]*";
+    else if (ch === "?") body += "[\\s\\S]";
+    else body += /[\\^$.*+?()[\]{}|]/.test(ch) ? `\\${ch}` : ch;
+  }
+  return new RegExp(`^(?:${body})$`, "u");
+}
+
+Deno.test("san_match: the glob matcher agrees with the former regex translation (20,000 generated cases)", () => {
+  const r = prng(0x5a17);
+  const pAlpha = ["a", "b", "*", "?", "😀", "\n", ".", "\\", "\ud800"];
+  const tAlpha = ["a", "b", "😀", "\n", ".", "\\", "\ud800", "\udc00", "*", "?"];
+  const word = (alpha: string[], max: number) =>
+    Array.from({ length: r.int(max + 1) }, () => r.pick(alpha)).join("");
+  let matches = 0;
+  for (let i = 0; i < 20_000; i++) {
+    const p = word(pAlpha, 7);
+    const t = word(tAlpha, 9);
+    if (p.length === 0) continue;
+    const want = formerGlob(p).test(t);
+    assert.equal(globMatch(p, t), want, `${JSON.stringify(p)} vs ${JSON.stringify(t)}`);
+    if (want) matches++;
+  }
+  assert.ok(matches > 500, `only ${matches} matching cases generated`);
+  // Code points, not UTF-16 units: `?` takes a whole astral character.
+  assert.ok(globMatch("a?b", "a😀b"));
+  assert.ok(!globMatch("a??b", "a😀b"));
 });
