@@ -35,6 +35,8 @@ import { type VerdictCache, verdictCacheKey } from "./cache.ts";
 import type { Candidate } from "./discover.ts";
 import { legacyLayerToBundle } from "./legacy.ts";
 import { isPolicyError, type SignerPolicy } from "./policy.ts";
+import { compileSanPattern, type SanMatcher } from "./san_match.ts";
+import { quoteForMessage } from "../encoding/quote.ts";
 import { productionTrustedRoot, type TrustedRoot, verifyBundle } from "./sigstore/mod.ts";
 import {
   type AllowlistMaterial,
@@ -79,12 +81,22 @@ function withNotes(r: VerifyResult, notes: string[]): VerifyResult {
  * `Regex::is_match`). The one place the controller profile runs a regular expression.
  */
 function regexFind(regex: string, text: string): boolean {
-  try {
-    return new RegExp(regex, "u").test(text);
-  } catch {
-    return false; // an expression that does not compile matches nothing
+  let m = regexCache.get(regex);
+  if (m === undefined) {
+    try {
+      // re2js (RE2 = the Rust regex crate's syntax), linear in the SAN: the SAN is chosen by
+      // the signer, so no backtracking engine may see it.
+      m = compileSanPattern(`re:${regex}`, { anchored: false });
+    } catch {
+      m = null; // an expression that does not compile matches nothing
+    }
+    if (regexCache.size >= 1000) regexCache.clear();
+    regexCache.set(regex, m);
   }
+  return m !== null && m.test(text);
 }
+
+const regexCache = new Map<string, SanMatcher | null>();
 
 // ---- SAN patterns as the controller reads them --------------------------------------------
 
@@ -660,7 +672,7 @@ async function controllerCheckCandidate(
 
 function identityHint(policy: SignerPolicy, san: string, issuer: string): string {
   if (!policy.fulcioIssuers.includes(issuer)) return `issuer ${issuer} is not in fulcioIssuers`;
-  const ours = policy.sanPatterns.find((p) => p.regex.test(san));
+  const ours = policy.sanPatterns.find((p) => p.test(san));
   if (ours) {
     const kind = controllerPatternKind(ours.source);
     const reading = kind === "uri-exact"
@@ -668,8 +680,8 @@ function identityHint(policy: SignerPolicy, san: string, issuer: string): string
       : kind === "email-regex"
       ? "a regular expression over email SANs only there"
       : "an exact email there";
-    return `our reading matches it through ${JSON.stringify(ours.source)}, which is ${reading}; ` +
-      `list the exact SAN ${JSON.stringify(san)}`;
+    return `our reading matches it through ${quoteForMessage(ours.source)}, which is ${reading}; ` +
+      `list the exact SAN ${quoteForMessage(san)}`;
   }
   return "no sanPatterns entry names it";
 }

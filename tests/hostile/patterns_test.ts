@@ -260,3 +260,16 @@ Deno.test("san_match: the glob matcher agrees with the former regex translation 
   assert.ok(globMatch("a?b", "a😀b"));
   assert.ok(!globMatch("a??b", "a😀b"));
 });
+
+Deno.test("hostile patterns: the controller prediction's unanchored email regexes run on re2js too", async () => {
+  const { controllerSanMatches } = await import("../../lib/verify/controller.ts");
+  const san = "a".repeat(3000) + "!@acme.example";
+  const evil = "re:^(a+)+@acme\\.example$";
+  const benign = "re:^[a-z!]+@acme\\.example$";
+  assert.equal(controllerSanMatches(evil, san), false);
+  const te = fastest(() => controllerSanMatches(evil, san));
+  const tb = fastest(() => controllerSanMatches(benign, san));
+  assert.ok(te <= 50 * tb + 5, `${te.toFixed(2)} ms vs benign ${tb.toFixed(2)} ms`);
+  assert.ok(controllerSanMatches("re:@acme\\.example", "dev@acme.example.org"), "unanchored");
+  assert.equal(controllerSanMatches("re:(a)\\1", "a@b"), false, "no backreferences (RE2)");
+});
