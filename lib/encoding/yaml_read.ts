@@ -16,7 +16,7 @@
 import { open } from "node:fs/promises";
 import { isMap, isNode, isScalar, Lexer, parseAllDocuments, visit } from "yaml";
 import { KarsError } from "../errors.ts";
-import { quoteForMessage, sanitizeMessage } from "./quote.ts";
+import { sanitizeMessage } from "./quote.ts";
 
 /** Largest input accepted, in bytes (4 MiB). */
 export const MAX_INPUT_BYTES = 4 * 1024 * 1024;
@@ -307,9 +307,7 @@ export function parseYamlDocuments(
             const line = pair.key.range ? lineOf(text, pair.key.range[0]) : undefined;
             throw new KarsError(
               "INPUT",
-              `${source}${line ? ` line ${line}` : ""}: invalid YAML: Map keys must be unique (${
-                typeof k === "string" ? quoteForMessage(k, 60) : String(k)
-              } appears twice)`,
+              `${source}${line ? ` line ${line}` : ""}: invalid YAML: Map keys must be unique`,
               { details: { line, document: i } },
             );
           }
