@@ -137,6 +137,7 @@ export type {
 export { VerdictCache, verdictCacheKey } from "./lib/verify/cache.ts";
 export {
   loadSignerPolicy,
+  loadSignerPolicyAsync,
   matchIdentity,
   matchKey,
   parseSignerPolicy,
@@ -152,6 +153,7 @@ export type {
   SignerPolicy,
 } from "./lib/verify/policy.ts";
 export type { SanMatcher } from "./lib/verify/san_match.ts";
+export { loadSanRegexEngine } from "./lib/verify/san_match.ts";
 export type { RefreshOptions } from "./lib/verify/sigstore/tuf.ts";
 export { FALSE_REASONS, formatCondition } from "./lib/verify/conditions.ts";
 export type {

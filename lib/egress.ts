@@ -51,7 +51,7 @@ import { type RecordingCredentials, recordingCredentials } from "./workflow/cred
 import { parseYamlDocuments, readInputText } from "./yaml_read.ts";
 import { connectCluster, type LiveCluster } from "./cluster.ts";
 import type { LiveSandbox } from "./kube/sandbox.ts";
-import { isPolicyError, loadSignerPolicy, type SignerPolicy } from "./verify/policy.ts";
+import { isPolicyError, loadSignerPolicyAsync, type SignerPolicy } from "./verify/policy.ts";
 import type { TrustedRoot } from "./verify/sigstore/mod.ts";
 import { verifyAllowlist } from "./verify/verdict.ts";
 import { resolveTrustedRoot } from "./verify/trust_source.ts";
@@ -170,7 +170,7 @@ export async function egress(o: EgressOptions, io: EgressIO): Promise<EgressResu
   // trust root is refused before anything is pushed or signed.
   let verification: { policy: SignerPolicy; trustedRoot: TrustedRoot } | undefined;
   if (o.signerPolicy !== undefined) {
-    const policy = loadSignerPolicy({
+    const policy = await loadSignerPolicyAsync({
       configMap: await readInputText(at(io, o.signerPolicy)),
       source: o.signerPolicy,
       env: io.env,

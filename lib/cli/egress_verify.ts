@@ -14,7 +14,7 @@ import { RegistryTarget } from "../oci/registry.ts";
 import type { Target } from "../oci/types.ts";
 import { createFetch } from "../transport.ts";
 import { formatCondition } from "../verify/conditions.ts";
-import { isPolicyError, loadSignerPolicy } from "../verify/policy.ts";
+import { isPolicyError, loadSignerPolicyAsync } from "../verify/policy.ts";
 import { parseRegistryHost } from "../oci/registry_host.ts";
 import { resolveTrustedRoot } from "../verify/trust_source.ts";
 import {
@@ -226,7 +226,7 @@ export const egressVerifyCommand: Command = {
       },
     );
     const policyFile = values["signer-policy"] as string | undefined;
-    const policy = loadSignerPolicy({
+    const policy = await loadSignerPolicyAsync({
       configMap: policyFile ? await readInput(ctx, policyFile, "--signer-policy") : null,
       source: policyFile,
       env: ctx.env,

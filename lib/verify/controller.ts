@@ -35,7 +35,7 @@ import { type VerdictCache, verdictCacheKey } from "./cache.ts";
 import type { Candidate } from "./discover.ts";
 import { legacyLayerToBundle } from "./legacy.ts";
 import { isPolicyError, type SignerPolicy } from "./policy.ts";
-import { compileSanPattern, type SanMatcher } from "./san_match.ts";
+import { compileSanPattern, type SanMatcher, sanRegexEngineLoaded } from "./san_match.ts";
 import { quoteForMessage } from "../encoding/quote.ts";
 import { productionTrustedRoot, type TrustedRoot, verifyBundle } from "./sigstore/mod.ts";
 import {
@@ -88,6 +88,7 @@ function regexFind(regex: string, text: string): boolean {
       // the signer, so no backtracking engine may see it.
       m = compileSanPattern(`re:${regex}`, { anchored: false });
     } catch {
+      if (!sanRegexEngineLoaded()) return false; // never reached: the policy loaded it
       m = null; // an expression that does not compile matches nothing
     }
     if (regexCache.size >= 1000) regexCache.clear();

@@ -28,6 +28,7 @@ import {
   compileSanPattern as compileMatcher,
   type CompileSanPatternOptions,
   compileSanPatterns,
+  loadSanRegexEngine,
   type SanMatcher,
 } from "./san_match.ts";
 
@@ -396,6 +397,33 @@ export function loadSignerPolicy(
     }
     throw e;
   }
+}
+
+/**
+ * {@link loadSignerPolicy}, after loading the regular-expression engine when the policy holds
+ * a `re:` pattern (a policy of globs never loads it). Use this where you can await; the sync
+ * functions need `loadSanRegexEngine()` awaited first for `re:` patterns.
+ *
+ * @example
+ * ```ts
+ * import { loadSignerPolicyAsync } from "./policy.ts";
+ * const p = await loadSignerPolicyAsync({ env: {
+ *   KARS_SIGNER_FULCIO_ISSUERS: "https://accounts.google.com",
+ *   KARS_SIGNER_SAN_PATTERNS: "re:[a-z]+@acme\\.example",
+ * } });
+ * ```
+ */
+export async function loadSignerPolicyAsync(
+  opts: Parameters<typeof loadSignerPolicy>[0],
+): Promise<SignerPolicy | PolicyError> {
+  const cm = opts.configMap;
+  const text = cm === undefined || cm === null
+    ? opts.env?.[ENV_SAN_PATTERNS] ?? ""
+    : typeof cm === "string"
+    ? cm
+    : new TextDecoder().decode(cm);
+  if (text.includes("re:")) await loadSanRegexEngine();
+  return loadSignerPolicy(opts);
 }
 
 function listLines(value: string): { line: number; text: string }[] {

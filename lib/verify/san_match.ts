@@ -10,6 +10,10 @@
  *   syntax is RE2's, which is also the Rust `regex` crate's that the kars controller uses:
  *   no backreferences, no lookaround.
  *
+ * The regex engine is loaded on demand ({@link loadSanRegexEngine}, or `loadSignerPolicyAsync`
+ * in policy.ts, which loads it when the policy holds a `re:` pattern): a policy of globs
+ * never pays for it (its tables cost some 10–25 MB of memory).
+ *
  * Limits (refused as `SignerPolicyMalformed`, or — for a SAN — never matched):
  * {@link MAX_SAN_PATTERN_LENGTH}, {@link MAX_SAN_LENGTH}, {@link MAX_SAN_PATTERNS},
  * {@link MAX_REGEX_PROGRAM_SIZE}, {@link MAX_SAN_PATTERNS_TOTAL_LENGTH},
@@ -17,7 +21,7 @@
  *
  * @module
  */
-import { RE2JS } from "re2js";
+import type { RE2JS } from "re2js";
 import { KarsError } from "../errors.ts";
 import { quoteForMessage, sanitizeMessage } from "../encoding/quote.ts";
 
@@ -71,6 +75,36 @@ export interface CompileSanPatternOptions {
 export interface GlobStats {
   /** Loop iterations of the matcher, accumulated across calls. */
   steps: number;
+}
+
+let engine: typeof RE2JS | undefined;
+
+/**
+ * Loads the regular-expression engine (`re2js`) used for `re:` patterns; call (and await) it
+ * once before compiling a `re:` pattern synchronously. Idempotent.
+ *
+ * @example
+ * ```ts
+ * import { compileSanPattern, loadSanRegexEngine } from "./san_match.ts";
+ * await loadSanRegexEngine();
+ * compileSanPattern("re:ci-[a-z]+@acme\\.example").test("ci-bot@acme.example"); // true
+ * ```
+ */
+export async function loadSanRegexEngine(): Promise<void> {
+  engine ??= (await import("re2js")).RE2JS;
+}
+
+/**
+ * True when the regular-expression engine is loaded.
+ *
+ * @example
+ * ```ts
+ * import { sanRegexEngineLoaded } from "./san_match.ts";
+ * typeof sanRegexEngineLoaded(); // "boolean"
+ * ```
+ */
+export function sanRegexEngineLoaded(): boolean {
+  return engine !== undefined;
 }
 
 const STAR = -1;
@@ -169,14 +203,16 @@ export function globMatch(
 const UNSUPPORTED = /\(\?[=!]|\(\?<[=!]|\\[1-9]|\\[gk]/;
 
 /**
- * Compiles one SAN pattern (see the module doc for the syntax). Throws `KarsError("INPUT")`
+ * Compiles one SAN pattern (see the module doc for the syntax); a `re:` pattern needs
+ * {@link loadSanRegexEngine} to have been awaited. Throws `KarsError("INPUT")`
  * with `details.reason === "SignerPolicyMalformed"` for an empty or overlong pattern, an
  * invalid or unsupported regex (backreferences, lookaround), or one that compiles to more
  * than {@link MAX_REGEX_PROGRAM_SIZE} instructions.
  *
  * @example
  * ```ts
- * import { compileSanPattern } from "./san_match.ts";
+ * import { compileSanPattern, loadSanRegexEngine } from "./san_match.ts";
+ * await loadSanRegexEngine();
  * const p = compileSanPattern("https://github.com/acme/gitops/.github/workflows/*.yml@refs/heads/main");
  * p.test("https://github.com/acme/gitops/.github/workflows/promote.yml@refs/heads/main"); // true
  * compileSanPattern("re:[a-z]+@acme\\.example", { anchored: false }).test("ci-bot@acme.example"); // true
@@ -214,9 +250,15 @@ export function compileSanPattern(
   if (body.length === 0) {
     throw malformed(where, `SAN pattern "re:" has an empty regular expression`);
   }
+  if (engine === undefined) {
+    throw new KarsError(
+      "INTERNAL",
+      "the regular-expression engine for re: SAN patterns is not loaded; await loadSanRegexEngine() (or load the policy with loadSignerPolicyAsync) first",
+    );
+  }
   let re: RE2JS;
   try {
-    re = RE2JS.compile(anchored ? `(?:${body})` : body);
+    re = engine.compile(anchored ? `(?:${body})` : body);
   } catch (e) {
     const why = (e as Error).message.replace(/^error parsing regexp: /, "");
     const hint = UNSUPPORTED.test(body) ? "backreferences and lookaround are not supported; " : "";
@@ -256,7 +298,8 @@ export function compileSanPattern(
  *
  * @example
  * ```ts
- * import { compileSanPatterns } from "./san_match.ts";
+ * import { compileSanPatterns, loadSanRegexEngine } from "./san_match.ts";
+ * await loadSanRegexEngine();
  * const ps = compileSanPatterns([{ text: "re:.*@acme\\.example", where: "line 1" }], { where: "policy" });
  * ps[0].test("bot@acme.example"); // true
  * ```

@@ -7,6 +7,7 @@
  * benign pattern on the same input (never an absolute time).
  */
 import assert from "assert";
+import { loadSanRegexEngine } from "../../lib/verify/san_match.ts";
 import {
   compileGlob,
   compileSanPattern,
@@ -22,6 +23,9 @@ import {
 import { matchIdentity, parseSignerPolicy, signerPolicyFromEnv } from "../../lib/verify/policy.ts";
 import { isKarsError } from "../../lib/errors.ts";
 import { prng } from "../support/prng.ts";
+
+// `re:` patterns are compiled synchronously below: load the regex engine once.
+await loadSanRegexEngine();
 
 const GH = "https://token.actions.githubusercontent.com";
 const STARRY = "https://github.com/*/*/*/*/*/*/*/*.yml@refs/heads/main";

@@ -6,6 +6,7 @@
  * Fulcio/Rekor on loopback; key signatures from key files.
  */
 import assert from "assert";
+import { loadSanRegexEngine } from "../../lib/verify/san_match.ts";
 import { utf8 } from "../../lib/bytes.ts";
 import { ALLOWLIST_MEDIA_TYPE } from "../../lib/oci/artifact.ts";
 import { MemoryTarget } from "../../lib/oci/memory.ts";
@@ -32,6 +33,9 @@ import {
   signBundle,
   signLegacy,
 } from "./fixtures.ts";
+
+// `re:` patterns are compiled synchronously below: load the regex engine once.
+await loadSanRegexEngine();
 
 const REG = "registry.example:5000";
 const REPO = "policy/egress-allowlist/my-agent";

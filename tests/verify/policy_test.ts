@@ -1,4 +1,5 @@
 import assert from "assert";
+import { loadSanRegexEngine } from "../../lib/verify/san_match.ts";
 import {
   compileSanPattern,
   isPolicyError,
@@ -12,6 +13,9 @@ import {
 } from "../../lib/verify/policy.ts";
 import { isKarsError } from "../../lib/errors.ts";
 import { fromBase64 } from "../../lib/bytes.ts";
+
+// `re:` patterns are compiled synchronously below: load the regex engine once.
+await loadSanRegexEngine();
 
 const dir = new URL("../../testdata/policy/", import.meta.url);
 const read = (name: string) => Deno.readTextFileSync(new URL(name, dir));
