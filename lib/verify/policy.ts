@@ -28,6 +28,7 @@ import {
   compileSanPattern as compileMatcher,
   type CompileSanPatternOptions,
   compileSanPatterns,
+  exactSanMatcher,
   loadSanRegexEngine,
   type SanMatcher,
 } from "./san_match.ts";
@@ -139,6 +140,22 @@ export function compileSanPattern(
   source: string | CompileSanPatternOptions = "pattern",
 ): SanPattern {
   const m = compileMatcher(pattern, typeof source === "string" ? { where: source } : source);
+  return { ...m, regex: { test: m.test } };
+}
+
+/**
+ * A SAN pattern that accepts exactly `san` (no wildcards; needs no regex engine).
+ *
+ * @example
+ * ```ts
+ * import { exactSanPattern } from "./policy.ts";
+ * exactSanPattern("https://github.com/a/b/.github/workflows/x.yml@refs/heads/main").test(
+ *   "https://github.com/a/b/.github/workflows/x.yml@refs/heads/main",
+ * ); // true
+ * ```
+ */
+export function exactSanPattern(san: string): SanPattern {
+  const m = exactSanMatcher(san);
   return { ...m, regex: { test: m.test } };
 }
 

@@ -48,8 +48,8 @@ export const MAX_SAN_PATTERNS_TOTAL_SIZE = 64 * 1024;
 export interface SanMatcher {
   /** The pattern as written (`re:...` or a glob). */
   source: string;
-  /** `glob` for a literal with `*`/`?`, `regex` for `re:`. */
-  kind: "glob" | "regex";
+  /** `glob` for a literal with `*`/`?`, `regex` for `re:`, `exact` from {@link exactSanMatcher}. */
+  kind: "glob" | "regex" | "exact";
   /** Whether a `re:` pattern must match the whole SAN (globs always do). */
   anchored: boolean;
   /** Cost measure: RE2 program instructions, or glob tokens. */
@@ -198,6 +198,26 @@ export function globMatch(
   }
   if (stats) stats.steps += steps;
   return result;
+}
+
+/**
+ * A matcher that accepts exactly `san` (no wildcards, no engine): for "this very signer".
+ *
+ * @example
+ * ```ts
+ * import { exactSanMatcher } from "./san_match.ts";
+ * exactSanMatcher("a?b@example.com").test("a?b@example.com"); // true
+ * exactSanMatcher("a?b@example.com").test("axb@example.com"); // false
+ * ```
+ */
+export function exactSanMatcher(san: string): SanMatcher {
+  return {
+    source: san,
+    kind: "exact",
+    anchored: true,
+    programSize: san.length,
+    test: (s) => s === san,
+  };
 }
 
 const UNSUPPORTED = /\(\?[=!]|\(\?<[=!]|\\[1-9]|\\[gk]/;

@@ -22,7 +22,7 @@ import { isKarsError } from "../errors.ts";
 import { BUNDLE_V03_MEDIA_TYPE } from "../verify/discover.ts";
 import type { Target } from "../oci/types.ts";
 import type { ExpectedSigner } from "../sign/signer.ts";
-import { compileSanPattern, parsePublicKeys, type SignerPolicy } from "../verify/policy.ts";
+import { exactSanPattern, parsePublicKeys, type SignerPolicy } from "../verify/policy.ts";
 import type { TrustedRoot } from "../verify/sigstore/mod.ts";
 import { type AllowlistRefInput, verifyAllowlist } from "../verify/verdict.ts";
 
@@ -35,10 +35,6 @@ export interface OwnSignatures {
   formats: SignatureLayout[];
   /** The signer id as the verifier reports it (`keyless:<SAN>`, `key:<id>`), when found. */
   identity?: string;
-}
-
-function escapeRegex(s: string): string {
-  return s.replace(/[\\^$.*+?()[\]{}|/]/g, "\\$&");
 }
 
 /**
@@ -63,7 +59,7 @@ export function policyForSigner(expected: ExpectedSigner): SignerPolicy {
   }
   return {
     fulcioIssuers: [expected.issuer],
-    sanPatterns: [compileSanPattern(`re:${escapeRegex(expected.san)}`, "signing identity")],
+    sanPatterns: [exactSanPattern(expected.san)],
     publicKeys: [],
     source: "configmap",
     hash: "sha256:idempotent-signing-keyless",
