@@ -232,7 +232,7 @@ export type { TimeRange } from "./lib/verify/sigstore/trust_root.ts";
 export type { PublicKey } from "./lib/verify/sigstore/keys.ts";
 export type { Certificate } from "./lib/verify/sigstore/x509.ts";
 export type {
-  AllowlistRef as LiveAllowlistRef,
+  AllowlistRefInput as LiveAllowlistRef,
   EndpointEntry,
   LiveSandbox,
   SandboxPatch,

@@ -12,13 +12,9 @@ import { bytesEqual, utf8 } from "./bytes.ts";
 import { checkHost, isCanonicalHost, parseHostPort, quoteForMessage } from "./host.ts";
 import { scalar } from "./yaml_emit.ts";
 
-/** One allowlist entry in canonical form. */
-export interface Endpoint {
-  /** Canonical host (lowercase ASCII, punycode, or dotted-quad IPv4). */
-  host: string;
-  /** Port, 1–65535. */
-  port: number;
-}
+import type { Endpoint } from "./model/sandbox.ts";
+
+export type { Endpoint } from "./model/sandbox.ts";
 
 /** A canonical allowlist: its generation and its sorted, unique endpoints. */
 export interface Allowlist {

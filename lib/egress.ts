@@ -221,7 +221,7 @@ export async function egress(o: EgressOptions, io: EgressIO): Promise<EgressResu
     });
     progress(`reading KarsSandbox ${o.name} from ${cluster.describe()}`);
     live = await cluster.find(o.name, o.namespace);
-    sandbox = live as unknown as KarsSandbox;
+    sandbox = live;
   }
   const name = sandbox.metadata.name;
   const namespace = sandbox.metadata.namespace ?? o.namespace ?? defaultNamespace(name);
@@ -461,7 +461,7 @@ export async function egress(o: EgressOptions, io: EgressIO): Promise<EgressResu
     }, (fresh: LiveSandbox) => {
       // A concurrent change: only patch if the endpoints we signed are still what we derive.
       const again = applyApproveDeny(
-        canonicalizeEndpoints(readNetworkPolicy(fresh as unknown as KarsSandbox).allowedEndpoints),
+        canonicalizeEndpoints(readNetworkPolicy(fresh).allowedEndpoints),
         o.approve,
         o.deny,
       );

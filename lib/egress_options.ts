@@ -7,6 +7,7 @@
 import { applyApproveDeny } from "./allowlist.ts";
 import { KarsError } from "./errors.ts";
 import { checkRegistryAllowed, parseRegistryHost } from "./oci/registry_host.ts";
+import { isDnsLabel, isDnsSubdomain, isRepositoryName } from "./model/names.ts";
 
 /** Where signatures are stored: cosign's legacy `.sig` tag, a Sigstore bundle referrer, or both. */
 export type SignatureFormat = "legacy" | "bundle" | "both";
@@ -102,10 +103,6 @@ export interface EgressOptions {
 
 export { DEFAULT_FULCIO_URL, DEFAULT_REKOR_URL } from "./sign/services.ts";
 
-const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const REPOSITORY = /^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$/;
-
 /** Flag values as `node:util` `parseArgs` returns them (copied into a plain object). */
 export type RawOptionValues = Record<string, string | boolean | string[] | boolean[] | undefined>;
 
@@ -175,7 +172,7 @@ export function parseEgressOptions(
     );
   }
   const name = positionals[0];
-  if (name.length > 253 || !DNS1123_SUBDOMAIN.test(name)) {
+  if (!isDnsSubdomain(name)) {
     throw usage(
       `sandbox name ${
         JSON.stringify(name)
@@ -183,7 +180,7 @@ export function parseEgressOptions(
     );
   }
   const namespace = str(values.namespace);
-  if (namespace !== undefined && (namespace.length > 63 || !DNS1123_LABEL.test(namespace))) {
+  if (namespace !== undefined && !isDnsLabel(namespace)) {
     throw usage(
       `--namespace ${
         JSON.stringify(namespace)
@@ -258,7 +255,7 @@ export function parseEgressOptions(
     refRegistry = strictHost(refRegistry, "--ref-registry");
   }
   const repository = str(values.repository) ?? `policy/egress-allowlist/${name}`;
-  if (!REPOSITORY.test(repository) || repository.length > 255) {
+  if (!isRepositoryName(repository)) {
     throw usage(
       `--repository ${
         JSON.stringify(repository)

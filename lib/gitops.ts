@@ -16,19 +16,11 @@ import { ALLOWLIST_MEDIA_TYPE } from "./oci/artifact.ts";
 import { parseRegistryHost } from "./oci/registry_host.ts";
 import { doubleQuoted, scalar } from "./yaml_emit.ts";
 import { parseYamlDocuments } from "./yaml_read.ts";
-import { KARS_API_VERSION } from "./sandbox.ts";
+import { KARS_API_VERSION } from "./model/api.ts";
+import { isDnsLabel, isDnsSubdomain, isRepositoryName } from "./model/names.ts";
+import type { AllowlistRef } from "./model/sandbox.ts";
 
-/** The `allowlistRef` of a KarsSandbox. */
-export interface AllowlistRef {
-  /** Registry host[:port], no `/` or whitespace. */
-  registry: string;
-  /** Repository path within the registry. */
-  repository: string;
-  /** Manifest digest of the allowlist artifact. */
-  digest: Digest;
-  /** Always {@link ALLOWLIST_MEDIA_TYPE}. */
-  artifactType: string;
-}
+export type { AllowlistRef } from "./model/sandbox.ts";
 
 /** Inputs of {@link emitGitopsManifest}. */
 export interface GitopsManifestInput {
@@ -66,9 +58,6 @@ export const UNSIGNED_HEADER = [
 /** The marker annotation. */
 export const GITOPS_ANNOTATION = "kars.io/applied-via-gitops";
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const REPOSITORY = /^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$/;
 // deno-lint-ignore no-control-regex
 const BAD_CHARS = /[\s\u0000-\u001f\u007f-\u009f\u2028\u2029\ufeff]/u;
 
@@ -82,7 +71,7 @@ const BAD_CHARS = /[\s\u0000-\u001f\u007f-\u009f\u2028\u2029\ufeff]/u;
  * ```
  */
 export function validateSandboxName(name: string): void {
-  if (typeof name !== "string" || name.length > 253 || !DNS_SUBDOMAIN.test(name)) {
+  if (!isDnsSubdomain(name)) {
     throw new KarsError(
       "INPUT",
       `sandbox name ${
@@ -112,7 +101,7 @@ export function validateAllowlistRef(ref: {
   // Strict host[:port]: no userinfo, path, query, fragment, whitespace or numeric tricks.
   parseRegistryHost(ref.registry as string, "registry");
   const p = ref.repository;
-  if (typeof p !== "string" || p.length > 255 || !REPOSITORY.test(p)) {
+  if (!isRepositoryName(p)) {
     throw new KarsError(
       "INPUT",
       `repository ${
@@ -164,7 +153,7 @@ export function defaultNamespace(name: string): string {
 export function emitGitopsManifest(input: GitopsManifestInput): Uint8Array {
   validateSandboxName(input.name);
   const namespace = input.namespace ?? defaultNamespace(input.name);
-  if (typeof namespace !== "string" || namespace.length > 63 || !DNS_LABEL.test(namespace)) {
+  if (!isDnsLabel(namespace)) {
     throw new KarsError(
       "INPUT",
       `namespace ${

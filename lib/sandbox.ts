@@ -6,23 +6,11 @@
  */
 import { KarsError } from "./errors.ts";
 import { describeInput, sanitizeMessage } from "./encoding/quote.ts";
+import { KARS_API_VERSION } from "./model/api.ts";
+import type { AllowlistRefInput, KarsSandbox } from "./model/sandbox.ts";
 
-/** The only apiVersion accepted. */
-export const KARS_API_VERSION = "kars.azure.com/v1alpha1";
-
-/** A KarsSandbox as read: only the fields used here are typed, the rest passes through. */
-export interface KarsSandbox {
-  /** Always {@link KARS_API_VERSION}. */
-  apiVersion: string;
-  /** Always `KarsSandbox`. */
-  kind: "KarsSandbox";
-  /** Object metadata. */
-  metadata: { name: string; namespace?: string; generation?: number; [k: string]: unknown };
-  /** Spec (only `networkPolicy` is read). */
-  spec?: { networkPolicy?: Record<string, unknown>; [k: string]: unknown };
-  /** Anything else the document holds, kept as read. */
-  [k: string]: unknown;
-}
+export { KARS_API_VERSION } from "./model/api.ts";
+export type { KarsSandbox } from "./model/sandbox.ts";
 
 /** A raw allowlist entry as found in the sandbox (types checked by canonicalizeEndpoints). */
 export interface RawEndpoint {
@@ -41,7 +29,7 @@ export interface NetworkPolicy {
   /** The inline entries, as written. */
   allowedEndpoints: RawEndpoint[];
   /** The signed allowlist reference, when set (fields as written; validate before use). */
-  allowlistRef?: { registry: string; repository: string; digest: string; artifactType: string };
+  allowlistRef?: AllowlistRefInput;
 }
 
 function isMap(v: unknown): v is Record<string, unknown> {

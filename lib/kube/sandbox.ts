@@ -8,62 +8,16 @@
  */
 import { isKarsError, KarsError } from "../errors.ts";
 import type { KubeClient, RequestTarget } from "./client.ts";
+import { KARS_GROUP, KARS_VERSION, KARSSANDBOXES } from "../model/api.ts";
+import {
+  type AllowlistRefInput,
+  type EndpointEntry,
+  isLiveSandbox,
+  type LiveSandbox,
+} from "../model/sandbox.ts";
 
-/** API group of KarsSandbox. */
-export const KARS_GROUP = "kars.azure.com";
-/** API version of KarsSandbox. */
-export const KARS_VERSION = "v1alpha1";
-/** Resource plural of KarsSandbox. */
-export const KARSSANDBOXES = "karssandboxes";
-
-/** One `allowedEndpoints` entry. */
-export interface EndpointEntry {
-  /** Host name or IPv4 address. */
-  host: string;
-  /** Port; 443 when absent. */
-  port?: number;
-}
-
-/** `spec.networkPolicy.allowlistRef` (formats.md §1). */
-export interface AllowlistRef {
-  /** Registry host (no `/`, no whitespace). */
-  registry: string;
-  /** Repository path, e.g. `policy/egress-allowlist/my-agent`. */
-  repository: string;
-  /** Manifest digest, `sha256:` + 64 lowercase hex. */
-  digest: string;
-  /** `application/vnd.kars.egress-allowlist.v1+yaml`. */
-  artifactType: string;
-}
-
-/** A KarsSandbox as read from the API (only the fields this tool uses are typed). */
-export interface LiveSandbox {
-  /** `kars.azure.com/v1alpha1`. */
-  apiVersion: string;
-  /** `KarsSandbox`. */
-  kind: string;
-  /** Object metadata; `resourceVersion` guards patches. */
-  metadata: {
-    name: string;
-    namespace: string;
-    resourceVersion?: string;
-    generation?: number;
-    [k: string]: unknown;
-  };
-  /** The spec; only `networkPolicy` is read and written here. */
-  spec?: {
-    networkPolicy?: {
-      defaultDeny?: boolean;
-      egressMode?: "Strict" | "Learn";
-      allowedEndpoints?: EndpointEntry[];
-      allowlistRef?: AllowlistRef;
-      [k: string]: unknown;
-    };
-    [k: string]: unknown;
-  };
-  /** `status` and anything else the API returns, kept as read. */
-  [k: string]: unknown;
-}
+export { KARS_GROUP, KARS_VERSION, KARSSANDBOXES } from "../model/api.ts";
+export type { AllowlistRefInput, EndpointEntry, LiveSandbox } from "../model/sandbox.ts";
 
 /** The fields `kars egress` changes (the same set as the GitOps manifest, formats.md §7). */
 export interface SandboxPatch {
@@ -72,7 +26,7 @@ export interface SandboxPatch {
   /** New inline list, omitted when unchanged. */
   allowedEndpoints?: EndpointEntry[];
   /** The signed artifact; always set. */
-  allowlistRef: AllowlistRef;
+  allowlistRef: AllowlistRefInput;
 }
 
 function basePath(namespace?: string): string {
@@ -88,14 +42,13 @@ function target(verb: string, namespace?: string, name?: string): RequestTarget 
 }
 
 function check(obj: unknown, where: string): LiveSandbox {
-  const o = obj as LiveSandbox;
-  if (!o || typeof o !== "object" || o.kind !== "KarsSandbox" || !o.metadata?.name) {
+  if (!isLiveSandbox(obj)) {
     throw new KarsError(
       "KUBE",
       `${where}: the API answered with something that is not a KarsSandbox`,
     );
   }
-  return o;
+  return obj;
 }
 
 /**

@@ -31,7 +31,8 @@ import {
   Run,
   SANDBOX_LABEL,
 } from "./kagent/common.ts";
-import { DNS_LABEL, readDocs, translateMetadata } from "./kagent/documents.ts";
+import { readDocs, translateMetadata } from "./kagent/documents.ts";
+import { isDnsLabel } from "../model/names.ts";
 import { translateAgent } from "./kagent/agent.ts";
 import { type McpServerOut, mcpServerSpec, remoteServerEndpoint } from "./kagent/mcp.ts";
 import { translateModelConfig } from "./kagent/model_config.ts";
@@ -107,7 +108,7 @@ const DNS_LABEL_VALUE = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 function targetNamespace(run: Run, d: Doc, opts: MigrateOptions): string {
   if (opts.namespace) return opts.namespace;
   const ns = `kars-${d.name}`;
-  if (!DNS_LABEL.test(ns) || ns.length > 63) {
+  if (!isDnsLabel(ns)) {
     run.bad(
       d,
       "metadata.name",
@@ -189,7 +190,7 @@ export function translateKagent(docs: unknown[], opts: MigrateOptions = {}): Mig
     );
   }
   if (
-    opts.namespace !== undefined && (!DNS_LABEL.test(opts.namespace) || opts.namespace.length > 63)
+    opts.namespace !== undefined && !isDnsLabel(opts.namespace)
   ) {
     throw new KarsError(
       "USAGE",

@@ -7,6 +7,7 @@
 import { type Digest, isDigest } from "../digest.ts";
 import { KarsError } from "../errors.ts";
 import { parseRegistryHost } from "./registry_host.ts";
+import { REPOSITORY_RE as MODEL_REPOSITORY_RE } from "../model/names.ts";
 
 /** A parsed reference. */
 export interface Reference {
@@ -29,8 +30,7 @@ export interface Reference {
  * REPOSITORY_RE.test("policy/egress-allowlist/web"); // true
  * ```
  */
-export const REPOSITORY_RE =
-  /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/;
+export const REPOSITORY_RE: RegExp = MODEL_REPOSITORY_RE;
 /**
  * Tag grammar of the distribution spec.
  *

@@ -59,17 +59,9 @@ export type BundleVerifier = (
   },
 ) => Promise<VerifiedSignature>;
 
-/** A reference to the allowlist artifact (KarsSandbox `spec.networkPolicy.allowlistRef`). */
-export interface AllowlistRefInput {
-  /** Registry host[:port]. */
-  registry: string;
-  /** Repository. */
-  repository: string;
-  /** Manifest digest. */
-  digest: string;
-  /** Artifact type; must be the allowlist type. */
-  artifactType: string;
-}
+import type { AllowlistRefInput } from "../model/sandbox.ts";
+
+export type { AllowlistRefInput } from "../model/sandbox.ts";
 
 /** Who signed the accepted signature. */
 export type SignerIdentity =

@@ -6,11 +6,11 @@
  * @module
  */
 
+import { isDnsLabel, isDnsSubdomain } from "../../model/names.ts";
+
 /** Receives one field error. */
 export type Report = (path: string, type: string, message: string) => void;
 
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const QUALIFIED_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 
@@ -59,7 +59,7 @@ function checkStringMap(report: Report, path: string, v: unknown, values: RegExp
     const prefix = slash >= 0 ? k.slice(0, slash) : "";
     const name = slash >= 0 ? k.slice(slash + 1) : k;
     if (
-      (slash >= 0 && (prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix))) || name.length > 63 ||
+      (slash >= 0 && !isDnsSubdomain(prefix)) || name.length > 63 ||
       !QUALIFIED_NAME.test(name)
     ) {
       report(p, "FieldValueInvalid", `Invalid value: ${quote(k)}: not a qualified name`);
@@ -100,7 +100,7 @@ export function checkMetadata(
     );
   }
   if (md.name !== undefined) {
-    if (typeof md.name !== "string" || md.name.length > 253 || !DNS_SUBDOMAIN.test(md.name)) {
+    if (!isDnsSubdomain(md.name)) {
       report(
         `${path}.name`,
         "FieldValueInvalid",
@@ -116,7 +116,7 @@ export function checkMetadata(
         "not allowed on a cluster-scoped resource",
       );
     } else if (
-      typeof md.namespace !== "string" || md.namespace.length > 63 || !DNS_LABEL.test(md.namespace)
+      !isDnsLabel(md.namespace)
     ) {
       report(
         `${path}.namespace`,

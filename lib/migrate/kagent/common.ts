@@ -10,7 +10,7 @@ import type { Json } from "../emit.ts";
 /** kagent API version this translator reads. */
 export const KAGENT_API_VERSION = "kagent.dev/v1alpha2";
 /** API version of what it writes. */
-export const KARS_API_VERSION = "kars.azure.com/v1alpha1";
+export { KARS_API_VERSION } from "../../model/api.ts";
 /** Label put on a migrated KarsSandbox so its ToolPolicies can select it. */
 export const SANDBOX_LABEL = "kars.io/sandbox";
 

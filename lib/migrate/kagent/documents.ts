@@ -14,12 +14,9 @@ import {
   type Obj,
   type Run,
 } from "./common.ts";
+import { isDnsSubdomain } from "../../model/names.ts";
 
 const KAGENT_KINDS = new Set<string>(["Agent", "SandboxAgent", "ModelConfig", "RemoteMCPServer"]);
-/** RFC 1123 label (namespace names). */
-export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-/** RFC 1123 subdomain (object names). */
-export const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const RUNTIME_METADATA = new Set([
   "uid",
   "resourceVersion",
@@ -70,7 +67,7 @@ export function readDocs(run: Run, docs: unknown[]): Doc[] {
       );
     }
     if (!nameStr) run.bad(n, "metadata.name", `missing on ${kind}`);
-    if (!DNS_SUBDOMAIN.test(nameStr) || nameStr.length > 253) {
+    if (!isDnsSubdomain(nameStr)) {
       run.bad(n, "metadata.name", `${JSON.stringify(nameStr)} is not a valid Kubernetes name`);
     }
     const ns = typeof md.namespace === "string" && md.namespace ? md.namespace : undefined;
