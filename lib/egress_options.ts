@@ -9,8 +9,9 @@ import { KarsError } from "./errors.ts";
 import { checkRegistryAllowed, parseRegistryHost } from "./oci/registry_host.ts";
 import { isDnsLabel, isDnsSubdomain, isRepositoryName } from "./model/names.ts";
 
-/** Where signatures are stored: cosign's legacy `.sig` tag, a Sigstore bundle referrer, or both. */
-export type SignatureFormat = "legacy" | "bundle" | "both";
+import type { SignatureFormat } from "./cosign/vocabulary.ts";
+
+export type { SignatureFormat } from "./cosign/vocabulary.ts";
 
 /** How the signer is chosen when not auto-detected. */
 export type SignMode = "keyless" | "identity-token" | "keyed";

@@ -6,38 +6,18 @@
  * @module
  */
 import type { SerializedBundle, SerializedEnvelope } from "@sigstore/bundle";
-import { fromHex, toBase64, toHex, utf8 } from "../bytes.ts";
-import { type Digest, digestHex, sha256Bytes } from "../digest.ts";
+import { fromHex, toBase64, utf8 } from "../bytes.ts";
 import { pemDecode } from "../pem.ts";
+import { publicKeyHint } from "../cosign/key_id.ts";
+import { INTOTO_PAYLOAD_TYPE } from "../cosign/vocabulary.ts";
 import type { TlogEntry } from "./rekor.ts";
 import type { Signature } from "./signer.ts";
 
 /** Bundle v0.3 media type. */
 export const BUNDLE_V03_MEDIA_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json";
-/** DSSE payload type of in-toto statements. */
-export const INTOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json";
-/** cosign's predicate type for image signatures. */
-export const COSIGN_SIGN_PREDICATE = "https://sigstore.dev/cosign/sign/v1";
-
-/**
- * The in-toto Statement v1 bytes for a manifest digest, subject name
- * `<registry>/<repository>`.
- *
- * @example
- * ```ts
- * import { cosignStatement } from "./bundle.ts";
- * JSON.parse(new TextDecoder().decode(cosignStatement("r.io/a", "sha256:" + "0".repeat(64)))).predicateType;
- * // "https://sigstore.dev/cosign/sign/v1"
- * ```
- */
-export function cosignStatement(name: string, manifestDigest: Digest): Uint8Array {
-  return utf8(JSON.stringify({
-    _type: "https://in-toto.io/Statement/v1",
-    subject: [{ name, digest: { sha256: digestHex(manifestDigest) } }],
-    predicateType: COSIGN_SIGN_PREDICATE,
-    predicate: {},
-  }));
-}
+export { COSIGN_SIGN_PREDICATE, INTOTO_PAYLOAD_TYPE } from "../cosign/vocabulary.ts";
+export { cosignStatement } from "../cosign/in_toto.ts";
+export { publicKeyHint } from "../cosign/key_id.ts";
 
 /**
  * DSSE pre-authentication encoding: `DSSEv1 <len type> <type> <len body> <body>`.
@@ -104,19 +84,6 @@ export function tlogEntryJson(
       : undefined,
     canonicalizedBody: e.body,
   };
-}
-
-/**
- * The public-key hint a bundle carries for key/KMS signatures: hex SHA-256 of the SPKI DER.
- *
- * @example
- * ```ts
- * import { publicKeyHint } from "./bundle.ts";
- * publicKeyHint(new Uint8Array([1])).length; // 64
- * ```
- */
-export function publicKeyHint(spkiDer: Uint8Array): string {
-  return toHex(sha256Bytes(spkiDer));
 }
 
 /**

@@ -5,8 +5,7 @@
  * @module
  */
 import { p256 } from "@noble/curves/nist.js";
-import { sha256 } from "@noble/hashes/sha2.js";
-import { bytesEqual, toHex } from "../bytes.ts";
+import { bytesEqual } from "../bytes.ts";
 import {
   decodeDer,
   derBitString,
@@ -192,16 +191,4 @@ export function rawToDer(raw: Uint8Array): Uint8Array {
   return derSeq(derInt(raw.subarray(0, 32)), derInt(raw.subarray(32)));
 }
 
-/**
- * The signer identity of a public key, as the GitOps header writes it: `key:` + the first
- * 16 hex digits of SHA-256 of the SubjectPublicKeyInfo DER.
- *
- * @example
- * ```ts
- * import { keyIdentity } from "./p256.ts";
- * keyIdentity(new Uint8Array([1])); // "key:4bf5122f344554c5"
- * ```
- */
-export function keyIdentity(spkiDer: Uint8Array): string {
-  return `key:${toHex(sha256(spkiDer)).slice(0, 16)}`;
-}
+export { keyIdentity } from "../cosign/key_id.ts";

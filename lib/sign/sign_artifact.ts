@@ -35,8 +35,8 @@ import { requestTimestamp } from "./tsa.ts";
 import { DEFAULT_FULCIO_URL, DEFAULT_REKOR_URL } from "./services.ts";
 export { DEFAULT_FULCIO_URL, DEFAULT_REKOR_URL };
 
-/** Signature storage layouts. */
-export type SignatureFormat = "legacy" | "bundle" | "both";
+import type { SignatureFormat } from "../cosign/vocabulary.ts";
+export type { SignatureFormat } from "../cosign/vocabulary.ts";
 
 /** Options of {@link signArtifact}. */
 export interface SignArtifactOptions {

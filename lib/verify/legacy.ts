@@ -14,11 +14,12 @@ import {
   ANNOTATION_REKOR_BUNDLE,
   ANNOTATION_RFC3161,
   ANNOTATION_SIGNATURE,
-  COSIGN_SIGNATURE_TYPE,
-} from "../cosign.ts";
+} from "../cosign/vocabulary.ts";
 import { fromBase64, fromHex, fromUtf8, toBase64 } from "../bytes.ts";
-import { type Digest, sha256Bytes } from "../digest.ts";
+import { sha256Bytes } from "../digest.ts";
 import { KarsError } from "../errors.ts";
+
+export { checkSimpleSigningPayload } from "../cosign/simple_signing.ts";
 
 /** Media type of the bundles built here (v0.1: a tlog entry needs only its inclusion promise). */
 export const BUNDLE_V01_MEDIA_TYPE = "application/vnd.dev.sigstore.bundle+json;version=0.1";
@@ -233,60 +234,6 @@ export function rekorBundleToTlogEntry(annotation: string): TlogEntryJson {
     },
     canonicalizedBody: toBase64(body),
   };
-}
-
-/**
- * Checks that a simple-signing payload binds `digest` and `<registry>/<repository>`: a
- * signature over another digest, or copied from another repository, is refused
- * (`KarsError("VERIFY")`, `SignatureVerifyFailed`).
- *
- * @example
- * ```ts
- * import { checkSimpleSigningPayload } from "./legacy.ts";
- * const d = "sha256:" + "0".repeat(64);
- * const payload = new TextEncoder().encode(JSON.stringify({
- *   critical: { identity: { "docker-reference": "r.example/p" }, image: { "docker-manifest-digest": d },
- *     type: "cosign container image signature" }, optional: null,
- * }));
- * checkSimpleSigningPayload(payload, { digest: d, registry: "r.example", repository: "p" }); // ok
- * ```
- */
-export function checkSimpleSigningPayload(
-  payload: Uint8Array,
-  expect: { digest: Digest; registry: string; repository: string },
-): void {
-  let p: {
-    critical?: {
-      identity?: { "docker-reference"?: unknown };
-      image?: { "docker-manifest-digest"?: unknown };
-      type?: unknown;
-    };
-  };
-  try {
-    p = JSON.parse(fromUtf8(payload));
-  } catch {
-    throw bad("signature payload is not JSON");
-  }
-  const c = p?.critical;
-  if (!c || typeof c !== "object") throw bad("signature payload has no critical section");
-  if (c.type !== COSIGN_SIGNATURE_TYPE) {
-    throw bad(
-      `signature payload type is ${JSON.stringify(c.type)}, expected "${COSIGN_SIGNATURE_TYPE}"`,
-    );
-  }
-  const d = c.image?.["docker-manifest-digest"];
-  if (d !== expect.digest) {
-    throw bad(`signature is over ${JSON.stringify(d)}, not over ${expect.digest}`);
-  }
-  const ref = c.identity?.["docker-reference"];
-  const want = `${expect.registry}/${expect.repository}`;
-  if (ref !== want) {
-    throw bad(
-      `signature names repository ${
-        JSON.stringify(ref)
-      }, not ${want} (a signature copied from another repository is refused)`,
-    );
-  }
 }
 
 /**

@@ -15,8 +15,10 @@
  *
  * @module
  */
-import { signatureTag } from "../cosign.ts";
-import { fromBase64, fromHex, fromUtf8, toHex } from "../bytes.ts";
+import { signatureTag } from "../cosign/vocabulary.ts";
+import { keyId } from "../cosign/key_id.ts";
+import { checkInTotoSubject } from "../cosign/in_toto.ts";
+import { fromHex, fromUtf8, toHex } from "../bytes.ts";
 import { type Digest, digestBytes, digestHex } from "../digest.ts";
 import { isKarsError, KarsError } from "../errors.ts";
 import type { Target } from "../oci/types.ts";
@@ -26,7 +28,6 @@ import { ALLOWLIST_MEDIA_TYPE, checkLayerBytes, parseAllowlistManifest } from ".
 import { type Endpoint, parseCanonicalAllowlist } from "../allowlist.ts";
 import { validateAllowlistRef } from "../gitops.ts";
 import { parseYamlDocuments } from "../yaml_read.ts";
-import { sha256Bytes } from "../digest.ts";
 import {
   type AllowlistVerifiedCondition,
   falseCondition,
@@ -132,10 +133,6 @@ export interface VerifyAllowlistOptions {
    */
   allowedRegistries?: readonly string[];
 }
-
-const COSIGN_SIGN_PREDICATE = "https://sigstore.dev/cosign/sign/v1";
-const IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json";
-const IN_TOTO_STATEMENT_V1 = "https://in-toto.io/Statement/v1";
 
 function verdictFalse(
   reason: FalseReason,
@@ -535,10 +532,6 @@ function tlogBodies(bundle: unknown): string[] {
   return entries.map((e) => e?.canonicalizedBody).filter((b): b is string => typeof b === "string");
 }
 
-function keyIdOf(spki: Uint8Array): string {
-  return toHex(sha256Bytes(spki)).slice(0, 16);
-}
-
 async function checkSignature(
   bundle: unknown,
   artifact: { bytes: Uint8Array } | { digest: Uint8Array },
@@ -621,7 +614,7 @@ async function checkSignature(
       }
       if (v.tlog !== "verified") continue;
       bind(v);
-      const id = keyIdOf(spki);
+      const id = keyId(spki);
       return {
         outcome: "identity-mismatch",
         message:
@@ -638,56 +631,6 @@ async function checkSignature(
         lastError ? ` (${(lastError as Error).message})` : ""
       }`,
   };
-}
-
-function checkInTotoSubject(bundle: unknown, v: VerifiedSignature, digest: Digest): void {
-  const fail = (why: string): never => {
-    throw new KarsError("VERIFY", `bundle: ${why}`, {
-      details: { reason: "SignatureVerifyFailed" },
-    });
-  };
-  const env = (bundle as { dsseEnvelope?: { payload?: unknown; payloadType?: unknown } })
-    ?.dsseEnvelope;
-  if (!env || typeof env.payload !== "string") {
-    return fail("no DSSE envelope (an image signature bundle holds an in-toto statement)");
-  }
-  if (env.payloadType !== IN_TOTO_PAYLOAD_TYPE) {
-    fail(
-      `DSSE payloadType is ${JSON.stringify(env.payloadType)}, expected ${IN_TOTO_PAYLOAD_TYPE}`,
-    );
-  }
-  let payload: Uint8Array;
-  try {
-    payload = fromBase64(env.payload as string);
-  } catch {
-    return fail("DSSE payload is not base64");
-  }
-  if (v.payload && toHex(v.payload) !== toHex(payload)) {
-    fail("verified payload differs from the envelope payload");
-  }
-  let st: { _type?: unknown; predicateType?: unknown; subject?: unknown };
-  try {
-    st = JSON.parse(fromUtf8(payload));
-  } catch {
-    return fail("in-toto statement is not JSON");
-  }
-  if (st._type !== IN_TOTO_STATEMENT_V1) {
-    fail(`statement _type is ${JSON.stringify(st._type)}, expected ${IN_TOTO_STATEMENT_V1}`);
-  }
-  if (st.predicateType !== COSIGN_SIGN_PREDICATE) {
-    fail(
-      `statement predicateType is ${
-        JSON.stringify(st.predicateType)
-      }, expected ${COSIGN_SIGN_PREDICATE}`,
-    );
-  }
-  const subjects = Array.isArray(st.subject)
-    ? st.subject as { digest?: { sha256?: unknown } }[]
-    : [];
-  if (subjects.length === 0) fail("statement has no subject");
-  if (!subjects.some((s) => s?.digest?.sha256 === digestHex(digest))) {
-    fail(`in-toto subject digest is not ${digest} (a signature over another artifact)`);
-  }
 }
 
 /** Options of {@link verifySandbox}: those of {@link verifyAllowlist} without the ref. */

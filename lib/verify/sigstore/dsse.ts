@@ -14,7 +14,7 @@ import { concatBytes, fromHex, fromUtf8, utf8 } from "../../bytes.ts";
  * IN_TOTO_PAYLOAD_TYPE; // "application/vnd.in-toto+json"
  * ```
  */
-export const IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json";
+export { INTOTO_PAYLOAD_TYPE as IN_TOTO_PAYLOAD_TYPE } from "../../cosign/vocabulary.ts";
 
 /**
  * DSSE v1 PAE: `"DSSEv1" SP len(type) SP type SP len(body) SP body`.

@@ -12,7 +12,7 @@ import { p256, p384 } from "@noble/curves/nist.js";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { sha256, sha384, sha512 } from "@noble/hashes/sha2.js";
 import { decodeDer, type DerNode, derTLV, readBitString, readOid, TAG } from "../../der.ts";
-import { bytesEqual, concatBytes, fromHex, toHex } from "../../bytes.ts";
+import { bytesEqual, concatBytes, fromHex } from "../../bytes.ts";
 
 /** Hash functions used by Sigstore signatures. */
 export type HashName = "sha256" | "sha384" | "sha512";
@@ -360,15 +360,5 @@ export function verifyMessage(
   return verifyDigest(key, h, hash(h, message), sig);
 }
 
-/**
- * The key id used in verdicts: the first 16 hex digits of SHA-256 of the SPKI DER.
- *
- * @example
- * ```ts
- * import { keyIdOf } from "./keys.ts";
- * keyIdOf(new Uint8Array([1])).length; // 16
- * ```
- */
-export function keyIdOf(spki: Uint8Array): string {
-  return toHex(sha256(spki)).slice(0, 16);
-}
+/** The key id (first 16 hex digits of SHA-256 of the SPKI DER); the one definition is `keyId` in `lib/cosign/key_id.ts`. */
+export { keyId as keyIdOf } from "../../cosign/key_id.ts";
