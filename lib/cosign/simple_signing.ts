@@ -26,7 +26,7 @@ export function simpleSigningPayload(dockerReference: string, manifestDigest: Di
   return utf8(
     `{"critical":{"identity":{"docker-reference":${goJson(dockerReference)}},` +
       `"image":{"docker-manifest-digest":${goJson(manifestDigest)}},` +
-      `"type":"cosign container image signature"},"optional":null}`,
+      `"type":${goJson(COSIGN_SIGNATURE_TYPE)}},"optional":null}`,
   );
 }
 

@@ -6,7 +6,7 @@
  * @module
  */
 import type { SerializedBundle, SerializedEnvelope } from "@sigstore/bundle";
-import { fromHex, toBase64, utf8 } from "../bytes.ts";
+import { fromHex, toBase64 } from "../bytes.ts";
 import { pemDecode } from "../pem.ts";
 import { publicKeyHint } from "../cosign/key_id.ts";
 import { INTOTO_PAYLOAD_TYPE } from "../cosign/vocabulary.ts";
@@ -19,23 +19,8 @@ export { COSIGN_SIGN_PREDICATE, INTOTO_PAYLOAD_TYPE } from "../cosign/vocabulary
 export { cosignStatement } from "../cosign/in_toto.ts";
 export { publicKeyHint } from "../cosign/key_id.ts";
 
-/**
- * DSSE pre-authentication encoding: `DSSEv1 <len type> <type> <len body> <body>`.
- *
- * @example
- * ```ts
- * import { pae } from "./bundle.ts";
- * new TextDecoder().decode(pae("t", new Uint8Array([0x62]))); // "DSSEv1 1 t 1 b"
- * ```
- */
-export function pae(payloadType: string, payload: Uint8Array): Uint8Array {
-  const type = utf8(payloadType);
-  const head = utf8(`DSSEv1 ${type.length} ${payloadType} ${payload.length} `);
-  const out = new Uint8Array(head.length + payload.length);
-  out.set(head);
-  out.set(payload, head.length);
-  return out;
-}
+/** DSSE pre-authentication encoding; the one definition is `preAuthEncoding` (verify/sigstore/dsse.ts). */
+export { preAuthEncoding as pae } from "../verify/sigstore/dsse.ts";
 
 /**
  * The DSSE envelope JSON for a payload and its signature (over {@link pae}).

@@ -6,6 +6,7 @@
  */
 import { p256 } from "@noble/curves/nist.js";
 import { bytesEqual } from "../bytes.ts";
+import { KEY_OIDS, parseSpki } from "../encoding/spki.ts";
 import {
   decodeDer,
   derBitString,
@@ -22,9 +23,9 @@ import {
 } from "../der.ts";
 
 /** OID of `id-ecPublicKey`. */
-export const OID_EC_PUBLIC_KEY = "1.2.840.10045.2.1";
+export const OID_EC_PUBLIC_KEY: string = KEY_OIDS.ecPublicKey;
 /** OID of the P-256 curve (`prime256v1`). */
-export const OID_P256 = "1.2.840.10045.3.1.7";
+export const OID_P256: string = KEY_OIDS.p256;
 
 /**
  * SubjectPublicKeyInfo DER of an uncompressed (65-byte) or compressed P-256 point.
@@ -54,18 +55,14 @@ export function spkiFromPoint(point: Uint8Array): Uint8Array {
  * ```
  */
 export function pointFromSpki(spki: Uint8Array | DerNode): Uint8Array {
-  const n = spki instanceof Uint8Array ? decodeDer(spki) : spki;
-  const alg = n.children[0];
-  if (
-    n.tag !== TAG.SEQUENCE || n.children.length !== 2 || alg?.children.length !== 2 ||
-    readOid(alg.children[0]) !== OID_EC_PUBLIC_KEY || alg.children[1].tag !== TAG.OID ||
-    readOid(alg.children[1]) !== OID_P256
-  ) {
+  let key;
+  try {
+    key = parseSpki(spki);
+  } catch {
     throw new TypeError("not an ECDSA P-256 public key");
   }
-  const point = readBitString(n.children[1]);
-  p256.Point.fromBytes(point); // validates the point
-  return point;
+  if (key.algorithm !== "ecdsa-p256") throw new TypeError("not an ECDSA P-256 public key");
+  return key.point;
 }
 
 /**

@@ -23,7 +23,11 @@
  *
  * @module
  */
-import { signatureTag } from "../cosign.ts";
+import {
+  ANNOTATION_CERTIFICATE,
+  ANNOTATION_REKOR_BUNDLE,
+  signatureTag,
+} from "../cosign/vocabulary.ts";
 import { fromUtf8, toHex } from "../bytes.ts";
 import { type Digest, isDigest } from "../digest.ts";
 import { isKarsError, KarsError } from "../errors.ts";
@@ -617,10 +621,10 @@ async function controllerCheckCandidate(
     };
   }
   const a = c.annotations;
-  if (!a["dev.sigstore.cosign/certificate"]?.trim()) {
+  if (!a[ANNOTATION_CERTIFICATE]?.trim()) {
     return { where, outcome: "invalid", message: `a key signature; ${KEYLESS_ONLY}` };
   }
-  if (!a["dev.sigstore.cosign/bundle"]?.trim()) {
+  if (!a[ANNOTATION_REKOR_BUNDLE]?.trim()) {
     return {
       where,
       outcome: "invalid",

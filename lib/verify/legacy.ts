@@ -18,6 +18,7 @@ import {
 import { fromBase64, fromHex, fromUtf8, toBase64 } from "../bytes.ts";
 import { sha256Bytes } from "../digest.ts";
 import { KarsError } from "../errors.ts";
+import { pemBody, pemScan } from "../pem.ts";
 
 export { checkSimpleSigningPayload } from "../cosign/simple_signing.ts";
 
@@ -73,13 +74,12 @@ function bad(message: string): KarsError {
  */
 export function pemCertificates(pem: string): Uint8Array[] {
   const out: Uint8Array[] = [];
-  const re = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
-  for (let m = re.exec(pem); m; m = re.exec(pem)) {
-    if (m[1] !== "CERTIFICATE") {
-      throw bad(`unexpected PEM block "${m[1]}" where a certificate was expected`);
+  for (const m of pemScan(pem)) {
+    if (m.label !== "CERTIFICATE" || m.endLabel !== m.label) {
+      throw bad(`unexpected PEM block "${m.label}" where a certificate was expected`);
     }
     try {
-      out.push(fromBase64(m[2].replace(/\s+/g, "")));
+      out.push(pemBody(m.body));
     } catch {
       throw bad("certificate PEM body is not valid base64");
     }
@@ -274,10 +274,10 @@ export function publicKeysFromRekorBody(bodyB64: string): Uint8Array[] {
     } catch {
       continue;
     }
-    const m = /-----BEGIN PUBLIC KEY-----([\s\S]*?)-----END PUBLIC KEY-----/.exec(pem);
+    const m = [...pemScan(pem)].find((b) => b.label === "PUBLIC KEY" && b.endLabel === b.label);
     if (!m) continue;
     try {
-      out.push(fromBase64(m[1].replace(/\s+/g, "")));
+      out.push(pemBody(m.body));
     } catch {
       continue;
     }

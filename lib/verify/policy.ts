@@ -15,12 +15,12 @@
  *
  * @module
  */
-import { p256, p384 } from "@noble/curves/nist.js";
-import { ed25519 } from "@noble/curves/ed25519.js";
-import { bytesEqual, fromBase64, toHex, utf8 } from "../bytes.ts";
+import { bytesEqual, toHex, utf8 } from "../bytes.ts";
 import { sha256Bytes } from "../digest.ts";
 import { KarsError } from "../errors.ts";
-import { decodeDer, readBitString, readOid, TAG } from "../der.ts";
+import { parseSpki, SpkiError } from "../encoding/spki.ts";
+import { pemBody, pemScan } from "../pem.ts";
+import { keyId } from "../cosign/key_id.ts";
 import { parseYamlDocuments } from "../encoding/yaml_read.ts";
 import { parseRegistryHost } from "../oci/registry_host.ts";
 import { describeInput, quoteForMessage } from "../encoding/quote.ts";
@@ -497,12 +497,6 @@ function makePolicy(
 
 // ---- PEM / SPKI ----------------------------------------------------------------------------
 
-const OID_EC_PUBLIC_KEY = "1.2.840.10045.2.1";
-const OID_P256 = "1.2.840.10045.3.1.7";
-const OID_P384 = "1.3.132.0.34";
-const OID_ED25519 = "1.3.101.112";
-const OID_RSA = "1.2.840.113549.1.1.1";
-
 /**
  * Parses concatenated PEM `PUBLIC KEY` blocks (SPKI: P-256, P-384, Ed25519, RSA). Throws
  * `SignerPolicyMalformed` naming the block at fault.
@@ -517,31 +511,33 @@ export function parsePublicKeys(pem: string, source = "publicKeys"): PolicyKey[]
   const where = (n: number) => `data.publicKeys block ${n}`;
   const keys: PolicyKey[] = [];
   const text = pem.replace(/\r\n/g, "\n");
-  const re = /-----BEGIN ([A-Z0-9 ]+)-----\n([\s\S]*?)-----END ([A-Z0-9 ]+)-----/g;
   let last = 0;
   let n = 0;
-  for (let m = re.exec(text); m; m = re.exec(text)) {
+  for (const m of pemScan(text)) {
     n++;
-    if (text.slice(last, m.index).trim() !== "") {
+    if (text.slice(last, m.start).trim() !== "") {
       throw malformed(source, `${where(n)}: unexpected text before the PEM block`);
     }
-    last = m.index + m[0].length;
-    if (m[1] !== "PUBLIC KEY" || m[3] !== "PUBLIC KEY") {
-      throw malformed(source, `${where(n)}: label is "${m[1]}", expected "PUBLIC KEY" (SPKI)`);
+    last = m.end;
+    if (m.label !== "PUBLIC KEY" || m.endLabel !== "PUBLIC KEY") {
+      throw malformed(source, `${where(n)}: label is "${m.label}", expected "PUBLIC KEY" (SPKI)`);
+    }
+    if (!m.body.startsWith("\n")) {
+      throw malformed(source, `${where(n)}: the BEGIN line must end with a line break`);
     }
     let der: Uint8Array;
     try {
-      der = fromBase64(m[2].replace(/\s+/g, ""));
+      der = pemBody(m.body);
     } catch {
       throw malformed(source, `${where(n)}: body is not valid base64`);
     }
     let algorithm: PublicKeyAlgorithm;
     try {
-      algorithm = spkiAlgorithm(der);
+      algorithm = policyKeyAlgorithm(der);
     } catch (e) {
       throw malformed(source, `${where(n)}: ${(e as Error).message}`);
     }
-    keys.push({ spki: der, algorithm, keyId: toHex(sha256Bytes(der)).slice(0, 16) });
+    keys.push({ spki: der, algorithm, keyId: keyId(der) });
   }
   const rest = text.slice(last).trim();
   if (rest !== "") {
@@ -556,52 +552,18 @@ export function parsePublicKeys(pem: string, source = "publicKeys"): PolicyKey[]
   return keys;
 }
 
-/** Reads a DER SubjectPublicKeyInfo: returns the algorithm, validating the key material. */
-function spkiAlgorithm(der: Uint8Array): PublicKeyAlgorithm {
-  let oidStr: string;
-  let param: string | null = null;
-  let key: Uint8Array;
+/** Reads a DER SubjectPublicKeyInfo (the one parser, `parseSpki`): returns the algorithm. */
+function policyKeyAlgorithm(der: Uint8Array): PublicKeyAlgorithm {
   try {
-    const top = decodeDer(der);
-    const [alg, bits] = top.children;
-    if (top.tag !== TAG.SEQUENCE || top.children.length !== 2 || alg.tag !== TAG.SEQUENCE) {
-      throw new TypeError("bad structure");
+    return parseSpki(der).algorithm;
+  } catch (e) {
+    if (!(e instanceof SpkiError) || e.problem === "structure") {
+      throw new Error("not a DER SubjectPublicKeyInfo");
     }
-    oidStr = readOid(alg.children[0]);
-    if (alg.children[1]?.tag === TAG.OID) param = readOid(alg.children[1]);
-    key = readBitString(bits);
-  } catch {
-    throw new Error("not a DER SubjectPublicKeyInfo");
+    const why = e.message.replace(/^SubjectPublicKeyInfo: /, "");
+    if (e.problem === "unsupported") throw new Error(`${why}; use P-256, P-384, Ed25519 or RSA`);
+    if (/modulus is too small/.test(why)) throw new Error("RSA key shorter than 2048 bits");
+    if (why.startsWith("RSA public key")) throw new Error("malformed RSA public key");
+    throw new Error(why);
   }
-  if (oidStr === OID_EC_PUBLIC_KEY) {
-    if (param === OID_P256) {
-      p256.Point.fromBytes(key);
-      return "ecdsa-p256";
-    }
-    if (param === OID_P384) {
-      p384.Point.fromBytes(key);
-      return "ecdsa-p384";
-    }
-    throw new Error(`unsupported EC curve ${param ?? "(none)"}; use P-256 or P-384`);
-  }
-  if (oidStr === OID_ED25519) {
-    if (key.length !== 32) throw new Error("Ed25519 key is not 32 bytes");
-    ed25519.Point.fromBytes(key);
-    return "ed25519";
-  }
-  if (oidStr === OID_RSA) {
-    let modulus: Uint8Array;
-    try {
-      const seq = decodeDer(key);
-      if (seq.tag !== TAG.SEQUENCE || seq.children.length !== 2) throw new TypeError("bad");
-      const [mod, exp] = seq.children;
-      if (mod.tag !== TAG.INTEGER || exp.tag !== TAG.INTEGER) throw new TypeError("bad");
-      modulus = mod.value[0] === 0 ? mod.value.subarray(1) : mod.value;
-    } catch {
-      throw new Error("malformed RSA public key");
-    }
-    if (modulus.length * 8 < 2048) throw new Error("RSA key shorter than 2048 bits");
-    return "rsa";
-  }
-  throw new Error(`unsupported key algorithm ${oidStr}; use P-256, P-384, Ed25519 or RSA`);
 }

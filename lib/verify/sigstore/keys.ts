@@ -11,34 +11,14 @@
 import { p256, p384 } from "@noble/curves/nist.js";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { sha256, sha384, sha512 } from "@noble/hashes/sha2.js";
-import { decodeDer, type DerNode, derTLV, readBitString, readOid, TAG } from "../../der.ts";
+import { decodeDer, derTLV } from "../../der.ts";
+import { type PublicKey, rsaPublicKeyOf } from "../../encoding/spki.ts";
+
+export { type KeyAlgorithm, parseSpki, type PublicKey } from "../../encoding/spki.ts";
 import { bytesEqual, concatBytes, fromHex } from "../../bytes.ts";
 
 /** Hash functions used by Sigstore signatures. */
 export type HashName = "sha256" | "sha384" | "sha512";
-
-/** Key algorithms the verifier supports. */
-export type KeyAlgorithm = "ecdsa-p256" | "ecdsa-p384" | "ed25519" | "rsa";
-
-/** A parsed public key. */
-export interface PublicKey {
-  /** The algorithm family and curve. */
-  algorithm: KeyAlgorithm;
-  /** The SubjectPublicKeyInfo DER encoding. */
-  spki: Uint8Array;
-  /** EC point (SEC1) or Ed25519 key bytes; empty for RSA. */
-  point: Uint8Array;
-  /** RSA modulus and exponent. */
-  rsa?: { n: bigint; e: bigint; bytes: number };
-}
-
-const OID = {
-  ecPublicKey: "1.2.840.10045.2.1",
-  p256: "1.2.840.10045.3.1.7",
-  p384: "1.3.132.0.34",
-  ed25519: "1.3.101.112",
-  rsa: "1.2.840.113549.1.1.1",
-} as const;
 
 /**
  * Hashes `data` with the named function.
@@ -81,67 +61,6 @@ function bigintOf(b: Uint8Array): bigint {
   return n;
 }
 
-function rsaKey(seq: DerNode): { n: bigint; e: bigint; bytes: number } {
-  const [nNode, eNode] = seq.children;
-  if (seq.tag !== TAG.SEQUENCE || !nNode || !eNode || seq.children.length !== 2) {
-    throw new TypeError("RSA public key: expected SEQUENCE { n, e }");
-  }
-  if (nNode.tag !== TAG.INTEGER || eNode.tag !== TAG.INTEGER) {
-    throw new TypeError("RSA public key: expected INTEGERs");
-  }
-  const n = bigintOf(nNode.value);
-  const e = bigintOf(eNode.value);
-  if (n <= 0n || e < 3n || e % 2n === 0n) throw new TypeError("RSA public key: bad n or e");
-  const bits = n.toString(2).length;
-  if (bits < 2048) throw new TypeError(`RSA public key: ${bits}-bit modulus is too small`);
-  return { n, e, bytes: Math.ceil(bits / 8) };
-}
-
-/**
- * Parses a SubjectPublicKeyInfo (DER). Throws `TypeError` for malformed or unsupported keys.
- *
- * @example
- * ```ts
- * import { parseSpki } from "./keys.ts";
- * import { p256 } from "@noble/curves/nist.js";
- * import { concatBytes, fromHex } from "../../bytes.ts";
- * const pub = p256.getPublicKey(p256.utils.randomSecretKey(), false);
- * const spki = concatBytes(fromHex("3059301306072a8648ce3d020106082a8648ce3d030107034200"), pub);
- * parseSpki(spki).algorithm; // "ecdsa-p256"
- * ```
- */
-export function parseSpki(spki: Uint8Array): PublicKey {
-  const root = decodeDer(spki);
-  const [alg, bits] = root.children;
-  if (root.tag !== TAG.SEQUENCE || !alg || !bits || alg.tag !== TAG.SEQUENCE) {
-    throw new TypeError(
-      "SubjectPublicKeyInfo: expected SEQUENCE { AlgorithmIdentifier, BIT STRING }",
-    );
-  }
-  const oid = readOid(alg.children[0]);
-  const key = readBitString(bits);
-  if (oid === OID.ecPublicKey) {
-    const curve = alg.children[1] ? readOid(alg.children[1]) : "";
-    if (curve === OID.p256) {
-      p256.Point.fromBytes(key).assertValidity();
-      return { algorithm: "ecdsa-p256", spki, point: key };
-    }
-    if (curve === OID.p384) {
-      p384.Point.fromBytes(key).assertValidity();
-      return { algorithm: "ecdsa-p384", spki, point: key };
-    }
-    throw new TypeError(`SubjectPublicKeyInfo: unsupported EC curve ${curve}`);
-  }
-  if (oid === OID.ed25519) {
-    if (key.length !== 32) throw new TypeError("SubjectPublicKeyInfo: Ed25519 key is not 32 bytes");
-    return { algorithm: "ed25519", spki, point: key };
-  }
-  if (oid === OID.rsa) {
-    return { algorithm: "rsa", spki, point: new Uint8Array(), rsa: rsaKey(decodeDer(key)) };
-  }
-  throw new TypeError(`SubjectPublicKeyInfo: unsupported key algorithm ${oid}`);
-}
-
 /**
  * Parses a PKCS#1 RSAPublicKey (DER), as the trusted root stores some CT log keys.
  *
@@ -152,7 +71,7 @@ export function parseSpki(spki: Uint8Array): PublicKey {
  * ```
  */
 export function parsePkcs1RsaPublicKey(der: Uint8Array): PublicKey {
-  const rsa = rsaKey(decodeDer(der));
+  const rsa = rsaPublicKeyOf(decodeDer(der));
   // rsaEncryption AlgorithmIdentifier with NULL parameters, then BIT STRING of the key.
   const algId = new Uint8Array([
     0x30,

@@ -10,6 +10,7 @@ import { decodeDer, type DerNode, readOid, TAG } from "../../der.ts";
 import { bytesEqual, concatBytes } from "../../bytes.ts";
 import { verifyError } from "./fail.ts";
 import { hash, HASH_OIDS, type HashName, parseSpki } from "./keys.ts";
+import { KEY_OIDS } from "../../encoding/spki.ts";
 import { type CertificateAuthority, inRange, type TrustedRoot } from "./trust_root.ts";
 import {
   extKeyUsages,
@@ -25,7 +26,7 @@ const OID_TST_INFO = "1.2.840.113549.1.9.16.1.4";
 const OID_CONTENT_TYPE = "1.2.840.113549.1.9.3";
 const OID_MESSAGE_DIGEST = "1.2.840.113549.1.9.4";
 const OID_RSA_ENCRYPTION = "1.2.840.113549.1.1.1";
-const OID_EC_PUBLIC_KEY = "1.2.840.10045.2.1";
+const OID_EC_PUBLIC_KEY: string = KEY_OIDS.ecPublicKey;
 
 /** A parsed RFC 3161 timestamp token. */
 export interface Timestamp {
