@@ -42,6 +42,8 @@ export interface KeylessOptions {
  * ```
  */
 export class KeylessSigner implements Signer {
+  /** Keyless signatures carry a Fulcio certificate: they need a transparency-log entry. */
+  readonly certificateBound = true;
   #opts: KeylessOptions;
   #secret = p256.utils.randomSecretKey();
   #cert?: Promise<{ chainPem: string[]; san: string; sct?: string }>;

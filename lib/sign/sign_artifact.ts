@@ -13,24 +13,24 @@ import { KarsError } from "../errors.ts";
 import type { Descriptor, Target } from "../oci/types.ts";
 import type { Digest } from "../digest.ts";
 import { AzureKmsSigner } from "./azure_kms.ts";
-import {
-  buildDsseBundle,
-  cosignStatement,
-  dsseEnvelope,
-  INTOTO_PAYLOAD_TYPE,
-  pae,
-} from "./bundle.ts";
+import { buildDsseBundle } from "./bundle.ts";
 import type { FetchFn } from "./http.ts";
 import { KeyFileSigner, loadPrivateKey } from "./keyfile.ts";
 import { KeylessSigner } from "./keyless.ts";
-import { legacyAnnotations, simpleSigningPayload } from "./legacy.ts";
+import { legacyAnnotations } from "../cosign/annotations.ts";
 import { getIdentityToken } from "./oidc.ts";
-import { type TlogEntry, uploadDsse, uploadHashedRekord } from "./rekor.ts";
-import { type TransparencyLogEntryJson, uploadDsseV2 } from "./rekor_v2.ts";
+import type { TlogEntry } from "./rekor.ts";
+import type { TransparencyLogEntryJson } from "./rekor_v2.ts";
 import type { TrustedRoot } from "../verify/sigstore/trust_root.ts";
-import { type Signer, verifierPem } from "./signer.ts";
+import type { Signature, Signer } from "./signer.ts";
 import { attachSignature, type BundleSignature, type LegacySignature } from "./store.ts";
-import { requestTimestamp } from "./tsa.ts";
+import {
+  rekorV1Witness,
+  rekorV2Witness,
+  SignatureBuilder,
+  tsaWitness,
+  type Witness,
+} from "./witness.ts";
 
 import { DEFAULT_FULCIO_URL, DEFAULT_REKOR_URL } from "./services.ts";
 export { DEFAULT_FULCIO_URL, DEFAULT_REKOR_URL };
@@ -110,12 +110,12 @@ export async function signArtifact(opts: SignArtifactOptions): Promise<SignArtif
     throw new KarsError("USAGE", `--signature-format ${format}: expected legacy, bundle or both`);
   }
   const tlogUpload = opts.tlogUpload ?? true;
-  if (!tlogUpload && opts.signer instanceof KeylessSigner) {
-    throw new KarsError(
+  const noTlog = () =>
+    new KarsError(
       "USAGE",
       "keyless signatures need a Rekor entry; --tlog-upload=false applies to --key only",
     );
-  }
+  if (!tlogUpload && opts.signer.certificateBound) throw noTlog();
   const logs = !tlogUpload
     ? []
     : opts.tlogs ?? [{ url: opts.rekorUrl ?? DEFAULT_REKOR_URL, majorApiVersion: 1 as const }];
@@ -128,69 +128,45 @@ export async function signArtifact(opts: SignArtifactOptions): Promise<SignArtif
   const pending: Array<LegacySignature | BundleSignature> = [];
   const result: SignArtifactResult = { identity: "", stored: [], tlogEntries, tlogEntriesV2 };
 
-  const timestamps = async (sig: { signature: Uint8Array; key: { kind: string } }) => {
-    if (sig.key.kind === "certificate" && !tlogUpload) {
-      throw new KarsError(
-        "USAGE",
-        "keyless signatures need a Rekor entry; --tlog-upload=false applies to --key only",
-      );
-    }
-    const out: Uint8Array[] = [];
-    for (const tsaUrl of tsaUrls) {
-      out.push(await requestTimestamp({ tsaUrl, fetch: opts.fetch }, sig.signature));
-    }
-    return out;
+  // The witnesses, asked in this order: every timestamp authority, then the logs.
+  const tsa = tsaUrls.map((url) => tsaWitness(url, opts.fetch));
+  const log = (l: { url: string; majorApiVersion: 1 | 2 }): Witness =>
+    l.majorApiVersion === 1
+      ? rekorV1Witness(l.url, opts.fetch)
+      : rekorV2Witness(l.url, opts.trustedRoot!, opts.fetch);
+  const checkSignature = (sig: Signature) => {
+    if (sig.key.kind === "certificate" && !tlogUpload) throw noTlog();
   };
 
   if (format === "legacy" || format === "both") {
-    const payload = simpleSigningPayload(dockerRef, opts.manifest.digest);
-    const sig = await opts.signer.sign(payload);
-    const [timestamp] = await timestamps(sig);
-    const tlog = v1.length > 0
-      ? await uploadHashedRekord(
-        { rekorUrl: v1[0].url, fetch: opts.fetch },
-        payload,
-        sig.signature,
-        verifierPem(sig.key),
-      )
-      : undefined;
-    if (tlog) tlogEntries.push(tlog);
+    // The legacy layout holds one Rekor entry and one timestamp (checkSigningPlan).
+    const builder = new SignatureBuilder(opts.signer, [...tsa, ...v1.slice(0, 1).map(log)], {
+      checkSignature,
+    });
+    const w = await builder.legacy(dockerRef, opts.manifest.digest);
+    tlogEntries.push(...w.tlogEntriesV1);
     const legacy: LegacySignature = {
       format: "legacy",
-      payload,
-      annotations: legacyAnnotations(sig, tlog, timestamp),
+      payload: w.content.payload,
+      annotations: legacyAnnotations(w.content.signature, w.tlogEntriesV1[0], w.timestamps[0]),
     };
     pending.push(legacy);
     result.legacy = legacy;
   }
   if (format === "bundle" || format === "both") {
-    const statement = cosignStatement(dockerRef, opts.manifest.digest);
-    const paeBytes = pae(INTOTO_PAYLOAD_TYPE, statement);
-    const sig = await opts.signer.sign(paeBytes);
-    const envelope = dsseEnvelope(statement, sig.signature);
-    const stamps = await timestamps(sig);
-    const entries: Array<TlogEntry | TransparencyLogEntryJson> = [];
-    for (const log of logs) {
-      if (log.majorApiVersion === 1) {
-        const e = await uploadDsse(
-          { rekorUrl: log.url, fetch: opts.fetch },
-          JSON.stringify(envelope),
-          verifierPem(sig.key),
-        );
-        tlogEntries.push(e);
-        entries.push(e);
-      } else {
-        const e = await uploadDsseV2(
-          { rekorUrl: log.url, trustedRoot: opts.trustedRoot!, fetch: opts.fetch },
-          envelope,
-          sig.key,
-          { payload: statement, pae: paeBytes, signature: sig.signature },
-        );
-        tlogEntriesV2.push(e);
-        entries.push(e);
-      }
-    }
-    const bundle = buildDsseBundle(envelope, sig, entries, stamps);
+    const builder = new SignatureBuilder(opts.signer, [...tsa, ...logs.map(log)], {
+      checkSignature,
+    });
+    const w = await builder.dsse(dockerRef, opts.manifest.digest);
+    if (w.content.kind !== "dsse") throw new KarsError("INTERNAL", "expected a DSSE signature");
+    tlogEntries.push(...w.tlogEntriesV1);
+    tlogEntriesV2.push(...w.tlogEntriesV2);
+    const bundle = buildDsseBundle(
+      w.content.envelope,
+      w.content.signature,
+      w.tlogEntries,
+      w.timestamps,
+    );
     pending.push({ format: "bundle", bundle: utf8(JSON.stringify(bundle)) });
     result.bundle = bundle as unknown as Record<string, unknown>;
   }

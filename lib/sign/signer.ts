@@ -67,6 +67,11 @@ export interface Signer {
    * signatures already attached). `undefined` when it cannot be known in advance.
    */
   expectedSigner?(): Promise<ExpectedSigner | undefined>;
+  /**
+   * True when signatures carry a short-lived certificate (keyless): such a signature is
+   * worthless without a transparency-log entry, so signing refuses to skip the log.
+   */
+  readonly certificateBound?: boolean;
 }
 
 /**
