@@ -17,7 +17,7 @@ import { COSIGN_SIGN_PREDICATE, IN_TOTO_STATEMENT_V1, INTOTO_PAYLOAD_TYPE } from
  * @example
  * ```ts
  * import { cosignStatement } from "./in_toto.ts";
- * JSON.parse(new TextDecoder().decode(cosignStatement("r.io/a", "sha256:" + "0".repeat(64)))).predicateType;
+ * JSON.parse(new TextDecoder().decode(cosignStatement("r.io/a", `sha256:${"0".repeat(64)}` as const))).predicateType;
  * // "https://sigstore.dev/cosign/sign/v1"
  * ```
  */
@@ -39,7 +39,7 @@ export function cosignStatement(name: string, manifestDigest: Digest): Uint8Arra
  * @example
  * ```ts
  * import { checkInTotoSubject, cosignStatement } from "./in_toto.ts";
- * const d = "sha256:" + "0".repeat(64) as const;
+ * const d = `sha256:${"0".repeat(64)}` as const;
  * const payload = btoa(new TextDecoder().decode(cosignStatement("r.io/a", d)));
  * checkInTotoSubject({ dsseEnvelope: { payload, payloadType: "application/vnd.in-toto+json" } }, {}, d);
  * ```

@@ -6,7 +6,7 @@
  * @example
  * ```ts
  * import { keyIdentity, signatureTag } from "./mod.ts";
- * signatureTag("sha256:" + "ab".repeat(32)); // "sha256-abab….sig"
+ * signatureTag(`sha256:${"ab".repeat(32)}` as const); // "sha256-abab….sig"
  * keyIdentity(new Uint8Array([1])); // "key:4bf5122f344554c5"
  * ```
  *

@@ -17,7 +17,7 @@ import { COSIGN_SIGNATURE_TYPE } from "./vocabulary.ts";
  * @example
  * ```ts
  * import { simpleSigningPayload } from "./simple_signing.ts";
- * new TextDecoder().decode(simpleSigningPayload("r.io/a/b", "sha256:" + "0".repeat(64)));
+ * new TextDecoder().decode(simpleSigningPayload("r.io/a/b", `sha256:${"0".repeat(64)}` as const));
  * // '{"critical":{"identity":{"docker-reference":"r.io/a/b"},"image":{…},"type":"cosign container image signature"},"optional":null}'
  * ```
  */
@@ -50,7 +50,7 @@ function bad(message: string): KarsError {
  * @example
  * ```ts
  * import { checkSimpleSigningPayload } from "./simple_signing.ts";
- * const d = "sha256:" + "0".repeat(64);
+ * const d = `sha256:${"0".repeat(64)}` as const;
  * const payload = new TextEncoder().encode(JSON.stringify({
  *   critical: { identity: { "docker-reference": "r.example/p" }, image: { "docker-manifest-digest": d },
  *     type: "cosign container image signature" }, optional: null,

@@ -37,7 +37,7 @@ export const COSIGN_SIGN_PREDICATE = "https://sigstore.dev/cosign/sign/v1";
  * @example
  * ```ts
  * import { signatureTag } from "./vocabulary.ts";
- * signatureTag("sha256:" + "ab".repeat(32)); // "sha256-abab….sig"
+ * signatureTag(`sha256:${"ab".repeat(32)}` as const); // "sha256-abab….sig"
  * ```
  */
 export function signatureTag(manifestDigest: Digest): string {
