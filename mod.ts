@@ -237,6 +237,7 @@ export type {
   LiveSandbox,
   SandboxPatch,
 } from "./lib/kube/sandbox.ts";
+export type { SandboxMetadata } from "./lib/model/sandbox.ts";
 export type { RequestLogEntry } from "./lib/oci/client.ts";
 export type { KeyAlgorithm } from "./lib/verify/sigstore/keys.ts";
 export type { Json } from "./lib/migrate/emit.ts";

@@ -44,7 +44,7 @@ const RULES: Rule[] = [
   {
     what: "kars API version literal",
     pattern: /["'`]kars\.azure\.com\/v1alpha1["'`]/,
-    home: [],
+    home: ["model/api.ts"],
   },
   {
     what: "KarsSandbox / LiveSandbox / AllowlistRef / Endpoint type definitions",

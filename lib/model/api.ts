@@ -17,6 +17,6 @@ export const KARS_VERSION = "v1alpha1";
  * KARS_API_VERSION; // "kars.azure.com/v1alpha1"
  * ```
  */
-export const KARS_API_VERSION = `${KARS_GROUP}/${KARS_VERSION}` as const;
+export const KARS_API_VERSION = "kars.azure.com/v1alpha1";
 /** Resource plural of KarsSandbox. */
 export const KARSSANDBOXES = "karssandboxes";
