@@ -117,12 +117,8 @@ Deno.test({
       assert.equal(r.code, 0, r.stderr);
       const o = JSON.parse(r.stdout);
       assert.equal(o.kind, "KarsSandbox");
-      assert.equal(
-        o.metadata.resourceVersion,
-        api.get("team-a", "alpha")!.metadata &&
-          (api.get("team-a", "alpha") as { metadata: { resourceVersion: string } }).metadata
-            .resourceVersion,
-      );
+      const stored = api.get("team-a", "alpha") as { metadata: { resourceVersion: string } };
+      assert.equal(o.metadata.resourceVersion, stored.metadata.resourceVersion);
       assert.equal(o.status.conditions[0].reason, "IdentityMismatch");
       assert.equal(o.status.conditions[0].observedGeneration, 1);
       const list = JSON.parse(
