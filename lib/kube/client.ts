@@ -113,6 +113,79 @@ export class KubeClient {
   }
 
   /**
+   * Opens a long-lived GET (a watch) and returns its response body as a byte stream. The
+   * deadline covers only the response headers (`timeoutMs`); the body has no idle deadline —
+   * a watch is kept alive by the server's bookmarks and ends with `signal` or the server's
+   * `timeoutSeconds`. Errors as {@link KubeClient.request} (a 410 is `KUBE` with
+   * `details.httpStatus` 410).
+   *
+   * @example
+   * ```ts
+   * // const body = await client.openStream(path + "?watch=1", target, { signal });
+   * ```
+   */
+  async openStream(
+    path: string,
+    target: RequestTarget,
+    o: { signal?: AbortSignal } = {},
+  ): Promise<ReadableStream<Uint8Array>> {
+    for (let attempt = 0;; attempt++) {
+      const auth = await this.config.auth.get();
+      const f = this.#fetch ?? createFetch({
+        caPem: this.config.caPem,
+        insecureSkipTlsVerify: this.config.insecureSkipTlsVerify,
+        clientCertPem: auth.clientCertPem,
+        clientKeyPem: auth.clientKeyPem,
+      });
+      const headers: Record<string, string> = { accept: "application/json" };
+      if (auth.token) headers.authorization = `Bearer ${auth.token}`;
+      const ac = new AbortController();
+      const onAbort = () => ac.abort(o.signal?.reason);
+      if (o.signal?.aborted) onAbort();
+      o.signal?.addEventListener("abort", onAbort, { once: true });
+      let headerTimedOut = false;
+      const timer = setTimeout(() => {
+        headerTimedOut = true;
+        ac.abort();
+      }, this.#timeoutMs);
+      let res: Response;
+      try {
+        res = await f(this.config.server + path, { method: "GET", headers, signal: ac.signal });
+      } catch (e) {
+        o.signal?.removeEventListener("abort", onAbort);
+        throw new KarsError(
+          "TRANSIENT",
+          headerTimedOut
+            ? `the Kubernetes API of ${this.describe()} did not answer GET ${path} within ${this.#timeoutMs} ms`
+            : `cannot reach the Kubernetes API of ${this.describe()}: ${
+              (e as Error)?.message ?? e
+            }${tlsHint(e)}`,
+          { cause: e, details: { server: this.config.server } },
+        );
+      } finally {
+        clearTimeout(timer);
+      }
+      if (res.ok && res.body) {
+        const body = res.body;
+        // Detach the caller's signal once the stream is done with.
+        return body.pipeThrough(
+          new TransformStream<Uint8Array, Uint8Array>({
+            flush: () => o.signal?.removeEventListener("abort", onAbort),
+          }),
+          { signal: ac.signal },
+        );
+      }
+      o.signal?.removeEventListener("abort", onAbort);
+      const text = await readBounded(res, 1 << 20);
+      if (res.status === 401 && attempt === 0) {
+        this.config.auth.invalidate();
+        continue;
+      }
+      throw this.#error(res.status, text, "GET", target);
+    }
+  }
+
+  /**
    * Sends a request; retries once after a 401 when the credential came from a plugin/file.
    *
    * @throws KarsError `AUTH` (401/403), `NOT_FOUND` (404), `KUBE` (other 4xx, with
@@ -237,6 +310,31 @@ export class KubeClient {
       { details },
     );
   }
+}
+
+async function readBounded(res: Response, max: number): Promise<string> {
+  if (!res.body) return "";
+  const reader = res.body.getReader();
+  const parts: Uint8Array[] = [];
+  let n = 0;
+  try {
+    while (n < max) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      parts.push(value);
+      n += value.length;
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+  const all = new Uint8Array(Math.min(n, max));
+  let off = 0;
+  for (const p of parts) {
+    const take = Math.min(p.length, all.length - off);
+    all.set(p.subarray(0, take), off);
+    off += take;
+  }
+  return new TextDecoder().decode(all);
 }
 
 function tlsHint(e: unknown): string {
