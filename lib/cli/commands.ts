@@ -12,6 +12,7 @@ import { completionCommand } from "./completion.ts";
 import { generateKeyPairCommand } from "./generate_key_pair.ts";
 import { migrateFromKagentCommand } from "./migrate.ts";
 import { verifyBlobCommand } from "./verify_blob.ts";
+import { egressStatusCommand } from "./egress_status.ts";
 
 /**
  * Every subcommand of the CLI, in help order.
@@ -27,6 +28,7 @@ export const commands: readonly Command[] = [
   egressVerifyCommand,
   egressDiffCommand,
   verifyBlobCommand,
+  egressStatusCommand,
   generateKeyPairCommand,
   migrateFromKagentCommand,
   demoCommand,
