@@ -13,6 +13,7 @@ import { generateKeyPairCommand } from "./generate_key_pair.ts";
 import { migrateFromKagentCommand } from "./migrate.ts";
 import { verifyBlobCommand } from "./verify_blob.ts";
 import { egressStatusCommand } from "./egress_status.ts";
+import { egressAuditCommand } from "./egress_audit.ts";
 
 /**
  * Every subcommand of the CLI, in help order.
@@ -29,6 +30,7 @@ export const commands: readonly Command[] = [
   egressDiffCommand,
   verifyBlobCommand,
   egressStatusCommand,
+  egressAuditCommand,
   generateKeyPairCommand,
   migrateFromKagentCommand,
   demoCommand,

@@ -195,9 +195,40 @@ export async function* listWatch<T extends WatchedObject>(
   }
 }
 
+/**
+ * LISTs a whole collection, page by page (`limit` / `continue`), and returns the items and the
+ * list's resourceVersion. A 410 on a continue token restarts from the first page (bounded).
+ *
+ * @example
+ * ```ts
+ * import { listObjects } from "./watch.ts";
+ * // const { items } = await listObjects(client, { path, target: { resource, group } });
+ * ```
+ */
+export async function listObjects<T extends WatchedObject>(
+  client: KubeClient,
+  opts: Pick<ListWatchOptions, "path" | "target" | "fieldSelector" | "labelSelector" | "pageSize">,
+): Promise<{ items: T[]; resourceVersion: string }> {
+  for (let attempt = 0;; attempt++) {
+    try {
+      return await listAll<T>(client, opts);
+    } catch (e) {
+      if (!(e instanceof Gone) || attempt >= 2) {
+        if (e instanceof Gone) {
+          throw new KarsError(
+            "TRANSIENT",
+            `LIST ${opts.path} on ${client.describe()}: ${e.message}`,
+          );
+        }
+        throw e;
+      }
+    }
+  }
+}
+
 async function listAll<T extends WatchedObject>(
   client: KubeClient,
-  opts: ListWatchOptions,
+  opts: Pick<ListWatchOptions, "path" | "target" | "fieldSelector" | "labelSelector" | "pageSize">,
 ): Promise<{ items: T[]; resourceVersion: string }> {
   const items: T[] = [];
   let cont: string | undefined;
