@@ -14,6 +14,7 @@ import { migrateFromKagentCommand } from "./migrate.ts";
 import { verifyBlobCommand } from "./verify_blob.ts";
 import { egressStatusCommand } from "./egress_status.ts";
 import { egressAuditCommand } from "./egress_audit.ts";
+import { webhookCommand } from "./webhook.ts";
 
 /**
  * Every subcommand of the CLI, in help order.
@@ -31,6 +32,7 @@ export const commands: readonly Command[] = [
   verifyBlobCommand,
   egressStatusCommand,
   egressAuditCommand,
+  webhookCommand,
   generateKeyPairCommand,
   migrateFromKagentCommand,
   demoCommand,
