@@ -88,7 +88,7 @@ const proxy = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} },
 const host = `127.0.0.1:${proxy.addr.port}`;
 try {
   const t0 = performance.now();
-  const refs = [];
+  const refs: { registry: string; repository: string; digest: string; artifactType: string }[] = [];
   for (let i = 0; i < M; i++) {
     const repository = `policy/egress-allowlist/team-${i}`;
     const target = new RegistryTarget({ registry: reg.host, repository });
