@@ -27,6 +27,7 @@ import type { AllowlistRefInput, VerifyResult } from "../verify/verdict.ts";
 import { AdmissionController } from "../cluster/admission.ts";
 import { WebhookMetrics } from "../cluster/metrics.ts";
 import { DEFAULT_POLICY_NAMESPACE, watchClusterSignerPolicy } from "../cluster/policy_source.ts";
+import { TrustRootKeeper } from "../cluster/trust_refresh.ts";
 import { type ListenAddress, type LogFn, startWebhookServer } from "../cluster/webhook_server.ts";
 import { backoffDelay, sleep } from "../kube/backoff.ts";
 import { type CliContext, type Command, EXIT, type OptionValues } from "./command.ts";
@@ -58,6 +59,10 @@ added as a warning. Stateless: scale it by replicas.
   --deadline T             answer within T (default 8s; keep it below the webhook's
                            timeoutSeconds, 10s in deploy/webhook)
   --trusted-root FILE      Sigstore trusted_root.json (default: embedded public-good root)
+  --refresh-trusted-root   fetch the trusted root through TUF at start and every
+                           --refresh-interval (default 24h); a failed refresh keeps the
+                           current root
+  --tuf-mirror URL         TUF mirror for --refresh-trusted-root
   --plain-http             talk HTTP to registries (automatic for localhost/127.0.0.1)
   --ca-file PATH           extra CA certificates (PEM) for registries
   --kubeconfig PATH, --context NAME   (default: in-cluster config)
@@ -120,6 +125,9 @@ export const webhookCommand: Command = {
     "allow-on-error": { type: "boolean" },
     deadline: { type: "string" },
     "trusted-root": { type: "string" },
+    "refresh-trusted-root": { type: "boolean" },
+    "tuf-mirror": { type: "string" },
+    "refresh-interval": { type: "string" },
     "plain-http": { type: "boolean" },
     "ca-file": { type: "string" },
     kubeconfig: { type: "string" },
@@ -145,10 +153,20 @@ export const webhookCommand: Command = {
       [(values["allowed-registry"] as string[] | undefined) ?? []],
       "--allowed-registry",
     );
-    const trustedRoot = await resolveTrustedRoot({
+    const refreshRoot = values["refresh-trusted-root"] === true;
+    const trustSource = {
       file: values["trusted-root"] as string | undefined,
+      refresh: refreshRoot,
+      mirrorURL: values["tuf-mirror"] as string | undefined,
       cwd: ctx.cwd,
-    });
+    };
+    const refreshEvery = values["refresh-interval"] === undefined
+      ? 86_400_000
+      : parseDuration(values["refresh-interval"] as string, "--refresh-interval");
+    if (values["refresh-interval"] !== undefined && !refreshRoot) {
+      throw new KarsError("USAGE", "--refresh-interval only applies with --refresh-trusted-root");
+    }
+    const trust = new TrustRootKeeper(await resolveTrustedRoot(trustSource));
     const metrics = new WebhookMetrics();
     const stop = new AbortController();
 
@@ -243,9 +261,25 @@ export const webhookCommand: Command = {
       env: ctx.env,
       ...(fetchFn ? { fetch: fetchFn } : {}),
     });
+    const cache = new VerdictCache<VerifyResult>({ ttlMs: 600_000, maxEntries: 10_000 });
+    if (refreshRoot) {
+      background.push(trust.run({
+        refresh: () => resolveTrustedRoot(trustSource),
+        intervalMs: refreshEvery,
+        signal: stop.signal,
+        onChange: () => {
+          cache.clear(); // one cache serves one trust root
+          log("info", "trusted root refreshed", {});
+        },
+        onError: (e) =>
+          log("warn", "trusted root refresh failed; keeping the current root", {
+            error: (e as Error).message,
+          }),
+      }));
+    }
     const controller = new AdmissionController({
       policy: current,
-      trustedRoot,
+      trustedRoot: () => trust.current(),
       allowedRegistries: allowedFlag,
       openTarget: (ref: AllowlistRefInput) =>
         new RegistryTarget({
@@ -258,7 +292,7 @@ export const webhookCommand: Command = {
           deadlineMs: 20_000,
           signal: AbortSignal.timeout(60_000),
         }),
-      cache: new VerdictCache<VerifyResult>({ ttlMs: 600_000, maxEntries: 10_000 }),
+      cache,
       requireRef: values["require-ref"] === true,
       allowOnError: values["allow-on-error"] === true,
       deadlineMs,

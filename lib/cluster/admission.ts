@@ -58,8 +58,8 @@ export interface AdmissionOutcome {
 export interface AdmissionOptions {
   /** The current SignerPolicy (re-read by the caller on change). */
   policy: () => SignerPolicy | PolicyError;
-  /** Trust material. */
-  trustedRoot: TrustedRoot;
+  /** Trust material, or a getter for the root in force (periodic refresh). */
+  trustedRoot: TrustedRoot | (() => TrustedRoot);
   /** Allowed registries from flags (united with the policy's by the verifier). */
   allowedRegistries?: readonly string[];
   /** Opens a repository (credentials, transport). */
@@ -242,7 +242,9 @@ export class AdmissionController {
       p = judge({
         ref,
         policy,
-        trustedRoot: this.#o.trustedRoot,
+        trustedRoot: typeof this.#o.trustedRoot === "function"
+          ? this.#o.trustedRoot()
+          : this.#o.trustedRoot,
         ...(this.#o.openTarget ? { openTarget: this.#o.openTarget } : {}),
         ...(this.#o.cache ? { cache: this.#o.cache } : {}),
         ...(this.#o.allowedRegistries ? { allowedRegistries: this.#o.allowedRegistries } : {}),
