@@ -270,7 +270,7 @@ export class AdmissionController {
         `kars webhook: verifying ${at} did not finish within ${deadline} ms (transient; not a verdict)`;
       return this.#o.allowOnError
         ? answer(true, "TransientError", msg, {
-          warnings: [`kars: allowed without verification (--allow-on-error): ${msg}`],
+          warnings: [`kars: allowed without verification (allow-on-error mode): ${msg}`],
           verified: true,
           verifyMs: ms,
         })
@@ -310,7 +310,7 @@ export class AdmissionController {
     return this.#o.allowOnError
       ? answer(true, c.reason, msg, {
         ...extra,
-        warnings: [`kars: allowed without verification (--allow-on-error): ${c.message}`],
+        warnings: [`kars: allowed without verification (allow-on-error mode): ${c.message}`],
       })
       : answer(false, c.reason, `${msg}; denied (fail closed), retry`, { ...extra, code: 503 });
   }

@@ -224,7 +224,7 @@ export async function auditFleet(
       ours = summary(
         falseCondition(
           "Unsigned",
-          "inline allowlist only (no spec.networkPolicy.allowlistRef); sign it with kars egress --enforce",
+          "inline allowlist only (no spec.networkPolicy.allowlistRef); sign it with kars egress in enforce mode",
         ),
       );
       controller = null;

@@ -15,9 +15,9 @@ export const REASON_FIXES: Readonly<Record<string, string>> = {
   IdentityMismatch:
     "Signer identity not allowlisted in SignerPolicy: update the SignerPolicy SAN/issuer allowlist (or sign with an allowed keyless identity; the controller accepts only keyless signatures)",
   InvalidRef:
-    "spec.networkPolicy.allowlistRef is malformed (registry without '/', digest sha256:<64 hex>, artifactType application/vnd.kars.egress-allowlist.v1+yaml) or names a registry that is not allowed: re-emit it with kars egress --emit-manifest",
+    "spec.networkPolicy.allowlistRef is malformed (registry without '/', digest sha256:<64 hex>, artifactType application/vnd.kars.egress-allowlist.v1+yaml) or names a registry that is not allowed: re-create it with kars egress (GitOps manifest)",
   Unsigned:
-    "No allowlistRef: the inline allowlist is not authoritative; sign it with kars egress <name> --enforce --emit-manifest FILE and commit the file",
+    "No allowlistRef: the inline allowlist is not authoritative; sign it with kars egress in enforce mode, emit the GitOps manifest and commit it",
   Unauthorized:
     "The controller cannot pull the artifact: give it pull access to the registry (imagePullSecret or workload identity)",
   NotFound:

@@ -161,7 +161,7 @@ Deno.test("status: a sandbox without allowlistRef is refused (Unsigned) with the
   const r = evaluateSandboxStatus(sb as unknown as LiveSandbox, {});
   assert.equal(r.state, "refused");
   assert.equal(r.reason, "Unsigned");
-  assert.match(r.fix!, /--emit-manifest/);
+  assert.match(r.fix!, /enforce mode, emit the GitOps manifest/);
   assert.throws(() => parseDuration("5x", "--timeout"), /not a duration/);
   assert.equal(parseDuration("1m30s", "--timeout"), 90_000);
   assert.equal(parseDuration("250ms", "--timeout"), 250);
