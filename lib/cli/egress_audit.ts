@@ -164,8 +164,10 @@ export const egressAuditCommand: Command = {
     const caFile = values["ca-file"] as string | undefined;
     const caPem = caFile ? fromUtf8(await readFlagFile(ctx, caFile, "--ca-file")) : undefined;
     const fetchFn = caPem ? createFetch({ caPem }) : ctx.fetch;
+    // Host-bound: the ACR token exchange (workload identity) only for the allowed registries.
     const credentials = defaultCredentials({
       env: ctx.env,
+      acrRegistries: allowed,
       ...(fetchFn ? { fetch: fetchFn } : {}),
     });
     const openTarget = (ref: AllowlistRefInput) =>

@@ -257,8 +257,10 @@ export const webhookCommand: Command = {
     const caFile = values["ca-file"] as string | undefined;
     const caPem = caFile ? fromUtf8(await readFlagFile(ctx, caFile, "--ca-file")) : undefined;
     const fetchFn = caPem ? createFetch({ caPem }) : ctx.fetch;
+    // Host-bound: the ACR token exchange (workload identity) only for the allowed registries.
     const credentials = defaultCredentials({
       env: ctx.env,
+      acrRegistries: allowedNow,
       ...(fetchFn ? { fetch: fetchFn } : {}),
     });
     const cache = new VerdictCache<VerifyResult>({ ttlMs: 600_000, maxEntries: 10_000 });
