@@ -7,6 +7,7 @@
  */
 import { KarsError } from "../errors.ts";
 import { createFetch } from "../transport.ts";
+import { isDeadlineError, withDeadlines } from "../io/deadline.ts";
 import { readBodyPrefix, readBodyText, SMALL_BODY_MAX_BYTES } from "../io/body.ts";
 import type { KubeConfig } from "./kubeconfig.ts";
 
@@ -131,52 +132,33 @@ export class KubeClient {
   ): Promise<ReadableStream<Uint8Array>> {
     for (let attempt = 0;; attempt++) {
       const auth = await this.config.auth.get();
-      const f = this.#fetch ?? createFetch({
+      const base = this.#fetch ?? createFetch({
         caPem: this.config.caPem,
         insecureSkipTlsVerify: this.config.insecureSkipTlsVerify,
         clientCertPem: auth.clientCertPem,
         clientKeyPem: auth.clientKeyPem,
       });
+      // The connect deadline bounds the response head; the idle deadline is off (a watch may
+      // be quiet between bookmarks): the stream ends with `signal` or the server's timeout.
+      const f = withDeadlines(base, { connectTimeoutMs: this.#timeoutMs, idleTimeoutMs: 0 });
       const headers: Record<string, string> = { accept: "application/json" };
       if (auth.token) headers.authorization = `Bearer ${auth.token}`;
-      const ac = new AbortController();
-      const onAbort = () => ac.abort(o.signal?.reason);
-      if (o.signal?.aborted) onAbort();
-      o.signal?.addEventListener("abort", onAbort, { once: true });
-      let headerTimedOut = false;
-      const timer = setTimeout(() => {
-        headerTimedOut = true;
-        ac.abort();
-      }, this.#timeoutMs);
       let res: Response;
       try {
-        res = await f(this.config.server + path, { method: "GET", headers, signal: ac.signal });
+        res = await f(this.config.server + path, { method: "GET", headers, signal: o.signal });
       } catch (e) {
-        o.signal?.removeEventListener("abort", onAbort);
         throw new KarsError(
           "TRANSIENT",
-          headerTimedOut
+          isDeadlineError(e)
             ? `the Kubernetes API of ${this.describe()} did not answer GET ${path} within ${this.#timeoutMs} ms`
             : `cannot reach the Kubernetes API of ${this.describe()}: ${
               (e as Error)?.message ?? e
             }${tlsHint(e)}`,
           { cause: e, details: { server: this.config.server } },
         );
-      } finally {
-        clearTimeout(timer);
       }
-      if (res.ok && res.body) {
-        const body = res.body;
-        // Detach the caller's signal once the stream is done with.
-        return body.pipeThrough(
-          new TransformStream<Uint8Array, Uint8Array>({
-            flush: () => o.signal?.removeEventListener("abort", onAbort),
-          }),
-          { signal: ac.signal },
-        );
-      }
-      o.signal?.removeEventListener("abort", onAbort);
-      const text = await readBounded(res, 1 << 20);
+      if (res.ok && res.body) return res.body;
+      const text = new TextDecoder().decode(await readBodyPrefix(res, SMALL_BODY_MAX_BYTES));
       if (res.status === 401 && attempt === 0) {
         this.config.auth.invalidate();
         continue;
@@ -310,31 +292,6 @@ export class KubeClient {
       { details },
     );
   }
-}
-
-async function readBounded(res: Response, max: number): Promise<string> {
-  if (!res.body) return "";
-  const reader = res.body.getReader();
-  const parts: Uint8Array[] = [];
-  let n = 0;
-  try {
-    while (n < max) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      parts.push(value);
-      n += value.length;
-    }
-  } finally {
-    await reader.cancel().catch(() => {});
-  }
-  const all = new Uint8Array(Math.min(n, max));
-  let off = 0;
-  for (const p of parts) {
-    const take = Math.min(p.length, all.length - off);
-    all.set(p.subarray(0, take), off);
-    off += take;
-  }
-  return new TextDecoder().decode(all);
 }
 
 function tlsHint(e: unknown): string {
