@@ -10,34 +10,24 @@ import { KarsError } from "../errors.ts";
 import { KubeClient } from "../kube/client.ts";
 import { loadKubeConfig } from "../kube/kubeconfig.ts";
 import type { CliContext, OptionValues } from "./command.ts";
+import { parseDuration as parseCliDuration } from "./timeout.ts";
 
 /**
- * Parses a duration: `500ms`, `30s`, `5m`, `1h`, combinations (`1m30s`), or bare seconds.
+ * Parses a positive duration (`500ms`, `30s`, `5m`, `1m30s`, `1h`) with the CLI's one parser
+ * (`timeout.ts`); `0` is refused here (these flags have no "none").
  *
  * @example
  * ```ts
  * import { parseDuration } from "./cluster_common.ts";
- * parseDuration("1m30s", "--timeout"); // 90000
+ * parseDuration("1m30s", "--deadline"); // 90000
  * ```
  */
 export function parseDuration(s: string, flag: string): number {
-  const t = s.trim();
-  if (/^\d+(\.\d+)?$/.test(t)) return Math.round(Number(t) * 1000);
-  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
-  let total = 0;
-  let m: RegExpExecArray | null;
-  let pos = 0;
-  while ((m = re.exec(t)) !== null) {
-    total += Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as "ms"];
-    pos = re.lastIndex;
+  const ms = parseCliDuration(s, flag);
+  if (ms <= 0) {
+    throw new KarsError("USAGE", `${flag} must be a positive duration (examples: 30s, 5m)`);
   }
-  if (t === "" || pos !== t.length || total <= 0 || !Number.isFinite(total)) {
-    throw new KarsError(
-      "USAGE",
-      `${flag} ${JSON.stringify(s)} is not a duration (examples: 30s, 5m, 1m30s, 500ms)`,
-    );
-  }
-  return Math.round(total);
+  return ms;
 }
 
 /**

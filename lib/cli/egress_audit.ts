@@ -17,7 +17,8 @@ import { type AuditFinding, auditFleet, auditOutcome, type AuditRow } from "../c
 import { DEFAULT_POLICY_NAMESPACE, readClusterSignerPolicy } from "../cluster/policy_source.ts";
 import { type CliContext, type Command, EXIT, type OptionValues } from "./command.ts";
 import { kubeClientFromFlags, readFlagFile } from "./cluster_common.ts";
-import { exitCodeOf } from "./main.ts";
+import { TIMEOUT_HELP, TIMEOUT_OPTION } from "./timeout.ts";
+import { okJson, printJson, verificationJson } from "./json_output.ts";
 
 const HELP =
   `kars egress audit [-A | -n NS ...] [--signer-policy FILE] [--allowed-registry HOST ...]
@@ -42,6 +43,7 @@ verification. Read-only: it never writes to the cluster.
   --plain-http                talk HTTP to registries (automatic for localhost/127.0.0.1)
   --ca-file PATH              extra CA certificates (PEM) for registries
   --kubeconfig PATH, --context NAME
+${TIMEOUT_HELP}
   --json                      {"sandboxes": [...], "summary": {...}}
 
 Findings: security-finding (the cluster says True, we say False), refused (we say False),
@@ -72,6 +74,17 @@ function renderTable(rows: AuditRow[]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
   const line = (c: string[]) => c.map((x, i) => x.padEnd(widths[i])).join("  ").trimEnd();
   return [line(head), ...cells.map(line)].join("\n") + "\n";
+}
+
+/** A row for `--json`: a fault is never a verdict (C3), so a transient row has `ours: null` and an `error`. */
+function rowJson(r: AuditRow): Record<string, unknown> {
+  if (r.ours.status !== "Unknown") return { ...r };
+  return {
+    ...r,
+    ours: null,
+    controller: null,
+    error: { code: "TRANSIENT", message: r.ours.message },
+  };
 }
 
 function explain(rows: AuditRow[]): string {
@@ -113,6 +126,7 @@ export const egressAuditCommand: Command = {
     kubeconfig: { type: "string" },
     context: { type: "string" },
     json: { type: "boolean" },
+    ...TIMEOUT_OPTION,
   },
   async run(values: OptionValues, positionals: string[], ctx: CliContext): Promise<number> {
     if (positionals.length > 0) {
@@ -177,6 +191,7 @@ export const egressAuditCommand: Command = {
         plainHttp: values["plain-http"] === true,
         fetch: fetchFn,
         credentials,
+        ...(ctx.signal ? { signal: ctx.signal } : {}),
       });
     const { rows, summary } = await auditFleet({
       client,
@@ -189,13 +204,35 @@ export const egressAuditCommand: Command = {
       cache: new VerdictCache<VerifyResult>(),
     });
     const outcome = auditOutcome(summary.findings, values.strict === true);
-    if (values.json === true) {
-      ctx.stdout(
-        `${
-          JSON.stringify({ ok: true, sandboxes: rows, summary: { ...summary, outcome } }, null, 2)
-        }\n`,
+    const transient = rows.filter((r) => r.finding === "transient");
+    // --json: one object — the report for exit 0/3, the error envelope for exit 5 (printed by
+    // the CLI from the thrown error).
+    if (values.json === true && outcome !== "transient") {
+      // C3 at the top: the fleet's verdict (False when there is a finding, naming the first).
+      const first = rows.find((r) =>
+        r.finding === "security-finding" || r.finding === "refused" ||
+        (values.strict === true && r.finding !== "ok" && r.finding !== "transient")
       );
-    } else {
+      ctx.stdout(printJson(okJson({
+        verification: verificationJson(
+          null,
+          first
+            ? {
+              status: "False",
+              reason: first.ours.status === "False"
+                ? first.ours.reason
+                : first.controller?.status === "False"
+                ? first.controller.reason
+                : first.cluster?.reason ?? first.ours.reason,
+              message: `${first.namespace}/${first.name}: ${first.finding}: ${first.ours.message}`,
+            }
+            : { status: "True", reason: "Verified", message: "no finding" },
+        ),
+        sandboxes: rows.map(rowJson),
+        summary: { ...summary, outcome },
+      })));
+    }
+    if (values.json !== true) {
       ctx.stdout(renderTable(rows));
       ctx.stdout(explain(rows));
       const f = summary.findings;
@@ -210,8 +247,13 @@ export const egressAuditCommand: Command = {
     }
     if (outcome === "finding") return EXIT.VERDICT_FALSE;
     if (outcome === "transient") {
-      ctx.stderr("error: some sandboxes could not be verified (transient faults); retry\n");
-      return exitCodeOf(new KarsError("TRANSIENT", "transient"));
+      const list = transient.slice(0, 5).map((r) => `${r.namespace}/${r.name}: ${r.ours.message}`);
+      throw new KarsError(
+        "TRANSIENT",
+        `${transient.length} of ${rows.length} sandboxes could not be verified (transient faults, not verdicts); retry: ${
+          list.join("; ")
+        }${transient.length > 5 ? "; …" : ""}`,
+      );
     }
     return EXIT.OK;
   },

@@ -14,7 +14,9 @@ import {
   waitSandboxStatus,
 } from "../cluster/status.ts";
 import { type CliContext, type Command, EXIT, type OptionValues } from "./command.ts";
-import { formatAge, kubeClientFromFlags, parseDuration, readFlagFile } from "./cluster_common.ts";
+import { formatAge, kubeClientFromFlags, readFlagFile } from "./cluster_common.ts";
+import { parseDuration } from "./timeout.ts";
+import { okJson, printJson, verificationJson } from "./json_output.ts";
 
 const HELP =
   `kars egress status <name> [-n NS] [--manifest FILE | --digest D] [--wait] [--timeout T]
@@ -30,7 +32,8 @@ whether the live digest is the expected one. Never writes to the cluster.
   --digest D            the expected digest (sha256:<hex>)
   --wait                watch (list-then-watch) until the live ref is the expected digest
                         and the controller has reported on the current generation
-  --timeout T           how long to wait (default 5m with --wait, else 30s); 30s, 5m, 1m30s
+  --timeout T           time budget of the whole command, the wait included (default
+                        2m; 0 = none); 30s, 5m, 1m30s
   --kubeconfig PATH     kubeconfig file (default: $KUBECONFIG, ~/.kube/config, in-cluster)
   --context NAME        kubeconfig context
   --json                print the report as JSON
@@ -126,14 +129,13 @@ export const egressStatusCommand: Command = {
     }
     if (!name) throw new KarsError("USAGE", "missing <name> (or --manifest FILE)");
     const wait = values.wait === true;
-    const timeoutMs = values.timeout !== undefined
-      ? parseDuration(values.timeout as string, "--timeout")
-      : wait
-      ? 300_000
-      : 30_000;
+    // One time budget over the whole command: `--timeout` (default 2m, `0` = none), applied by
+    // the CLI as `ctx.signal`; without it (a direct call) the same default applies here.
+    const timeoutText = (values.timeout as string | undefined) ?? "2m";
+    const timeoutMs = parseDuration(timeoutText, "--timeout");
     const { client, contextNamespace } = await kubeClientFromFlags(values, ctx);
-    const deadline = AbortSignal.timeout(timeoutMs);
-    const timedOut = () => `gave up after --timeout ${values.timeout ?? `${timeoutMs / 1000}s`}`;
+    const deadline = ctx.signal ?? (timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : undefined);
+    const timedOut = () => `gave up after --timeout ${timeoutText}`;
     let report: SandboxStatusReport | null;
     if (!wait) {
       const sb: LiveSandbox = namespace
@@ -159,7 +161,7 @@ export const egressStatusCommand: Command = {
           },
         });
       } catch (e) {
-        if (deadline.aborted && isKarsError(e, "TRANSIENT")) {
+        if (deadline?.aborted && isKarsError(e, "TRANSIENT")) {
           throw pendingError(namespace, name, null, timedOut());
         }
         throw e;
@@ -172,7 +174,24 @@ export const egressStatusCommand: Command = {
       throw pendingError(report.namespace, report.name, report, "not there yet (try --wait)");
     }
     if (values.json === true) {
-      ctx.stdout(`${JSON.stringify({ ok: true, status: report }, null, 2)}\n`);
+      // C3: status does not verify; it reports the controller's AllowlistVerified as read
+      // (`controller`, deciding), mirrored in `ours` (a sandbox without ref: Unsigned).
+      const v = report.conditions.find((c) => c.type === "AllowlistVerified");
+      const read = report.state === "refused" && report.reason === "Unsigned" || !v
+        ? { status: "False", reason: report.reason ?? "Unsigned", message: report.summary }
+        : { status: v.status, reason: v.reason, message: v.message };
+      const a = report.allowlistRef;
+      ctx.stdout(printJson(okJson({
+        namespace: report.namespace,
+        sandbox: report.name,
+        verification: verificationJson(
+          a ? `${a.registry}/${a.repository}@${a.digest}` : null,
+          read,
+          read,
+          "controller",
+        ),
+        status: report,
+      })));
     } else {
       ctx.stdout(renderReport(report));
     }

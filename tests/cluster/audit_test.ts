@@ -9,8 +9,7 @@ import assert from "assert";
 import YAML from "yaml";
 import { RegistryTarget } from "../../lib/oci/registry.ts";
 import { ALLOWLIST_MEDIA_TYPE } from "../../lib/oci/artifact.ts";
-import { exitCodeOf } from "../../lib/cli/main.ts";
-import { KarsError } from "../../lib/errors.ts";
+import { EXIT } from "../../lib/cli/command.ts";
 import { classify } from "../../lib/cluster/audit.ts";
 import { runKars } from "../support/cli.ts";
 import {
@@ -22,7 +21,7 @@ import {
 } from "../verify/fixtures.ts";
 import { noRegistry, type Stack, withStack } from "./fixtures.ts";
 
-const TRANSIENT = exitCodeOf(new KarsError("TRANSIENT", "x"));
+const TRANSIENT = EXIT.TRANSIENT; // 5
 
 type Ref = { registry: string; repository: string; digest: string; artifactType: string };
 
@@ -164,6 +163,8 @@ Deno.test({
         const r = await runKars([...base, "-A", "--json"]);
         assert.equal(r.code, 3, r.stderr);
         const out = JSON.parse(r.stdout);
+        assert.equal(out.ok, true);
+        assert.equal(out.schemaVersion, 1);
         const by = Object.fromEntries(
           out.sandboxes.map((x: { name: string }) => [x.name, x]),
         ) as Record<string, {
@@ -230,7 +231,13 @@ Deno.test({
         await s.reg.stop();
         const down = await runKars([...base, "-n", "team-a", "--json"]);
         assert.equal(down.code, TRANSIENT, down.stderr);
-        assert.equal(JSON.parse(down.stdout).summary.findings.transient, 2);
+        const err = JSON.parse(down.stdout);
+        assert.equal(err.ok, false);
+        assert.equal(err.error.code, "TRANSIENT");
+        assert.match(err.error.message, /2 of 2 sandboxes could not be verified/);
+        const table = await runKars([...base, "-n", "team-a"]);
+        assert.equal(table.code, TRANSIENT);
+        assert.match(table.stdout, /good-1\s+sha256:[0-9a-f]{12}\s+Unknown\/TransientError/);
         assert.deepEqual([...new Set(s.api.requests.map((q) => q.method))], ["GET"]);
       });
     } finally {

@@ -8,8 +8,7 @@
 import assert from "assert";
 import { parse } from "yaml";
 import { runKars } from "../support/cli.ts";
-import { exitCodeOf } from "../../lib/cli/main.ts";
-import { KarsError } from "../../lib/errors.ts";
+import { EXIT } from "../../lib/cli/command.ts";
 import { evaluateSandboxStatus } from "../../lib/cluster/status.ts";
 import { parseDuration } from "../../lib/cli/cluster_common.ts";
 import type { LiveSandbox } from "../../lib/kube/sandbox.ts";
@@ -22,7 +21,7 @@ import {
   withStack,
 } from "./fixtures.ts";
 
-const TRANSIENT = exitCodeOf(new KarsError("TRANSIENT", "x"));
+const TRANSIENT = EXIT.TRANSIENT; // 5
 const NS = "kars-my-agent";
 
 async function emit(
