@@ -28,7 +28,7 @@ import { AdmissionController } from "../cluster/admission.ts";
 import { WebhookMetrics } from "../cluster/metrics.ts";
 import { DEFAULT_POLICY_NAMESPACE, watchClusterSignerPolicy } from "../cluster/policy_source.ts";
 import { TrustRootKeeper } from "../cluster/trust_refresh.ts";
-import { type ListenAddress, type LogFn, startWebhookServer } from "../cluster/webhook_server.ts";
+import type { ListenAddress, LogFn } from "../cluster/webhook_server.ts";
 import { backoffDelay, sleep } from "../kube/backoff.ts";
 import { type CliContext, type Command, EXIT, type OptionValues } from "./command.ts";
 import { kubeClientFromFlags, parseDuration, readFlagFile } from "./cluster_common.ts";
@@ -299,6 +299,8 @@ export const webhookCommand: Command = {
       allowOnError: values["allow-on-error"] === true,
       deadlineMs,
     });
+    // Loaded on use: the HTTPS server stack stays out of every other command's start-up.
+    const { startWebhookServer } = await import("../cluster/webhook_server.ts");
     const server = await startWebhookServer({
       controller,
       metrics,
