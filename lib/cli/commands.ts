@@ -12,6 +12,9 @@ import { completionCommand } from "./completion.ts";
 import { generateKeyPairCommand } from "./generate_key_pair.ts";
 import { migrateFromKagentCommand } from "./migrate.ts";
 import { verifyBlobCommand } from "./verify_blob.ts";
+import { egressStatusCommand } from "./egress_status.ts";
+import { egressAuditCommand } from "./egress_audit.ts";
+import { webhookCommand } from "./webhook.ts";
 
 /**
  * Every subcommand of the CLI, in help order.
@@ -27,6 +30,9 @@ export const commands: readonly Command[] = [
   egressVerifyCommand,
   egressDiffCommand,
   verifyBlobCommand,
+  egressStatusCommand,
+  egressAuditCommand,
+  webhookCommand,
   generateKeyPairCommand,
   migrateFromKagentCommand,
   demoCommand,

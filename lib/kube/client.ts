@@ -7,6 +7,7 @@
  */
 import { KarsError } from "../errors.ts";
 import { createFetch } from "../transport.ts";
+import { isDeadlineError, withDeadlines } from "../io/deadline.ts";
 import { readBodyPrefix, readBodyText, SMALL_BODY_MAX_BYTES } from "../io/body.ts";
 import type { KubeConfig } from "./kubeconfig.ts";
 
@@ -110,6 +111,60 @@ export class KubeClient {
       body: JSON.stringify(patch),
       contentType: "application/merge-patch+json",
     });
+  }
+
+  /**
+   * Opens a long-lived GET (a watch) and returns its response body as a byte stream. The
+   * deadline covers only the response headers (`timeoutMs`); the body has no idle deadline —
+   * a watch is kept alive by the server's bookmarks and ends with `signal` or the server's
+   * `timeoutSeconds`. Errors as {@link KubeClient.request} (a 410 is `KUBE` with
+   * `details.httpStatus` 410).
+   *
+   * @example
+   * ```ts
+   * // const body = await client.openStream(path + "?watch=1", target, { signal });
+   * ```
+   */
+  async openStream(
+    path: string,
+    target: RequestTarget,
+    o: { signal?: AbortSignal } = {},
+  ): Promise<ReadableStream<Uint8Array>> {
+    for (let attempt = 0;; attempt++) {
+      const auth = await this.config.auth.get();
+      const base = this.#fetch ?? createFetch({
+        caPem: this.config.caPem,
+        insecureSkipTlsVerify: this.config.insecureSkipTlsVerify,
+        clientCertPem: auth.clientCertPem,
+        clientKeyPem: auth.clientKeyPem,
+      });
+      // The connect deadline bounds the response head; the idle deadline is off (a watch may
+      // be quiet between bookmarks): the stream ends with `signal` or the server's timeout.
+      const f = withDeadlines(base, { connectTimeoutMs: this.#timeoutMs, idleTimeoutMs: 0 });
+      const headers: Record<string, string> = { accept: "application/json" };
+      if (auth.token) headers.authorization = `Bearer ${auth.token}`;
+      let res: Response;
+      try {
+        res = await f(this.config.server + path, { method: "GET", headers, signal: o.signal });
+      } catch (e) {
+        throw new KarsError(
+          "TRANSIENT",
+          isDeadlineError(e)
+            ? `the Kubernetes API of ${this.describe()} did not answer GET ${path} within ${this.#timeoutMs} ms`
+            : `cannot reach the Kubernetes API of ${this.describe()}: ${
+              (e as Error)?.message ?? e
+            }${tlsHint(e)}`,
+          { cause: e, details: { server: this.config.server } },
+        );
+      }
+      if (res.ok && res.body) return res.body;
+      const text = new TextDecoder().decode(await readBodyPrefix(res, SMALL_BODY_MAX_BYTES));
+      if (res.status === 401 && attempt === 0) {
+        this.config.auth.invalidate();
+        continue;
+      }
+      throw this.#error(res.status, text, "GET", target);
+    }
   }
 
   /**

@@ -11,6 +11,7 @@ import { generateKeyPair, writeKeyPair } from "../../lib/sign/keyfile.ts";
 import { EXIT_CODE_OF_ERROR } from "../../lib/cli/exit_codes.ts";
 import { commands } from "../../lib/cli/commands.ts";
 import { validate } from "../support/json_schema.ts";
+import { startKubeApiServer } from "../support/kube_apiserver.ts";
 
 const SCHEMA = JSON.parse(
   await Deno.readTextFile(new URL("../../schema/kars-output.v1.json", import.meta.url)),
@@ -61,6 +62,38 @@ ${ind}
 Deno.test("exit codes: every README row, human and --json", async (t) => {
   const dir = await Deno.makeTempDir({ prefix: "kars-exit-" });
   const reg = await startRegistryServer({ basic: { user: "alice", password: "right" } });
+  // The cluster commands (egress status, egress audit) read a test API server.
+  const ref = {
+    registry: "r.example",
+    repository: "policy/egress-allowlist/x",
+    digest: `sha256:${"b".repeat(64)}`,
+    artifactType: "application/vnd.kars.egress-allowlist.v1+yaml",
+  };
+  const live = (name: string, namespace: string, cond?: [string, string]) => ({
+    metadata: { name, namespace },
+    spec: { networkPolicy: { allowlistRef: ref } },
+    ...(cond
+      ? {
+        status: {
+          conditions: [{
+            type: "AllowlistVerified",
+            status: cond[0],
+            reason: cond[1],
+            message: "m",
+            observedGeneration: 1,
+          }],
+        },
+      }
+      : {}),
+  });
+  const api = await startKubeApiServer({
+    objects: [
+      live("ok", "cl", ["True", "Verified"]),
+      live("bad", "cl", ["False", "IdentityMismatch"]),
+      live("pending", "cl"),
+      live("elsewhere", "cl-audit"),
+    ],
+  });
   try {
     const pair = await generateKeyPair({ password: PASSWORD });
     await writeKeyPair(join(dir, "cosign"), pair);
@@ -389,6 +422,54 @@ Deno.test("exit codes: every README row, human and --json", async (t) => {
         json: true,
       },
     ];
+    const kube = ["--kubeconfig", api.kubeconfigPath];
+    rows.push(
+      {
+        exit: 0,
+        name: "ok: egress status, AllowlistVerified=True",
+        args: () => ["egress", "status", "ok", "-n", "cl", ...kube],
+        json: true,
+      },
+      {
+        exit: 3,
+        name: "verdict: egress status, AllowlistVerified=False (the fix printed)",
+        args: () => ["egress", "status", "bad", "-n", "cl", ...kube],
+        out: /fix: Signer identity not allowlisted/,
+        json: true,
+      },
+      {
+        exit: 5,
+        name: "transient: egress status, the controller has not reported yet",
+        args: () => ["egress", "status", "pending", "-n", "cl", ...kube],
+        err: /not there yet/,
+        json: true,
+      },
+      {
+        exit: 0,
+        name: "ok: egress audit, no sandbox",
+        args: (
+          d,
+        ) => ["egress", "audit", "-n", "none", ...kube, "--signer-policy", join(d, "policy.yaml")],
+        json: true,
+      },
+      {
+        exit: 3,
+        name: "verdict: egress audit, a ref to a registry that is not allowed",
+        args: (d) => [
+          "egress",
+          "audit",
+          "-n",
+          "cl-audit",
+          ...kube,
+          "--signer-policy",
+          join(d, "policy.yaml"),
+          "--allowed-registry",
+          "only.example",
+        ],
+        out: /refused/,
+        json: true,
+      },
+    );
     for (const row of rows) {
       await t.step(`${row.exit}: ${row.name}`, async () => {
         const args = await row.args(dir);
@@ -405,7 +486,7 @@ Deno.test("exit codes: every README row, human and --json", async (t) => {
           const o = JSON.parse(j.stdout); // exactly one object: JSON.parse refuses trailing text
           assert.deepEqual(validate(SCHEMA, o), [], j.stdout);
           jsonCommands.add(
-            args[0] === "egress" && (args[1] === "verify" || args[1] === "diff")
+            args[0] === "egress" && ["verify", "diff", "status", "audit"].includes(args[1])
               ? `egress ${args[1]}`
               : args[0],
           );
@@ -433,6 +514,7 @@ Deno.test("exit codes: every README row, human and --json", async (t) => {
       await assert.rejects(Deno.stat(join(dir, "never.yaml")));
     });
   } finally {
+    await api.stop();
     await reg.stop();
     await Deno.remove(dir, { recursive: true });
   }
