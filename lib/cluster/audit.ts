@@ -18,6 +18,7 @@
 import type { KubeClient } from "../kube/client.ts";
 import { KARS_GROUP, KARS_VERSION, KARSSANDBOXES, type LiveSandbox } from "../kube/sandbox.ts";
 import { listObjects } from "../kube/watch.ts";
+import { rawAllowlistRef } from "../model/sandbox.ts";
 import type { VerdictCache } from "../verify/cache.ts";
 import { falseCondition } from "../verify/conditions.ts";
 import type { PolicyError, SignerPolicy } from "../verify/policy.ts";
@@ -182,8 +183,8 @@ export async function auditFleet(
   // One verification per distinct reference.
   const refs = new Map<string, AllowlistRefInput>();
   for (const sb of sandboxes) {
-    const ref = sb.spec?.networkPolicy?.allowlistRef;
-    if (ref && typeof ref === "object") refs.set(refKey(ref), ref);
+    const ref = rawAllowlistRef(sb);
+    if (ref) refs.set(refKey(ref), ref);
   }
   const judgements = new Map<string, Judgement>();
   const judge = opts.judge ?? judgeBoth;
@@ -205,8 +206,8 @@ export async function auditFleet(
   });
   const seen = new Set<string>();
   const rows: AuditRow[] = sandboxes.map((sb) => {
-    const ref = sb.spec?.networkPolicy?.allowlistRef;
-    const hasRef = !!ref && typeof ref === "object";
+    const ref = rawAllowlistRef(sb);
+    const hasRef = ref !== undefined;
     const generation = typeof sb.metadata.generation === "number" ? sb.metadata.generation : 1;
     const cond = readConditions(sb as Record<string, unknown>, new Date()).find((c) =>
       c.type === "AllowlistVerified"

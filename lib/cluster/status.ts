@@ -9,7 +9,8 @@
  */
 import { KarsError } from "../errors.ts";
 import type { KubeClient } from "../kube/client.ts";
-import type { AllowlistRef, LiveSandbox } from "../kube/sandbox.ts";
+import type { LiveSandbox } from "../kube/sandbox.ts";
+import { type AllowlistRefInput as AllowlistRef, rawAllowlistRef } from "../model/sandbox.ts";
 import { KARS_GROUP, KARS_VERSION, KARSSANDBOXES } from "../kube/sandbox.ts";
 import { listWatch, type WatchRetry } from "../kube/watch.ts";
 import type { BackoffOptions } from "../kube/backoff.ts";
@@ -128,7 +129,7 @@ export function evaluateSandboxStatus(
 ): SandboxStatusReport {
   const now = opts.now ?? new Date();
   const generation = num(sb.metadata.generation) ?? 1;
-  const ref = sb.spec?.networkPolicy?.allowlistRef ?? null;
+  const ref = rawAllowlistRef(sb) ?? null;
   const conditions = readConditions(sb as Record<string, unknown>, now);
   const expected = opts.expectedDigest ?? null;
   const digestMatches = expected === null ? null : ref?.digest === expected;

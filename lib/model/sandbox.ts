@@ -102,3 +102,20 @@ export function isLiveSandbox(v: unknown): v is LiveSandbox {
     typeof md.name === "string" && md.name !== "" && typeof md.namespace === "string" &&
     (o.spec === undefined || (!!o.spec && typeof o.spec === "object" && !Array.isArray(o.spec)));
 }
+
+/**
+ * The sandbox's `spec.networkPolicy.allowlistRef` as written (an object, its strings not yet
+ * checked: a verifier's preflight validates them), or `undefined` when there is none.
+ *
+ * @example
+ * ```ts
+ * import { rawAllowlistRef } from "./sandbox.ts";
+ * rawAllowlistRef({ apiVersion: "kars.azure.com/v1alpha1", kind: "KarsSandbox", metadata: { name: "a" } }); // undefined
+ * ```
+ */
+export function rawAllowlistRef(sb: KarsSandbox): AllowlistRefInput | undefined {
+  const ref = sb.spec?.networkPolicy?.allowlistRef;
+  return ref && typeof ref === "object" && !Array.isArray(ref)
+    ? ref as AllowlistRefInput
+    : undefined;
+}

@@ -179,7 +179,7 @@ Deno.test("status: stale or mismatching verdicts stay pending", () => {
   };
   const live = (conditions: unknown[], generation = 2) => ({
     apiVersion: "kars.azure.com/v1alpha1",
-    kind: "KarsSandbox",
+    kind: "KarsSandbox" as const,
     metadata: { name: "a", namespace: "ns", generation },
     spec: { networkPolicy: { allowlistRef: ref } },
     status: { conditions },
