@@ -46,10 +46,12 @@ import {
   preflightAllowlist,
   refProblem,
   resultFromError,
+  sandboxAllowlistRef,
   type SignatureReport,
   type SignerIdentity,
   type VerifyAllowlistOptions,
   type VerifyResult,
+  type VerifySandboxOptions,
 } from "./verdict.ts";
 
 /** Both verdicts on one artifact. */
@@ -596,7 +598,14 @@ async function judgeControllerUncaught(
   };
 }
 
-/** The fix the controller's refusal of a key signature calls for. */
+/** Why the controller refuses a bundle-only signature. */
+export const LEGACY_ONLY = "the kars controller reads only the legacy .sig signatures";
+/** Why the controller refuses a keyless signature without a Rekor bundle. */
+export const REKOR_REQUIRED = "the kars controller requires one";
+/** The fix for a SAN the controller reads differently. */
+export const EXACT_SAN_FIX = "list the exact SAN";
+
+/** Why the controller refuses a key signature. */
 export const KEYLESS_ONLY =
   "the kars controller accepts only keyless signatures (a Fulcio certificate with a Rekor entry); " +
   "key and KMS signatures, and the SignerPolicy publicKeys, are ignored there";
@@ -612,8 +621,7 @@ async function controllerCheckCandidate(
     return {
       where,
       outcome: "invalid",
-      message:
-        "a Sigstore bundle (referrer); the kars controller reads only the legacy .sig signatures",
+      message: `a Sigstore bundle (referrer); ${LEGACY_ONLY}`,
     };
   }
   const a = c.annotations;
@@ -624,7 +632,7 @@ async function controllerCheckCandidate(
     return {
       where,
       outcome: "invalid",
-      message: "keyless signature without a Rekor bundle (the kars controller requires one)",
+      message: `keyless signature without a Rekor bundle; ${REKOR_REQUIRED}`,
     };
   }
   const verifier = options.verifier ?? verifyBundle;
@@ -682,7 +690,7 @@ function identityHint(policy: SignerPolicy, san: string, issuer: string): string
       ? "a regular expression over email SANs only there"
       : "an exact email there";
     return `our reading matches it through ${quoteForMessage(ours.source)}, which is ${reading}; ` +
-      `list the exact SAN ${quoteForMessage(san)}`;
+      `${EXACT_SAN_FIX} ${quoteForMessage(san)}`;
   }
   return "no sanPatterns entry names it";
 }
@@ -698,4 +706,102 @@ function payloadDigestCheck(payload: Uint8Array, digest: Digest): void {
   if (d !== digest) {
     throw new KarsError("VERIFY", `signature is over ${JSON.stringify(d)}, not over ${digest}`);
   }
+}
+
+/**
+ * Both verdicts for a KarsSandbox or GitOps manifest (see `verifySandbox`): an inline-only
+ * sandbox is `Unsigned` for both; a non-object `allowlistRef` is `InvalidRef` (for the
+ * controller after a malformed SignerPolicy, in its check order).
+ *
+ * @example
+ * ```ts
+ * import { verifySandboxBoth } from "./controller.ts";
+ * const r = await verifySandboxBoth({ kind: "KarsSandbox", spec: {} },
+ *   { policy: { reason: "SignerPolicyMissing", message: "none" }, trustedRoot: {} as never });
+ * r.controller.condition.reason; // "Unsigned"
+ * ```
+ */
+export async function verifySandboxBoth(
+  input: Uint8Array | Record<string, unknown>,
+  options: VerifySandboxOptions,
+): Promise<BothVerdicts> {
+  const found = sandboxAllowlistRef(input, options.source ?? "sandbox");
+  const { source: _s, ...rest } = options;
+  if ("ref" in found) return await verifyBoth({ ...rest, ref: found.ref });
+  const ours = found.result;
+  const policy = options.policy;
+  const controller = ours.condition.reason === "InvalidRef" && isPolicyError(policy) &&
+      policy.reason === "SignerPolicyMalformed"
+    ? verdictFalse(policy.reason, policy.message)
+    : ours;
+  return { ours, controller: withNotes(controller, trustNotes(options.trustedRoot)) };
+}
+
+/** Which verdicts decide: `both` (default), `ours` or `controller`. */
+export type DecidedBy = "both" | "ours" | "controller";
+
+/** The decision over {@link BothVerdicts}. */
+export interface Decision {
+  /** The deciding result: the first `False` (ours first), else the first non-verdict, else `True`. */
+  result: VerifyResult;
+  /** Which verdict it is. */
+  from: "ours" | "controller";
+  /** True when every deciding verdict is `True`. */
+  verified: boolean;
+}
+
+/**
+ * Decides over both verdicts: with `both`, `False` when either is `False`; with `ours` or
+ * `controller`, that verdict alone.
+ *
+ * @example
+ * ```ts
+ * import { decide } from "./controller.ts";
+ * import { falseCondition, verifiedCondition } from "./conditions.ts";
+ * const ours = { condition: verifiedCondition("sha256:" + "a".repeat(64), 1), verdict: true, signatures: [] };
+ * const controller = { condition: falseCondition("IdentityMismatch", "key"), verdict: true, signatures: [] };
+ * decide({ ours, controller }, "both").from; // "controller"
+ * decide({ ours, controller }, "ours").verified; // true
+ * ```
+ */
+export function decide(both: BothVerdicts, by: DecidedBy = "both"): Decision {
+  const order: ("ours" | "controller")[] = by === "both" ? ["ours", "controller"] : [by];
+  const pick = (status: string) => order.find((k) => both[k].condition.status === status);
+  const from = pick("False") ?? pick("Unknown") ?? order[0];
+  return {
+    result: both[from],
+    from,
+    verified: order.every((k) => both[k].condition.status === "True"),
+  };
+}
+
+/** What to do about a controller refusal. */
+export type ControllerFix = "keyless" | "legacy-format" | "rekor" | "exact-san" | "issuer";
+
+/**
+ * The fixes a controller `False` verdict calls for, read from its per-signature outcomes:
+ * sign keylessly, sign in the legacy `.sig` format, keep the Rekor entry, list exact SANs, or
+ * list the issuer.
+ *
+ * @example
+ * ```ts
+ * import { controllerFixes } from "./controller.ts";
+ * import { falseCondition } from "./conditions.ts";
+ * controllerFixes({ condition: falseCondition("IdentityMismatch", "x"), verdict: true,
+ *   signatures: [{ where: "l0", outcome: "invalid", message: "a key signature" }] }); // []
+ * ```
+ */
+export function controllerFixes(r: VerifyResult): ControllerFix[] {
+  const out = new Set<ControllerFix>();
+  if (r.condition.status !== "False" || r.condition.reason !== "IdentityMismatch") return [];
+  for (const s of r.signatures) {
+    if (s.message.includes(KEYLESS_ONLY)) out.add("keyless");
+    else if (s.message.includes(LEGACY_ONLY)) out.add("legacy-format");
+    else if (s.message.includes(REKOR_REQUIRED)) out.add("rekor");
+    else if (s.outcome === "identity-mismatch") {
+      out.add(s.message.includes("is not in fulcioIssuers") ? "issuer" : "exact-san");
+    }
+  }
+  if (r.signatures.length === 0) out.add("keyless");
+  return [...out];
 }

@@ -722,7 +722,28 @@ export async function verifySandbox(
   input: Uint8Array | Record<string, unknown>,
   options: VerifySandboxOptions,
 ): Promise<VerifyResult> {
-  const source = options.source ?? "sandbox";
+  const found = sandboxAllowlistRef(input, options.source ?? "sandbox");
+  if ("result" in found) return found.result;
+  const { source: _s, ...rest } = options;
+  return await verifyAllowlist({ ...rest, ref: found.ref });
+}
+
+/**
+ * The `allowlistRef` of a KarsSandbox (object) or a GitOps manifest / KarsSandbox YAML
+ * (bytes), or the verdict when there is none (`Unsigned`) or it is not an object
+ * (`InvalidRef`). Throws `KarsError("INPUT")` when the input is not one KarsSandbox.
+ *
+ * @example
+ * ```ts
+ * import { sandboxAllowlistRef } from "./verdict.ts";
+ * const r = sandboxAllowlistRef({ kind: "KarsSandbox", spec: {} }, "a.yaml");
+ * "result" in r && r.result.condition.reason; // "Unsigned"
+ * ```
+ */
+export function sandboxAllowlistRef(
+  input: Uint8Array | Record<string, unknown>,
+  source: string,
+): { ref: AllowlistRefInput } | { result: VerifyResult } {
   let doc: unknown = input;
   if (input instanceof Uint8Array) {
     let text: string;
@@ -747,17 +768,20 @@ export async function verifySandbox(
   }
   const ref = d.spec?.networkPolicy?.allowlistRef;
   if (ref === undefined || ref === null) {
-    return verdictFalse(
-      "Unsigned",
-      `${source}: inline allowlist only (no spec.networkPolicy.allowlistRef); sign it with kars egress --enforce`,
-    );
+    return {
+      result: verdictFalse(
+        "Unsigned",
+        `${source}: inline allowlist only (no spec.networkPolicy.allowlistRef); sign it with kars egress --enforce`,
+      ),
+    };
   }
   if (typeof ref !== "object" || Array.isArray(ref)) {
-    return verdictFalse(
-      "InvalidRef",
-      `${source}: spec.networkPolicy.allowlistRef is not an object`,
-    );
+    return {
+      result: verdictFalse(
+        "InvalidRef",
+        `${source}: spec.networkPolicy.allowlistRef is not an object`,
+      ),
+    };
   }
-  const { source: _s, ...rest } = options;
-  return await verifyAllowlist({ ...rest, ref: ref as AllowlistRefInput });
+  return { ref: ref as AllowlistRefInput };
 }
