@@ -252,7 +252,9 @@ export async function egress(o: EgressOptions, io: EgressIO): Promise<EgressResu
   const previous = prior?.allowlist;
   const diff = diffAllowlists(previous?.endpoints ?? [], endpoints);
   const generation = chooseGeneration({ endpoints, previous, override: o.generation });
-  const canonicalBytes = emitCanonicalAllowlist({ generation, endpoints });
+  const canonicalBytes = emitCanonicalAllowlist({ generation, endpoints }, {
+    allowEmpty: o.allowEmpty === true,
+  });
   const artifact = buildAllowlistArtifact(canonicalBytes);
   const canonical = fromUtf8(canonicalBytes);
   progress(
