@@ -53,7 +53,8 @@ import { connectCluster, type LiveCluster } from "./cluster.ts";
 import type { LiveSandbox } from "./kube/sandbox.ts";
 import { isPolicyError, loadSignerPolicyAsync, type SignerPolicy } from "./verify/policy.ts";
 import type { TrustedRoot } from "./verify/sigstore/mod.ts";
-import { verifyAllowlist } from "./verify/verdict.ts";
+import { type BothVerdicts, controllerSignerWarning, verifyBoth } from "./verify/controller.ts";
+import { controllerPolicyWarnings } from "./verify/policy_lint.ts";
 import { resolveTrustedRoot } from "./verify/trust_source.ts";
 import { resolveSigningServices, type SigningServices } from "./sign/services.ts";
 import { parseSigningConfig, type SigningConfig } from "./sign/signing_config.ts";
@@ -118,6 +119,8 @@ export interface EgressResult {
   reference?: string;
   /** The same condition as an object (status, reason, message). */
   verificationCondition?: { status: string; reason: string; message: string };
+  /** Both verdicts (ours decides; the controller's is predicted), when `--signer-policy` was given. */
+  verdicts?: BothVerdicts;
   /** Whether the live sandbox was patched. */
   patched: boolean;
   /** True when the digest already carried a valid signature by this signer (none was added). */
@@ -185,6 +188,7 @@ export async function egress(o: EgressOptions, io: EgressIO): Promise<EgressResu
       cwd: io.cwd,
     });
     verification = { policy, trustedRoot };
+    for (const w of controllerPolicyWarnings(policy, o.signerPolicy)) warn(w);
   }
   // The Sigstore services are chosen now too (a bad signing config is refused before any push).
   const services = o.sign && !o.dryRun
@@ -320,6 +324,8 @@ export async function egress(o: EgressOptions, io: EgressIO): Promise<EgressResu
     }
   }
 
+  if (signer && o.key !== undefined) warn(controllerSignerWarning(o.key));
+
   // 4. Push.
   const registry = o.registry!;
   const target = openTarget(
@@ -415,9 +421,18 @@ export async function egress(o: EgressOptions, io: EgressIO): Promise<EgressResu
 
   // 6. Verify, as the controller will, when a SignerPolicy is given.
   if (verification) {
-    const verdict = await verifyAllowlist({ ref, target, ...verification });
+    const both = await verifyBoth({ ref, target, ...verification });
+    const verdict = both.ours;
+    result.verdicts = both;
     result.verification = formatCondition(verdict.condition);
     result.verificationCondition = verdict.condition;
+    if (verdict.condition.status === "True" && both.controller.condition.status !== "True") {
+      warn(
+        `⚠ the kars controller will refuse this artifact (predicted): ${
+          formatCondition(both.controller.condition)
+        }`,
+      );
+    }
     if (verdict.condition.status !== "True") {
       // details.condition lets a caller tell a verdict (False) from a fault (Unknown).
       throw new KarsError(
@@ -426,6 +441,7 @@ export async function egress(o: EgressOptions, io: EgressIO): Promise<EgressResu
         {
           details: {
             condition: verdict.condition,
+            controllerCondition: both.controller.condition,
             reference: `${ref.registry}/${ref.repository}@${ref.digest}`,
           },
         },

@@ -208,7 +208,12 @@ function verdictFalse(e: unknown, json: boolean, ctx: CliContext): number {
   ctx.stderr(`kars: error: ${e.message}\n`);
   if (json) {
     ctx.stdout(printJson(okJson({
-      verification: verificationJson(String(details?.reference ?? ""), condition),
+      verification: verificationJson(
+        String(details?.reference ?? ""),
+        condition,
+        details?.controllerCondition as typeof condition | undefined,
+        "ours",
+      ),
       manifestPath: null,
       patched: false,
     })));
@@ -251,7 +256,12 @@ function jsonResult(r: EgressResult): Record<string, unknown> {
     diff: r.diff ?? null,
     manifestPath: r.manifestPath ?? null,
     verification: r.verificationCondition
-      ? verificationJson(reference, r.verificationCondition)
+      ? verificationJson(
+        reference,
+        r.verificationCondition,
+        r.verdicts?.controller.condition,
+        "ours",
+      )
       : null,
     patched: r.patched,
     dryRun: r.dryRun,

@@ -805,3 +805,21 @@ export function controllerFixes(r: VerifyResult): ControllerFix[] {
   if (r.signatures.length === 0) out.add("keyless");
   return [...out];
 }
+
+/**
+ * The signing-time warning for a key or KMS signer (`keyRef`: a key file path or an
+ * `azurekms://` URI): the kars controller refuses such signatures.
+ *
+ * @example
+ * ```ts
+ * import { controllerSignerWarning } from "./controller.ts";
+ * controllerSignerWarning("cosign.key").includes("keyless"); // true
+ * ```
+ */
+export function controllerSignerWarning(keyRef: string): string {
+  const what = keyRef.startsWith("azurekms://") ? "an Azure Key Vault key" : "a key file";
+  return `⚠ signing with ${what}: the kars controller accepts only keyless signatures, so a ` +
+    "cluster will refuse this artifact (AllowlistVerified=False/IdentityMismatch) whatever the " +
+    "SignerPolicy says; sign keylessly (an OIDC identity through Fulcio, with a Rekor entry) " +
+    "and list that identity's exact SAN in the SignerPolicy";
+}

@@ -188,3 +188,24 @@ export function lintSignerPolicy(policy: SignerPolicy): PolicyLint {
   }
   return { entries, consistent: entries.every((e) => e.consistent) };
 }
+
+/**
+ * The signing-time warnings for a policy the controller reads differently: one line per
+ * entry, saying what it means and the fix.
+ *
+ * @example
+ * ```ts
+ * import { controllerPolicyWarnings } from "./policy_lint.ts";
+ * import { signerPolicyFromEnv } from "./policy.ts";
+ * controllerPolicyWarnings(signerPolicyFromEnv({
+ *   KARS_SIGNER_FULCIO_ISSUERS: "https://token.actions.githubusercontent.com",
+ *   KARS_SIGNER_SAN_PATTERNS: "https://github.com/acme/*",
+ * }), "policy.yaml").length; // 1
+ * ```
+ */
+export function controllerPolicyWarnings(policy: SignerPolicy, source: string): string[] {
+  return lintSignerPolicy(policy).entries.filter((e) => !e.consistent).map((e) =>
+    `⚠ SignerPolicy ${source} ${e.where} (${e.value}): the kars controller reads it ` +
+    `differently: ${e.problem}; ${e.fix}`
+  );
+}

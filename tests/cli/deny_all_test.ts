@@ -75,6 +75,9 @@ Deno.test("--allow-empty signs a deny-all allowlist that verifies; without it th
     assert.equal(ok.code, 0, ok.stderr);
     const res = JSON.parse(ok.stdout);
     assert.equal(res.endpoints, 0);
+    // keyless, exact SAN: nothing the kars controller would refuse, so no warning
+    assert.doesNotMatch(ok.stderr, /⚠/);
+    assert.equal(res.verification.controller.status, "True");
     const layout = new LayoutTarget(join(dir, "layout"));
     const m = JSON.parse(
       fromUtf8((await layout.fetchManifest(res.digest as Digest)).bytes),
