@@ -44,7 +44,6 @@ import {
   judgeAllowlist,
   openAllowlistMaterial,
   preflightAllowlist,
-  refProblem,
   resultFromError,
   sandboxAllowlistRef,
   type SignatureReport,
@@ -355,12 +354,13 @@ function preflightController(options: VerifyAllowlistOptions): PreControllerResu
   const problem = controllerRefProblem(ref);
   if (problem !== undefined) return { result: verdictFalse("InvalidRef", problem, refObj) };
   if (isPolicyError(policy)) return { result: verdictFalse(policy.reason, policy.message, refObj) };
-  const ours = refProblem(ref);
-  if (ours !== undefined) {
-    // The controller would fetch it; we do not fetch what our own verifier refuses.
+  // The controller would fetch it; we never fetch what our own verifier refuses to (a
+  // malformed ref, a registry not allowed, link-local / cloud-metadata addresses).
+  const ours = preflightAllowlist(options);
+  if ("result" in ours) {
     const err = new KarsError(
       "VERIFY",
-      `controller verdict not predicted: our verifier refuses to fetch this reference (${ours})`,
+      `controller verdict not predicted: our verifier refuses to fetch this reference (${ours.result.condition.message})`,
     );
     return {
       result: {

@@ -415,3 +415,28 @@ Deno.test("controller verdict: keyless only, exact SANs, legacy only, its reason
     await mock.stop();
   }
 });
+
+Deno.test("controller verdict: never fetches what our verifier refuses to (registry not allowed, metadata address)", async () => {
+  const mem = new MemoryTarget(`${REG}/${REPO}`);
+  const a = await pushAllowlist(mem);
+  const p = policy(policyYaml(["https://token.actions.githubusercontent.com"], ["x@y.example"]));
+  const cases: [AllowlistRefInput, string[] | undefined][] = [
+    [{ ...refOf(a.manifestDigest), registry: "169.254.169.254" }, undefined],
+    [refOf(a.manifestDigest), ["other.example"]],
+  ];
+  for (const [ref, allowedRegistries] of cases) {
+    const rec = recording(mem);
+    const opts = {
+      ref,
+      target: rec.target,
+      policy: p,
+      trustedRoot: productionTrustedRoot(),
+      ...(allowedRegistries ? { allowedRegistries } : {}),
+    };
+    const { ours, controller } = await verifyBoth(opts);
+    expect(ours, "False", "InvalidRef");
+    expect(controller, "Unknown", "Error", "not predicted");
+    expect(await predictControllerVerdict(opts), "Unknown", "Error", "not predicted");
+    assert.deepEqual(rec.reads, []);
+  }
+});
