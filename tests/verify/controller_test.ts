@@ -333,6 +333,35 @@ Deno.test("controller verdict: keyless only, exact SANs, legacy only, its reason
       expect(g.controller, "False", "IdentityMismatch");
     });
 
+    await t.step(
+      "a signature copied from another repository: refused by ours, not by the controller (digest only)",
+      async () => {
+        const target = new MemoryTarget(`${REG}/${REPO}`);
+        const a = await pushAllowlist(target);
+        await signLegacy(target, {
+          ...sign,
+          digest: a.manifestDigest,
+          signer: keylessSigner(mock),
+          payloadReference: `${REG}/policy/egress-allowlist/other`,
+        });
+        const r = await both(target, a.manifestDigest, policy(EXACT));
+        expect(r.ours, "False", "SignatureVerifyFailed", "another repository");
+        expect(r.controller, "True", "Verified");
+        // and over another digest: refused by both
+        const t2 = new MemoryTarget(`${REG}/${REPO}`);
+        const b = await pushAllowlist(t2);
+        await signLegacy(t2, {
+          ...sign,
+          digest: b.manifestDigest,
+          signer: keylessSigner(mock),
+          payloadDigest: `sha256:${"1".repeat(64)}`,
+        });
+        const r2 = await both(t2, b.manifestDigest, policy(EXACT));
+        expect(r2.ours, "False", "SignatureVerifyFailed");
+        expect(r2.controller, "False", "IdentityMismatch", "not over");
+      },
+    );
+
     await t.step("check order: malformed → InvalidRef → missing", async () => {
       const target = new MemoryTarget(`${REG}/${REPO}`);
       const badRef = { ...refOf("sha256:ABC") };
