@@ -53,7 +53,12 @@ import { connectCluster, type LiveCluster } from "./cluster.ts";
 import type { LiveSandbox } from "./kube/sandbox.ts";
 import { isPolicyError, loadSignerPolicyAsync, type SignerPolicy } from "./verify/policy.ts";
 import type { TrustedRoot } from "./verify/sigstore/mod.ts";
-import { type BothVerdicts, controllerSignerWarning, verifyBoth } from "./verify/controller.ts";
+import {
+  type BothVerdicts,
+  CONTROLLER_FORMAT_WARNING,
+  controllerSignerWarning,
+  verifyBoth,
+} from "./verify/controller.ts";
 import { controllerPolicyWarnings } from "./verify/policy_lint.ts";
 import { resolveTrustedRoot } from "./verify/trust_source.ts";
 import { resolveSigningServices, type SigningServices } from "./sign/services.ts";
@@ -325,6 +330,7 @@ export async function egress(o: EgressOptions, io: EgressIO): Promise<EgressResu
   }
 
   if (signer && o.key !== undefined) warn(controllerSignerWarning(o.key));
+  if (signer && o.signatureFormat === "bundle") warn(CONTROLLER_FORMAT_WARNING);
 
   // 4. Push.
   const registry = o.registry!;

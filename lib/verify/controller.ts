@@ -823,3 +823,9 @@ export function controllerSignerWarning(keyRef: string): string {
     "SignerPolicy says; sign keylessly (an OIDC identity through Fulcio, with a Rekor entry) " +
     "and list that identity's exact SAN in the SignerPolicy";
 }
+
+/** The signing-time warning for a bundle-only signature (the controller reads `.sig` only). */
+export const CONTROLLER_FORMAT_WARNING =
+  "⚠ storing only a Sigstore bundle: the kars controller reads only the legacy " +
+  "sha256-<hex>.sig signatures, so a cluster will refuse this artifact " +
+  "(AllowlistVerified=False/IdentityMismatch); store the legacy format too";
