@@ -444,7 +444,9 @@ export async function verifyBoth(options: VerifyAllowlistOptions): Promise<BothV
   const notes = trustNotes(options.trustedRoot);
   const cache = options.cache;
   const oursKey = "policy" in preOurs ? verdictCacheKey(options.ref, preOurs.policy.hash) : "";
-  const ctlKey = "policy" in preCtl ? CONTROLLER_CACHE_PREFIX + oursKey : "";
+  const ctlKey = "policy" in preCtl
+    ? CONTROLLER_CACHE_PREFIX + verdictCacheKey(options.ref, preCtl.policy.hash)
+    : "";
   const oursHit = "policy" in preOurs ? cache?.get(oursKey) : undefined;
   const ctlHit = "policy" in preCtl ? cache?.get(ctlKey) : undefined;
   let material: AllowlistMaterial | undefined;
