@@ -33,7 +33,6 @@ import { parseYamlDocuments } from "../yaml_read.ts";
 import { falseCondition, unknownCondition, verifiedCondition } from "./conditions.ts";
 import { type VerdictCache, verdictCacheKey } from "./cache.ts";
 import type { Candidate } from "./discover.ts";
-import { legacyLayerToBundle } from "./legacy.ts";
 import { isPolicyError, type SignerPolicy } from "./policy.ts";
 import { compileSanPattern, type SanMatcher, sanRegexEngineLoaded } from "./san_match.ts";
 import { quoteForMessage } from "../encoding/quote.ts";
@@ -536,7 +535,7 @@ async function judgeControllerUncaught(
   }));
   let accepted: SignatureReport | undefined;
   for (const c of found.candidates) {
-    const r = await controllerCheckCandidate(c, material.digest, policy, options);
+    const r = await controllerCheckCandidate(c, material, policy, options);
     reports.push(r);
     if (r.outcome === "accepted") {
       accepted = r;
@@ -614,10 +613,11 @@ export const KEYLESS_ONLY =
 
 async function controllerCheckCandidate(
   c: Candidate,
-  digest: Digest,
+  material: AllowlistMaterial,
   policy: SignerPolicy,
   options: VerifyAllowlistOptions,
 ): Promise<SignatureReport> {
+  const digest = material.digest;
   const where = c.where;
   if (c.format !== "legacy") {
     return {
@@ -639,10 +639,8 @@ async function controllerCheckCandidate(
   }
   const verifier = options.verifier ?? verifyBundle;
   try {
-    const bundle = legacyLayerToBundle(c.payload, a);
-    const v = await verifier(bundle, { bytes: c.payload }, {
+    const v = await material.verifyLegacyCertificate(c, verifier, {
       trustedRoot: options.trustedRoot,
-      requireTlog: true,
       ...(options.now ? { now: options.now } : {}),
     });
     if (v.kind !== "certificate" || typeof v.san !== "string" || typeof v.issuer !== "string") {

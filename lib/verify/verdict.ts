@@ -359,6 +359,47 @@ export class AllowlistMaterial {
   signatures(): Promise<Discovered> {
     return this.#signatures ??= discoverSignatures(this.target, this.digest);
   }
+
+  #certificateChecks = new WeakMap<
+    Candidate,
+    {
+      verifier: BundleVerifier;
+      trustedRoot: TrustedRoot;
+      now?: Date;
+      result: Promise<VerifiedSignature>;
+    }
+  >();
+
+  /**
+   * Verifies the certificate signature of a legacy candidate once (Rekor entry required),
+   * however many judgements ask with the same verifier, trust material and time.
+   */
+  verifyLegacyCertificate(
+    c: Candidate,
+    verifier: BundleVerifier,
+    options: { trustedRoot: TrustedRoot; now?: Date },
+  ): Promise<VerifiedSignature> {
+    if (c.format !== "legacy") {
+      return Promise.reject(new TypeError("verifyLegacyCertificate takes a legacy candidate"));
+    }
+    const hit = this.#certificateChecks.get(c);
+    if (
+      hit && hit.verifier === verifier && hit.trustedRoot === options.trustedRoot &&
+      hit.now?.getTime() === options.now?.getTime()
+    ) {
+      return hit.result;
+    }
+    const result =
+      (async () =>
+        await verifier(legacyLayerToBundle(c.payload, c.annotations), { bytes: c.payload }, {
+          trustedRoot: options.trustedRoot,
+          requireTlog: true,
+          ...(options.now ? { now: options.now } : {}),
+        }))();
+    result.catch(() => {}); // a failure is read by each caller
+    this.#certificateChecks.set(c, { verifier, ...options, result });
+    return result;
+  }
 }
 
 /**
@@ -451,7 +492,7 @@ async function judgeUncaught(
   }));
   const verifier = options.verifier ?? verifyBundle;
   for (const c of found.candidates) {
-    const r = await checkCandidate(c, { ref, digest, policy, options, verifier });
+    const r = await checkCandidate(c, { ref, digest, policy, options, verifier, material });
     reports.push(r);
     if (r.outcome === "accepted") {
       return {
@@ -496,6 +537,7 @@ interface CheckContext {
   policy: SignerPolicy;
   options: VerifyAllowlistOptions;
   verifier: BundleVerifier;
+  material: AllowlistMaterial;
 }
 
 /** An error of one signature: it makes that signature invalid, never the whole run. */
@@ -523,7 +565,7 @@ async function checkCandidate(c: Candidate, ctx: CheckContext): Promise<Signatur
       artifact = { digest: fromHex(digestHex(ctx.digest)) };
       bind = (v) => checkInTotoSubject(bundle, v, ctx.digest);
     }
-    return { where, ...(await checkSignature(bundle, artifact, bind, c.format, ctx)) };
+    return { where, ...(await checkSignature(bundle, artifact, bind, c, ctx)) };
   } catch (e) {
     if (!isSignatureFault(e)) throw e;
     return { where, outcome: "invalid", message: (e as Error).message };
@@ -551,13 +593,16 @@ async function checkSignature(
   bundle: unknown,
   artifact: { bytes: Uint8Array } | { digest: Uint8Array },
   bind: (v: VerifiedSignature) => void,
-  format: "legacy" | "bundle",
+  c: Candidate,
   ctx: CheckContext,
 ): Promise<Omit<SignatureReport, "where">> {
+  const format = c.format;
   const { trustedRoot, now } = ctx.options;
   const base = { trustedRoot, ...(now ? { now } : {}) };
   if (hasCertificate(bundle)) {
-    const v = await ctx.verifier(bundle, artifact, { ...base, requireTlog: true });
+    const v = c.format === "legacy"
+      ? await ctx.material.verifyLegacyCertificate(c, ctx.verifier, base)
+      : await ctx.verifier(bundle, artifact, { ...base, requireTlog: true });
     if (v.kind !== "certificate" || typeof v.san !== "string" || typeof v.issuer !== "string") {
       return {
         outcome: "invalid",

@@ -12,7 +12,7 @@ import { ALLOWLIST_MEDIA_TYPE } from "../../lib/oci/artifact.ts";
 import { MemoryTarget } from "../../lib/oci/memory.ts";
 import type { Target } from "../../lib/oci/types.ts";
 import { loadTrustedRoot } from "../../lib/verify/sigstore/trust_root.ts";
-import { productionTrustedRoot } from "../../lib/verify/sigstore/mod.ts";
+import { productionTrustedRoot, verifyBundle } from "../../lib/verify/sigstore/mod.ts";
 import { loadSignerPolicy, type PolicyError, type SignerPolicy } from "../../lib/verify/policy.ts";
 import { VerdictCache } from "../../lib/verify/cache.ts";
 import {
@@ -23,7 +23,7 @@ import {
   TRUST_ROOT_NOTE,
   verifyBoth,
 } from "../../lib/verify/controller.ts";
-import type { AllowlistRefInput, VerifyResult } from "../../lib/verify/verdict.ts";
+import type { AllowlistRefInput, BundleVerifier, VerifyResult } from "../../lib/verify/verdict.ts";
 import { startSigstoreMock } from "../support/sigstore_mock.ts";
 import {
   keylessSigner,
@@ -418,6 +418,27 @@ Deno.test("controller verdict: keyless only, exact SANs, legacy only, its reason
       assert.equal(new Set(rec.reads).size, rec.reads.length, rec.reads.join("\n"));
       // the controller alone reads nothing that the pair did not
       for (const x of alone.reads) assert.ok(rec.reads.includes(x), x);
+    });
+
+    await t.step("one certificate check per legacy signature for both judgements", async () => {
+      const target = new MemoryTarget(`${REG}/${REPO}`);
+      const a = await pushAllowlist(target);
+      await signLegacy(target, { ...sign, digest: a.manifestDigest, signer: keylessSigner(mock) });
+      let calls = 0;
+      const verifier: BundleVerifier = (b, art, o) => {
+        calls++;
+        return verifyBundle(b, art, o);
+      };
+      const r = await verifyBoth({
+        ref: refOf(a.manifestDigest),
+        target,
+        policy: policy(EXACT),
+        trustedRoot,
+        verifier,
+      });
+      expect(r.ours, "True", "Verified");
+      expect(r.controller, "True", "Verified");
+      assert.equal(calls, 1);
     });
 
     await t.step("cache: the controller's verdict has its own key", async () => {
