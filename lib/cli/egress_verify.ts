@@ -42,7 +42,8 @@ canonical allowlist, finds its cosign signatures in the legacy .sig tag and Sigs
 bundle referrers, checks them against the SignerPolicy) and the kars controller's,
 predicted from its own rules: keyless signatures only (key and KMS signatures are
 refused there), legacy .sig only, http(s) SAN patterns as exact strings (no globs),
-email patterns exact or unanchored re:, publicKeys ignored.
+email patterns exact or unanchored re:, publicKeys ignored. 'kars signer-policy lint
+FILE' shows how each reads a SignerPolicy.
 
   --manifest FILE            a GitOps manifest / KarsSandbox YAML (its allowlistRef is
                              verified; an inline-only sandbox is False/Unsigned)
@@ -281,7 +282,7 @@ export function exitCodeOfResult(r: VerifyResult): number {
  */
 export const egressVerifyCommand: Command = {
   path: ["egress", "verify"],
-  summary: "verify a signed allowlist as the controller does (AllowlistVerified)",
+  summary: "verify a signed allowlist: our verdict and the kars controller's (AllowlistVerified)",
   help: HELP,
   options: {
     manifest: { type: "string" },
