@@ -42,7 +42,7 @@ export {
   emitCanonicalAllowlist,
   parseCanonicalAllowlist,
 } from "./lib/allowlist.ts";
-export type { Allowlist, Endpoint } from "./lib/allowlist.ts";
+export type { Allowlist, EmitOptions, Endpoint } from "./lib/allowlist.ts";
 export { diffAllowlists, renderDiffText } from "./lib/allowlist/diff.ts";
 export type { AllowlistDiff } from "./lib/allowlist/diff.ts";
 export { normaliseHost, parseHostPort } from "./lib/host.ts";

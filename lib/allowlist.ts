@@ -20,7 +20,10 @@ export type { Endpoint } from "./model/sandbox.ts";
 export interface Allowlist {
   /** Positive integer generation. */
   generation: number;
-  /** Sorted by host (byte order) then port, no duplicates, never empty when emitted. */
+  /**
+   * Sorted by host (byte order) then port, no duplicates. Empty only for a deny-all
+   * allowlist, emitted only when asked for explicitly (`allowEmpty`).
+   */
   endpoints: Endpoint[];
 }
 
@@ -42,8 +45,20 @@ function tooManyEndpointsMessage(count: number | string, what = "allowlist"): st
 /** Most invalid entries listed one by one in an error message; the rest are counted. */
 const MAX_LISTED_ERRORS = 20;
 
-/** Exact message when asked to emit an allowlist with no endpoints. */
+/** Exact message when asked to emit an allowlist with no endpoints (without `allowEmpty`). */
 export const EMPTY_ALLOWLIST_MESSAGE = "refusing to sign empty allowlist";
+
+/** `details.reason` of the error refusing an empty allowlist (the CLI names its flag). */
+export const EMPTY_ALLOWLIST_REASON = "EmptyAllowlist";
+
+/** The line a deny-all allowlist ends with (formats.md §2). */
+const DENY_ALL_LINE = "  endpoints: []";
+
+/** Options of {@link emitCanonicalAllowlist}. */
+export interface EmitOptions {
+  /** Emit an empty list as the deny-all `endpoints: []` instead of refusing it. */
+  allowEmpty?: boolean;
+}
 
 function describe(v: unknown): string {
   if (v === null) return "null";
@@ -188,7 +203,8 @@ function hostScalar(h: string): string {
 
 function emitText(generation: number, endpoints: readonly Endpoint[]): string {
   let out = "apiVersion: kars.dev/v1alpha1\nkind: EgressAllowlist\nmetadata:\n  generation: " +
-    String(generation) + "\nspec:\n  endpoints:\n";
+    String(generation) + "\nspec:\n" +
+    (endpoints.length === 0 ? `${DENY_ALL_LINE}\n` : "  endpoints:\n");
   for (const e of endpoints) {
     out += "    - host: " + hostScalar(e.host) + "\n      port: " + e.port + "\n";
   }
@@ -198,7 +214,8 @@ function emitText(generation: number, endpoints: readonly Endpoint[]): string {
 /**
  * Emits the canonical allowlist bytes (formats.md §2). The endpoints must already be
  * canonical (as returned by {@link canonicalizeEndpoints}); anything else is refused, as is
- * an empty list (`refusing to sign empty allowlist`).
+ * an empty list (`refusing to sign empty allowlist`, `details.reason` `EmptyAllowlist`)
+ * unless `allowEmpty` is set: then it is the deny-all allowlist, `  endpoints: []`.
  *
  * @example
  * ```ts
@@ -207,10 +224,15 @@ function emitText(generation: number, endpoints: readonly Endpoint[]): string {
  * new TextDecoder().decode(bytes).endsWith("      port: 443\n"); // true
  * ```
  */
-export function emitCanonicalAllowlist(list: Allowlist): Uint8Array {
+export function emitCanonicalAllowlist(list: Allowlist, options: EmitOptions = {}): Uint8Array {
   const generation = checkGeneration(list.generation, "allowlist generation");
   const eps = list.endpoints;
-  if (eps.length === 0) throw new KarsError("INPUT", EMPTY_ALLOWLIST_MESSAGE);
+  if (eps.length === 0) {
+    if (options.allowEmpty === true) return utf8(emitText(generation, eps));
+    throw new KarsError("INPUT", EMPTY_ALLOWLIST_MESSAGE, {
+      details: { reason: EMPTY_ALLOWLIST_REASON },
+    });
+  }
   if (eps.length > MAX_ENDPOINTS) {
     throw new KarsError("INPUT", tooManyEndpointsMessage(eps.length), {
       details: { limit: MAX_ENDPOINTS, count: eps.length },
@@ -247,7 +269,8 @@ const HEADER = [
 
 /**
  * Parses canonical allowlist bytes STRICTLY: only bytes byte-identical to what
- * {@link emitCanonicalAllowlist} writes are accepted. Anything else throws
+ * {@link emitCanonicalAllowlist} writes are accepted (including the deny-all
+ * `  endpoints: []`). Anything else throws
  * `KarsError("VERIFY", …, {details: {reason: "CanonicalFormViolation"}})` saying what is wrong.
  *
  * @example
@@ -304,7 +327,9 @@ export function parseCanonicalAllowlist(bytes: Uint8Array): Allowlist {
     if (l === "") fail(`line ${n + 1}: blank line`);
   }
   let generation = 0;
+  const denyAll = lines.length === HEADER.length && lines[HEADER.length - 1] === DENY_ALL_LINE;
   for (let n = 0; n < HEADER.length; n++) {
+    if (denyAll && n === HEADER.length - 1) break;
     const want = HEADER[n];
     if (want === null) {
       const m = /^ {2}generation: ([1-9][0-9]{0,15})$/.exec(lines[n] ?? "");
@@ -313,8 +338,15 @@ export function parseCanonicalAllowlist(bytes: Uint8Array): Allowlist {
     } else if (lines[n] !== want) at(n, JSON.stringify(want));
   }
   const endpoints: Endpoint[] = [];
+  if (denyAll) return { generation, endpoints };
   let n = HEADER.length;
-  if (n >= lines.length) fail("the endpoint list is empty (an empty allowlist is never signed)");
+  if (n >= lines.length) {
+    fail(
+      `the endpoint list is empty (a deny-all allowlist is written ${
+        JSON.stringify(DENY_ALL_LINE)
+      })`,
+    );
+  }
   for (; n < lines.length; n += 2) {
     const hm = /^ {4}- host: ("?)([a-z0-9.-]+)\1$/.exec(lines[n]);
     if (!hm) at(n, '"    - host: <canonical host>"');

@@ -2,7 +2,8 @@
  * The demo: the whole `kars egress` job, offline, on an embedded default sandbox. It
  * pushes to an OCI image layout on disk, signs with a cosign key pair generated into the
  * demo folder (no Rekor upload: no network), verifies the result against a SignerPolicy
- * pinning that key — as the cluster's controller would — and returns the GitOps manifest.
+ * pinning that key, predicts the kars controller's verdict (False: it accepts only keyless
+ * signatures) and returns the GitOps manifest.
  *
  * @module
  */
@@ -154,7 +155,7 @@ data:
   fulcioIssuers: |
     https://token.actions.githubusercontent.com
   sanPatterns: |
-    https://github.com/example/gitops/.github/workflows/*.yml@refs/heads/main
+    https://github.com/example/gitops/.github/workflows/promote.yml@refs/heads/main
   publicKeys: |
 ${indented}
 `;

@@ -53,7 +53,13 @@ import { connectCluster, type LiveCluster } from "./cluster.ts";
 import type { LiveSandbox } from "./kube/sandbox.ts";
 import { isPolicyError, loadSignerPolicyAsync, type SignerPolicy } from "./verify/policy.ts";
 import type { TrustedRoot } from "./verify/sigstore/mod.ts";
-import { verifyAllowlist } from "./verify/verdict.ts";
+import {
+  type BothVerdicts,
+  CONTROLLER_FORMAT_WARNING,
+  controllerSignerWarning,
+  verifyBoth,
+} from "./verify/controller.ts";
+import { controllerPolicyWarnings } from "./verify/policy_lint.ts";
 import { resolveTrustedRoot } from "./verify/trust_source.ts";
 import { resolveSigningServices, type SigningServices } from "./sign/services.ts";
 import { parseSigningConfig, type SigningConfig } from "./sign/signing_config.ts";
@@ -118,6 +124,8 @@ export interface EgressResult {
   reference?: string;
   /** The same condition as an object (status, reason, message). */
   verificationCondition?: { status: string; reason: string; message: string };
+  /** Both verdicts (ours decides; the controller's is predicted), when `--signer-policy` was given. */
+  verdicts?: BothVerdicts;
   /** Whether the live sandbox was patched. */
   patched: boolean;
   /** True when the digest already carried a valid signature by this signer (none was added). */
@@ -185,6 +193,7 @@ export async function egress(o: EgressOptions, io: EgressIO): Promise<EgressResu
       cwd: io.cwd,
     });
     verification = { policy, trustedRoot };
+    for (const w of controllerPolicyWarnings(policy, o.signerPolicy)) warn(w);
   }
   // The Sigstore services are chosen now too (a bad signing config is refused before any push).
   const services = o.sign && !o.dryRun
@@ -252,7 +261,9 @@ export async function egress(o: EgressOptions, io: EgressIO): Promise<EgressResu
   const previous = prior?.allowlist;
   const diff = diffAllowlists(previous?.endpoints ?? [], endpoints);
   const generation = chooseGeneration({ endpoints, previous, override: o.generation });
-  const canonicalBytes = emitCanonicalAllowlist({ generation, endpoints });
+  const canonicalBytes = emitCanonicalAllowlist({ generation, endpoints }, {
+    allowEmpty: o.allowEmpty === true,
+  });
   const artifact = buildAllowlistArtifact(canonicalBytes);
   const canonical = fromUtf8(canonicalBytes);
   progress(
@@ -317,6 +328,9 @@ export async function egress(o: EgressOptions, io: EgressIO): Promise<EgressResu
       );
     }
   }
+
+  if (signer && o.key !== undefined) warn(controllerSignerWarning(o.key));
+  if (signer && o.signatureFormat === "bundle") warn(CONTROLLER_FORMAT_WARNING);
 
   // 4. Push.
   const registry = o.registry!;
@@ -413,9 +427,18 @@ export async function egress(o: EgressOptions, io: EgressIO): Promise<EgressResu
 
   // 6. Verify, as the controller will, when a SignerPolicy is given.
   if (verification) {
-    const verdict = await verifyAllowlist({ ref, target, ...verification });
+    const both = await verifyBoth({ ref, target, ...verification });
+    const verdict = both.ours;
+    result.verdicts = both;
     result.verification = formatCondition(verdict.condition);
     result.verificationCondition = verdict.condition;
+    if (verdict.condition.status === "True" && both.controller.condition.status !== "True") {
+      warn(
+        `⚠ the kars controller will refuse this artifact (predicted): ${
+          formatCondition(both.controller.condition)
+        }`,
+      );
+    }
     if (verdict.condition.status !== "True") {
       // details.condition lets a caller tell a verdict (False) from a fault (Unknown).
       throw new KarsError(
@@ -424,6 +447,7 @@ export async function egress(o: EgressOptions, io: EgressIO): Promise<EgressResu
         {
           details: {
             condition: verdict.condition,
+            controllerCondition: both.controller.condition,
             reference: `${ref.registry}/${ref.repository}@${ref.digest}`,
           },
         },

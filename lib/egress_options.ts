@@ -28,6 +28,8 @@ export interface EgressOptions {
   approve: string[];
   /** `--deny host` values, as given. */
   deny: string[];
+  /** `--allow-empty`: sign an empty list as the deny-all allowlist (`endpoints: []`). */
+  allowEmpty?: boolean;
   /** False with `--no-sign`. */
   sign: boolean;
   /** `--emit-manifest PATH`. */
@@ -325,6 +327,7 @@ export function parseEgressOptions(
     enforce,
     approve,
     deny,
+    allowEmpty: values["allow-empty"] === true,
     sign,
     emitManifest,
     force: values.force === true,

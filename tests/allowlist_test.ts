@@ -199,3 +199,40 @@ Deno.test("allowlist: 100,000 endpoints canonicalised + emitted + digested (timi
   }
   console.log(`  100k endpoints (cold, warm, warm): ${times.join("; ")}`);
 });
+
+Deno.test("allowlist: deny-all — endpoints: [] only with allowEmpty, exactly the §2 bytes, read back", () => {
+  // without the option: refused, with a reason the CLI turns into its flag
+  assert.throws(
+    () => emitCanonicalAllowlist({ generation: 3, endpoints: [] }, {}),
+    (e: unknown) =>
+      isKarsError(e, "INPUT") && e.message === EMPTY_ALLOWLIST_MESSAGE &&
+      e.details?.reason === "EmptyAllowlist" && !e.message.includes("--"),
+  );
+  const bytes = emitCanonicalAllowlist({ generation: 3, endpoints: [] }, { allowEmpty: true });
+  assert.equal(
+    new TextDecoder().decode(bytes),
+    "apiVersion: kars.dev/v1alpha1\nkind: EgressAllowlist\nmetadata:\n  generation: 3\nspec:\n  endpoints: []\n",
+  );
+  assert.deepEqual(parseCanonicalAllowlist(bytes), { generation: 3, endpoints: [] });
+  // allowEmpty changes nothing for a non-empty list
+  assert.deepEqual(
+    emitCanonicalAllowlist({ generation: 1, endpoints: [A] }, { allowEmpty: true }),
+    emitCanonicalAllowlist({ generation: 1, endpoints: [A] }),
+  );
+  // the deny-all line is exact: no other spelling of an empty list is canonical
+  const text = new TextDecoder().decode(bytes);
+  for (
+    const v of [
+      "  endpoints: [ ]\n",
+      "  endpoints: []  \n",
+      "  endpoints:\n",
+      "  endpoints: [] # x\n",
+    ]
+  ) {
+    assert.throws(
+      () => parseCanonicalAllowlist(new TextEncoder().encode(text.replace("  endpoints: []\n", v))),
+      (e: unknown) => isKarsError(e, "VERIFY") && e.details?.reason === "CanonicalFormViolation",
+      JSON.stringify(v),
+    );
+  }
+});

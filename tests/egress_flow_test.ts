@@ -328,8 +328,13 @@ data:
     const v = JSON.parse(ok.stdout).verification; // the C3 verification object
     assert.equal(v.ours.status, "True");
     assert.equal(v.ours.reason, "Verified");
-    assert.match(v.ours.message, /^digest=sha256:/);
+    assert.match(v.ours.message, /^digest=sha256:[0-9a-f]{64}, generation=\d+$/);
+    assert.equal(v.decidedBy, "ours");
     assert.equal(v.verified, true);
+    // the glob is read literally by the kars controller: warned at signing time, predicted refusal
+    assert.equal(v.controller.reason, "IdentityMismatch");
+    assert.match(ok.stderr, /sanPatterns\[1\] .*the kars controller reads it differently/);
+    assert.match(ok.stderr, /the kars controller will refuse this artifact \(predicted\)/);
     await Deno.stat(okOut);
 
     const noOut = join(dir, "refused.yaml");

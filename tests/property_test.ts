@@ -168,7 +168,10 @@ const MUTATIONS: Mutation[] = [
     return m ? t.replace(m[0], m[2] + m[1]) : null;
   }],
   ["port out of range", (t) => t.replace(/port: [0-9]+/, "port: 65536")],
-  ["empty list", (t) => t.replace(/ {2}endpoints:\n[\s\S]*$/, "  endpoints: []\n")],
+  // `  endpoints: []` alone is the deny-all allowlist (formats.md §2): accepted, see below
+  ["empty list without []", (t) => t.replace(/ {2}endpoints:\n[\s\S]*$/, "  endpoints:\n")],
+  ["empty flow list spaced", (t) => t.replace(/ {2}endpoints:\n[\s\S]*$/, "  endpoints: [ ]\n")],
+  ["deny-all followed by entries", (t) => t.replace(/ {2}endpoints:\n/, "  endpoints: []\n")],
   ["document marker", (t) => "---\n" + t],
 ];
 

@@ -11,6 +11,7 @@ import { egressDiffCommand } from "./egress_diff.ts";
 import { completionCommand } from "./completion.ts";
 import { generateKeyPairCommand } from "./generate_key_pair.ts";
 import { migrateFromKagentCommand } from "./migrate.ts";
+import { signerPolicyLintCommand } from "./signer_policy.ts";
 import { verifyBlobCommand } from "./verify_blob.ts";
 import { egressStatusCommand } from "./egress_status.ts";
 import { egressAuditCommand } from "./egress_audit.ts";
@@ -29,6 +30,7 @@ export const commands: readonly Command[] = [
   egressCommand,
   egressVerifyCommand,
   egressDiffCommand,
+  signerPolicyLintCommand,
   verifyBlobCommand,
   egressStatusCommand,
   egressAuditCommand,

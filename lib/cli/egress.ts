@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { EMPTY_ALLOWLIST_REASON } from "../allowlist.ts";
 import { parseEgressOptions } from "../egress_options.ts";
 import { egress, type EgressResult } from "../egress.ts";
 import { isKarsError, KarsError } from "../errors.ts";
@@ -29,6 +30,8 @@ What changes:
   --enforce                  set egressMode: Strict
   --approve HOST[:PORT]      add an endpoint (repeatable; port defaults to 443)
   --deny HOST                remove every endpoint of a host (repeatable)
+  --allow-empty              sign an empty list as a deny-all allowlist (endpoints: []);
+                             without it an empty allowlist is refused
   --generation N             force the allowlist generation (default: the previous
                              signed generation if unchanged, else previous + 1)
 
@@ -108,6 +111,7 @@ export const egressCommand: Command = {
     enforce: { type: "boolean" },
     approve: { type: "string", multiple: true },
     deny: { type: "string", multiple: true },
+    "allow-empty": { type: "boolean" },
     "no-sign": { type: "boolean" },
     "emit-manifest": { type: "string" },
     force: { type: "boolean" },
@@ -169,7 +173,7 @@ export const egressCommand: Command = {
           details: e.details,
         });
       }
-      return verdictFalse(e, options.json, ctx);
+      return verdictFalse(namingAllowEmpty(e), options.json, ctx);
     }
     if (options.json) {
       ctx.stdout(printJson(jsonResult(result)));
@@ -204,12 +208,28 @@ function verdictFalse(e: unknown, json: boolean, ctx: CliContext): number {
   ctx.stderr(`kars: error: ${e.message}\n`);
   if (json) {
     ctx.stdout(printJson(okJson({
-      verification: verificationJson(String(details?.reference ?? ""), condition),
+      verification: verificationJson(
+        String(details?.reference ?? ""),
+        condition,
+        details?.controllerCondition as typeof condition | undefined,
+        "ours",
+      ),
       manifestPath: null,
       patched: false,
     })));
   }
   return exitCodeOfCondition(condition);
+}
+
+/** The library refuses an empty list in its own terms; here the refusal names the flag. */
+function namingAllowEmpty(e: unknown): unknown {
+  if (!isKarsError(e) || e.details?.reason !== EMPTY_ALLOWLIST_REASON) return e;
+  return new KarsError(
+    "INPUT",
+    `${e.message}: no endpoints are left; pass --allow-empty to sign a deny-all allowlist ` +
+      "(endpoints: []), or add endpoints with --approve <host[:port]>",
+    { cause: e, details: e.details },
+  );
 }
 
 function paint(ctx: CliContext, text: string): string {
@@ -236,7 +256,12 @@ function jsonResult(r: EgressResult): Record<string, unknown> {
     diff: r.diff ?? null,
     manifestPath: r.manifestPath ?? null,
     verification: r.verificationCondition
-      ? verificationJson(reference, r.verificationCondition)
+      ? verificationJson(
+        reference,
+        r.verificationCondition,
+        r.verdicts?.controller.condition,
+        "ours",
+      )
       : null,
     patched: r.patched,
     dryRun: r.dryRun,

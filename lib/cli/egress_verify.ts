@@ -13,16 +13,20 @@ import { LayoutTarget } from "../oci/layout.ts";
 import { RegistryTarget } from "../oci/registry.ts";
 import type { Target } from "../oci/types.ts";
 import { createFetch } from "../transport.ts";
-import { formatCondition } from "../verify/conditions.ts";
+import { type AllowlistVerifiedCondition, formatCondition } from "../verify/conditions.ts";
 import { isPolicyError, loadSignerPolicyAsync } from "../verify/policy.ts";
 import { parseRegistryHost } from "../oci/registry_host.ts";
-import { resolveTrustedRoot } from "../verify/trust_source.ts";
 import {
-  type AllowlistRefInput,
-  verifyAllowlist,
-  type VerifyResult,
-  verifySandbox,
-} from "../verify/verdict.ts";
+  type BothVerdicts,
+  type ControllerFix,
+  controllerFixes,
+  decide,
+  type DecidedBy,
+  verifyBoth,
+  verifySandboxBoth,
+} from "../verify/controller.ts";
+import { resolveTrustedRoot } from "../verify/trust_source.ts";
+import type { AllowlistRefInput, VerifyResult } from "../verify/verdict.ts";
 import type { CliContext, Command, OptionValues } from "./command.ts";
 import { exitCodeOfCondition, faultOfCondition } from "./exit_codes.ts";
 import { okJson, printJson, verificationJson } from "./json_output.ts";
@@ -32,10 +36,14 @@ import { TIMEOUT_HELP, TIMEOUT_OPTION } from "./timeout.ts";
 
 const HELP = `kars egress verify (--manifest FILE | <registry>/<repository>@<digest>) [flags]
 
-Gives the verdict the kars controller would give (condition AllowlistVerified) for a
-signed egress allowlist: fetches the artifact by digest, re-hashes manifest and layer,
-checks the canonical allowlist, finds its cosign signatures (legacy .sig tag and Sigstore
-bundle referrers) and checks them against the SignerPolicy.
+Gives two verdicts (condition AllowlistVerified) for a signed egress allowlist, from one
+fetch: ours (fetches the artifact by digest, re-hashes manifest and layer, checks the
+canonical allowlist, finds its cosign signatures in the legacy .sig tag and Sigstore
+bundle referrers, checks them against the SignerPolicy) and the kars controller's,
+predicted from its own rules: keyless signatures only (key and KMS signatures are
+refused there), legacy .sig only, http(s) SAN patterns as exact strings (no globs),
+email patterns exact or unanchored re:, publicKeys ignored. 'kars signer-policy lint
+FILE' shows how each reads a SignerPolicy.
 
   --manifest FILE            a GitOps manifest / KarsSandbox YAML (its allowlistRef is
                              verified; an inline-only sandbox is False/Unsigned)
@@ -55,22 +63,28 @@ bundle referrers) and checks them against the SignerPolicy.
                              request (link-local and metadata hosts are always refused)
   --plain-http               talk HTTP, not HTTPS (automatic for localhost/127.0.0.1)
   --ca-file PATH             extra CA certificates (PEM) for the registry
+  --verdict WHICH            both (default): exit 3 when either verdict is False;
+                             ours | controller: only that verdict decides (both are shown)
 ${TIMEOUT_HELP}
-  --json                     print one JSON object (schema/kars-output.v1.json): the
-                             verdict under "verification", or {"ok": false, "error": …}
+  --json                     print one JSON object (schema/kars-output.v1.json): both
+                             verdicts under "verification", or {"ok": false, "error": …}
 
 Registry credentials stay with their host: KARS_REGISTRY_USERNAME / KARS_REGISTRY_PASSWORD
 only for the registry KARS_REGISTRY names; the ACR exchange (Entra ID token) only for an ACR
 login server that KARS_REGISTRY or --allowed-registry names; ~/.docker/config.json
 ($DOCKER_CONFIG) entries only for their own host. A withheld credential is named on stderr.
 
-Output: AllowlistVerified=True/Verified: digest=<d>, generation=<n>
+Output: the deciding condition first, then each verdict:
         AllowlistVerified=False/<Reason>: <message>
+          ours:       True/Verified
+          controller: False/IdentityMismatch (predicted)
+        fix: <what to change so the kars controller accepts it>
 An artifact with no signature at all (kars egress --no-sign) is False/Unsigned, or
 False/SignerPolicyMissing when there is no SignerPolicy — what the --no-sign warning says.
-Exit codes: 0 True; 3 False on the content; 1 our registry credentials were refused
-(False/Unauthorized is printed, but it is not a verdict on the content); 2 usage or input
-error; 5 transient fault (timeout, 5xx, connection refused: not a verdict, retry).
+Exit codes: 0 True; 3 False on the content (either deciding verdict); 1 our registry
+credentials were refused (False/Unauthorized is printed, but it is not a verdict on the
+content); 2 usage or input error; 5 transient fault (timeout, 5xx, connection refused: not a
+verdict, retry).
 `;
 
 /**
@@ -134,6 +148,93 @@ export function renderResult(r: VerifyResult): string {
   return s;
 }
 
+const FIX_TEXT: Record<ControllerFix, string> = {
+  keyless: "sign keylessly (kars egress --sign-mode keyless, or the ambient OIDC token in CI): " +
+    "the kars controller refuses key files, azurekms:// keys and the SignerPolicy publicKeys",
+  "legacy-format": "sign with --signature-format legacy (or both): the kars controller reads " +
+    "only the sha256-<hex>.sig signatures",
+  rekor: "keep the Rekor upload when signing: the kars controller requires a Rekor bundle",
+  "exact-san": "list the signer's exact SAN in sanPatterns: the kars controller reads http(s) " +
+    "patterns as exact strings (no globs) and other patterns as emails; run " +
+    "'kars signer-policy lint FILE' to see how it reads each pattern",
+  issuer: "add the signer's OIDC issuer to fulcioIssuers",
+};
+
+function verdictLine(c: AllowlistVerifiedCondition, labels: string[], deciding: boolean): string {
+  const label = labels.length ? ` (${labels.join(", ")})` : "";
+  const msg = c.status === "True" || deciding ? "" : `: ${c.message}`;
+  return `${c.status}/${c.reason}${label}${msg}`;
+}
+
+/**
+ * Renders both verdicts for humans: the deciding condition line first (`AllowlistVerified=…`),
+ * then one line per verdict, the fixes a controller refusal calls for, notes, and (when the
+ * decision is True) the signer and endpoints.
+ *
+ * @example
+ * ```ts
+ * import { renderBoth } from "./egress_verify.ts";
+ * import { falseCondition } from "../verify/conditions.ts";
+ * const r = { condition: falseCondition("Unsigned", "inline only"), verdict: true, signatures: [] };
+ * renderBoth({ ours: r, controller: r }, "both").split("\n")[0];
+ * // "AllowlistVerified=False/Unsigned: inline only"
+ * ```
+ */
+export function renderBoth(both: BothVerdicts, by: DecidedBy): string {
+  const d = decide(both, by);
+  let s = `${formatCondition(d.result.condition)}\n`;
+  const labels = (k: "ours" | "controller") => [
+    ...(k === "controller" ? ["predicted"] : []),
+    ...(by === "both" || by === k ? [] : ["not deciding"]),
+  ];
+  s += `  ours:       ${verdictLine(both.ours.condition, labels("ours"), d.from === "ours")}\n`;
+  s += `  controller: ${
+    verdictLine(both.controller.condition, labels("controller"), d.from === "controller")
+  }\n`;
+  for (const f of controllerFixes(both.controller)) s += `fix: ${FIX_TEXT[f]}\n`;
+  for (const n of both.controller.notes ?? []) s += `note: ${n}\n`;
+  if (d.result.condition.status === "True") {
+    if (d.result.signer) s += `signer: ${d.result.signer.id}\n`;
+    for (const e of d.result.endpoints ?? []) s += `endpoint: ${e.host}:${e.port}\n`;
+    if (d.result.endpoints?.length === 0) s += "endpoints: none (deny-all allowlist)\n";
+  }
+  return s;
+}
+
+/**
+ * The JSON output of `kars egress verify` (contract C3): the envelope with the
+ * `verification` object (`reference`, `ours`, `controller`, `decidedBy`, `verified`),
+ * then the deciding result's details.
+ *
+ * @example
+ * ```ts
+ * import { bothJson } from "./egress_verify.ts";
+ * import { falseCondition } from "../verify/conditions.ts";
+ * const r = { condition: falseCondition("Unsigned", "x"), verdict: true, signatures: [] };
+ * (bothJson({ ours: r, controller: r }, "both").verification as { verified: boolean }).verified; // false
+ * ```
+ */
+export function bothJson(both: BothVerdicts, by: DecidedBy): Record<string, unknown> {
+  const d = decide(both, by);
+  const ref = both.ours.ref ?? both.controller.ref;
+  const reference = ref ? `${ref.registry}/${ref.repository}@${ref.digest}` : null;
+  return okJson({
+    verification: verificationJson(
+      reference,
+      both.ours.condition,
+      both.controller.condition,
+      by,
+    ),
+    generation: d.result.generation ?? null,
+    endpoints: d.result.endpoints ?? null,
+    signer: d.result.signer ?? null,
+    signatures: d.result.signatures,
+    controllerFixes: controllerFixes(both.controller),
+    notes: both.controller.notes ?? [],
+    controllerSignatures: both.controller.signatures,
+  });
+}
+
 /**
  * JSON form of a result (stable keys; no secrets).
  *
@@ -181,7 +282,7 @@ export function exitCodeOfResult(r: VerifyResult): number {
  */
 export const egressVerifyCommand: Command = {
   path: ["egress", "verify"],
-  summary: "verify a signed allowlist as the controller does (AllowlistVerified)",
+  summary: "verify a signed allowlist: our verdict and the kars controller's (AllowlistVerified)",
   help: HELP,
   options: {
     manifest: { type: "string" },
@@ -193,6 +294,7 @@ export const egressVerifyCommand: Command = {
     "allowed-registry": { type: "string", multiple: true },
     "plain-http": { type: "boolean" },
     "ca-file": { type: "string" },
+    verdict: { type: "string" },
     json: { type: "boolean" },
     ...TIMEOUT_OPTION,
   },
@@ -207,6 +309,13 @@ export const egressVerifyCommand: Command = {
         positionals.length === 0
           ? "missing --manifest FILE or <registry>/<repository>@<digest>"
           : `expected one reference, got ${positionals.length}`,
+      );
+    }
+    const by = (values.verdict ?? "both") as string;
+    if (by !== "both" && by !== "ours" && by !== "controller") {
+      throw new KarsError(
+        "USAGE",
+        `--verdict ${JSON.stringify(by)}: expected ours, controller or both`,
       );
     }
     const layout = values.registry as string | undefined;
@@ -285,22 +394,23 @@ export const egressVerifyCommand: Command = {
       });
     };
     const opts = { policy, trustedRoot, openTarget, allowedRegistries };
-    let result: VerifyResult;
+    let both: BothVerdicts;
     if (manifest !== undefined) {
       const bytes = await readInput(ctx, manifest, "--manifest");
-      result = await verifySandbox(bytes, { ...opts, source: manifest });
+      both = await verifySandboxBoth(bytes, { ...opts, source: manifest });
     } else {
-      result = await verifyAllowlist({ ...opts, ref: parseRefArgument(positionals[0]) });
+      both = await verifyBoth({ ...opts, ref: parseRefArgument(positionals[0]) });
     }
+    const result = decide(both, by).result;
     // Not a verdict on the content: our credentials refused (exit 1, reason still printed), or
     // verification could not be carried out (a fault: its own exit code, 5 when transient).
     if (result.condition.status === "Unknown" && result.error?.code !== "TRANSIENT") {
-      if (values.json !== true) ctx.stdout(renderResult(result));
+      if (values.json !== true) ctx.stdout(renderBoth(both, by));
       throw result.error ?? new KarsError("VERIFY", result.condition.message);
     }
     const fault = faultOfCondition(result.condition);
     if (fault) {
-      if (values.json !== true) ctx.stdout(renderResult(result));
+      if (values.json !== true) ctx.stdout(renderBoth(both, by));
       throw new KarsError(
         fault,
         `${formatCondition(result.condition)} (not a verdict on the content${
@@ -313,8 +423,8 @@ export const egressVerifyCommand: Command = {
         { cause: result.error },
       );
     }
-    if (values.json === true) ctx.stdout(printJson(resultJson(result)));
-    else ctx.stdout(renderResult(result));
+    if (values.json === true) ctx.stdout(printJson(bothJson(both, by)));
+    else ctx.stdout(renderBoth(both, by));
     return exitCodeOfResult(result);
   },
 };

@@ -37,7 +37,6 @@ import { parseYamlDocuments } from "../yaml_read.ts";
 import { falseCondition, unknownCondition, verifiedCondition } from "./conditions.ts";
 import { type VerdictCache, verdictCacheKey } from "./cache.ts";
 import type { Candidate } from "./discover.ts";
-import { legacyLayerToBundle } from "./legacy.ts";
 import { isPolicyError, type SignerPolicy } from "./policy.ts";
 import { compileSanPattern, type SanMatcher, sanRegexEngineLoaded } from "./san_match.ts";
 import { quoteForMessage } from "../encoding/quote.ts";
@@ -48,12 +47,13 @@ import {
   judgeAllowlist,
   openAllowlistMaterial,
   preflightAllowlist,
-  refProblem,
   resultFromError,
+  sandboxAllowlistRef,
   type SignatureReport,
   type SignerIdentity,
   type VerifyAllowlistOptions,
   type VerifyResult,
+  type VerifySandboxOptions,
 } from "./verdict.ts";
 
 /** Both verdicts on one artifact. */
@@ -357,12 +357,13 @@ function preflightController(options: VerifyAllowlistOptions): PreControllerResu
   const problem = controllerRefProblem(ref);
   if (problem !== undefined) return { result: verdictFalse("InvalidRef", problem, refObj) };
   if (isPolicyError(policy)) return { result: verdictFalse(policy.reason, policy.message, refObj) };
-  const ours = refProblem(ref);
-  if (ours !== undefined) {
-    // The controller would fetch it; we do not fetch what our own verifier refuses.
+  // The controller would fetch it; we never fetch what our own verifier refuses to (a
+  // malformed ref, a registry not allowed, link-local / cloud-metadata addresses).
+  const ours = preflightAllowlist(options);
+  if ("result" in ours) {
     const err = new KarsError(
       "VERIFY",
-      `controller verdict not predicted: our verifier refuses to fetch this reference (${ours})`,
+      `controller verdict not predicted: our verifier refuses to fetch this reference (${ours.result.condition.message})`,
     );
     return {
       result: {
@@ -446,7 +447,9 @@ export async function verifyBoth(options: VerifyAllowlistOptions): Promise<BothV
   const notes = trustNotes(options.trustedRoot);
   const cache = options.cache;
   const oursKey = "policy" in preOurs ? verdictCacheKey(options.ref, preOurs.policy.hash) : "";
-  const ctlKey = "policy" in preCtl ? CONTROLLER_CACHE_PREFIX + oursKey : "";
+  const ctlKey = "policy" in preCtl
+    ? CONTROLLER_CACHE_PREFIX + verdictCacheKey(options.ref, preCtl.policy.hash)
+    : "";
   const oursHit = "policy" in preOurs ? cache?.get(oursKey) : undefined;
   const ctlHit = "policy" in preCtl ? cache?.get(ctlKey) : undefined;
   let material: AllowlistMaterial | undefined;
@@ -536,7 +539,7 @@ async function judgeControllerUncaught(
   }));
   let accepted: SignatureReport | undefined;
   for (const c of found.candidates) {
-    const r = await controllerCheckCandidate(c, material.digest, policy, options);
+    const r = await controllerCheckCandidate(c, material, policy, options);
     reports.push(r);
     if (r.outcome === "accepted") {
       accepted = r;
@@ -600,24 +603,31 @@ async function judgeControllerUncaught(
   };
 }
 
-/** The fix the controller's refusal of a key signature calls for. */
+/** Why the controller refuses a bundle-only signature. */
+export const LEGACY_ONLY = "the kars controller reads only the legacy .sig signatures";
+/** Why the controller refuses a keyless signature without a Rekor bundle. */
+export const REKOR_REQUIRED = "the kars controller requires one";
+/** The fix for a SAN the controller reads differently. */
+export const EXACT_SAN_FIX = "list the exact SAN";
+
+/** Why the controller refuses a key signature. */
 export const KEYLESS_ONLY =
   "the kars controller accepts only keyless signatures (a Fulcio certificate with a Rekor entry); " +
   "key and KMS signatures, and the SignerPolicy publicKeys, are ignored there";
 
 async function controllerCheckCandidate(
   c: Candidate,
-  digest: Digest,
+  material: AllowlistMaterial,
   policy: SignerPolicy,
   options: VerifyAllowlistOptions,
 ): Promise<SignatureReport> {
+  const digest = material.digest;
   const where = c.where;
   if (c.format !== "legacy") {
     return {
       where,
       outcome: "invalid",
-      message:
-        "a Sigstore bundle (referrer); the kars controller reads only the legacy .sig signatures",
+      message: `a Sigstore bundle (referrer); ${LEGACY_ONLY}`,
     };
   }
   const a = c.annotations;
@@ -628,15 +638,13 @@ async function controllerCheckCandidate(
     return {
       where,
       outcome: "invalid",
-      message: "keyless signature without a Rekor bundle (the kars controller requires one)",
+      message: `keyless signature without a Rekor bundle; ${REKOR_REQUIRED}`,
     };
   }
   const verifier = options.verifier ?? verifyBundle;
   try {
-    const bundle = legacyLayerToBundle(c.payload, a);
-    const v = await verifier(bundle, { bytes: c.payload }, {
+    const v = await material.verifyLegacyCertificate(c, verifier, {
       trustedRoot: options.trustedRoot,
-      requireTlog: true,
       ...(options.now ? { now: options.now } : {}),
     });
     if (v.kind !== "certificate" || typeof v.san !== "string" || typeof v.issuer !== "string") {
@@ -686,7 +694,7 @@ function identityHint(policy: SignerPolicy, san: string, issuer: string): string
       ? "a regular expression over email SANs only there"
       : "an exact email there";
     return `our reading matches it through ${quoteForMessage(ours.source)}, which is ${reading}; ` +
-      `list the exact SAN ${quoteForMessage(san)}`;
+      `${EXACT_SAN_FIX} ${quoteForMessage(san)}`;
   }
   return "no sanPatterns entry names it";
 }
@@ -703,3 +711,125 @@ function payloadDigestCheck(payload: Uint8Array, digest: Digest): void {
     throw new KarsError("VERIFY", `signature is over ${JSON.stringify(d)}, not over ${digest}`);
   }
 }
+
+/**
+ * Both verdicts for a KarsSandbox or GitOps manifest (see `verifySandbox`): an inline-only
+ * sandbox is `Unsigned` for both; a non-object `allowlistRef` is `InvalidRef` (for the
+ * controller after a malformed SignerPolicy, in its check order).
+ *
+ * @example
+ * ```ts
+ * import { verifySandboxBoth } from "./controller.ts";
+ * const r = await verifySandboxBoth({ kind: "KarsSandbox", spec: {} },
+ *   { policy: { reason: "SignerPolicyMissing", message: "none" }, trustedRoot: {} as never });
+ * r.controller.condition.reason; // "Unsigned"
+ * ```
+ */
+export async function verifySandboxBoth(
+  input: Uint8Array | Record<string, unknown>,
+  options: VerifySandboxOptions,
+): Promise<BothVerdicts> {
+  const found = sandboxAllowlistRef(input, options.source ?? "sandbox");
+  const { source: _s, ...rest } = options;
+  if ("ref" in found) return await verifyBoth({ ...rest, ref: found.ref });
+  const ours = found.result;
+  const policy = options.policy;
+  const controller = ours.condition.reason === "InvalidRef" && isPolicyError(policy) &&
+      policy.reason === "SignerPolicyMalformed"
+    ? verdictFalse(policy.reason, policy.message)
+    : ours;
+  return { ours, controller: withNotes(controller, trustNotes(options.trustedRoot)) };
+}
+
+/** Which verdicts decide: `both` (default), `ours` or `controller`. */
+export type DecidedBy = "both" | "ours" | "controller";
+
+/** The decision over {@link BothVerdicts}. */
+export interface Decision {
+  /** The deciding result: the first `False` (ours first), else the first non-verdict, else `True`. */
+  result: VerifyResult;
+  /** Which verdict it is. */
+  from: "ours" | "controller";
+  /** True when every deciding verdict is `True`. */
+  verified: boolean;
+}
+
+/**
+ * Decides over both verdicts: with `both`, `False` when either is `False`; with `ours` or
+ * `controller`, that verdict alone.
+ *
+ * @example
+ * ```ts
+ * import { decide } from "./controller.ts";
+ * import { falseCondition, verifiedCondition } from "./conditions.ts";
+ * const ours = { condition: verifiedCondition("sha256:" + "a".repeat(64), 1), verdict: true, signatures: [] };
+ * const controller = { condition: falseCondition("IdentityMismatch", "key"), verdict: true, signatures: [] };
+ * decide({ ours, controller }, "both").from; // "controller"
+ * decide({ ours, controller }, "ours").verified; // true
+ * ```
+ */
+export function decide(both: BothVerdicts, by: DecidedBy = "both"): Decision {
+  const order: ("ours" | "controller")[] = by === "both" ? ["ours", "controller"] : [by];
+  const pick = (status: string) => order.find((k) => both[k].condition.status === status);
+  const from = pick("False") ?? pick("Unknown") ?? order[0];
+  return {
+    result: both[from],
+    from,
+    verified: order.every((k) => both[k].condition.status === "True"),
+  };
+}
+
+/** What to do about a controller refusal. */
+export type ControllerFix = "keyless" | "legacy-format" | "rekor" | "exact-san" | "issuer";
+
+/**
+ * The fixes a controller `False` verdict calls for, read from its per-signature outcomes:
+ * sign keylessly, sign in the legacy `.sig` format, keep the Rekor entry, list exact SANs, or
+ * list the issuer.
+ *
+ * @example
+ * ```ts
+ * import { controllerFixes } from "./controller.ts";
+ * import { falseCondition } from "./conditions.ts";
+ * controllerFixes({ condition: falseCondition("IdentityMismatch", "x"), verdict: true,
+ *   signatures: [{ where: "l0", outcome: "invalid", message: "a key signature" }] }); // []
+ * ```
+ */
+export function controllerFixes(r: VerifyResult): ControllerFix[] {
+  const out = new Set<ControllerFix>();
+  if (r.condition.status !== "False" || r.condition.reason !== "IdentityMismatch") return [];
+  for (const s of r.signatures) {
+    if (s.message.includes(KEYLESS_ONLY)) out.add("keyless");
+    else if (s.message.includes(LEGACY_ONLY)) out.add("legacy-format");
+    else if (s.message.includes(REKOR_REQUIRED)) out.add("rekor");
+    else if (s.outcome === "identity-mismatch") {
+      out.add(s.message.includes("is not in fulcioIssuers") ? "issuer" : "exact-san");
+    }
+  }
+  if (r.signatures.length === 0) out.add("keyless");
+  return [...out];
+}
+
+/**
+ * The signing-time warning for a key or KMS signer (`keyRef`: a key file path or an
+ * `azurekms://` URI): the kars controller refuses such signatures.
+ *
+ * @example
+ * ```ts
+ * import { controllerSignerWarning } from "./controller.ts";
+ * controllerSignerWarning("cosign.key").includes("keyless"); // true
+ * ```
+ */
+export function controllerSignerWarning(keyRef: string): string {
+  const what = keyRef.startsWith("azurekms://") ? "an Azure Key Vault key" : "a key file";
+  return `⚠ signing with ${what}: the kars controller accepts only keyless signatures, so a ` +
+    "cluster will refuse this artifact (AllowlistVerified=False/IdentityMismatch) whatever the " +
+    "SignerPolicy says; sign keylessly (an OIDC identity through Fulcio, with a Rekor entry) " +
+    "and list that identity's exact SAN in the SignerPolicy";
+}
+
+/** The signing-time warning for a bundle-only signature (the controller reads `.sig` only). */
+export const CONTROLLER_FORMAT_WARNING =
+  "⚠ storing only a Sigstore bundle: the kars controller reads only the legacy " +
+  "sha256-<hex>.sig signatures, so a cluster will refuse this artifact " +
+  "(AllowlistVerified=False/IdentityMismatch); store the legacy format too";

@@ -348,6 +348,47 @@ export class AllowlistMaterial {
   signatures(): Promise<Discovered> {
     return this.#signatures ??= discoverSignatures(this.target, this.digest);
   }
+
+  #certificateChecks = new WeakMap<
+    Candidate,
+    {
+      verifier: BundleVerifier;
+      trustedRoot: TrustedRoot;
+      now?: Date;
+      result: Promise<VerifiedSignature>;
+    }
+  >();
+
+  /**
+   * Verifies the certificate signature of a legacy candidate once (Rekor entry required),
+   * however many judgements ask with the same verifier, trust material and time.
+   */
+  verifyLegacyCertificate(
+    c: Candidate,
+    verifier: BundleVerifier,
+    options: { trustedRoot: TrustedRoot; now?: Date },
+  ): Promise<VerifiedSignature> {
+    if (c.format !== "legacy") {
+      return Promise.reject(new TypeError("verifyLegacyCertificate takes a legacy candidate"));
+    }
+    const hit = this.#certificateChecks.get(c);
+    if (
+      hit && hit.verifier === verifier && hit.trustedRoot === options.trustedRoot &&
+      hit.now?.getTime() === options.now?.getTime()
+    ) {
+      return hit.result;
+    }
+    const result =
+      (async () =>
+        await verifier(legacyLayerToBundle(c.payload, c.annotations), { bytes: c.payload }, {
+          trustedRoot: options.trustedRoot,
+          requireTlog: true,
+          ...(options.now ? { now: options.now } : {}),
+        }))();
+    result.catch(() => {}); // a failure is read by each caller
+    this.#certificateChecks.set(c, { verifier, ...options, result });
+    return result;
+  }
 }
 
 /**
@@ -440,7 +481,7 @@ async function judgeUncaught(
   }));
   const verifier = options.verifier ?? verifyBundle;
   for (const c of found.candidates) {
-    const r = await checkCandidate(c, { ref, digest, policy, options, verifier });
+    const r = await checkCandidate(c, { ref, digest, policy, options, verifier, material });
     reports.push(r);
     if (r.outcome === "accepted") {
       return {
@@ -485,6 +526,7 @@ interface CheckContext {
   policy: SignerPolicy;
   options: VerifyAllowlistOptions;
   verifier: BundleVerifier;
+  material: AllowlistMaterial;
 }
 
 /** An error of one signature: it makes that signature invalid, never the whole run. */
@@ -512,7 +554,7 @@ async function checkCandidate(c: Candidate, ctx: CheckContext): Promise<Signatur
       artifact = { digest: fromHex(digestHex(ctx.digest)) };
       bind = (v) => checkInTotoSubject(bundle, v, ctx.digest);
     }
-    return { where, ...(await checkSignature(bundle, artifact, bind, c.format, ctx)) };
+    return { where, ...(await checkSignature(bundle, artifact, bind, c, ctx)) };
   } catch (e) {
     if (!isSignatureFault(e)) throw e;
     return { where, outcome: "invalid", message: (e as Error).message };
@@ -536,13 +578,16 @@ async function checkSignature(
   bundle: unknown,
   artifact: { bytes: Uint8Array } | { digest: Uint8Array },
   bind: (v: VerifiedSignature) => void,
-  format: "legacy" | "bundle",
+  c: Candidate,
   ctx: CheckContext,
 ): Promise<Omit<SignatureReport, "where">> {
+  const format = c.format;
   const { trustedRoot, now } = ctx.options;
   const base = { trustedRoot, ...(now ? { now } : {}) };
   if (hasCertificate(bundle)) {
-    const v = await ctx.verifier(bundle, artifact, { ...base, requireTlog: true });
+    const v = c.format === "legacy"
+      ? await ctx.material.verifyLegacyCertificate(c, ctx.verifier, base)
+      : await ctx.verifier(bundle, artifact, { ...base, requireTlog: true });
     if (v.kind !== "certificate" || typeof v.san !== "string" || typeof v.issuer !== "string") {
       return {
         outcome: "invalid",
@@ -657,7 +702,28 @@ export async function verifySandbox(
   input: Uint8Array | Record<string, unknown>,
   options: VerifySandboxOptions,
 ): Promise<VerifyResult> {
-  const source = options.source ?? "sandbox";
+  const found = sandboxAllowlistRef(input, options.source ?? "sandbox");
+  if ("result" in found) return found.result;
+  const { source: _s, ...rest } = options;
+  return await verifyAllowlist({ ...rest, ref: found.ref });
+}
+
+/**
+ * The `allowlistRef` of a KarsSandbox (object) or a GitOps manifest / KarsSandbox YAML
+ * (bytes), or the verdict when there is none (`Unsigned`) or it is not an object
+ * (`InvalidRef`). Throws `KarsError("INPUT")` when the input is not one KarsSandbox.
+ *
+ * @example
+ * ```ts
+ * import { sandboxAllowlistRef } from "./verdict.ts";
+ * const r = sandboxAllowlistRef({ kind: "KarsSandbox", spec: {} }, "a.yaml");
+ * "result" in r && r.result.condition.reason; // "Unsigned"
+ * ```
+ */
+export function sandboxAllowlistRef(
+  input: Uint8Array | Record<string, unknown>,
+  source: string,
+): { ref: AllowlistRefInput } | { result: VerifyResult } {
   let doc: unknown = input;
   if (input instanceof Uint8Array) {
     let text: string;
@@ -682,17 +748,20 @@ export async function verifySandbox(
   }
   const ref = d.spec?.networkPolicy?.allowlistRef;
   if (ref === undefined || ref === null) {
-    return verdictFalse(
-      "Unsigned",
-      `${source}: inline allowlist only (no spec.networkPolicy.allowlistRef); sign it with kars egress --enforce`,
-    );
+    return {
+      result: verdictFalse(
+        "Unsigned",
+        `${source}: inline allowlist only (no spec.networkPolicy.allowlistRef); sign it with kars egress --enforce`,
+      ),
+    };
   }
   if (typeof ref !== "object" || Array.isArray(ref)) {
-    return verdictFalse(
-      "InvalidRef",
-      `${source}: spec.networkPolicy.allowlistRef is not an object`,
-    );
+    return {
+      result: verdictFalse(
+        "InvalidRef",
+        `${source}: spec.networkPolicy.allowlistRef is not an object`,
+      ),
+    };
   }
-  const { source: _s, ...rest } = options;
-  return await verifyAllowlist({ ...rest, ref: ref as AllowlistRefInput });
+  return { ref: ref as AllowlistRefInput };
 }

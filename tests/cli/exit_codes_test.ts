@@ -100,6 +100,10 @@ Deno.test("exit codes: every README row, human and --json", async (t) => {
     const other = await generateKeyPair({ password: PASSWORD });
     await Deno.writeTextFile(join(dir, "policy.yaml"), policyFor(pair.publicPem));
     await Deno.writeTextFile(join(dir, "other-policy.yaml"), policyFor(other.publicPem));
+    await Deno.writeTextFile(
+      join(dir, "lint-ok.yaml"),
+      policyFor(pair.publicPem).replace(/ {2}publicKeys: \|\n[\s\S]*$/, ""),
+    );
     await Deno.writeTextFile(join(dir, "existing.yaml"), "old\n");
     await Deno.writeTextFile(join(dir, "a-file"), "x\n");
     await Deno.writeTextFile(
@@ -386,6 +390,27 @@ Deno.test("exit codes: every README row, human and --json", async (t) => {
         json: true,
       },
       {
+        exit: 0,
+        name: "ok: signer-policy lint, both readings agree",
+        args: (d) => ["signer-policy", "lint", join(d, "lint-ok.yaml")],
+        out: /both readings agree/,
+        json: true,
+      },
+      {
+        exit: 3,
+        name: "verdict False: signer-policy lint (publicKeys: the controller reads it differently)",
+        args: (d) => ["signer-policy", "lint", join(d, "policy.yaml")],
+        out: /reads 1 of 3 entries differently/,
+        json: true,
+      },
+      {
+        exit: 2,
+        name: "input: signer-policy lint of a missing file",
+        args: (d) => ["signer-policy", "lint", join(d, "absent-policy.yaml")],
+        err: /absent-policy\.yaml: no such file/,
+        json: true,
+      },
+      {
         exit: 4,
         name: "lossy migration",
         args: () => ["migrate", "from-kagent", LOSSY],
@@ -486,14 +511,16 @@ Deno.test("exit codes: every README row, human and --json", async (t) => {
           const o = JSON.parse(j.stdout); // exactly one object: JSON.parse refuses trailing text
           assert.deepEqual(validate(SCHEMA, o), [], j.stdout);
           jsonCommands.add(
-            args[0] === "egress" && ["verify", "diff", "status", "audit"].includes(args[1])
-              ? `egress ${args[1]}`
+            (args[0] === "egress" && ["verify", "diff", "status", "audit"].includes(args[1])) ||
+              args[0] === "signer-policy"
+              ? `${args[0]} ${args[1]}`
               : args[0],
           );
           assert.equal(o.schemaVersion, 1);
           if (row.exit === 0 || row.exit === 3) {
             assert.equal(o.ok, true, j.stdout);
-            if (row.exit === 3) assert.equal(o.verification.verified, false);
+            if (row.exit === 3 && args[0] === "signer-policy") assert.equal(o.consistent, false);
+            else if (row.exit === 3) assert.equal(o.verification.verified, false);
           } else {
             assert.equal(o.ok, false, j.stdout);
             assert.equal(o.error.exitCode, row.exit);

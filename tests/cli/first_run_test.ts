@@ -117,10 +117,23 @@ Deno.test("first run: kars egress verify on the demo's own manifest finds the la
       "out/gitops/demo-agent-allowlist.yaml",
       "--signer-policy",
       "out/signer-policy.yaml",
+      "--verdict",
+      "ours",
     ], { cwd: dir });
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /^AllowlistVerified=True\/Verified: /);
     assert.match(r.stderr, /reading oci-layout from .*out\/layout \(beside the manifest\)/);
+    // The demo signs with a key: the kars controller's predicted verdict refuses it (exit 3).
+    const both = await runKars([
+      "egress",
+      "verify",
+      "--manifest",
+      "out/gitops/demo-agent-allowlist.yaml",
+      "--signer-policy",
+      "out/signer-policy.yaml",
+    ], { cwd: dir });
+    assert.equal(both.code, 3, both.stdout + both.stderr);
+    assert.match(both.stdout, /\n {2}controller: False\/IdentityMismatch \(predicted\)\n/);
     // Moved away from its layout: the error explains --registry oci:DIR (exit 2, not a DNS error).
     await Deno.rename(join(dir, "out", "layout"), join(dir, "elsewhere"));
     const lost = await runKars([
@@ -142,6 +155,8 @@ Deno.test("first run: kars egress verify on the demo's own manifest finds the la
       "out/signer-policy.yaml",
       "--registry",
       "oci:elsewhere",
+      "--verdict",
+      "ours",
     ], { cwd: dir });
     assert.equal(named.code, 0, named.stdout + named.stderr);
   } finally {

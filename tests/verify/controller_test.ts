@@ -12,7 +12,7 @@ import { ALLOWLIST_MEDIA_TYPE } from "../../lib/oci/artifact.ts";
 import { MemoryTarget } from "../../lib/oci/memory.ts";
 import type { Target } from "../../lib/oci/types.ts";
 import { loadTrustedRoot } from "../../lib/verify/sigstore/trust_root.ts";
-import { productionTrustedRoot } from "../../lib/verify/sigstore/mod.ts";
+import { productionTrustedRoot, verifyBundle } from "../../lib/verify/sigstore/mod.ts";
 import { loadSignerPolicy, type PolicyError, type SignerPolicy } from "../../lib/verify/policy.ts";
 import { VerdictCache } from "../../lib/verify/cache.ts";
 import {
@@ -23,7 +23,7 @@ import {
   TRUST_ROOT_NOTE,
   verifyBoth,
 } from "../../lib/verify/controller.ts";
-import type { AllowlistRefInput, VerifyResult } from "../../lib/verify/verdict.ts";
+import type { AllowlistRefInput, BundleVerifier, VerifyResult } from "../../lib/verify/verdict.ts";
 import { startSigstoreMock } from "../support/sigstore_mock.ts";
 import {
   keylessSigner,
@@ -333,6 +333,35 @@ Deno.test("controller verdict: keyless only, exact SANs, legacy only, its reason
       expect(g.controller, "False", "IdentityMismatch");
     });
 
+    await t.step(
+      "a signature copied from another repository: refused by ours, not by the controller (digest only)",
+      async () => {
+        const target = new MemoryTarget(`${REG}/${REPO}`);
+        const a = await pushAllowlist(target);
+        await signLegacy(target, {
+          ...sign,
+          digest: a.manifestDigest,
+          signer: keylessSigner(mock),
+          payloadReference: `${REG}/policy/egress-allowlist/other`,
+        });
+        const r = await both(target, a.manifestDigest, policy(EXACT));
+        expect(r.ours, "False", "SignatureVerifyFailed", "another repository");
+        expect(r.controller, "True", "Verified");
+        // and over another digest: refused by both
+        const t2 = new MemoryTarget(`${REG}/${REPO}`);
+        const b = await pushAllowlist(t2);
+        await signLegacy(t2, {
+          ...sign,
+          digest: b.manifestDigest,
+          signer: keylessSigner(mock),
+          payloadDigest: `sha256:${"1".repeat(64)}`,
+        });
+        const r2 = await both(t2, b.manifestDigest, policy(EXACT));
+        expect(r2.ours, "False", "SignatureVerifyFailed");
+        expect(r2.controller, "False", "IdentityMismatch", "not over");
+      },
+    );
+
     await t.step("check order: malformed → InvalidRef → missing", async () => {
       const target = new MemoryTarget(`${REG}/${REPO}`);
       const badRef = { ...refOf("sha256:ABC") };
@@ -391,6 +420,27 @@ Deno.test("controller verdict: keyless only, exact SANs, legacy only, its reason
       for (const x of alone.reads) assert.ok(rec.reads.includes(x), x);
     });
 
+    await t.step("one certificate check per legacy signature for both judgements", async () => {
+      const target = new MemoryTarget(`${REG}/${REPO}`);
+      const a = await pushAllowlist(target);
+      await signLegacy(target, { ...sign, digest: a.manifestDigest, signer: keylessSigner(mock) });
+      let calls = 0;
+      const verifier: BundleVerifier = (b, art, o) => {
+        calls++;
+        return verifyBundle(b, art, o);
+      };
+      const r = await verifyBoth({
+        ref: refOf(a.manifestDigest),
+        target,
+        policy: policy(EXACT),
+        trustedRoot,
+        verifier,
+      });
+      expect(r.ours, "True", "Verified");
+      expect(r.controller, "True", "Verified");
+      assert.equal(calls, 1);
+    });
+
     await t.step("cache: the controller's verdict has its own key", async () => {
       const target = new MemoryTarget(`${REG}/${REPO}`);
       const a = await pushAllowlist(target);
@@ -413,5 +463,30 @@ Deno.test("controller verdict: keyless only, exact SANs, legacy only, its reason
     });
   } finally {
     await mock.stop();
+  }
+});
+
+Deno.test("controller verdict: never fetches what our verifier refuses to (registry not allowed, metadata address)", async () => {
+  const mem = new MemoryTarget(`${REG}/${REPO}`);
+  const a = await pushAllowlist(mem);
+  const p = policy(policyYaml(["https://token.actions.githubusercontent.com"], ["x@y.example"]));
+  const cases: [AllowlistRefInput, string[] | undefined][] = [
+    [{ ...refOf(a.manifestDigest), registry: "169.254.169.254" }, undefined],
+    [refOf(a.manifestDigest), ["other.example"]],
+  ];
+  for (const [ref, allowedRegistries] of cases) {
+    const rec = recording(mem);
+    const opts = {
+      ref,
+      target: rec.target,
+      policy: p,
+      trustedRoot: productionTrustedRoot(),
+      ...(allowedRegistries ? { allowedRegistries } : {}),
+    };
+    const { ours, controller } = await verifyBoth(opts);
+    expect(ours, "False", "InvalidRef");
+    expect(controller, "Unknown", "Error", "not predicted");
+    expect(await predictControllerVerdict(opts), "Unknown", "Error", "not predicted");
+    assert.deepEqual(rec.reads, []);
   }
 });
