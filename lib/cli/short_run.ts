@@ -5,8 +5,9 @@
  * verifications in a long-lived process, but dominates a run that signs two or three times
  * and exits. A window of 4 builds a table less than half that size: measured in one loop on
  * Node 20, key generation + three signatures + one verification cost 42 ms CPU instead of
- * 82 ms. Long-running commands (the admission webhook, fleet audit, status watch) keep
- * noble's default.
+ * 82 ms. For the same reason a one-shot run builds no per-key tables for trust-root keys
+ * (lib/verify/sigstore/keys.ts). Long-running commands (the admission webhook, fleet audit,
+ * status watch) keep the defaults.
  *
  * @module
  */
@@ -50,5 +51,9 @@ export async function tuneForShortRun(args: readonly string[]): Promise<boolean>
   if (!isOneShotCryptoRun(args)) return false;
   const { p256 } = await import("@noble/curves/nist.js");
   p256.Point.BASE.precompute(SHORT_RUN_WINDOW);
+  // No per-key tables either: a window-10 table of a trust-root key costs hundreds of ms of
+  // CPU to build, and a one-shot run verifies with each key only a few times.
+  const { setKeyTableMinUses } = await import("../verify/sigstore/keys.ts");
+  setKeyTableMinUses(Infinity);
   return true;
 }

@@ -29,6 +29,11 @@ Deno.test("a one-shot window still signs and verifies correctly (keys, signature
     const sig = p256.sign(msg, sk);
     if (!p256.verify(sig, msg, after)) throw new Error("signature does not verify");
     if (p256.verify(sig, msg.map((b) => b ^ 1), after)) throw new Error("wrong message verified");
+    const { setKeyTableMinUses } = await import("${new URL(
+    "../../lib/verify/sigstore/keys.ts",
+    import.meta.url,
+  )}");
+    if (setKeyTableMinUses(2) !== Infinity) throw new Error("per-key tables not disabled");
     console.log("ok");
   `;
   const o = await new Deno.Command(Deno.execPath(), {
