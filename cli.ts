@@ -14,6 +14,7 @@ import { commands } from "./lib/cli/commands.ts";
 import type { CliContext } from "./lib/cli/command.ts";
 import { runCli } from "./lib/cli/main.ts";
 import { profileRun } from "./lib/cli/profile.ts";
+import { tuneForShortRun } from "./lib/cli/short_run.ts";
 
 /** When the body of this module started: after runtime boot and the module graph. */
 const entry = performance.now();
@@ -78,6 +79,7 @@ function promptSecret(prompt: string): Promise<string | undefined> {
 if (import.meta.main) {
   // KARS_PROFILE=FILE records the run's phases for bench/profile.ts (nothing otherwise).
   const run = profileRun(denoContext(), entry, "deno");
+  await tuneForShortRun(Deno.args);
   const code = await runCli(Deno.args, run.ctx, commands);
   run.finish();
   Deno.exit(code);

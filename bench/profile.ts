@@ -159,7 +159,8 @@ export async function runProfile(opts: {
       probe: [Deno.execPath(), "run", "-A", "--frozen", join(opts.root, "bench/profile_probe.ts")],
     }];
     if (opts.binary) {
-      const cjs = join(dir, "probe.cjs");
+      // ESM: the probe uses top-level await, which a CommonJS bundle cannot carry.
+      const cjs = join(dir, "probe.mjs");
       const b = await run(
         [
           Deno.execPath(),
@@ -167,7 +168,7 @@ export async function runProfile(opts: {
           "--quiet",
           "--frozen",
           "--format",
-          "cjs",
+          "esm",
           "--platform",
           "deno",
           "--output",

@@ -340,6 +340,10 @@ export async function egress(o: EgressOptions, io: EgressIO): Promise<EgressResu
     registryOpts,
   );
   progress(`pushing ${target.location}@${artifact.manifestDigest}`);
+  // A digest not in the registry yet carries no signature: the Fulcio certificate (keyless)
+  // is then requested while the blobs upload. A digest already there may be signed already
+  // (step 5), so nothing is started for it.
+  let preparing: Promise<void> | undefined;
   try {
     await pushArtifact(target, {
       manifestBytes: artifact.manifestBytes,
@@ -347,8 +351,13 @@ export async function egress(o: EgressOptions, io: EgressIO): Promise<EgressResu
         { desc: artifact.config, data: EMPTY_CONFIG_BYTES },
         { desc: artifact.layer, data: canonicalBytes },
       ],
+    }, {
+      onNew: () => {
+        if (signer?.prepare && !registry.startsWith("oci:")) preparing = signer.prepare();
+      },
     }); // by digest: `latest` moves only after signing succeeded (step 5)
   } catch (e) {
+    await preparing; // nothing of this run is left running (it never rejects)
     // Refused credentials: name the user and where they came from (never the secret).
     if (isKarsError(e, "AUTH") && !registry.startsWith("oci:")) {
       throw new KarsError(

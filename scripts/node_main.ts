@@ -12,6 +12,7 @@ import { profileRun } from "../lib/cli/profile.ts";
 import { runCli } from "../lib/cli/main.ts";
 import { commands } from "../lib/cli/commands.ts";
 import { createNodeContext } from "./node_context.ts";
+import { tuneForShortRun } from "../lib/cli/short_run.ts";
 
 /**
  * Exits with `code` once everything written to stdout and stderr has been flushed (writes
@@ -26,7 +27,8 @@ function exitAfterFlush(code: number): void {
 // Bundled as CommonJS, every module above has been evaluated when this line runs.
 const entry = performance.now();
 const profiled = profileRun(createNodeContext(), entry, "node");
-runCli(process.argv.slice(2), profiled.ctx, commands).then(
+const args = process.argv.slice(2);
+tuneForShortRun(args).then(() => runCli(args, profiled.ctx, commands)).then(
   (code) => {
     profiled.finish();
     exitAfterFlush(code);

@@ -100,7 +100,9 @@ export function createFetch(options: TransportOptions = {}): typeof fetch {
         client.close(),
     };
   } else {
-    entry = nodeFetch(o);
+    // On Deno this path only serves `insecureSkipTlsVerify`; no keep-alive there, so that no
+    // idle socket outlives a test that forgets closeTransports().
+    entry = nodeFetch(o, !d);
   }
   cache.set(key, entry);
   return entry.fetch;
@@ -138,30 +140,49 @@ export function closeTransports(): void {
  * // const res = await f("https://127.0.0.1:6443/version");
  * ```
  */
-export function createNodeFetch(options: TransportOptions = {}): typeof fetch {
-  return nodeFetch(options).fetch;
+export function createNodeFetch(
+  options: TransportOptions & { keepAlive?: boolean } = {},
+): typeof fetch {
+  return nodeFetch(options, options.keepAlive ?? false).fetch;
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
 /** A `fetch` over `node:https`/`node:http` with the given TLS options (buffers request bodies). */
-function nodeFetch(o: TransportOptions): Entry {
-  let agentP: Promise<{ https: AnyRecord; http: AnyRecord; agent: AnyRecord }> | undefined;
+function nodeFetch(o: TransportOptions, keepAlive: boolean): Entry {
+  let agentP:
+    | Promise<{ https: AnyRecord; http: AnyRecord; agent: AnyRecord; plain: AnyRecord }>
+    | undefined;
+  let closed = false;
+  // Keep-alive (when asked): a run talks to one registry (and Fulcio/Rekor) many times;
+  // reusing the connection saves a TCP (and TLS) handshake per request. Idle sockets are
+  // unref'd by Node's agent, so they never hold a Node process open; `close()` destroys them.
   const setup = () =>
     agentP ??= (async () => {
-      const https = await import("node:https");
-      const http = await import("node:http");
+      // `process.getBuiltinModule` (Node ≥ 20.16) first: a Node single-executable binary's
+      // main script has no dynamic-import support, and `deno bundle` leaves `import("node:…")`
+      // as a real dynamic import.
+      const builtin = (globalThis as AnyRecord).process?.getBuiltinModule;
+      const https = typeof builtin === "function"
+        ? builtin("node:https")
+        : await import("node:https");
+      const http = typeof builtin === "function" ? builtin("node:http") : await import("node:http");
       const agent = new https.Agent({
-        keepAlive: false,
+        keepAlive,
         rejectUnauthorized: !o.insecureSkipTlsVerify,
         ...(o.caPem ? { ca: o.caPem } : {}),
         ...(o.clientCertPem ? { cert: o.clientCertPem, key: o.clientKeyPem } : {}),
       });
-      return { https, http, agent };
+      const plain = new http.Agent({ keepAlive });
+      if (closed) {
+        agent.destroy();
+        plain.destroy();
+      }
+      return { https, http, agent, plain };
     })();
 
   const f = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
-    const { https, http, agent } = await setup();
+    const { https, http, agent, plain } = await setup();
     const req0 = new Request(input, init);
     let url = new URL(req0.url);
     let method = req0.method;
@@ -175,7 +196,7 @@ function nodeFetch(o: TransportOptions): Entry {
         method,
         headers,
         body,
-        agent: url.protocol === "https:" ? agent : undefined,
+        agent: url.protocol === "https:" ? agent : plain,
         signal,
       });
       const redirect = req0.redirect ?? "follow";
@@ -199,7 +220,16 @@ function nodeFetch(o: TransportOptions): Entry {
     }
     throw new TypeError(`too many redirects fetching ${req0.url}`);
   };
-  return { fetch: f as typeof fetch, close: () => {} };
+  return {
+    fetch: f as typeof fetch,
+    close: () => {
+      closed = true;
+      agentP?.then(({ agent, plain }) => {
+        agent.destroy();
+        plain.destroy();
+      }, () => {});
+    },
+  };
 }
 
 function nodeRequest(

@@ -214,6 +214,12 @@ export interface PushArtifactOptions {
   mountFrom?: string;
   /** Cancels the blob transfers still running when it fires. */
   signal?: AbortSignal;
+  /**
+   * Called once, as soon as the first HEAD shows the manifest is not there yet (so it and its
+   * blobs are about to be uploaded): a caller can start independent work that only a new
+   * artifact needs (e.g. the Fulcio certificate) while the blobs upload.
+   */
+  onNew?: () => void;
 }
 
 /**
@@ -250,6 +256,7 @@ export async function pushArtifact(
   // them again even when the manifest is already tagged.
   const recheck = (target as { recheckBlobs?: boolean }).recheckBlobs === true;
   if (current?.digest !== digest || recheck) {
+    if (current === null) opts.onNew?.();
     const unique = [...new Map(artifact.blobs.map((b) => [b.desc.digest, b])).values()];
     // Nothing at the tag (a fresh repository or tag): small blobs are uploaded without a HEAD
     // first — an upload is idempotent, and the HEAD would almost always answer 404.

@@ -97,6 +97,12 @@ export class KeylessSigner implements Signer {
     return undefined;
   }
 
+  /** See {@link Signer.prepare}: requests the certificate now. */
+  prepare(): Promise<void> {
+    this.#cert ??= this.#certify();
+    return this.#cert.then(() => {}, () => {});
+  }
+
   /** See {@link Signer.sign}. */
   async sign(data: Uint8Array): Promise<Signature> {
     this.#cert ??= this.#certify();

@@ -56,6 +56,13 @@ export interface Signer {
   /** Signs `data` (ECDSA P-256 over SHA-256 of `data`). */
   sign(data: Uint8Array): Promise<Signature>;
   /**
+   * Optional: starts what the first {@link Signer.sign} needs from the network (keyless: the
+   * Fulcio certificate) without waiting for it, so that it can overlap other requests. The
+   * promise settles when that work has, and never rejects: a failure is reported by the next
+   * `sign`.
+   */
+  prepare?(): Promise<void>;
+  /**
    * The GitOps header `signer=` value: `keyless:<certificate SAN>`, `key:<16 hex of
    * SHA-256 of the SPKI DER>` or `kms:<uri>`; never contains spaces. For keyless signers
    * it is known only after the first {@link Signer.sign}; reading it earlier throws

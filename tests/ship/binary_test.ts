@@ -6,7 +6,7 @@
  */
 import assert from "assert";
 import { join } from "node:path";
-import { buildBinary, ROOT } from "../../scripts/build_binary.ts";
+import { buildBinary, bundle, ROOT } from "../../scripts/build_binary.ts";
 import { VERSION } from "../../lib/version.ts";
 import { startDockerRegistry } from "../support/docker_registry.ts";
 import { startSigstoreMock } from "../support/sigstore_mock.ts";
@@ -179,5 +179,27 @@ Deno.test("standalone binary runs under env -i from an empty directory", async (
     );
   } finally {
     await Deno.remove(work, { recursive: true });
+  }
+});
+
+Deno.test("the binary's bundle makes no dynamic import of a node: built-in (a Node SEA main script cannot)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "kars-bundle-test-" });
+  try {
+    const out = join(dir, "kars.cjs");
+    await bundle("scripts/node_main.ts", out, "cjs");
+    const js = await Deno.readTextFile(out);
+    // Allowed only as the fallback after process.getBuiltinModule (lib/io/transport.ts).
+    const hits = js.split("\n").filter((l) =>
+      /(?<![{\w$.])import\(\s*["']node:/.test(l) && !/builtin\("node:/.test(l)
+    );
+    assert.deepEqual(hits, [], "dynamic import of a built-in in the bundle");
+    // Local dynamic imports become lazily initialised modules inside the one file.
+    // (`{import('./x.js').T}` in JSDoc comments of dependencies is not a call.)
+    assert.ok(
+      !/(?<![{\w$.])import\(\s*["']\.{1,2}\//.test(js),
+      "a relative dynamic import was left",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -179,6 +179,28 @@ type CurvePoint = ReturnType<EcdsaCurve["Point"]["fromBytes"]>;
 const ecdsaKeys = new WeakMap<PublicKey, { uses: number; point?: CurvePoint }>();
 /** Window of the per-key table: 2^(W-1) points per window, ~33 windows for P-256. */
 const KEY_TABLE_WINDOW = 10;
+/** Uses of one key after which its table is built (see {@link setKeyTableMinUses}). */
+let keyTableMinUses = 2;
+
+/**
+ * Sets after how many verifications with one trust-root key its precomputed table is built
+ * (default 2). A table of window 10 costs hundreds of milliseconds of CPU to build and pays off
+ * over many verdicts (audit, admission webhook); a one-shot CLI run that verifies a few
+ * signatures sets `Infinity` and never builds one. Process-wide; returns the previous value.
+ *
+ * @example
+ * ```ts
+ * import { setKeyTableMinUses } from "./keys.ts";
+ * const before = setKeyTableMinUses(Infinity);
+ * setKeyTableMinUses(before);
+ * ```
+ */
+export function setKeyTableMinUses(uses: number): number {
+  if (!(uses >= 1)) throw new RangeError(`key table threshold must be >= 1, not ${uses}`);
+  const before = keyTableMinUses;
+  keyTableMinUses = uses;
+  return before;
+}
 
 /**
  * ECDSA verification (SEC 1 §4.1.4, no low-S rule, DER signature) over a message digest.
@@ -190,7 +212,7 @@ function ecdsaVerify(curve: EcdsaCurve, key: PublicKey, digest: Uint8Array, sig:
   let entry = ecdsaKeys.get(key);
   if (!entry) ecdsaKeys.set(key, entry = { uses: 0 });
   entry.uses++;
-  if (entry.uses < 2) {
+  if (entry.uses < keyTableMinUses && !entry.point) {
     return curve.verify(sig, digest, key.point, { prehash: false, lowS: false, format: "der" });
   }
   const { Point } = curve;
