@@ -30,8 +30,8 @@
 // Errors and digests.
 export { isKarsError, KarsError } from "./lib/errors.ts";
 export type { ErrorCode } from "./lib/errors.ts";
-export { digestBytes, digestStream, isDigest } from "./lib/digest.ts";
-export type { Digest } from "./lib/digest.ts";
+export { digestBytes, digestStream, isDigest } from "./lib/encoding/digest.ts";
+export type { Digest } from "./lib/encoding/digest.ts";
 export { VERSION } from "./lib/version.ts";
 
 // The canonical allowlist and its inputs.
@@ -41,19 +41,19 @@ export {
   chooseGeneration,
   emitCanonicalAllowlist,
   parseCanonicalAllowlist,
-} from "./lib/allowlist.ts";
-export type { Allowlist, EmitOptions, Endpoint } from "./lib/allowlist.ts";
+} from "./lib/allowlist/canonical.ts";
+export type { Allowlist, EmitOptions, Endpoint } from "./lib/allowlist/canonical.ts";
 export { diffAllowlists, renderDiffText } from "./lib/allowlist/diff.ts";
 export type { AllowlistDiff } from "./lib/allowlist/diff.ts";
-export { normaliseHost, parseHostPort } from "./lib/host.ts";
-export { readNetworkPolicy, selectSandbox } from "./lib/sandbox.ts";
-export type { KarsSandbox, NetworkPolicy, RawEndpoint } from "./lib/sandbox.ts";
-export { parseYamlDocuments } from "./lib/yaml_read.ts";
+export { normaliseHost, parseHostPort } from "./lib/allowlist/host.ts";
+export { readNetworkPolicy, selectSandbox } from "./lib/model/sandbox_read.ts";
+export type { KarsSandbox, NetworkPolicy, RawEndpoint } from "./lib/model/sandbox_read.ts";
+export { parseYamlDocuments } from "./lib/encoding/yaml_read.ts";
 export type { YamlLimits } from "./lib/encoding/yaml_read.ts";
 
 // The GitOps manifest.
-export { emitGitopsManifest, readGitopsManifest } from "./lib/gitops.ts";
-export type { AllowlistRef, GitopsManifest, GitopsManifestInput } from "./lib/gitops.ts";
+export { emitGitopsManifest, readGitopsManifest } from "./lib/gitops/manifest.ts";
+export type { AllowlistRef, GitopsManifest, GitopsManifestInput } from "./lib/gitops/manifest.ts";
 export { renderSummary } from "./lib/gitops/summary.ts";
 export type { SummaryInput } from "./lib/gitops/summary.ts";
 
@@ -118,7 +118,7 @@ export {
   ANNOTATION_SIGNATURE,
   signatureTag,
   SIMPLE_SIGNING_MEDIA_TYPE,
-} from "./lib/cosign.ts";
+} from "./lib/cosign/vocabulary.ts";
 export type { KeyPairPem, LoadedKey, PasswordSource } from "./lib/sign/keyfile.ts";
 
 // Verification.
@@ -178,25 +178,25 @@ export type {
 } from "./lib/verify/sigstore/mod.ts";
 
 // The whole flow, and migration.
-export { egress } from "./lib/egress.ts";
-export type { EgressIO, EgressResult } from "./lib/egress.ts";
-export { parseEgressOptions } from "./lib/egress_options.ts";
+export { egress } from "./lib/workflow/egress.ts";
+export type { EgressIO, EgressResult } from "./lib/workflow/egress.ts";
+export { parseEgressOptions } from "./lib/cli/egress_options.ts";
 export type {
   EgressOptions,
   RawOptionValues,
   SignatureFormat as EgressSignatureFormat,
   SignMode,
-} from "./lib/egress_options.ts";
-export { connectCluster } from "./lib/cluster.ts";
-export type { LiveCluster } from "./lib/cluster.ts";
+} from "./lib/cli/egress_options.ts";
+export { connectCluster } from "./lib/kube/live_cluster.ts";
+export type { LiveCluster } from "./lib/kube/live_cluster.ts";
 export type { LoadKubeConfigOptions } from "./lib/kube/kubeconfig.ts";
 export { ISOLATION_LEVELS, migrateFromKagent, translateKagent } from "./lib/migrate/from_kagent.ts";
 export { validateKarsResource } from "./lib/kube/schema/mod.ts";
 export type { FieldError, ValidateOptions, ValidationResult } from "./lib/kube/schema/mod.ts";
-export { writeFileAtomic } from "./lib/fs_atomic.ts";
-export type { WriteOptions } from "./lib/fs_atomic.ts";
-export { createFetch } from "./lib/transport.ts";
-export type { TransportOptions } from "./lib/transport.ts";
+export { writeFileAtomic } from "./lib/io/fs_atomic.ts";
+export type { WriteOptions } from "./lib/io/fs_atomic.ts";
+export { createFetch } from "./lib/io/transport.ts";
+export type { TransportOptions } from "./lib/io/transport.ts";
 export { withDeadlines } from "./lib/io/deadline.ts";
 export type { DeadlineFetchOptions, RequestDeadlines } from "./lib/io/deadline.ts";
 export { MANIFEST_MAX_BYTES, readBody, SMALL_BODY_MAX_BYTES } from "./lib/io/body.ts";
@@ -242,4 +242,4 @@ export type { RequestLogEntry } from "./lib/oci/client.ts";
 export type { KeyAlgorithm } from "./lib/verify/sigstore/keys.ts";
 export type { Json } from "./lib/migrate/emit.ts";
 export type { Extension } from "./lib/verify/sigstore/x509.ts";
-export type { DerNode } from "./lib/der.ts";
+export type { DerNode } from "./lib/encoding/der.ts";

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { canonicalizeEndpoints, emitCanonicalAllowlist } from "../lib/allowlist.ts";
-import { digestBytes } from "../lib/digest.ts";
+import { canonicalizeEndpoints, emitCanonicalAllowlist } from "../lib/allowlist/canonical.ts";
+import { digestBytes } from "../lib/encoding/digest.ts";
 import { type BenchCase, register } from "./harness.ts";
 
 /**

@@ -1,10 +1,10 @@
 /**
- * SHA-256 of 1 MiB and 64 MiB: the streaming digest (`lib/digest.ts` `digestStream`, noble,
+ * SHA-256 of 1 MiB and 64 MiB: the streaming digest (`lib/encoding/digest.ts` `digestStream`, noble,
  * 64 KiB chunks) against `crypto.subtle.digest` over the same bytes, in the same run.
  *
  * @module
  */
-import { digestStream } from "../lib/digest.ts";
+import { digestStream } from "../lib/encoding/digest.ts";
 import { type BenchCase, register } from "./harness.ts";
 
 const CHUNK = 64 * 1024;

@@ -9,7 +9,7 @@
  */
 import { p256 } from "@noble/curves/nist.js";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { utf8 } from "../lib/bytes.ts";
+import { utf8 } from "../lib/encoding/bytes.ts";
 import { productionTrustedRoot } from "../lib/verify/sigstore/trust_root.ts";
 import { signDer, spkiFromPoint, verifyDer } from "../lib/sign/p256.ts";
 import { generateKeyPair, loadPrivateKey } from "../lib/sign/keyfile.ts";

@@ -13,11 +13,11 @@
  */
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseYamlDocuments } from "../lib/yaml_read.ts";
-import { readNetworkPolicy, selectSandbox } from "../lib/sandbox.ts";
-import { canonicalizeEndpoints, emitCanonicalAllowlist } from "../lib/allowlist.ts";
+import { parseYamlDocuments } from "../lib/encoding/yaml_read.ts";
+import { readNetworkPolicy, selectSandbox } from "../lib/model/sandbox_read.ts";
+import { canonicalizeEndpoints, emitCanonicalAllowlist } from "../lib/allowlist/canonical.ts";
 import { buildAllowlistArtifact } from "../lib/oci/artifact.ts";
-import { emitGitopsManifest } from "../lib/gitops.ts";
+import { emitGitopsManifest } from "../lib/gitops/manifest.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 

@@ -20,7 +20,7 @@
  */
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseYamlDocuments } from "../lib/yaml_read.ts";
+import { parseYamlDocuments } from "../lib/encoding/yaml_read.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 /** Vendored CRD directory, relative to the repository. */

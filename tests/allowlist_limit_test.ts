@@ -10,7 +10,7 @@ import {
   type Endpoint,
   MAX_ENDPOINTS,
   parseCanonicalAllowlist,
-} from "../lib/allowlist.ts";
+} from "../lib/allowlist/canonical.ts";
 import { isKarsError } from "../lib/errors.ts";
 
 function endpoints(n: number): Endpoint[] {

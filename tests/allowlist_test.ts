@@ -7,9 +7,9 @@ import {
   EMPTY_ALLOWLIST_MESSAGE,
   type Endpoint,
   parseCanonicalAllowlist,
-} from "../lib/allowlist.ts";
+} from "../lib/allowlist/canonical.ts";
 import { buildAllowlistArtifact } from "../lib/oci/artifact.ts";
-import { fromUtf8, utf8 } from "../lib/bytes.ts";
+import { fromUtf8, utf8 } from "../lib/encoding/bytes.ts";
 import { isKarsError } from "../lib/errors.ts";
 import process from "node:process";
 

@@ -98,12 +98,16 @@ const RULES: Rule[] = [
     pattern: /["'`]1\.2\.840\.10045\.2\.1["'`]/,
     home: ["encoding/spki.ts"],
   },
-  { what: "PEM block regex", pattern: /-----BEGIN \(/, home: ["pem.ts"] },
-  { what: "DER TLV writer", pattern: /\bfunction\s+der(TLV|Tlv|Tag)\s*\(/i, home: ["der.ts"] },
+  { what: "PEM block regex", pattern: /-----BEGIN \(/, home: ["encoding/pem.ts"] },
+  {
+    what: "DER TLV writer",
+    pattern: /\bfunction\s+der(TLV|Tlv|Tag)\s*\(/i,
+    home: ["encoding/der.ts"],
+  },
   {
     what: "hex codec",
     pattern: /\bfunction\s+(fromHex|toHex|hexToBytes|bytesToHex)\s*\(/,
-    home: ["bytes.ts"],
+    home: ["encoding/bytes.ts"],
   },
   {
     what: "DSSE pre-authentication encoding",

@@ -13,7 +13,7 @@ import {
   readInt,
   readOid,
   TAG,
-} from "../lib/der.ts";
+} from "../lib/encoding/der.ts";
 
 Deno.test("der: integers, OIDs, bit strings round-trip; long lengths", () => {
   for (const n of [0n, 1n, 127n, 128n, 255n, 256n, 65535n, 2n ** 64n + 3n]) {

@@ -4,8 +4,8 @@
  */
 import assert from "assert";
 import { join } from "node:path";
-import { fromBase64, fromUtf8 } from "../lib/bytes.ts";
-import type { Digest } from "../lib/digest.ts";
+import { fromBase64, fromUtf8 } from "../lib/encoding/bytes.ts";
+import type { Digest } from "../lib/encoding/digest.ts";
 import { RegistryTarget } from "../lib/oci/registry.ts";
 import type { ImageManifest } from "../lib/oci/types.ts";
 import { legacyLayerToBundle } from "../lib/verify/legacy.ts";

@@ -1,6 +1,6 @@
 import assert from "assert";
 import { join } from "node:path";
-import { checkWritable, writeFileAtomic } from "../lib/fs_atomic.ts";
+import { checkWritable, writeFileAtomic } from "../lib/io/fs_atomic.ts";
 import { isKarsError } from "../lib/errors.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);

@@ -7,8 +7,8 @@ import {
   type GitopsManifestInput,
   readGitopsManifest,
   validateAllowlistRef,
-} from "../lib/gitops.ts";
-import { fromUtf8, utf8 } from "../lib/bytes.ts";
+} from "../lib/gitops/manifest.ts";
+import { fromUtf8, utf8 } from "../lib/encoding/bytes.ts";
 import { isKarsError } from "../lib/errors.ts";
 import { ALLOWLIST_MEDIA_TYPE } from "../lib/oci/artifact.ts";
 

@@ -8,14 +8,14 @@
 import assert from "assert";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, extname, join } from "node:path";
-import { parseYamlDocuments, readInputText } from "../lib/yaml_read.ts";
-import { type KarsSandbox, readNetworkPolicy, selectSandbox } from "../lib/sandbox.ts";
+import { parseYamlDocuments, readInputText } from "../lib/encoding/yaml_read.ts";
+import { type KarsSandbox, readNetworkPolicy, selectSandbox } from "../lib/model/sandbox_read.ts";
 import {
   canonicalizeEndpoints,
   chooseGeneration,
   emitCanonicalAllowlist,
   parseCanonicalAllowlist,
-} from "../lib/allowlist.ts";
+} from "../lib/allowlist/canonical.ts";
 import { buildAllowlistArtifact } from "../lib/oci/artifact.ts";
 import { KarsError } from "../lib/errors.ts";
 import { prng } from "./support/prng.ts";

@@ -6,7 +6,7 @@ import {
   NOT_A_URL_MESSAGE,
   parseHostPort,
   quoteForMessage,
-} from "../lib/host.ts";
+} from "../lib/allowlist/host.ts";
 import { isKarsError } from "../lib/errors.ts";
 
 const reason = (h: string) => {

@@ -1,5 +1,5 @@
 import assert from "assert";
-import { pemDecode, pemDecodeAll, pemEncode } from "../lib/pem.ts";
+import { pemDecode, pemDecodeAll, pemEncode } from "../lib/encoding/pem.ts";
 
 Deno.test("pem: encode wraps at 64 columns; decode finds every block in order", () => {
   const der = new Uint8Array(100).map((_, i) => i);

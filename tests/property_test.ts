@@ -11,12 +11,12 @@ import {
   emitCanonicalAllowlist,
   type Endpoint,
   parseCanonicalAllowlist,
-} from "../lib/allowlist.ts";
-import { emitGitopsManifest, readGitopsManifest } from "../lib/gitops.ts";
+} from "../lib/allowlist/canonical.ts";
+import { emitGitopsManifest, readGitopsManifest } from "../lib/gitops/manifest.ts";
 import { ALLOWLIST_MEDIA_TYPE } from "../lib/oci/artifact.ts";
-import { fromUtf8, toHex, utf8 } from "../lib/bytes.ts";
+import { fromUtf8, toHex, utf8 } from "../lib/encoding/bytes.ts";
 import { isKarsError } from "../lib/errors.ts";
-import { isPlainSafe, scalar } from "../lib/yaml_emit.ts";
+import { isPlainSafe, scalar } from "../lib/encoding/yaml_emit.ts";
 import { type Prng, prng } from "./support/prng.ts";
 
 const N = 1000;

@@ -1,5 +1,5 @@
 import assert from "assert";
-import { type KarsSandbox, readNetworkPolicy, selectSandbox } from "../lib/sandbox.ts";
+import { type KarsSandbox, readNetworkPolicy, selectSandbox } from "../lib/model/sandbox_read.ts";
 import { type ErrorCode, isKarsError } from "../lib/errors.ts";
 
 const sb = (name: string, extra: Record<string, unknown> = {}, ns?: string) => ({

@@ -2,7 +2,7 @@ import assert from "assert";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { startKubeApiServer } from "./support/kube_apiserver.ts";
-import { closeTransports, createFetch, createNodeFetch } from "../lib/transport.ts";
+import { closeTransports, createFetch, createNodeFetch } from "../lib/io/transport.ts";
 import { isKarsError } from "../lib/errors.ts";
 
 const PATH = "/apis/kars.azure.com/v1alpha1/namespaces/ns/karssandboxes/x";

@@ -1,6 +1,6 @@
 import assert from "assert";
 import { parse } from "yaml";
-import { isPlainSafe, scalar } from "../lib/yaml_emit.ts";
+import { isPlainSafe, scalar } from "../lib/encoding/yaml_emit.ts";
 
 Deno.test("strings YAML 1.1 reads as timestamps are quoted (go-yaml v2 behind sigs.k8s.io/yaml)", () => {
   for (

@@ -1,6 +1,6 @@
 import assert from "assert";
 import { join } from "node:path";
-import { MAX_INPUT_BYTES, parseYamlDocuments, readInputText } from "../lib/yaml_read.ts";
+import { MAX_INPUT_BYTES, parseYamlDocuments, readInputText } from "../lib/encoding/yaml_read.ts";
 import { isKarsError } from "../lib/errors.ts";
 
 const BILLION_LAUGHS = `a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]

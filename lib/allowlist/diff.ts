@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { compareEndpoints, type Endpoint } from "../allowlist.ts";
+import { compareEndpoints, type Endpoint } from "./canonical.ts";
 
 /** The difference from an old allowlist to a new one. */
 export interface AllowlistDiff {

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { runDemo } from "../demo.ts";
+import { runDemo } from "../workflow/demo.ts";
 import { type Command, EXIT } from "./command.ts";
 
 /** What the demo says about a real cluster (it signs with a key, offline). */

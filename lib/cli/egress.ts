@@ -3,9 +3,9 @@
  *
  * @module
  */
-import { EMPTY_ALLOWLIST_REASON } from "../allowlist.ts";
-import { parseEgressOptions } from "../egress_options.ts";
-import { egress, type EgressResult } from "../egress.ts";
+import { EMPTY_ALLOWLIST_REASON } from "../allowlist/canonical.ts";
+import { parseEgressOptions } from "./egress_options.ts";
+import { egress, type EgressResult } from "../workflow/egress.ts";
 import { isKarsError, KarsError } from "../errors.ts";
 import type { CliContext, Command } from "./command.ts";
 import { EXIT, exitCodeOfCondition, faultOfCondition } from "./exit_codes.ts";

@@ -3,12 +3,12 @@
  *
  * @module
  */
-import { fromUtf8 } from "../bytes.ts";
+import { fromUtf8 } from "../encoding/bytes.ts";
 import { KarsError } from "../errors.ts";
 import { defaultCredentials } from "../oci/docker_config.ts";
 import { RegistryTarget } from "../oci/registry.ts";
 import { unionRegistries } from "../oci/registry_host.ts";
-import { createFetch } from "../transport.ts";
+import { createFetch } from "../io/transport.ts";
 import { VerdictCache } from "../verify/cache.ts";
 import { loadSignerPolicy, type PolicyError, type SignerPolicy } from "../verify/policy.ts";
 import { resolveTrustedRoot } from "../verify/trust_source.ts";

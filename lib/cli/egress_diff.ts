@@ -6,18 +6,18 @@
  */
 import { readFile } from "node:fs/promises";
 import { isAbsolute, join } from "node:path";
-import { type Allowlist, parseCanonicalAllowlist } from "../allowlist.ts";
+import { type Allowlist, parseCanonicalAllowlist } from "../allowlist/canonical.ts";
 import { diffAllowlists, renderDiffText } from "../allowlist/diff.ts";
-import { fromUtf8 } from "../bytes.ts";
-import type { Digest } from "../digest.ts";
+import { fromUtf8 } from "../encoding/bytes.ts";
+import type { Digest } from "../encoding/digest.ts";
 import { KarsError } from "../errors.ts";
-import { readGitopsManifest } from "../gitops.ts";
+import { readGitopsManifest } from "../gitops/manifest.ts";
 import { parseAllowlistManifest } from "../oci/artifact.ts";
 import { defaultCredentials } from "../oci/docker_config.ts";
 import { LayoutTarget } from "../oci/layout.ts";
 import { RegistryTarget } from "../oci/registry.ts";
 import type { Target } from "../oci/types.ts";
-import { createFetch } from "../transport.ts";
+import { createFetch } from "../io/transport.ts";
 import type { CliContext, Command, OptionValues } from "./command.ts";
 import { parseRefArgument } from "./egress_verify.ts";
 import { EXIT } from "./exit_codes.ts";

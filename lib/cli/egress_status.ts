@@ -5,7 +5,7 @@
  * @module
  */
 import { isKarsError, KarsError } from "../errors.ts";
-import { readGitopsManifest } from "../gitops.ts";
+import { readGitopsManifest } from "../gitops/manifest.ts";
 import { findSandbox, getSandbox, type LiveSandbox } from "../kube/sandbox.ts";
 import {
   evaluateSandboxStatus,

@@ -5,14 +5,14 @@
  */
 import { readFile } from "node:fs/promises";
 import { isAbsolute, join } from "node:path";
-import { fromUtf8 } from "../bytes.ts";
+import { fromUtf8 } from "../encoding/bytes.ts";
 import { KarsError } from "../errors.ts";
 import { ALLOWLIST_MEDIA_TYPE } from "../oci/artifact.ts";
 import { defaultCredentials } from "../oci/docker_config.ts";
 import { LayoutTarget } from "../oci/layout.ts";
 import { RegistryTarget } from "../oci/registry.ts";
 import type { Target } from "../oci/types.ts";
-import { createFetch } from "../transport.ts";
+import { createFetch } from "../io/transport.ts";
 import { type AllowlistVerifiedCondition, formatCondition } from "../verify/conditions.ts";
 import { isPolicyError, loadSignerPolicyAsync } from "../verify/policy.ts";
 import { parseRegistryHost } from "../oci/registry_host.ts";

@@ -5,9 +5,9 @@
  */
 import { resolve } from "node:path";
 import { KarsError } from "../errors.ts";
-import { utf8 } from "../bytes.ts";
-import { readInputText } from "../yaml_read.ts";
-import { checkWritable, writeFileAtomic } from "../fs_atomic.ts";
+import { utf8 } from "../encoding/bytes.ts";
+import { readInputText } from "../encoding/yaml_read.ts";
+import { checkWritable, writeFileAtomic } from "../io/fs_atomic.ts";
 import {
   type Isolation,
   ISOLATION_LEVELS,

@@ -7,9 +7,9 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { fromHex, fromUtf8 } from "../bytes.ts";
+import { fromHex, fromUtf8 } from "../encoding/bytes.ts";
 import { KarsError } from "../errors.ts";
-import { pemDecodeAll } from "../pem.ts";
+import { pemDecodeAll } from "../encoding/pem.ts";
 import { resolveTrustedRoot } from "../verify/trust_source.ts";
 import { type TrustedRoot, verifyBundle } from "../verify/sigstore/mod.ts";
 import { type CliContext, type Command, EXIT } from "./command.ts";

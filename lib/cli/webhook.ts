@@ -9,12 +9,12 @@
 import process from "node:process";
 import { stat } from "node:fs/promises";
 import { isAbsolute, join } from "node:path";
-import { fromUtf8 } from "../bytes.ts";
+import { fromUtf8 } from "../encoding/bytes.ts";
 import { KarsError } from "../errors.ts";
 import { defaultCredentials } from "../oci/docker_config.ts";
 import { RegistryTarget } from "../oci/registry.ts";
 import { unionRegistries } from "../oci/registry_host.ts";
-import { createFetch } from "../transport.ts";
+import { createFetch } from "../io/transport.ts";
 import { VerdictCache } from "../verify/cache.ts";
 import {
   isPolicyError,

@@ -12,8 +12,8 @@ import {
   ANNOTATION_SIGNATURE,
   SIMPLE_SIGNING_MEDIA_TYPE,
 } from "./vocabulary.ts";
-import { toBase64 } from "../bytes.ts";
-import { digestBytes } from "../digest.ts";
+import { toBase64 } from "../encoding/bytes.ts";
+import { digestBytes } from "../encoding/digest.ts";
 import type { Descriptor } from "../oci/types.ts";
 import type { TlogEntry } from "../sign/rekor.ts";
 import type { Signature } from "../sign/signer.ts";

@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { fromBase64, fromUtf8, toHex, utf8 } from "../bytes.ts";
-import { type Digest, digestHex } from "../digest.ts";
+import { fromBase64, fromUtf8, toHex, utf8 } from "../encoding/bytes.ts";
+import { type Digest, digestHex } from "../encoding/digest.ts";
 import { KarsError } from "../errors.ts";
 import { COSIGN_SIGN_PREDICATE, IN_TOTO_STATEMENT_V1, INTOTO_PAYLOAD_TYPE } from "./vocabulary.ts";
 

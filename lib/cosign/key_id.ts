@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { toHex } from "../bytes.ts";
-import { sha256Bytes } from "../digest.ts";
+import { toHex } from "../encoding/bytes.ts";
+import { sha256Bytes } from "../encoding/digest.ts";
 
 /**
  * The public-key hint a bundle carries for key/KMS signatures: hex SHA-256 of the SPKI DER.

@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { fromUtf8, utf8 } from "../bytes.ts";
-import { type Digest, isDigest } from "../digest.ts";
+import { fromUtf8, utf8 } from "../encoding/bytes.ts";
+import { type Digest, isDigest } from "../encoding/digest.ts";
 import { KarsError } from "../errors.ts";
 import { COSIGN_SIGNATURE_TYPE } from "./vocabulary.ts";
 

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type Digest, digestHex } from "../digest.ts";
+import { type Digest, digestHex } from "../encoding/digest.ts";
 
 /** Where signatures are stored: cosign's legacy `.sig` tag, a Sigstore bundle referrer, or both. */
 export type SignatureFormat = "legacy" | "bundle" | "both";

@@ -1,6 +1,6 @@
 /**
  * The one SubjectPublicKeyInfo parser (RFC 5280 §4.1.2.7) for signer and verifier: strict DER
- * (through `lib/der.ts`), exactly `SEQUENCE { AlgorithmIdentifier, BIT STRING }`, and the key
+ * (through `lib/encoding/der.ts`), exactly `SEQUENCE { AlgorithmIdentifier, BIT STRING }`, and the key
  * material validated for its algorithm (P-256/P-384 points on the curve, Ed25519 a valid
  * point, RSA a PKCS#1 `SEQUENCE { n, e }` of at least 2048 bits with an odd `e ≥ 3`).
  *
@@ -8,7 +8,7 @@
  */
 import { p256, p384 } from "@noble/curves/nist.js";
 import { ed25519 } from "@noble/curves/ed25519.js";
-import { decodeDer, type DerNode, readBitString, readOid, TAG } from "../der.ts";
+import { decodeDer, type DerNode, readBitString, readOid, TAG } from "./der.ts";
 
 /** Key algorithms supported. */
 export type KeyAlgorithm = "ecdsa-p256" | "ecdsa-p384" | "ed25519" | "rsa";
@@ -62,7 +62,7 @@ function bigintOf(b: Uint8Array): bigint {
  * @example
  * ```ts
  * import { rsaPublicKeyOf } from "./spki.ts";
- * import { decodeDer } from "../der.ts";
+ * import { decodeDer } from "./der.ts";
  * // rsaPublicKeyOf(decodeDer(pkcs1Der)).bytes === 256 for a 2048-bit key
  * ```
  */
@@ -92,7 +92,7 @@ export function rsaPublicKeyOf(seq: DerNode): { n: bigint; e: bigint; bytes: num
  * ```ts
  * import { parseSpki } from "./spki.ts";
  * import { p256 } from "@noble/curves/nist.js";
- * import { concatBytes, fromHex } from "../bytes.ts";
+ * import { concatBytes, fromHex } from "./bytes.ts";
  * const pub = p256.getPublicKey(p256.utils.randomSecretKey(), false);
  * const spki = concatBytes(fromHex("3059301306072a8648ce3d020106082a8648ce3d030107034200"), pub);
  * parseSpki(spki).algorithm; // "ecdsa-p256"

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Endpoint } from "../allowlist.ts";
+import type { Endpoint } from "../allowlist/canonical.ts";
 import { type AllowlistDiff, changedPortHosts } from "../allowlist/diff.ts";
 
 /** What the summary reports. */

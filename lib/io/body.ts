@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { concatBytes } from "../bytes.ts";
+import { concatBytes } from "../encoding/bytes.ts";
 import { type ErrorCode, KarsError } from "../errors.ts";
 
 /** Largest manifest accepted (4 MiB, the limit of the distribution registry). */

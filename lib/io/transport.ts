@@ -16,8 +16,8 @@
  * @module
  */
 import { KarsError } from "../errors.ts";
-import { toHex, utf8 } from "../bytes.ts";
-import { sha256Bytes } from "../digest.ts";
+import { toHex, utf8 } from "../encoding/bytes.ts";
+import { sha256Bytes } from "../encoding/digest.ts";
 
 /** TLS options of a transport. All PEM strings; none of them is ever logged. */
 export interface TransportOptions {

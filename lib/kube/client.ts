@@ -6,7 +6,7 @@
  * @module
  */
 import { KarsError } from "../errors.ts";
-import { createFetch } from "../transport.ts";
+import { createFetch } from "../io/transport.ts";
 import { isDeadlineError, withDeadlines } from "../io/deadline.ts";
 import { readBodyPrefix, readBodyText, SMALL_BODY_MAX_BYTES } from "../io/body.ts";
 import type { KubeConfig } from "./kubeconfig.ts";

@@ -11,7 +11,7 @@
 import { spawn } from "node:child_process";
 import { isAbsolute, join } from "node:path";
 import { KarsError } from "../errors.ts";
-import { concatBytes, toBase64, utf8 } from "../bytes.ts";
+import { concatBytes, toBase64, utf8 } from "../encoding/bytes.ts";
 import type { KubeAuth } from "./kubeconfig.ts";
 
 /** The `users[].user.exec` block of a kubeconfig. */

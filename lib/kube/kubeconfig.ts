@@ -13,7 +13,7 @@
 import { delimiter, dirname, isAbsolute, join, resolve } from "node:path";
 import { isKarsError, KarsError } from "../errors.ts";
 import { parseYamlDocuments, readInputText } from "../encoding/yaml_read.ts";
-import { fromBase64, fromUtf8 } from "../bytes.ts";
+import { fromBase64, fromUtf8 } from "../encoding/bytes.ts";
 import { type ExecConfig, ExecCredentialProvider } from "./exec.ts";
 
 /** Default paths of the in-cluster service-account files. */

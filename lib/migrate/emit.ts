@@ -2,12 +2,12 @@
  * A hand-rolled, deterministic YAML emitter for plain JSON values (the resources
  * `kars migrate` writes): keys in insertion order, two-space indent, list items indented two
  * under their key, LF line endings, single trailing newline, no trailing whitespace. Strings go
- * through `lib/yaml_emit.ts` quoting rules; multi-line strings become literal blocks when that
+ * through `lib/encoding/yaml_emit.ts` quoting rules; multi-line strings become literal blocks when that
  * round-trips exactly, otherwise double-quoted.
  *
  * @module
  */
-import { doubleQuoted, scalar } from "../yaml_emit.ts";
+import { doubleQuoted, scalar } from "../encoding/yaml_emit.ts";
 import { KarsError } from "../errors.ts";
 
 /** A JSON value. */

@@ -19,8 +19,8 @@
  * @module
  */
 import { KarsError } from "../errors.ts";
-import type { Endpoint } from "../allowlist.ts";
-import { parseYamlDocuments } from "../yaml_read.ts";
+import type { Endpoint } from "../allowlist/canonical.ts";
+import { parseYamlDocuments } from "../encoding/yaml_read.ts";
 import { formatFieldErrors, validateKarsResource } from "../kube/schema/mod.ts";
 import type { Json } from "./emit.ts";
 import {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Digest } from "../digest.ts";
+import type { Digest } from "../encoding/digest.ts";
 
 /** One canonical allowlist endpoint. */
 export interface Endpoint {

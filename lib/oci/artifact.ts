@@ -12,8 +12,8 @@
  * @module
  */
 import { KarsError } from "../errors.ts";
-import { fromUtf8, utf8 } from "../bytes.ts";
-import { type Digest, digestBytes, isDigest } from "../digest.ts";
+import { fromUtf8, utf8 } from "../encoding/bytes.ts";
+import { type Digest, digestBytes, isDigest } from "../encoding/digest.ts";
 import {
   type Descriptor,
   type ImageManifest,

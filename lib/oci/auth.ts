@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { toBase64, utf8 } from "../bytes.ts";
+import { toBase64, utf8 } from "../encoding/bytes.ts";
 import { KarsError } from "../errors.ts";
 import { readBodyText, SMALL_BODY_MAX_BYTES } from "../io/body.ts";
 import { isDeadlineError } from "../io/deadline.ts";

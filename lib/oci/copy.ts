@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { fromUtf8 } from "../bytes.ts";
-import { type Digest, digestBytes } from "../digest.ts";
+import { fromUtf8 } from "../encoding/bytes.ts";
+import { type Digest, digestBytes } from "../encoding/digest.ts";
 import { isKarsError, KarsError } from "../errors.ts";
 import { parallelMap } from "../io/concurrency.ts";
 import type { UploadOptions } from "./registry.ts";
@@ -45,7 +45,7 @@ export const SMALL_BLOB_BYTES = 64 * 1024;
  * ```ts
  * import { storeBlob } from "./copy.ts";
  * import { MemoryTarget } from "./memory.ts";
- * import { digestBytes } from "../digest.ts";
+ * import { digestBytes } from "../encoding/digest.ts";
  * const data = new TextEncoder().encode("{}");
  * await storeBlob(new MemoryTarget(), { digest: digestBytes(data), size: 2 }, data, { knownAbsent: true });
  * ```

@@ -12,7 +12,7 @@
 import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { concatBytes, fromBase64, fromUtf8 } from "../bytes.ts";
+import { concatBytes, fromBase64, fromUtf8 } from "../encoding/bytes.ts";
 import { KarsError } from "../errors.ts";
 import { readBodyText, SMALL_BODY_MAX_BYTES } from "../io/body.ts";
 import { isDeadlineError, withDeadlines } from "../io/deadline.ts";

@@ -24,8 +24,8 @@ import { createHash, randomBytes } from "node:crypto";
 import { type FileHandle, lstat, mkdir, open, readFile, rename, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { withFileLock } from "../io/lock.ts";
-import { fromUtf8, toHex, utf8 } from "../bytes.ts";
-import { type Digest, digestBytes, isDigest } from "../digest.ts";
+import { fromUtf8, toHex, utf8 } from "../encoding/bytes.ts";
+import { type Digest, digestBytes, isDigest } from "../encoding/digest.ts";
 import { KarsError } from "../errors.ts";
 import { validateTag } from "./reference.ts";
 import {

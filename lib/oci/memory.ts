@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { bytesEqual, fromUtf8 } from "../bytes.ts";
-import { type Digest, digestBytes, isDigest } from "../digest.ts";
+import { bytesEqual, fromUtf8 } from "../encoding/bytes.ts";
+import { type Digest, digestBytes, isDigest } from "../encoding/digest.ts";
 import { KarsError } from "../errors.ts";
 import type { Descriptor, FetchedManifest, ImageManifest, Target } from "./types.ts";
 
@@ -15,7 +15,7 @@ import type { Descriptor, FetchedManifest, ImageManifest, Target } from "./types
  * @example
  * ```ts
  * import { MemoryTarget } from "./memory.ts";
- * import { digestBytes } from "../digest.ts";
+ * import { digestBytes } from "../encoding/digest.ts";
  * const t = new MemoryTarget();
  * const blob = new TextEncoder().encode("hello");
  * await t.pushBlob({ digest: digestBytes(blob), size: blob.length }, blob);

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type Digest, isDigest } from "../digest.ts";
+import { type Digest, isDigest } from "../encoding/digest.ts";
 import { KarsError } from "../errors.ts";
 import { parseRegistryHost } from "./registry_host.ts";
 import { REPOSITORY_RE as MODEL_REPOSITORY_RE } from "../model/names.ts";

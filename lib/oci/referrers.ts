@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { fromUtf8, utf8 } from "../bytes.ts";
-import type { Digest } from "../digest.ts";
+import { fromUtf8, utf8 } from "../encoding/bytes.ts";
+import type { Digest } from "../encoding/digest.ts";
 import { KarsError } from "../errors.ts";
 import { type Descriptor, type ImageIndex, OCI_EMPTY, OCI_INDEX } from "./types.ts";
 
@@ -74,7 +74,7 @@ export function parseReferrersIndex(
  * @example
  * ```ts
  * import { referrerDescriptor } from "./referrers.ts";
- * import { digestBytes } from "../digest.ts";
+ * import { digestBytes } from "../encoding/digest.ts";
  * const bytes = new TextEncoder().encode('{"schemaVersion":2,"artifactType":"x/y"}');
  * referrerDescriptor(bytes, "application/vnd.oci.image.manifest.v1+json", digestBytes(bytes)).artifactType; // "x/y"
  * ```

@@ -5,8 +5,8 @@
  * @module
  */
 import { sha256 } from "@noble/hashes/sha2.js";
-import { concatBytes, toHex } from "../bytes.ts";
-import { type Digest, digestBytes, isDigest } from "../digest.ts";
+import { concatBytes, toHex } from "../encoding/bytes.ts";
+import { type Digest, digestBytes, isDigest } from "../encoding/digest.ts";
 import { KarsError } from "../errors.ts";
 import { MANIFEST_MAX_BYTES, readBody, readBodyPrefix, SMALL_BODY_MAX_BYTES } from "../io/body.ts";
 import { abortableSleep } from "../io/concurrency.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Digest } from "../digest.ts";
+import type { Digest } from "../encoding/digest.ts";
 
 /** Media type of an OCI image manifest. */
 export const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";

@@ -6,8 +6,8 @@
  * @module
  */
 import { sha256 } from "@noble/hashes/sha2.js";
-import { toHex } from "../bytes.ts";
-import type { Digest } from "../digest.ts";
+import { toHex } from "../encoding/bytes.ts";
+import type { Digest } from "../encoding/digest.ts";
 import { KarsError } from "../errors.ts";
 
 /**

@@ -8,8 +8,8 @@
  * @module
  */
 import { p256 } from "@noble/curves/nist.js";
-import { concatBytes, fromBase64, fromUtf8, toBase64 } from "../bytes.ts";
-import { sha256Bytes } from "../digest.ts";
+import { concatBytes, fromBase64, fromUtf8, toBase64 } from "../encoding/bytes.ts";
+import { sha256Bytes } from "../encoding/digest.ts";
 import { KarsError } from "../errors.ts";
 import { callService, type FetchFn, parseServiceJson } from "./http.ts";
 import { rawToDer, spkiFromPoint, verifyDer } from "./p256.ts";

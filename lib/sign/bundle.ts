@@ -6,8 +6,8 @@
  * @module
  */
 import type { SerializedBundle, SerializedEnvelope } from "@sigstore/bundle";
-import { fromHex, toBase64 } from "../bytes.ts";
-import { pemDecode } from "../pem.ts";
+import { fromHex, toBase64 } from "../encoding/bytes.ts";
+import { pemDecode } from "../encoding/pem.ts";
 import { publicKeyHint } from "../cosign/key_id.ts";
 import { INTOTO_PAYLOAD_TYPE } from "../cosign/vocabulary.ts";
 import type { TlogEntry } from "./rekor.ts";

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { concatBytes } from "../bytes.ts";
+import { concatBytes } from "../encoding/bytes.ts";
 import { KarsError } from "../errors.ts";
 import { isDeadlineError, type RequestDeadlines, withDeadlines } from "../io/deadline.ts";
 

@@ -10,10 +10,10 @@ import { p256 } from "@noble/curves/nist.js";
 import { scryptAsync } from "@noble/hashes/scrypt.js";
 import { xsalsa20poly1305 } from "@noble/ciphers/salsa.js";
 import { unlink } from "node:fs/promises";
-import { fromBase64, toBase64, utf8 } from "../bytes.ts";
+import { fromBase64, toBase64, utf8 } from "../encoding/bytes.ts";
 import { isKarsError, KarsError } from "../errors.ts";
-import { checkWritable, writeFileAtomic } from "../fs_atomic.ts";
-import { pemDecodeAll, pemEncode } from "../pem.ts";
+import { checkWritable, writeFileAtomic } from "../io/fs_atomic.ts";
+import { pemDecodeAll, pemEncode } from "../encoding/pem.ts";
 import { keyIdentity, pkcs8FromSecret, secretFromPkcs8, signDer, spkiFromPoint } from "./p256.ts";
 import type { ExpectedSigner, Signature, Signer } from "./signer.ts";
 

@@ -5,9 +5,9 @@
  * @module
  */
 import { p256 } from "@noble/curves/nist.js";
-import { bytesEqual, toBase64, utf8 } from "../bytes.ts";
+import { bytesEqual, toBase64, utf8 } from "../encoding/bytes.ts";
 import { KarsError } from "../errors.ts";
-import { pemDecode, pemEncode } from "../pem.ts";
+import { pemDecode, pemEncode } from "../encoding/pem.ts";
 import { callService, type FetchFn, parseServiceJson } from "./http.ts";
 import { decodeJwtClaims, tokenSubject } from "./oidc.ts";
 import { signDer, spkiFromPoint } from "./p256.ts";

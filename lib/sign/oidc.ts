@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { fromBase64, fromUtf8 } from "../bytes.ts";
+import { fromBase64, fromUtf8 } from "../encoding/bytes.ts";
 import { KarsError } from "../errors.ts";
 import { callService, type FetchFn, parseServiceJson } from "./http.ts";
 import { interactiveIdentityToken } from "./oidc_interactive.ts";

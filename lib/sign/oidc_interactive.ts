@@ -8,8 +8,8 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { toBase64, utf8 } from "../bytes.ts";
-import { sha256Bytes } from "../digest.ts";
+import { toBase64, utf8 } from "../encoding/bytes.ts";
+import { sha256Bytes } from "../encoding/digest.ts";
 import { KarsError } from "../errors.ts";
 import { callService, type FetchFn, parseServiceJson } from "./http.ts";
 import { decodeJwtClaims } from "./oidc.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 import { p256 } from "@noble/curves/nist.js";
-import { bytesEqual } from "../bytes.ts";
+import { bytesEqual } from "../encoding/bytes.ts";
 import { KEY_OIDS, parseSpki } from "../encoding/spki.ts";
 import {
   decodeDer,
@@ -20,7 +20,7 @@ import {
   readInt,
   readOid,
   TAG,
-} from "../der.ts";
+} from "../encoding/der.ts";
 
 /** OID of `id-ecPublicKey`. */
 export const OID_EC_PUBLIC_KEY: string = KEY_OIDS.ecPublicKey;

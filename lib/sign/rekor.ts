@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { concatBytes, fromBase64, fromHex, toBase64, toHex, utf8 } from "../bytes.ts";
-import { sha256Bytes } from "../digest.ts";
+import { concatBytes, fromBase64, fromHex, toBase64, toHex, utf8 } from "../encoding/bytes.ts";
+import { sha256Bytes } from "../encoding/digest.ts";
 import { KarsError } from "../errors.ts";
 import { callService, type FetchFn, parseServiceJson } from "./http.ts";
 

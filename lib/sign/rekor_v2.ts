@@ -9,9 +9,9 @@
  *
  * @module
  */
-import { toBase64 } from "../bytes.ts";
+import { toBase64 } from "../encoding/bytes.ts";
 import { KarsError } from "../errors.ts";
-import { pemDecode } from "../pem.ts";
+import { pemDecode } from "../encoding/pem.ts";
 import { parseTlogEntry } from "../verify/sigstore/bundle.ts";
 import { isKarsError } from "../errors.ts";
 import { type LoggedSignature, verifyTlogEntry } from "../verify/sigstore/tlog.ts";

@@ -8,10 +8,10 @@
  *
  * @module
  */
-import { utf8 } from "../bytes.ts";
+import { utf8 } from "../encoding/bytes.ts";
 import { KarsError } from "../errors.ts";
 import type { Descriptor, Target } from "../oci/types.ts";
-import type { Digest } from "../digest.ts";
+import type { Digest } from "../encoding/digest.ts";
 import { AzureKmsSigner } from "./azure_kms.ts";
 import { buildDsseBundle } from "./bundle.ts";
 import type { FetchFn } from "./http.ts";

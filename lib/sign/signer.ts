@@ -6,7 +6,7 @@
  * @module
  */
 import { KarsError } from "../errors.ts";
-import { pemEncode } from "../pem.ts";
+import { pemEncode } from "../encoding/pem.ts";
 
 /** Key material that verifies a {@link Signature}. */
 export type SignatureKey =

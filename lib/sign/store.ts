@@ -11,9 +11,9 @@
  */
 import { isBlobUnknown, storeBlob } from "../oci/copy.ts";
 import { writeConfirmed } from "../oci/confirm_write.ts";
-import { signatureTag } from "../cosign.ts";
-import { fromUtf8, utf8 } from "../bytes.ts";
-import { digestBytes } from "../digest.ts";
+import { signatureTag } from "../cosign/vocabulary.ts";
+import { fromUtf8, utf8 } from "../encoding/bytes.ts";
+import { digestBytes } from "../encoding/digest.ts";
 import { isKarsError, KarsError } from "../errors.ts";
 import {
   type Descriptor,

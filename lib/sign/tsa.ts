@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { bytesEqual } from "../bytes.ts";
-import { sha256Bytes } from "../digest.ts";
+import { bytesEqual } from "../encoding/bytes.ts";
+import { sha256Bytes } from "../encoding/digest.ts";
 import {
   decodeDer,
   derBool,
@@ -19,7 +19,7 @@ import {
   readInt,
   readOid,
   TAG,
-} from "../der.ts";
+} from "../encoding/der.ts";
 import { KarsError } from "../errors.ts";
 import { callService, type FetchFn } from "./http.ts";
 

@@ -12,7 +12,7 @@ import type { SerializedEnvelope } from "@sigstore/bundle";
 import { INTOTO_PAYLOAD_TYPE } from "../cosign/vocabulary.ts";
 import { cosignStatement } from "../cosign/in_toto.ts";
 import { simpleSigningPayload } from "../cosign/simple_signing.ts";
-import type { Digest } from "../digest.ts";
+import type { Digest } from "../encoding/digest.ts";
 import { KarsError } from "../errors.ts";
 import type { TrustedRoot } from "../verify/sigstore/trust_root.ts";
 import { dsseEnvelope, pae } from "./bundle.ts";

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { fromUtf8 } from "../bytes.ts";
-import { decodeDer, type DerNode, readOid, TAG } from "../der.ts";
+import { fromUtf8 } from "../encoding/bytes.ts";
+import { decodeDer, type DerNode, readOid, TAG } from "../encoding/der.ts";
 
 /** Fields of a parsed certificate. */
 export interface CertificateInfo {

@@ -28,12 +28,12 @@ import {
   ANNOTATION_REKOR_BUNDLE,
   signatureTag,
 } from "../cosign/vocabulary.ts";
-import { fromUtf8, toHex } from "../bytes.ts";
-import { type Digest, isDigest } from "../digest.ts";
+import { fromUtf8, toHex } from "../encoding/bytes.ts";
+import { type Digest, isDigest } from "../encoding/digest.ts";
 import { isKarsError, KarsError } from "../errors.ts";
 import { ALLOWLIST_MEDIA_TYPE } from "../oci/artifact.ts";
-import type { Endpoint } from "../allowlist.ts";
-import { parseYamlDocuments } from "../yaml_read.ts";
+import type { Endpoint } from "../allowlist/canonical.ts";
+import { parseYamlDocuments } from "../encoding/yaml_read.ts";
 import { falseCondition, unknownCondition, verifiedCondition } from "./conditions.ts";
 import { type VerdictCache, verdictCacheKey } from "./cache.ts";
 import type { Candidate } from "./discover.ts";

@@ -9,9 +9,9 @@
  *
  * @module
  */
-import { signatureTag, SIMPLE_SIGNING_MEDIA_TYPE } from "../cosign.ts";
-import { fromUtf8 } from "../bytes.ts";
-import { type Digest, digestBytes, isDigest } from "../digest.ts";
+import { signatureTag, SIMPLE_SIGNING_MEDIA_TYPE } from "../cosign/vocabulary.ts";
+import { fromUtf8 } from "../encoding/bytes.ts";
+import { type Digest, digestBytes, isDigest } from "../encoding/digest.ts";
 import { isKarsError } from "../errors.ts";
 import type { Descriptor, ImageManifest, Target } from "../oci/types.ts";
 

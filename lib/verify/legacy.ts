@@ -15,10 +15,10 @@ import {
   ANNOTATION_RFC3161,
   ANNOTATION_SIGNATURE,
 } from "../cosign/vocabulary.ts";
-import { fromBase64, fromHex, fromUtf8, toBase64 } from "../bytes.ts";
-import { sha256Bytes } from "../digest.ts";
+import { fromBase64, fromHex, fromUtf8, toBase64 } from "../encoding/bytes.ts";
+import { sha256Bytes } from "../encoding/digest.ts";
 import { KarsError } from "../errors.ts";
-import { pemBody, pemScan } from "../pem.ts";
+import { pemBody, pemScan } from "../encoding/pem.ts";
 
 export { checkSimpleSigningPayload } from "../cosign/simple_signing.ts";
 

@@ -15,11 +15,11 @@
  *
  * @module
  */
-import { bytesEqual, toHex, utf8 } from "../bytes.ts";
-import { sha256Bytes } from "../digest.ts";
+import { bytesEqual, toHex, utf8 } from "../encoding/bytes.ts";
+import { sha256Bytes } from "../encoding/digest.ts";
 import { KarsError } from "../errors.ts";
 import { parseSpki, SpkiError } from "../encoding/spki.ts";
-import { pemBody, pemScan } from "../pem.ts";
+import { pemBody, pemScan } from "../encoding/pem.ts";
 import { keyId } from "../cosign/key_id.ts";
 import { parseYamlDocuments } from "../encoding/yaml_read.ts";
 import { parseRegistryHost } from "../oci/registry_host.ts";

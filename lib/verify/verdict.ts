@@ -18,16 +18,16 @@
 import { signatureTag } from "../cosign/vocabulary.ts";
 import { keyId } from "../cosign/key_id.ts";
 import { checkInTotoSubject } from "../cosign/in_toto.ts";
-import { fromHex, fromUtf8, toHex } from "../bytes.ts";
-import { type Digest, digestBytes, digestHex } from "../digest.ts";
+import { fromHex, fromUtf8, toHex } from "../encoding/bytes.ts";
+import { type Digest, digestBytes, digestHex } from "../encoding/digest.ts";
 import { isKarsError, KarsError } from "../errors.ts";
 import type { Target } from "../oci/types.ts";
 import { RegistryTarget } from "../oci/registry.ts";
 import { checkRegistryAllowed, parseRegistryHost, unionRegistries } from "../oci/registry_host.ts";
 import { ALLOWLIST_MEDIA_TYPE, checkLayerBytes, parseAllowlistManifest } from "../oci/artifact.ts";
-import { type Endpoint, parseCanonicalAllowlist } from "../allowlist.ts";
-import { validateAllowlistRef } from "../gitops.ts";
-import { parseYamlDocuments } from "../yaml_read.ts";
+import { type Endpoint, parseCanonicalAllowlist } from "../allowlist/canonical.ts";
+import { validateAllowlistRef } from "../gitops/manifest.ts";
+import { parseYamlDocuments } from "../encoding/yaml_read.ts";
 import {
   type AllowlistVerifiedCondition,
   falseCondition,

@@ -15,9 +15,9 @@
  *
  * @module
  */
-import { pemEncode } from "../pem.ts";
-import { signatureTag } from "../cosign.ts";
-import type { Digest } from "../digest.ts";
+import { pemEncode } from "../encoding/pem.ts";
+import { signatureTag } from "../cosign/vocabulary.ts";
+import type { Digest } from "../encoding/digest.ts";
 import { isKarsError } from "../errors.ts";
 import { BUNDLE_V03_MEDIA_TYPE } from "../verify/discover.ts";
 import type { Target } from "../oci/types.ts";

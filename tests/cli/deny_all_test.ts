@@ -6,9 +6,9 @@
  */
 import assert from "assert";
 import { join } from "node:path";
-import { fromUtf8 } from "../../lib/bytes.ts";
+import { fromUtf8 } from "../../lib/encoding/bytes.ts";
 import { LayoutTarget } from "../../lib/oci/layout.ts";
-import type { Digest } from "../../lib/digest.ts";
+import type { Digest } from "../../lib/encoding/digest.ts";
 import type { ImageManifest } from "../../lib/oci/types.ts";
 import { runKars } from "../support/cli.ts";
 import { startSigstoreMock } from "../support/sigstore_mock.ts";

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { p256 } from "@noble/curves/nist.js";
 import { runKars } from "../support/cli.ts";
 import { startRegistryServer } from "../support/registry_server.ts";
-import { pemEncode } from "../../lib/pem.ts";
+import { pemEncode } from "../../lib/encoding/pem.ts";
 import { pkcs8FromSecret } from "../../lib/sign/p256.ts";
 import { RegistryTarget } from "../../lib/oci/registry.ts";
 

@@ -7,7 +7,7 @@
 import { parseTrustedRoot } from "../../lib/verify/sigstore/mod.ts";
 import { loadSignerPolicy } from "../../lib/verify/policy.ts";
 import { verifySandbox } from "../../lib/verify/verdict.ts";
-import { utf8 } from "../../lib/bytes.ts";
+import { utf8 } from "../../lib/encoding/bytes.ts";
 import {
   type DockerRegistry,
   startDockerRegistry,
@@ -16,7 +16,7 @@ import {
 import { type KubeApiServer, startKubeApiServer } from "../support/kube_apiserver.ts";
 import { type SigstoreMock, startSigstoreMock } from "../support/sigstore_mock.ts";
 import { policyYaml } from "../verify/fixtures.ts";
-import { closeTransports } from "../../lib/transport.ts";
+import { closeTransports } from "../../lib/io/transport.ts";
 
 /** True when docker-registry is missing (tests use `ignore:`). */
 export const noRegistry = (() => {

@@ -7,7 +7,7 @@ import YAML from "yaml";
 import { startKubeApiServer } from "../support/kube_apiserver.ts";
 import { loadKubeConfig } from "../../lib/kube/kubeconfig.ts";
 import { KubeClient } from "../../lib/kube/client.ts";
-import { closeTransports } from "../../lib/transport.ts";
+import { closeTransports } from "../../lib/io/transport.ts";
 import { isKarsError } from "../../lib/errors.ts";
 import {
   type PolicyFromCluster,

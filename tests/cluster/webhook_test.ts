@@ -7,7 +7,7 @@
  * shutdown with JSON logs.
  */
 import assert from "assert";
-import { utf8 } from "../../lib/bytes.ts";
+import { utf8 } from "../../lib/encoding/bytes.ts";
 import { ALLOWLIST_MEDIA_TYPE } from "../../lib/oci/artifact.ts";
 import { RegistryTarget } from "../../lib/oci/registry.ts";
 import { loadSignerPolicy } from "../../lib/verify/policy.ts";

@@ -5,7 +5,7 @@ import {
   quoteForMessage,
   sanitizeMessage,
 } from "../../lib/encoding/quote.ts";
-import { quoteForMessage as fromHost } from "../../lib/host.ts";
+import { quoteForMessage as fromHost } from "../../lib/allowlist/host.ts";
 
 Deno.test("quote: escapes control, format and invisible characters; JSON string syntax", () => {
   assert.equal(quoteForMessage("a\u007fb"), '"a\\u007fb"');

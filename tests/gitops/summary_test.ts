@@ -7,7 +7,7 @@ import assert from "assert";
 import { join } from "node:path";
 import { p256 } from "@noble/curves/nist.js";
 import { runKars } from "../support/cli.ts";
-import { pemEncode } from "../../lib/pem.ts";
+import { pemEncode } from "../../lib/encoding/pem.ts";
 import { pkcs8FromSecret } from "../../lib/sign/p256.ts";
 import { diffAllowlists, renderDiffText } from "../../lib/allowlist/diff.ts";
 import { renderSummary } from "../../lib/gitops/summary.ts";

@@ -9,7 +9,7 @@
  */
 import assert from "assert";
 import { MANIFEST_MAX_BYTES, SMALL_BODY_MAX_BYTES } from "../../lib/io/body.ts";
-import { digestBytes } from "../../lib/digest.ts";
+import { digestBytes } from "../../lib/encoding/digest.ts";
 import { ALLOWLIST_MEDIA_TYPE, MAX_ALLOWLIST_LAYER_BYTES } from "../../lib/oci/artifact.ts";
 import { OCI_EMPTY, OCI_EMPTY_DIGEST, OCI_MANIFEST } from "../../lib/oci/types.ts";
 import { type HostileExchange, startHostileServer } from "../support/hostile_http.ts";

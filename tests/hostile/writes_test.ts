@@ -8,8 +8,8 @@
  */
 import assert from "assert";
 import { join } from "node:path";
-import { fromUtf8 } from "../../lib/bytes.ts";
-import type { Digest } from "../../lib/digest.ts";
+import { fromUtf8 } from "../../lib/encoding/bytes.ts";
+import type { Digest } from "../../lib/encoding/digest.ts";
 import { ALLOWLIST_MEDIA_TYPE } from "../../lib/oci/artifact.ts";
 import { LayoutTarget } from "../../lib/oci/layout.ts";
 import { RegistryTarget } from "../../lib/oci/registry.ts";

@@ -3,7 +3,7 @@ import { startKubeApiServer } from "../support/kube_apiserver.ts";
 import { loadKubeConfig } from "../../lib/kube/kubeconfig.ts";
 import { KubeClient } from "../../lib/kube/client.ts";
 import { findSandbox } from "../../lib/kube/sandbox.ts";
-import { closeTransports } from "../../lib/transport.ts";
+import { closeTransports } from "../../lib/io/transport.ts";
 import { isKarsError } from "../../lib/errors.ts";
 
 const FIXTURES = new URL("../../testdata/kube/", import.meta.url);

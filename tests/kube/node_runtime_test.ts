@@ -1,5 +1,5 @@
 /**
- * The kube client and transport on Node 20 (the `node:https` path of lib/transport.ts):
+ * The kube client and transport on Node 20 (the `node:https` path of lib/io/transport.ts):
  * bundled with `deno bundle` into a temp dir, run with `node` against the test API server
  * (client certificate auth, CA pinned; then a token over insecure-skip-tls-verify).
  */

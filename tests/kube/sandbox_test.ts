@@ -3,7 +3,7 @@ import { startKubeApiServer } from "../support/kube_apiserver.ts";
 import { loadKubeConfig } from "../../lib/kube/kubeconfig.ts";
 import { KubeClient } from "../../lib/kube/client.ts";
 import { findSandbox, type LiveSandbox, patchSandbox } from "../../lib/kube/sandbox.ts";
-import { closeTransports } from "../../lib/transport.ts";
+import { closeTransports } from "../../lib/io/transport.ts";
 import { isKarsError, KarsError } from "../../lib/errors.ts";
 
 function sandbox(

@@ -9,7 +9,7 @@ import { loadKubeConfig } from "../../lib/kube/kubeconfig.ts";
 import { KubeClient } from "../../lib/kube/client.ts";
 import { listWatch, type ListWatchUpdate, type WatchRetry } from "../../lib/kube/watch.ts";
 import { backoffDelay } from "../../lib/kube/backoff.ts";
-import { closeTransports } from "../../lib/transport.ts";
+import { closeTransports } from "../../lib/io/transport.ts";
 import { isKarsError } from "../../lib/errors.ts";
 
 type Sb = {

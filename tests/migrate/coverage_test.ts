@@ -7,7 +7,7 @@
 import assert from "assert";
 import { parseAllDocuments } from "yaml";
 import { translateKagent } from "../../lib/migrate/from_kagent.ts";
-import { canonicalizeEndpoints } from "../../lib/allowlist.ts";
+import { canonicalizeEndpoints } from "../../lib/allowlist/canonical.ts";
 
 const ROOT = new URL("../../testdata/kagent/", import.meta.url);
 

@@ -3,7 +3,7 @@ import { parse, parseAllDocuments } from "yaml";
 import { runCli } from "../../lib/cli/main.ts";
 import type { CliContext } from "../../lib/cli/command.ts";
 import { migrateFromKagentCommand } from "../../lib/cli/migrate.ts";
-import { canonicalizeEndpoints } from "../../lib/allowlist.ts";
+import { canonicalizeEndpoints } from "../../lib/allowlist/canonical.ts";
 import { nextStepHint } from "../../lib/migrate/from_kagent.ts";
 import { formatFieldErrors, validateKarsResource } from "../../lib/kube/schema/mod.ts";
 

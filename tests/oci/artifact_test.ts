@@ -6,9 +6,9 @@ import {
   EMPTY_CONFIG_BYTES,
   parseAllowlistManifest,
 } from "../../lib/oci/artifact.ts";
-import { emitCanonicalAllowlist } from "../../lib/allowlist.ts";
-import { digestBytes } from "../../lib/digest.ts";
-import { fromUtf8, utf8 } from "../../lib/bytes.ts";
+import { emitCanonicalAllowlist } from "../../lib/allowlist/canonical.ts";
+import { digestBytes } from "../../lib/encoding/digest.ts";
+import { fromUtf8, utf8 } from "../../lib/encoding/bytes.ts";
 import { isKarsError } from "../../lib/errors.ts";
 import { OCI_EMPTY_DIGEST } from "../../lib/oci/types.ts";
 

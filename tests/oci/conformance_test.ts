@@ -5,8 +5,8 @@
  * in-process registry (which adds the referrers API and `n`/`last` pagination).
  */
 import assert from "assert";
-import { utf8 } from "../../lib/bytes.ts";
-import { type Digest, digestBytes } from "../../lib/digest.ts";
+import { utf8 } from "../../lib/encoding/bytes.ts";
+import { type Digest, digestBytes } from "../../lib/encoding/digest.ts";
 import { isKarsError } from "../../lib/errors.ts";
 import type { RequestLogEntry } from "../../lib/oci/client.ts";
 import { RegistryTarget } from "../../lib/oci/registry.ts";

@@ -1,5 +1,5 @@
 import assert from "assert";
-import { toBase64, utf8 } from "../../lib/bytes.ts";
+import { toBase64, utf8 } from "../../lib/encoding/bytes.ts";
 import { isKarsError } from "../../lib/errors.ts";
 import { pushArtifact } from "../../lib/oci/copy.ts";
 import {

@@ -1,6 +1,6 @@
 /** LayoutTarget.pushManifestIf: the compare-and-swap the `.sig` store relies on in layouts. */
 import assert from "assert";
-import { digestBytes } from "../../lib/digest.ts";
+import { digestBytes } from "../../lib/encoding/digest.ts";
 import { LayoutTarget } from "../../lib/oci/layout.ts";
 import { OCI_MANIFEST } from "../../lib/oci/types.ts";
 

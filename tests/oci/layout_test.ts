@@ -1,6 +1,6 @@
 import assert from "assert";
-import { utf8 } from "../../lib/bytes.ts";
-import { digestBytes } from "../../lib/digest.ts";
+import { utf8 } from "../../lib/encoding/bytes.ts";
+import { digestBytes } from "../../lib/encoding/digest.ts";
 import { isKarsError } from "../../lib/errors.ts";
 import { copy, pushArtifact } from "../../lib/oci/copy.ts";
 import { LayoutTarget, REF_NAME } from "../../lib/oci/layout.ts";

@@ -4,8 +4,8 @@
  * before our delayed re-check, never costs an entry — ours or theirs. The same for `.sig`.
  */
 import assert from "assert";
-import { fromUtf8, utf8 } from "../../lib/bytes.ts";
-import { digestBytes } from "../../lib/digest.ts";
+import { fromUtf8, utf8 } from "../../lib/encoding/bytes.ts";
+import { digestBytes } from "../../lib/encoding/digest.ts";
 import { RegistryTarget } from "../../lib/oci/registry.ts";
 import { attachSignature } from "../../lib/sign/store.ts";
 import {

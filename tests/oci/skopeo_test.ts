@@ -5,7 +5,7 @@
  * count for copying the same artifact from an OCI layout into the registry.
  */
 import assert from "assert";
-import { fromUtf8 } from "../../lib/bytes.ts";
+import { fromUtf8 } from "../../lib/encoding/bytes.ts";
 import type { RequestLogEntry } from "../../lib/oci/client.ts";
 import { copy, pushArtifact } from "../../lib/oci/copy.ts";
 import { LayoutTarget } from "../../lib/oci/layout.ts";

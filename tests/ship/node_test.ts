@@ -6,7 +6,7 @@
 import assert from "assert";
 import { nodeCheck } from "../../scripts/node_check.ts";
 import { EXPECTED_CANONICAL } from "../../scripts/node_check.mjs";
-import { digestBytes } from "../../lib/digest.ts";
+import { digestBytes } from "../../lib/encoding/digest.ts";
 
 Deno.test("the library bundle works under Node 20 and agrees with Deno", async () => {
   const r = await nodeCheck();

@@ -7,9 +7,9 @@
 import assert from "assert";
 import { join } from "node:path";
 import { ROOT } from "../../scripts/build_binary.ts";
-import { parseYamlDocuments } from "../../lib/yaml_read.ts";
-import { emitGitopsManifest, GITOPS_ANNOTATION } from "../../lib/gitops.ts";
-import { DEMO_SANDBOX } from "../../lib/demo.ts";
+import { parseYamlDocuments } from "../../lib/encoding/yaml_read.ts";
+import { emitGitopsManifest, GITOPS_ANNOTATION } from "../../lib/gitops/manifest.ts";
+import { DEMO_SANDBOX } from "../../lib/workflow/demo.ts";
 import { formatFieldErrors, validateKarsResource } from "../../lib/kube/schema/mod.ts";
 
 type Doc = { apiVersion?: string; kind?: string; metadata?: { annotations?: object } };

@@ -1,7 +1,7 @@
-import { ANNOTATION_SIGNATURE, signatureTag } from "../../lib/cosign.ts";
+import { ANNOTATION_SIGNATURE, signatureTag } from "../../lib/cosign/vocabulary.ts";
 import assert from "assert";
 import { p256 } from "@noble/curves/nist.js";
-import { fromBase64, toBase64, utf8 } from "../../lib/bytes.ts";
+import { fromBase64, toBase64, utf8 } from "../../lib/encoding/bytes.ts";
 import { isKarsError } from "../../lib/errors.ts";
 import { MemoryTarget } from "../../lib/oci/memory.ts";
 import { buildAllowlistArtifact, EMPTY_CONFIG_BYTES } from "../../lib/oci/artifact.ts";
@@ -9,7 +9,7 @@ import { OCI_MANIFEST } from "../../lib/oci/types.ts";
 import { AzureKmsSigner, parseAzureKeyUri } from "../../lib/sign/azure_kms.ts";
 import { pointFromSpki, verifyDer } from "../../lib/sign/p256.ts";
 import { createSigner, signArtifact } from "../../lib/sign/sign_artifact.ts";
-import { fromUtf8 } from "../../lib/bytes.ts";
+import { fromUtf8 } from "../../lib/encoding/bytes.ts";
 
 const b64url = (b: Uint8Array) =>
   toBase64(b).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");

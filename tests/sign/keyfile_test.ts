@@ -1,8 +1,8 @@
 import assert from "assert";
 import { p256 } from "@noble/curves/nist.js";
 import { isKarsError } from "../../lib/errors.ts";
-import { pemDecode } from "../../lib/pem.ts";
-import { bytesEqual, utf8 } from "../../lib/bytes.ts";
+import { pemDecode } from "../../lib/encoding/pem.ts";
+import { bytesEqual, utf8 } from "../../lib/encoding/bytes.ts";
 import {
   encryptCosignKey,
   generateKeyPair,
@@ -85,7 +85,7 @@ Deno.test("keyfile: wrong password is refused naming the file", async () => {
 Deno.test("keyfile: unencrypted PKCS#8 loads; SEC1 PEM and other labels are refused", async () => {
   const sk = p256.utils.randomSecretKey();
   const der = pkcs8FromSecret(sk);
-  const { pemEncode } = await import("../../lib/pem.ts");
+  const { pemEncode } = await import("../../lib/encoding/pem.ts");
   const key = await loadPrivateKey(pemEncode("PRIVATE KEY", der), "k.pem", () => {
     throw new Error("password must not be asked for an unencrypted key");
   });
@@ -155,7 +155,7 @@ Deno.test("keyfile: old COSIGN label written by us loads too", async () => {
 });
 
 Deno.test("keyfile: hostile scrypt parameters are refused before any work or password prompt", async () => {
-  const { pemEncode } = await import("../../lib/pem.ts");
+  const { pemEncode } = await import("../../lib/encoding/pem.ts");
   for (
     const params of [{ N: 1 << 20, r: 8, p: 1 }, { N: 3000, r: 8, p: 1 }, {
       N: 1 << 22,

@@ -1,7 +1,7 @@
 import assert from "assert";
-import { fromBase64, utf8 } from "../../lib/bytes.ts";
+import { fromBase64, utf8 } from "../../lib/encoding/bytes.ts";
 import { isKarsError } from "../../lib/errors.ts";
-import { pemDecode } from "../../lib/pem.ts";
+import { pemDecode } from "../../lib/encoding/pem.ts";
 import { KeylessSigner } from "../../lib/sign/keyless.ts";
 import { pointFromSpki, verifyDer } from "../../lib/sign/p256.ts";
 import { parseCertificate } from "../../lib/sign/x509.ts";

@@ -5,8 +5,8 @@
  * anything is written.
  */
 import assert from "assert";
-import { fromBase64, fromHex, utf8 } from "../../lib/bytes.ts";
-import { digestHex } from "../../lib/digest.ts";
+import { fromBase64, fromHex, utf8 } from "../../lib/encoding/bytes.ts";
+import { digestHex } from "../../lib/encoding/digest.ts";
 import { isKarsError } from "../../lib/errors.ts";
 import { buildAllowlistArtifact, EMPTY_CONFIG_BYTES } from "../../lib/oci/artifact.ts";
 import { MemoryTarget } from "../../lib/oci/memory.ts";
@@ -28,7 +28,7 @@ import {
   startRekorV2,
 } from "../support/rekor_v2_server.ts";
 import { type SigstoreMock, startSigstoreMock } from "../support/sigstore_mock.ts";
-import { pemEncode } from "../../lib/pem.ts";
+import { pemEncode } from "../../lib/encoding/pem.ts";
 import { spkiFromPoint } from "../../lib/sign/p256.ts";
 
 const REPO = "policy/egress-allowlist/my-agent";

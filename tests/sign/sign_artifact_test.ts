@@ -6,10 +6,10 @@ import {
   ANNOTATION_SIGNATURE,
   signatureTag,
   SIMPLE_SIGNING_MEDIA_TYPE,
-} from "../../lib/cosign.ts";
+} from "../../lib/cosign/vocabulary.ts";
 import assert from "assert";
-import { fromBase64, fromUtf8, utf8 } from "../../lib/bytes.ts";
-import { type Digest, digestHex } from "../../lib/digest.ts";
+import { fromBase64, fromUtf8, utf8 } from "../../lib/encoding/bytes.ts";
+import { type Digest, digestHex } from "../../lib/encoding/digest.ts";
 import { isKarsError, KarsError } from "../../lib/errors.ts";
 import { MemoryTarget } from "../../lib/oci/memory.ts";
 import { buildAllowlistArtifact, EMPTY_CONFIG_BYTES } from "../../lib/oci/artifact.ts";

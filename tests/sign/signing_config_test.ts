@@ -25,7 +25,7 @@ import { loadTrustedRoot } from "../../lib/verify/sigstore/trust_root.ts";
 import { verifyBundle } from "../../lib/verify/sigstore/verify.ts";
 import { isPolicyError, loadSignerPolicy } from "../../lib/verify/policy.ts";
 import { verifyAllowlist } from "../../lib/verify/verdict.ts";
-import { fromHex, fromUtf8 } from "../../lib/bytes.ts";
+import { fromHex, fromUtf8 } from "../../lib/encoding/bytes.ts";
 import { runKars } from "../support/cli.ts";
 import { DOCKER_REGISTRY_BIN, haveTool, startDockerRegistry } from "../support/docker_registry.ts";
 import { startRekorV2 } from "../support/rekor_v2_server.ts";

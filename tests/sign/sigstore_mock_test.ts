@@ -1,8 +1,8 @@
 import assert from "assert";
 import { p256 } from "@noble/curves/nist.js";
 import { startSigstoreMock } from "../support/sigstore_mock.ts";
-import { pemDecodeAll, pemEncode } from "../../lib/pem.ts";
-import { derBitString, derOid, derSeq } from "../../lib/der.ts";
+import { pemDecodeAll, pemEncode } from "../../lib/encoding/pem.ts";
+import { derBitString, derOid, derSeq } from "../../lib/encoding/der.ts";
 
 function spkiPem(pub: Uint8Array): string {
   const alg = derSeq(derOid("1.2.840.10045.2.1"), derOid("1.2.840.10045.3.1.7"));

@@ -1,11 +1,11 @@
 import assert from "assert";
-import { fromBase64, fromUtf8, toBase64, utf8 } from "../../lib/bytes.ts";
+import { fromBase64, fromUtf8, toBase64, utf8 } from "../../lib/encoding/bytes.ts";
 import { isKarsError } from "../../lib/errors.ts";
 import { inclusionRoot, uploadDsse, uploadHashedRekord } from "../../lib/sign/rekor.ts";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { bytesEqual, concatBytes } from "../../lib/bytes.ts";
+import { bytesEqual, concatBytes } from "../../lib/encoding/bytes.ts";
 import { requestTimestamp, timeStampRequest } from "../../lib/sign/tsa.ts";
-import { decodeDer, readInt, readOid } from "../../lib/der.ts";
+import { decodeDer, readInt, readOid } from "../../lib/encoding/der.ts";
 import { dsseEnvelope } from "../../lib/sign/bundle.ts";
 import { startSigstoreMock } from "../support/sigstore_mock.ts";
 

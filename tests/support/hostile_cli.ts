@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { emitCanonicalAllowlist } from "../../lib/allowlist.ts";
+import { emitCanonicalAllowlist } from "../../lib/allowlist/canonical.ts";
 import { KarsError } from "../../lib/errors.ts";
 import { exitCodeOf } from "../../lib/cli/main.ts";
 import { buildAllowlistArtifact } from "../../lib/oci/artifact.ts";

@@ -18,7 +18,7 @@
  * @module
  */
 import { fileURLToPath as fromFileUrl } from "node:url";
-import { toBase64 } from "../../lib/bytes.ts";
+import { toBase64 } from "../../lib/encoding/bytes.ts";
 
 /** One verification case for the oracle. */
 export interface OracleCase {

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { utf8 } from "../../lib/bytes.ts";
-import { digestBytes } from "../../lib/digest.ts";
+import { utf8 } from "../../lib/encoding/bytes.ts";
+import { digestBytes } from "../../lib/encoding/digest.ts";
 import { OCI_EMPTY, OCI_EMPTY_DIGEST, OCI_MANIFEST } from "../../lib/oci/types.ts";
 
 /** Artifact type used by the fixtures. */

@@ -12,7 +12,7 @@
  */
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { concatBytes, fromBase64, toBase64, utf8 } from "../../lib/bytes.ts";
+import { concatBytes, fromBase64, toBase64, utf8 } from "../../lib/encoding/bytes.ts";
 import { pae } from "../../lib/sign/bundle.ts";
 import { parseSpki, verifyDigest } from "../../lib/verify/sigstore/keys.ts";
 import { parseCertificate } from "../../lib/verify/sigstore/x509.ts";

@@ -31,8 +31,8 @@ import {
 import { createHash, generateKeyPairSync, type KeyPairKeyObjectResult, sign } from "node:crypto";
 import { p256 } from "@noble/curves/nist.js";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { concatBytes, fromBase64, toBase64, toHex, utf8 } from "../../lib/bytes.ts";
-import { decodeDer, readInt, readOid, TAG } from "../../lib/der.ts";
+import { concatBytes, fromBase64, toBase64, toHex, utf8 } from "../../lib/encoding/bytes.ts";
+import { decodeDer, readInt, readOid, TAG } from "../../lib/encoding/der.ts";
 
 /** One request the mock served. */
 export interface MockRequest {

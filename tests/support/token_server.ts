@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { fromBase64, toBase64 } from "../../lib/bytes.ts";
+import { fromBase64, toBase64 } from "../../lib/encoding/bytes.ts";
 
 /** A running token server. */
 export interface TokenServer {

@@ -7,7 +7,7 @@
  */
 import assert from "assert";
 import { loadSanRegexEngine } from "../../lib/verify/san_match.ts";
-import { utf8 } from "../../lib/bytes.ts";
+import { utf8 } from "../../lib/encoding/bytes.ts";
 import { ALLOWLIST_MEDIA_TYPE } from "../../lib/oci/artifact.ts";
 import { MemoryTarget } from "../../lib/oci/memory.ts";
 import type { Target } from "../../lib/oci/types.ts";

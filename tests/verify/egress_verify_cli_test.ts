@@ -7,7 +7,7 @@ import assert from "assert";
 import { ALLOWLIST_MEDIA_TYPE } from "../../lib/oci/artifact.ts";
 import { RegistryTarget } from "../../lib/oci/registry.ts";
 import { LayoutTarget } from "../../lib/oci/layout.ts";
-import { emitGitopsManifest } from "../../lib/gitops.ts";
+import { emitGitopsManifest } from "../../lib/gitops/manifest.ts";
 import { isKarsError } from "../../lib/errors.ts";
 import type { CliContext } from "../../lib/cli/command.ts";
 import { egressVerifyCommand, parseRefArgument } from "../../lib/cli/egress_verify.ts";

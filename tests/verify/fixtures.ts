@@ -7,9 +7,9 @@
  * @module
  */
 import { p256 } from "@noble/curves/nist.js";
-import { fromUtf8, toBase64, utf8 } from "../../lib/bytes.ts";
-import { type Digest, digestBytes } from "../../lib/digest.ts";
-import { emitCanonicalAllowlist, type Endpoint } from "../../lib/allowlist.ts";
+import { fromUtf8, toBase64, utf8 } from "../../lib/encoding/bytes.ts";
+import { type Digest, digestBytes } from "../../lib/encoding/digest.ts";
+import { emitCanonicalAllowlist, type Endpoint } from "../../lib/allowlist/canonical.ts";
 import {
   type AllowlistArtifact,
   buildAllowlistArtifact,
@@ -25,7 +25,7 @@ import {
 import { KeylessSigner } from "../../lib/sign/keyless.ts";
 import { KeyFileSigner } from "../../lib/sign/keyfile.ts";
 import { spkiFromPoint } from "../../lib/sign/p256.ts";
-import { pemEncode } from "../../lib/pem.ts";
+import { pemEncode } from "../../lib/encoding/pem.ts";
 import { type Signer, verifierPem } from "../../lib/sign/signer.ts";
 import { uploadDsse, uploadHashedRekord } from "../../lib/sign/rekor.ts";
 import { legacyAnnotations, legacyLayer, simpleSigningPayload } from "../../lib/sign/legacy.ts";

@@ -1,7 +1,7 @@
-import { signatureTag } from "../../lib/cosign.ts";
+import { signatureTag } from "../../lib/cosign/vocabulary.ts";
 import assert from "assert";
-import { fromBase64, fromUtf8, toBase64, utf8 } from "../../lib/bytes.ts";
-import { digestBytes } from "../../lib/digest.ts";
+import { fromBase64, fromUtf8, toBase64, utf8 } from "../../lib/encoding/bytes.ts";
+import { digestBytes } from "../../lib/encoding/digest.ts";
 import { isKarsError } from "../../lib/errors.ts";
 import { MemoryTarget } from "../../lib/oci/memory.ts";
 import { simpleSigningPayload } from "../../lib/sign/legacy.ts";

@@ -12,7 +12,7 @@ import {
   signerPolicyFromEnv,
 } from "../../lib/verify/policy.ts";
 import { isKarsError } from "../../lib/errors.ts";
-import { fromBase64 } from "../../lib/bytes.ts";
+import { fromBase64 } from "../../lib/encoding/bytes.ts";
 
 // `re:` patterns are compiled synchronously below: load the regex engine once.
 await loadSanRegexEngine();

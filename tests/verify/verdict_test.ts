@@ -5,15 +5,15 @@
  * reason. Altered bytes are served by an in-process tampering proxy in front of the registry.
  */
 import assert from "assert";
-import { utf8 } from "../../lib/bytes.ts";
-import { type Digest, digestBytes } from "../../lib/digest.ts";
+import { utf8 } from "../../lib/encoding/bytes.ts";
+import { type Digest, digestBytes } from "../../lib/encoding/digest.ts";
 import { KarsError } from "../../lib/errors.ts";
 import { ALLOWLIST_MEDIA_TYPE } from "../../lib/oci/artifact.ts";
 import { MemoryTarget } from "../../lib/oci/memory.ts";
 import { RegistryTarget } from "../../lib/oci/registry.ts";
 import { OCI_MANIFEST, type Target } from "../../lib/oci/types.ts";
 import { staticCredentials } from "../../lib/oci/auth.ts";
-import { emitGitopsManifest } from "../../lib/gitops.ts";
+import { emitGitopsManifest } from "../../lib/gitops/manifest.ts";
 import { loadTrustedRoot, type TrustedRoot } from "../../lib/verify/sigstore/trust_root.ts";
 import { loadSignerPolicy, type PolicyError, type SignerPolicy } from "../../lib/verify/policy.ts";
 import { VerdictCache } from "../../lib/verify/cache.ts";

@@ -1,5 +1,5 @@
 /**
- * Idempotent signing (lib/workflow/already_signed.ts, lib/egress.ts step 5): repeated
+ * Idempotent signing (lib/workflow/already_signed.ts, lib/workflow/egress.ts step 5): repeated
  * `kars egress … --emit-manifest … --force` runs on one allowlist leave exactly one signature
  * per signer (key file and keyless against the Sigstore mock), `--resign` adds one, and the
  * emitted manifest stays byte-identical. In-process runs against the in-process registry
@@ -11,11 +11,11 @@ import { p256 } from "@noble/curves/nist.js";
 import { runKars } from "../support/cli.ts";
 import { startRegistryServer } from "../support/registry_server.ts";
 import { startSigstoreMock } from "../support/sigstore_mock.ts";
-import { pemEncode } from "../../lib/pem.ts";
+import { pemEncode } from "../../lib/encoding/pem.ts";
 import { pkcs8FromSecret } from "../../lib/sign/p256.ts";
 import { RegistryTarget } from "../../lib/oci/registry.ts";
-import { signatureTag } from "../../lib/cosign.ts";
-import type { Digest } from "../../lib/digest.ts";
+import { signatureTag } from "../../lib/cosign/vocabulary.ts";
+import type { Digest } from "../../lib/encoding/digest.ts";
 
 const BASIC = new URL("../../testdata/sandboxes/basic.yaml", import.meta.url).pathname;
 const REPO = "policy/egress-allowlist/basic";

@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { canonicalizeEndpoints, type Endpoint } from "../../allowlist.ts";
+import { canonicalizeEndpoints, type Endpoint } from "../../allowlist/canonical.ts";
 import type { Json } from "../emit.ts";
 import { type Candidate, copyJson, describe, type Doc, type Obj, type Run } from "./common.ts";
 import { lookup } from "./documents.ts";

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { checkHost } from "../../host.ts";
+import { checkHost } from "../../allowlist/host.ts";
 import { type Candidate, describe, type Doc, type Run } from "./common.ts";
 
 const HAS_SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { fromBase64, fromUtf8 } from "../../bytes.ts";
+import { fromBase64, fromUtf8 } from "../../encoding/bytes.ts";
 import { verifyError } from "./fail.ts";
 import { type Certificate, parseCertificate } from "./x509.ts";
 

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { bytesEqual, fromBase64, utf8 } from "../../bytes.ts";
+import { bytesEqual, fromBase64, utf8 } from "../../encoding/bytes.ts";
 import { verifyMessage } from "./keys.ts";
 import type { TransparencyLog } from "./trust_root.ts";
 

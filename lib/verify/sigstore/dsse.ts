@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { concatBytes, fromHex, fromUtf8, utf8 } from "../../bytes.ts";
+import { concatBytes, fromHex, fromUtf8, utf8 } from "../../encoding/bytes.ts";
 
 /**
  * The in-toto payload type.

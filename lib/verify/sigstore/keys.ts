@@ -11,11 +11,11 @@
 import { p256, p384 } from "@noble/curves/nist.js";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { sha256, sha384, sha512 } from "@noble/hashes/sha2.js";
-import { decodeDer, derTLV } from "../../der.ts";
+import { decodeDer, derTLV } from "../../encoding/der.ts";
 import { type PublicKey, rsaPublicKeyOf } from "../../encoding/spki.ts";
 
 export { type KeyAlgorithm, parseSpki, type PublicKey } from "../../encoding/spki.ts";
-import { bytesEqual, concatBytes, fromHex } from "../../bytes.ts";
+import { bytesEqual, concatBytes, fromHex } from "../../encoding/bytes.ts";
 
 /** Hash functions used by Sigstore signatures. */
 export type HashName = "sha256" | "sha384" | "sha512";

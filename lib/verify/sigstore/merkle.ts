@@ -4,7 +4,7 @@
  * @module
  */
 import { sha256 } from "@noble/hashes/sha2.js";
-import { bytesEqual, concatBytes } from "../../bytes.ts";
+import { bytesEqual, concatBytes } from "../../encoding/bytes.ts";
 
 /**
  * The leaf hash of an entry: SHA-256(0x00 || data).

@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { decodeDer, type DerNode, readOid, TAG } from "../../der.ts";
-import { bytesEqual, concatBytes } from "../../bytes.ts";
+import { decodeDer, type DerNode, readOid, TAG } from "../../encoding/der.ts";
+import { bytesEqual, concatBytes } from "../../encoding/bytes.ts";
 import { verifyError } from "./fail.ts";
 import { hash, HASH_OIDS, type HashName, parseSpki } from "./keys.ts";
 import { KEY_OIDS } from "../../encoding/spki.ts";

@@ -6,8 +6,8 @@
  * @module
  */
 import { sha256 } from "@noble/hashes/sha2.js";
-import { decodeDer, derTLV, TAG } from "../../der.ts";
-import { bytesEqual, concatBytes } from "../../bytes.ts";
+import { decodeDer, derTLV, TAG } from "../../encoding/der.ts";
+import { bytesEqual, concatBytes } from "../../encoding/bytes.ts";
 import { type HashName, verifyMessage } from "./keys.ts";
 import { inRange, type TrustedRoot } from "./trust_root.ts";
 import { type Certificate, findExtension, X509_OID } from "./x509.ts";

@@ -6,8 +6,16 @@
  * @module
  */
 import { sha256 } from "@noble/hashes/sha2.js";
-import { bytesEqual, fromBase64, fromHex, fromUtf8, toBase64, toHex, utf8 } from "../../bytes.ts";
-import { pemDecode } from "../../pem.ts";
+import {
+  bytesEqual,
+  fromBase64,
+  fromHex,
+  fromUtf8,
+  toBase64,
+  toHex,
+  utf8,
+} from "../../encoding/bytes.ts";
+import { pemDecode } from "../../encoding/pem.ts";
 import type { TlogEntry } from "./bundle.ts";
 import { parseCheckpoint, verifyCheckpoint } from "./checkpoint.ts";
 import { verifyError } from "./fail.ts";

@@ -22,7 +22,7 @@
  * @module
  */
 import { sha256 } from "@noble/hashes/sha2.js";
-import { bytesEqual } from "../../bytes.ts";
+import { bytesEqual } from "../../encoding/bytes.ts";
 import { KarsError } from "../../errors.ts";
 import { parseBundle, type ParsedBundle } from "./bundle.ts";
 import { IN_TOTO_PAYLOAD_TYPE, inTotoSubjectDigests, preAuthEncoding } from "./dsse.ts";

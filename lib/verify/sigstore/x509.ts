@@ -1,11 +1,11 @@
 /**
  * A small X.509 certificate reader: the fields Sigstore verification needs (validity,
- * names, key, extensions, signature) and the checks on them. Built on `lib/der.ts`.
+ * names, key, extensions, signature) and the checks on them. Built on `lib/encoding/der.ts`.
  *
  * @module
  */
-import { decodeDer, type DerNode, readBitString, readOid, TAG } from "../../der.ts";
-import { bytesEqual, fromUtf8 } from "../../bytes.ts";
+import { decodeDer, type DerNode, readBitString, readOid, TAG } from "../../encoding/der.ts";
+import { bytesEqual, fromUtf8 } from "../../encoding/bytes.ts";
 import { type HashName, parseSpki, type PublicKey, verifyMessage } from "./keys.ts";
 
 /** One certificate extension. */
@@ -76,7 +76,7 @@ export const X509_OID = {
  * @example
  * ```ts
  * import { readTime } from "./x509.ts";
- * import { decodeDer } from "../../der.ts";
+ * import { decodeDer } from "../../encoding/der.ts";
  * readTime(decodeDer(new Uint8Array([0x17, 13, ...new TextEncoder().encode("230712155636Z")])));
  * ```
  */

@@ -5,7 +5,7 @@
  */
 import assert from "assert";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { toHex } from "../../../lib/bytes.ts";
+import { toHex } from "../../../lib/encoding/bytes.ts";
 import { commands } from "../../../lib/cli/commands.ts";
 import { spawnKars } from "../../support/cli.ts";
 import { type ConformanceCase, loadConformanceCases } from "./conformance_cases.ts";

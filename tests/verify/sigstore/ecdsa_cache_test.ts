@@ -7,7 +7,7 @@ import { p256, p384 } from "@noble/curves/nist.js";
 import { sha256, sha384, sha512 } from "@noble/hashes/sha2.js";
 import { parseSpki, verifyDigest } from "../../../lib/verify/sigstore/keys.ts";
 import { spkiFromPoint } from "../../../lib/sign/p256.ts";
-import { derBitString, derOid, derSeq } from "../../../lib/der.ts";
+import { derBitString, derOid, derSeq } from "../../../lib/encoding/der.ts";
 import { prng } from "../../support/prng.ts";
 
 function p384Spki(point: Uint8Array): Uint8Array {

@@ -5,8 +5,8 @@
 import assert from "assert";
 import { sha256, sha384 } from "@noble/hashes/sha2.js";
 import { p256 } from "@noble/curves/nist.js";
-import { concatBytes, utf8 } from "../../../lib/bytes.ts";
-import { decodeDer, derInt, derSeq } from "../../../lib/der.ts";
+import { concatBytes, utf8 } from "../../../lib/encoding/bytes.ts";
+import { decodeDer, derInt, derSeq } from "../../../lib/encoding/der.ts";
 import {
   keyIdOf,
   parsePkcs1RsaPublicKey,

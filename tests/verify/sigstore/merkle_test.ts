@@ -3,7 +3,7 @@
  * size up to 33 verifies, and every single mutation of a proof fails.
  */
 import assert from "assert";
-import { utf8 } from "../../../lib/bytes.ts";
+import { utf8 } from "../../../lib/encoding/bytes.ts";
 import {
   leafHash,
   rootFromInclusionProof,

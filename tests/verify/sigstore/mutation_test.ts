@@ -5,9 +5,9 @@
  * with a `KarsError` (never an unexpected exception). Deterministic (seeded).
  */
 import assert from "assert";
-import { fromBase64, toBase64 } from "../../../lib/bytes.ts";
+import { fromBase64, toBase64 } from "../../../lib/encoding/bytes.ts";
 import { KarsError } from "../../../lib/errors.ts";
-import { pemDecode } from "../../../lib/pem.ts";
+import { pemDecode } from "../../../lib/encoding/pem.ts";
 import { loadTrustedRoot, verifyBundle } from "../../../lib/verify/sigstore/mod.ts";
 import { loadConformanceCases } from "./conformance_cases.ts";
 

@@ -9,7 +9,7 @@
  *   "digest mismatch"; the case must pass.
  */
 import assert from "assert";
-import { pemDecode } from "../../../lib/pem.ts";
+import { pemDecode } from "../../../lib/encoding/pem.ts";
 import { loadTrustedRoot, verifyBundle } from "../../../lib/verify/sigstore/mod.ts";
 import { oracleVerify } from "../../support/node_oracle.ts";
 import { loadConformanceCases } from "./conformance_cases.ts";

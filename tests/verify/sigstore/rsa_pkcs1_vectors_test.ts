@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { concatBytes, fromHex } from "../../../lib/bytes.ts";
+import { concatBytes, fromHex } from "../../../lib/encoding/bytes.ts";
 import { parseSpki, verifyDigest } from "../../../lib/verify/sigstore/keys.ts";
 
 const SHA256_DIGEST_INFO = fromHex("3031300d060960864801650304020105000420");

@@ -3,8 +3,8 @@
  * built-in, and the bundle gives the expected verdict on every conformance case under Node.
  */
 import assert from "assert";
-import { toBase64 } from "../../../lib/bytes.ts";
-import { pemDecode } from "../../../lib/pem.ts";
+import { toBase64 } from "../../../lib/encoding/bytes.ts";
+import { pemDecode } from "../../../lib/encoding/pem.ts";
 import { loadConformanceCases } from "./conformance_cases.ts";
 
 const MOD = new URL("../../../lib/verify/sigstore/mod.ts", import.meta.url).href;

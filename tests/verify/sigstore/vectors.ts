@@ -7,9 +7,9 @@
  */
 import { p256 } from "@noble/curves/nist.js";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { concatBytes, fromHex, toBase64, toHex, utf8 } from "../../../lib/bytes.ts";
-import { decodeDer, readBitString } from "../../../lib/der.ts";
-import { pemEncode } from "../../../lib/pem.ts";
+import { concatBytes, fromHex, toBase64, toHex, utf8 } from "../../../lib/encoding/bytes.ts";
+import { decodeDer, readBitString } from "../../../lib/encoding/der.ts";
+import { pemEncode } from "../../../lib/encoding/pem.ts";
 import { leafHash } from "../../../lib/verify/sigstore/merkle.ts";
 
 /** A signer: its SPKI and a signing function (over the message, hashing with SHA-256). */

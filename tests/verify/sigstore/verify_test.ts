@@ -5,7 +5,7 @@
  */
 import assert from "assert";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { fromBase64, toBase64, utf8 } from "../../../lib/bytes.ts";
+import { fromBase64, toBase64, utf8 } from "../../../lib/encoding/bytes.ts";
 import { KarsError } from "../../../lib/errors.ts";
 import {
   loadTrustedRoot,

@@ -9,11 +9,11 @@
  */
 import { readFile } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
-import { fromUtf8, utf8 } from "./bytes.ts";
+import { fromUtf8, utf8 } from "../encoding/bytes.ts";
 import { egress, type EgressResult } from "./egress.ts";
-import { parseEgressOptions } from "./egress_options.ts";
-import { writeFileAtomic } from "./fs_atomic.ts";
-import { generateKeyPair, writeKeyPair } from "./sign/keyfile.ts";
+import { parseEgressOptions } from "../cli/egress_options.ts";
+import { writeFileAtomic } from "../io/fs_atomic.ts";
+import { generateKeyPair, writeKeyPair } from "../sign/keyfile.ts";
 
 /**
  * The embedded default sandbox (mixed case, an IDN, a duplicate); a valid KarsSandbox by the

@@ -4,14 +4,14 @@
  *
  * @module
  */
-import { applyApproveDeny } from "./allowlist.ts";
-import { KarsError } from "./errors.ts";
-import { checkRegistryAllowed, parseRegistryHost } from "./oci/registry_host.ts";
-import { isDnsLabel, isDnsSubdomain, isRepositoryName } from "./model/names.ts";
+import { applyApproveDeny } from "../allowlist/canonical.ts";
+import { KarsError } from "../errors.ts";
+import { checkRegistryAllowed, parseRegistryHost } from "../oci/registry_host.ts";
+import { isDnsLabel, isDnsSubdomain, isRepositoryName } from "../model/names.ts";
 
-import type { SignatureFormat } from "./cosign/vocabulary.ts";
+import type { SignatureFormat } from "../cosign/vocabulary.ts";
 
-export type { SignatureFormat } from "./cosign/vocabulary.ts";
+export type { SignatureFormat } from "../cosign/vocabulary.ts";
 
 /** How the signer is chosen when not auto-detected. */
 export type SignMode = "keyless" | "identity-token" | "keyed";
@@ -104,7 +104,7 @@ export interface EgressOptions {
   verbose: boolean;
 }
 
-export { DEFAULT_FULCIO_URL, DEFAULT_REKOR_URL } from "./sign/services.ts";
+export { DEFAULT_FULCIO_URL, DEFAULT_REKOR_URL } from "../sign/services.ts";
 
 /** Flag values as `node:util` `parseArgs` returns them (copied into a plain object). */
 export type RawOptionValues = Record<string, string | boolean | string[] | boolean[] | undefined>;

@@ -18,53 +18,53 @@ import {
   emitCanonicalAllowlist,
   type Endpoint,
   parseCanonicalAllowlist,
-} from "./allowlist.ts";
-import { fromUtf8 } from "./bytes.ts";
-import type { Digest } from "./digest.ts";
-import type { EgressOptions } from "./egress_options.ts";
-import { isKarsError, KarsError } from "./errors.ts";
-import { checkWritable, proveWritable, writeFileAtomic } from "./fs_atomic.ts";
+} from "../allowlist/canonical.ts";
+import { fromUtf8 } from "../encoding/bytes.ts";
+import type { Digest } from "../encoding/digest.ts";
+import type { EgressOptions } from "../cli/egress_options.ts";
+import { isKarsError, KarsError } from "../errors.ts";
+import { checkWritable, proveWritable, writeFileAtomic } from "../io/fs_atomic.ts";
 import {
   type AllowlistRef,
   defaultNamespace,
   emitGitopsManifest,
   readGitopsManifest,
-} from "./gitops.ts";
+} from "../gitops/manifest.ts";
 import {
   ALLOWLIST_MEDIA_TYPE,
   buildAllowlistArtifact,
   EMPTY_CONFIG_BYTES,
   parseAllowlistManifest,
-} from "./oci/artifact.ts";
-import { openTarget, type OpenTargetOptions } from "./oci/open.ts";
-import { pushArtifact } from "./oci/copy.ts";
-import { defaultCredentials } from "./oci/docker_config.ts";
-import { createFetch } from "./transport.ts";
-import { OCI_MANIFEST, type Target } from "./oci/types.ts";
-import { type KarsSandbox, readNetworkPolicy, selectSandbox } from "./sandbox.ts";
-import { checkSigningPlan, createSigner, signArtifact } from "./sign/sign_artifact.ts";
-import { normalizeIdentity, type Signer } from "./sign/signer.ts";
-import { type AllowlistDiff, diffAllowlists } from "./allowlist/diff.ts";
-import { renderSummary } from "./gitops/summary.ts";
-import { findOwnSignatures, type SignatureLayout } from "./workflow/already_signed.ts";
-import { type RecordingCredentials, recordingCredentials } from "./workflow/credential_report.ts";
-import { parseYamlDocuments, readInputText } from "./yaml_read.ts";
-import { connectCluster, type LiveCluster } from "./cluster.ts";
-import type { LiveSandbox } from "./kube/sandbox.ts";
-import { isPolicyError, loadSignerPolicyAsync, type SignerPolicy } from "./verify/policy.ts";
-import type { TrustedRoot } from "./verify/sigstore/mod.ts";
+} from "../oci/artifact.ts";
+import { openTarget, type OpenTargetOptions } from "../oci/open.ts";
+import { pushArtifact } from "../oci/copy.ts";
+import { defaultCredentials } from "../oci/docker_config.ts";
+import { createFetch } from "../io/transport.ts";
+import { OCI_MANIFEST, type Target } from "../oci/types.ts";
+import { type KarsSandbox, readNetworkPolicy, selectSandbox } from "../model/sandbox_read.ts";
+import { checkSigningPlan, createSigner, signArtifact } from "../sign/sign_artifact.ts";
+import { normalizeIdentity, type Signer } from "../sign/signer.ts";
+import { type AllowlistDiff, diffAllowlists } from "../allowlist/diff.ts";
+import { renderSummary } from "../gitops/summary.ts";
+import { findOwnSignatures, type SignatureLayout } from "./already_signed.ts";
+import { type RecordingCredentials, recordingCredentials } from "./credential_report.ts";
+import { parseYamlDocuments, readInputText } from "../encoding/yaml_read.ts";
+import { connectCluster, type LiveCluster } from "../kube/live_cluster.ts";
+import type { LiveSandbox } from "../kube/sandbox.ts";
+import { isPolicyError, loadSignerPolicyAsync, type SignerPolicy } from "../verify/policy.ts";
+import type { TrustedRoot } from "../verify/sigstore/mod.ts";
 import {
   type BothVerdicts,
   CONTROLLER_FORMAT_WARNING,
   controllerSignerWarning,
   verifyBoth,
-} from "./verify/controller.ts";
-import { controllerPolicyWarnings } from "./verify/policy_lint.ts";
-import { resolveTrustedRoot } from "./verify/trust_source.ts";
-import { resolveSigningServices, type SigningServices } from "./sign/services.ts";
-import { parseSigningConfig, type SigningConfig } from "./sign/signing_config.ts";
-import { fetchTufTarget } from "./verify/sigstore/tuf.ts";
-import { formatCondition } from "./verify/conditions.ts";
+} from "../verify/controller.ts";
+import { controllerPolicyWarnings } from "../verify/policy_lint.ts";
+import { resolveTrustedRoot } from "../verify/trust_source.ts";
+import { resolveSigningServices, type SigningServices } from "../sign/services.ts";
+import { parseSigningConfig, type SigningConfig } from "../sign/signing_config.ts";
+import { fetchTufTarget } from "../verify/sigstore/tuf.ts";
+import { formatCondition } from "../verify/conditions.ts";
 
 /** What the flow may use of its surroundings (no runtime globals are read). */
 export interface EgressIO {
@@ -155,7 +155,7 @@ async function readAllStdin(io: EgressIO): Promise<Uint8Array> {
  * @example
  * ```ts
  * import { egress } from "./egress.ts";
- * import { parseEgressOptions } from "./egress_options.ts";
+ * import { parseEgressOptions } from "../cli/egress_options.ts";
  * const options = parseEgressOptions({ enforce: true, "dry-run": true, "from-file": "sandbox.yaml" }, ["my-agent"], {});
  * const result = await egress(options, { env: {}, cwd: "." });
  * console.log(result.digest);

@@ -7,20 +7,20 @@
  *
  * @module
  */
-import { KarsError } from "./errors.ts";
-import { describeInput } from "./encoding/quote.ts";
-import { utf8 } from "./bytes.ts";
-import { type Digest, isDigest } from "./digest.ts";
-import { canonicalizeEndpoints, type Endpoint } from "./allowlist.ts";
-import { ALLOWLIST_MEDIA_TYPE } from "./oci/artifact.ts";
-import { parseRegistryHost } from "./oci/registry_host.ts";
-import { doubleQuoted, scalar } from "./yaml_emit.ts";
-import { parseYamlDocuments } from "./yaml_read.ts";
-import { KARS_API_VERSION } from "./model/api.ts";
-import { isDnsLabel, isDnsSubdomain, isRepositoryName } from "./model/names.ts";
-import type { AllowlistRef } from "./model/sandbox.ts";
+import { KarsError } from "../errors.ts";
+import { describeInput } from "../encoding/quote.ts";
+import { utf8 } from "../encoding/bytes.ts";
+import { type Digest, isDigest } from "../encoding/digest.ts";
+import { canonicalizeEndpoints, type Endpoint } from "../allowlist/canonical.ts";
+import { ALLOWLIST_MEDIA_TYPE } from "../oci/artifact.ts";
+import { parseRegistryHost } from "../oci/registry_host.ts";
+import { doubleQuoted, scalar } from "../encoding/yaml_emit.ts";
+import { parseYamlDocuments } from "../encoding/yaml_read.ts";
+import { KARS_API_VERSION } from "../model/api.ts";
+import { isDnsLabel, isDnsSubdomain, isRepositoryName } from "../model/names.ts";
+import type { AllowlistRef } from "../model/sandbox.ts";
 
-export type { AllowlistRef } from "./model/sandbox.ts";
+export type { AllowlistRef } from "../model/sandbox.ts";
 
 /** Inputs of {@link emitGitopsManifest}. */
 export interface GitopsManifestInput {
@@ -66,7 +66,7 @@ const BAD_CHARS = /[\s\u0000-\u001f\u007f-\u009f\u2028\u2029\ufeff]/u;
  *
  * @example
  * ```ts
- * import { validateSandboxName } from "./gitops.ts";
+ * import { validateSandboxName } from "./manifest.ts";
  * validateSandboxName("my-agent"); // ok; "My_Agent" throws KarsError("INPUT")
  * ```
  */
@@ -88,7 +88,7 @@ export function validateSandboxName(name: string): void {
  *
  * @example
  * ```ts
- * import { validateAllowlistRef } from "./gitops.ts";
+ * import { validateAllowlistRef } from "./manifest.ts";
  * validateAllowlistRef({ registry: "r.example", repository: "p/a", digest: "sha256:" + "0".repeat(64), artifactType: "application/vnd.kars.egress-allowlist.v1+yaml" });
  * ```
  */
@@ -128,7 +128,7 @@ export function validateAllowlistRef(ref: {
  *
  * @example
  * ```ts
- * import { defaultNamespace } from "./gitops.ts";
+ * import { defaultNamespace } from "./manifest.ts";
  * defaultNamespace("my-agent"); // "kars-my-agent"
  * ```
  */
@@ -143,7 +143,7 @@ export function defaultNamespace(name: string): string {
  *
  * @example
  * ```ts
- * import { emitGitopsManifest } from "./gitops.ts";
+ * import { emitGitopsManifest } from "./manifest.ts";
  * const bytes = emitGitopsManifest({
  *   name: "my-agent", signer: "keyless:fulcio", registry: "myacr.azurecr.io",
  *   repository: "policy/egress-allowlist/my-agent", digest: "sha256:" + "a".repeat(64),
@@ -245,7 +245,7 @@ export interface GitopsManifest {
  *
  * @example
  * ```ts
- * import { emitGitopsManifest, readGitopsManifest } from "./gitops.ts";
+ * import { emitGitopsManifest, readGitopsManifest } from "./manifest.ts";
  * const bytes = emitGitopsManifest({ name: "a", signer: "s", registry: "r.example", repository: "p/a", digest: "sha256:" + "0".repeat(64) });
  * readGitopsManifest(bytes, "a.yaml").allowlistRef.repository; // "p/a"
  * ```

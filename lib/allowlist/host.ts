@@ -20,8 +20,8 @@
  *
  * @module
  */
-import { KarsError } from "./errors.ts";
-import { quoteForMessage } from "./encoding/quote.ts";
+import { KarsError } from "../errors.ts";
+import { quoteForMessage } from "../encoding/quote.ts";
 
 /** Longest host name accepted (DNS limit, without trailing dot). */
 export const MAX_HOST_LENGTH = 253;

@@ -4,9 +4,9 @@
  *
  * @module
  */
-import { KubeClient } from "./kube/client.ts";
-import { loadKubeConfig, type LoadKubeConfigOptions } from "./kube/kubeconfig.ts";
-import { findSandbox, type LiveSandbox, patchSandbox, type SandboxPatch } from "./kube/sandbox.ts";
+import { KubeClient } from "./client.ts";
+import { loadKubeConfig, type LoadKubeConfigOptions } from "./kubeconfig.ts";
+import { findSandbox, type LiveSandbox, patchSandbox, type SandboxPatch } from "./sandbox.ts";
 
 /** A connected cluster, narrowed to what the flow needs. */
 export interface LiveCluster {
@@ -28,7 +28,7 @@ export interface LiveCluster {
  *
  * @example
  * ```ts
- * import { connectCluster } from "./cluster.ts";
+ * import { connectCluster } from "./live_cluster.ts";
  * const cluster = await connectCluster({ env: { KUBECONFIG: "/path/kubeconfig" } });
  * const sb = await cluster.find("my-agent");
  * ```

@@ -7,14 +7,14 @@
  *
  * @module
  */
-import { KarsError } from "./errors.ts";
-import { bytesEqual, utf8 } from "./bytes.ts";
+import { KarsError } from "../errors.ts";
+import { bytesEqual, utf8 } from "../encoding/bytes.ts";
 import { checkHost, isCanonicalHost, parseHostPort, quoteForMessage } from "./host.ts";
-import { scalar } from "./yaml_emit.ts";
+import { scalar } from "../encoding/yaml_emit.ts";
 
-import type { Endpoint } from "./model/sandbox.ts";
+import type { Endpoint } from "../model/sandbox.ts";
 
-export type { Endpoint } from "./model/sandbox.ts";
+export type { Endpoint } from "../model/sandbox.ts";
 
 /** A canonical allowlist: its generation and its sorted, unique endpoints. */
 export interface Allowlist {
@@ -80,7 +80,7 @@ function portProblem(port: unknown): string | undefined {
  *
  * @example
  * ```ts
- * import { compareEndpoints } from "./allowlist.ts";
+ * import { compareEndpoints } from "./canonical.ts";
  * [{ host: "b", port: 1 }, { host: "a", port: 2 }].sort(compareEndpoints); // a first
  * ```
  */
@@ -99,7 +99,7 @@ export function compareEndpoints(a: Endpoint, b: Endpoint): number {
  *
  * @example
  * ```ts
- * import { canonicalizeEndpoints } from "./allowlist.ts";
+ * import { canonicalizeEndpoints } from "./canonical.ts";
  * canonicalizeEndpoints([{ host: "B.example" }, { host: "a.example", port: 80 }, { host: "b.example", port: 443 }]);
  * // [{ host: "a.example", port: 80 }, { host: "b.example", port: 443 }]
  * ```
@@ -219,7 +219,7 @@ function emitText(generation: number, endpoints: readonly Endpoint[]): string {
  *
  * @example
  * ```ts
- * import { emitCanonicalAllowlist } from "./allowlist.ts";
+ * import { emitCanonicalAllowlist } from "./canonical.ts";
  * const bytes = emitCanonicalAllowlist({ generation: 1, endpoints: [{ host: "api.github.com", port: 443 }] });
  * new TextDecoder().decode(bytes).endsWith("      port: 443\n"); // true
  * ```
@@ -275,7 +275,7 @@ const HEADER = [
  *
  * @example
  * ```ts
- * import { emitCanonicalAllowlist, parseCanonicalAllowlist } from "./allowlist.ts";
+ * import { emitCanonicalAllowlist, parseCanonicalAllowlist } from "./canonical.ts";
  * const bytes = emitCanonicalAllowlist({ generation: 2, endpoints: [{ host: "a.example", port: 443 }] });
  * parseCanonicalAllowlist(bytes); // { generation: 2, endpoints: [{ host: "a.example", port: 443 }] }
  * ```
@@ -400,7 +400,7 @@ function sameEndpoints(a: readonly Endpoint[], b: readonly Endpoint[]): boolean 
  *
  * @example
  * ```ts
- * import { chooseGeneration } from "./allowlist.ts";
+ * import { chooseGeneration } from "./canonical.ts";
  * const eps = [{ host: "a.example", port: 443 }];
  * chooseGeneration({ endpoints: eps }); // 1
  * chooseGeneration({ endpoints: eps, previous: { generation: 4, endpoints: eps } }); // 4
@@ -434,7 +434,7 @@ export function chooseGeneration(input: {
  *
  * @example
  * ```ts
- * import { applyApproveDeny } from "./allowlist.ts";
+ * import { applyApproveDeny } from "./canonical.ts";
  * applyApproveDeny([{ host: "a.example", port: 443 }], ["b.example:8443"], ["a.example"]);
  * // { endpoints: [{ host: "b.example", port: 8443 }], changed: true, unknownDenied: [] }
  * ```

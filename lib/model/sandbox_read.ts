@@ -4,13 +4,13 @@
  *
  * @module
  */
-import { KarsError } from "./errors.ts";
-import { describeInput, sanitizeMessage } from "./encoding/quote.ts";
-import { KARS_API_VERSION } from "./model/api.ts";
-import type { AllowlistRefInput, KarsSandbox } from "./model/sandbox.ts";
+import { KarsError } from "../errors.ts";
+import { describeInput, sanitizeMessage } from "../encoding/quote.ts";
+import { KARS_API_VERSION } from "./api.ts";
+import type { AllowlistRefInput, KarsSandbox } from "./sandbox.ts";
 
-export { KARS_API_VERSION } from "./model/api.ts";
-export type { KarsSandbox } from "./model/sandbox.ts";
+export { KARS_API_VERSION } from "./api.ts";
+export type { KarsSandbox } from "./sandbox.ts";
 
 /** A raw allowlist entry as found in the sandbox (types checked by canonicalizeEndpoints). */
 export interface RawEndpoint {
@@ -55,7 +55,7 @@ function safe(s: string): string {
  *
  * @example
  * ```ts
- * import { readNetworkPolicy } from "./sandbox.ts";
+ * import { readNetworkPolicy } from "./sandbox_read.ts";
  * readNetworkPolicy({ apiVersion: "kars.azure.com/v1alpha1", kind: "KarsSandbox", metadata: { name: "a" } });
  * // { defaultDeny: true, egressMode: "Learn", allowedEndpoints: [] }
  * ```
@@ -118,7 +118,7 @@ export function readNetworkPolicy(sb: KarsSandbox, source = "sandbox"): NetworkP
  *
  * @example
  * ```ts
- * import { selectSandbox } from "./sandbox.ts";
+ * import { selectSandbox } from "./sandbox_read.ts";
  * const docs = [{ apiVersion: "kars.azure.com/v1alpha1", kind: "KarsSandbox", metadata: { name: "a" } }];
  * selectSandbox(docs, { name: "a" }, "in.yaml").metadata.name; // "a"
  * ```

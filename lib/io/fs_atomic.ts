@@ -13,8 +13,8 @@
  */
 import { link, lstat, mkdir, open, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { KarsError } from "./errors.ts";
-import { toHex } from "./bytes.ts";
+import { KarsError } from "../errors.ts";
+import { toHex } from "../encoding/bytes.ts";
 
 /** Options of {@link writeFileAtomic} and {@link checkWritable}. */
 export interface WriteOptions {
