@@ -160,7 +160,7 @@ Deno.test({
   name: `writes: ${PAIRS} concurrent signer pairs on docker-registry keep both .sig layers`,
   ignore: !haveRegistry,
   async fn() {
-    const reg = (await startDockerRegistry())!;
+    const reg = await startDockerRegistry();
     const mock = await startSigstoreMock();
     const dir = await Deno.makeTempDir({ prefix: "kars-pairs-" });
     const started = performance.now();
@@ -190,7 +190,7 @@ Deno.test({
   name: "writes: concurrent bundle signer pairs keep both entries of the referrers fallback index",
   ignore: !haveRegistry,
   async fn() {
-    const reg = (await startDockerRegistry())!;
+    const reg = await startDockerRegistry();
     const mock = await startSigstoreMock();
     const dir = await Deno.makeTempDir({ prefix: "kars-pairs-" });
     const pairs = Math.max(1, Math.ceil(PAIRS / 4));

@@ -45,14 +45,13 @@ try {
 console.log(JSON.stringify(out));
 `;
 
-Deno.test("kube client over node:https under Node 20 (mTLS, token + insecure, 404)", async () => {
-  if (!(await hasNode())) {
-    if (Deno.env.get("KARS_REQUIRE_TOOLS") === "1") {
-      assert.fail("node is required (KARS_REQUIRE_TOOLS=1)");
-    }
-    console.warn("SKIP Node runtime test: node not installed");
-    return;
-  }
+const nodeMissing = !(await hasNode()) && Deno.env.get("KARS_REQUIRE_TOOLS") !== "1";
+if (nodeMissing) console.warn("ignored: node_runtime_test needs node (not installed; CI has it)");
+
+Deno.test({
+  name: "kube client over node:https under Node 20 (mTLS, token + insecure, 404)",
+  ignore: nodeMissing,
+}, async () => {
   const dir = await Deno.makeTempDir({ prefix: "kars-node-kube-" });
   const srv = await startKubeApiServer({
     objects: [{

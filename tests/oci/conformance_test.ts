@@ -11,7 +11,7 @@ import { isKarsError } from "../../lib/errors.ts";
 import type { RequestLogEntry } from "../../lib/oci/client.ts";
 import { RegistryTarget } from "../../lib/oci/registry.ts";
 import { OCI_EMPTY, OCI_EMPTY_DIGEST, OCI_INDEX, OCI_MANIFEST } from "../../lib/oci/types.ts";
-import { startDockerRegistry } from "../support/docker_registry.ts";
+import { needs, startDockerRegistry } from "../support/docker_registry.ts";
 import { startRegistryServer } from "../support/registry_server.ts";
 
 const EMPTY = utf8("{}");
@@ -229,9 +229,8 @@ async function suite(t: Deno.TestContext, f: Flavour) {
   );
 }
 
-Deno.test("conformance: docker-registry 2.8", async (t) => {
+Deno.test("conformance: docker-registry 2.8", needs("docker-registry"), async (t) => {
   const reg = await startDockerRegistry();
-  if (!reg) return;
   try {
     await suite(t, {
       name: "docker-registry",

@@ -14,7 +14,7 @@ import {
   EXAMPLE_SIGNER,
   renderExampleManifest,
 } from "../../scripts/gen_examples.ts";
-import { haveTool } from "../support/docker_registry.ts";
+import { haveTool, needs } from "../support/docker_registry.ts";
 import { matchIdentity, parseSignerPolicy } from "../../lib/verify/policy.ts";
 
 const GITHUB_ISSUER = "https://token.actions.githubusercontent.com";
@@ -29,43 +29,46 @@ Deno.test("examples/gitops manifest is what the real emitter writes", async () =
   );
 });
 
-Deno.test("kubectl kustomize examples/gitops renders the sandbox patch and the SignerPolicy", async (t) => {
-  if (!haveTool("/usr/bin/kubectl", "kubectl")) return;
-  const o = await new Deno.Command("kubectl", {
-    args: ["kustomize", join(ROOT, "examples", "gitops")],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.ok(o.success, new TextDecoder().decode(o.stderr));
-  const docs = parseAllDocuments(new TextDecoder().decode(o.stdout)).map((d) => d.toJS());
-  const sandbox = docs.find((d) => d.kind === "KarsSandbox");
-  const cm = docs.find((d) => d.kind === "ConfigMap");
-  assert.ok(sandbox && cm, "both resources rendered");
-  const header = new TextDecoder().decode(await Deno.readFile(join(ROOT, EXAMPLE_MANIFEST)));
-  const headerDigest = /digest=(sha256:[0-9a-f]{64})/.exec(header)?.[1];
-  await t.step("allowlistRef survives kustomize unchanged", () => {
-    assert.equal(sandbox.spec.networkPolicy.allowlistRef.digest, headerDigest);
-    assert.equal(sandbox.spec.networkPolicy.egressMode, "Strict");
-    assert.equal(sandbox.metadata.annotations["kars.io/applied-via-gitops"], "true");
-  });
-  await t.step("the SignerPolicy admits the example workflow and nobody else", async () => {
-    assert.equal(cm.metadata.name, "kars-signer-policy");
-    const policy = parseSignerPolicy(
-      await Deno.readTextFile(join(ROOT, "examples", "gitops", "signer-policy.yaml")),
-      "examples/gitops/signer-policy.yaml",
-    );
-    const san = EXAMPLE_SIGNER.slice("keyless:".length);
-    assert.equal(matchIdentity(policy, { san, issuer: GITHUB_ISSUER }), true);
-    assert.equal(
-      matchIdentity(policy, {
-        san: san.replace("refs/heads/main", "refs/heads/dev"),
-        issuer: GITHUB_ISSUER,
-      }),
-      false,
-    );
-    assert.equal(matchIdentity(policy, { san, issuer: "https://accounts.google.com" }), false);
-  });
-});
+Deno.test(
+  "kubectl kustomize examples/gitops renders the sandbox patch and the SignerPolicy",
+  needs("kubectl"),
+  async (t) => {
+    const o = await new Deno.Command("kubectl", {
+      args: ["kustomize", join(ROOT, "examples", "gitops")],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.ok(o.success, new TextDecoder().decode(o.stderr));
+    const docs = parseAllDocuments(new TextDecoder().decode(o.stdout)).map((d) => d.toJS());
+    const sandbox = docs.find((d) => d.kind === "KarsSandbox");
+    const cm = docs.find((d) => d.kind === "ConfigMap");
+    assert.ok(sandbox && cm, "both resources rendered");
+    const header = new TextDecoder().decode(await Deno.readFile(join(ROOT, EXAMPLE_MANIFEST)));
+    const headerDigest = /digest=(sha256:[0-9a-f]{64})/.exec(header)?.[1];
+    await t.step("allowlistRef survives kustomize unchanged", () => {
+      assert.equal(sandbox.spec.networkPolicy.allowlistRef.digest, headerDigest);
+      assert.equal(sandbox.spec.networkPolicy.egressMode, "Strict");
+      assert.equal(sandbox.metadata.annotations["kars.io/applied-via-gitops"], "true");
+    });
+    await t.step("the SignerPolicy admits the example workflow and nobody else", async () => {
+      assert.equal(cm.metadata.name, "kars-signer-policy");
+      const policy = parseSignerPolicy(
+        await Deno.readTextFile(join(ROOT, "examples", "gitops", "signer-policy.yaml")),
+        "examples/gitops/signer-policy.yaml",
+      );
+      const san = EXAMPLE_SIGNER.slice("keyless:".length);
+      assert.equal(matchIdentity(policy, { san, issuer: GITHUB_ISSUER }), true);
+      assert.equal(
+        matchIdentity(policy, {
+          san: san.replace("refs/heads/main", "refs/heads/dev"),
+          issuer: GITHUB_ISSUER,
+        }),
+        false,
+      );
+      assert.equal(matchIdentity(policy, { san, issuer: "https://accounts.google.com" }), false);
+    });
+  },
+);
 
 Deno.test("examples/github-actions.yml: promote through the kars action (ambient OIDC, force), verify, summary as the PR body", async () => {
   const wf = parse(await Deno.readTextFile(join(ROOT, "examples", "github-actions.yml")));

@@ -33,18 +33,7 @@ async function webVerify(pubPem: string, data: Uint8Array, derSig: Uint8Array): 
   );
 }
 
-async function interopAvailable(): Promise<boolean> {
-  try {
-    await Deno.stat(KEYS);
-    return true;
-  } catch {
-    console.warn("interop keys not found at testdata/interop/cosign-keys; skipping");
-    return false;
-  }
-}
-
 Deno.test("keyfile: cosign's PKCS#8 keys (both labels) load and sign; the .pub verifies", async () => {
-  if (!(await interopAvailable())) return;
   for (const name of ["sigstore-labeled-pkcs8", "cosign-labeled-pkcs8"]) {
     const pem = await Deno.readTextFile(new URL(`${name}.key`, KEYS));
     const pubPem = await Deno.readTextFile(new URL(`${name}.pub`, KEYS));
@@ -61,7 +50,6 @@ Deno.test("keyfile: cosign's PKCS#8 keys (both labels) load and sign; the .pub v
 });
 
 Deno.test("keyfile: cosign's SEC1 key is refused as cosign refuses it", async () => {
-  if (!(await interopAvailable())) return;
   const pem = await Deno.readTextFile(new URL("cosign-labeled-sec1.key", KEYS));
   await assert.rejects(loadPrivateKey(pem, "cosign-labeled-sec1.key", () => "hello"), (e) => {
     assert.ok(isKarsError(e, "INPUT"));
@@ -72,7 +60,6 @@ Deno.test("keyfile: cosign's SEC1 key is refused as cosign refuses it", async ()
 });
 
 Deno.test("keyfile: wrong password is refused naming the file", async () => {
-  if (!(await interopAvailable())) return;
   const pem = await Deno.readTextFile(new URL("sigstore-labeled-pkcs8.key", KEYS));
   await assert.rejects(loadPrivateKey(pem, "keys/cosign.key", () => "wrong"), (e) => {
     assert.ok(isKarsError(e, "INPUT"));

@@ -25,7 +25,7 @@ import { KeyFileSigner } from "../../lib/sign/keyfile.ts";
 import { KeylessSigner } from "../../lib/sign/keyless.ts";
 import { createSigner, signArtifact } from "../../lib/sign/sign_artifact.ts";
 import { legacyLayerToBundle } from "../../lib/verify/legacy.ts";
-import { haveTool, startDockerRegistry } from "../support/docker_registry.ts";
+import { haveTool, needs, startDockerRegistry } from "../support/docker_registry.ts";
 import { staticCredentials } from "../../lib/oci/auth.ts";
 import { oracleVerify } from "../support/node_oracle.ts";
 import { type SigstoreMock, startSigstoreMock } from "../support/sigstore_mock.ts";
@@ -170,104 +170,103 @@ Deno.test("sign: legacy appends to an existing .sig manifest and never duplicate
   });
 });
 
-Deno.test("sign: keyless on docker-registry — legacy and bundle (found through the referrers fallback tag) verify", async () => {
-  const reg = await startDockerRegistry();
-  if (!reg) return;
-  try {
-    await withMock(async (mock) => {
-      const target = new RegistryTarget({ registry: reg.host, repository: REPO });
-      const subject = await pushAllowlist(target);
-      const r = await signArtifact({
-        target,
-        registry: reg.host,
-        repository: REPO,
-        manifest: subject,
-        signer: keyless(mock),
-        rekorUrl: mock.rekorUrl,
-        tsaUrl: mock.tsaUrl,
-        format: "both",
-      });
-      assert.deepEqual(r.stored.map((s) => s.format), ["legacy", "bundle"]);
-      const hex = digestHex(subject.digest);
-      const tags = await target.listTags();
-      assert.ok(tags.includes(`sha256-${hex}.sig`), "legacy .sig tag");
-      assert.ok(tags.includes(`sha256-${hex}`), "referrers fallback tag");
+Deno.test(
+  "sign: keyless on docker-registry — legacy and bundle (found through the referrers fallback tag) verify",
+  needs("docker-registry"),
+  async () => {
+    const reg = await startDockerRegistry();
+    try {
+      await withMock(async (mock) => {
+        const target = new RegistryTarget({ registry: reg.host, repository: REPO });
+        const subject = await pushAllowlist(target);
+        const r = await signArtifact({
+          target,
+          registry: reg.host,
+          repository: REPO,
+          manifest: subject,
+          signer: keyless(mock),
+          rekorUrl: mock.rekorUrl,
+          tsaUrl: mock.tsaUrl,
+          format: "both",
+        });
+        assert.deepEqual(r.stored.map((s) => s.format), ["legacy", "bundle"]);
+        const hex = digestHex(subject.digest);
+        const tags = await target.listTags();
+        assert.ok(tags.includes(`sha256-${hex}.sig`), "legacy .sig tag");
+        assert.ok(tags.includes(`sha256-${hex}`), "referrers fallback tag");
 
-      // Fresh client: discover the bundle as a verifier would.
-      const reader = new RegistryTarget({ registry: reg.host, repository: REPO });
-      const refs = await reader.referrers(subject.digest, BUNDLE_V03_MEDIA_TYPE);
-      assert.equal(refs.length, 1);
-      const refManifest = JSON.parse(fromUtf8((await reader.fetchManifest(refs[0].digest)).bytes));
-      assert.equal(refManifest.artifactType, BUNDLE_V03_MEDIA_TYPE);
-      assert.equal(refManifest.subject.digest, subject.digest);
-      const bundleBytes = await reader.fetchBlob(refManifest.layers[0].digest);
-      const bundle = JSON.parse(fromUtf8(bundleBytes));
-      assert.equal(bundle.mediaType, BUNDLE_V03_MEDIA_TYPE);
-      const statement = JSON.parse(fromUtf8(fromBase64(bundle.dsseEnvelope.payload)));
-      assert.equal(statement.predicateType, "https://sigstore.dev/cosign/sign/v1");
-      assert.deepEqual(statement.subject, [{
-        name: `${reg.host}/${REPO}`,
-        digest: { sha256: hex },
-      }]);
-      assert.equal(bundle.verificationMaterial.tlogEntries[0].kindVersion.kind, "dsse");
-      assert.ok(bundle.verificationMaterial.tlogEntries[0].inclusionProof.checkpoint.envelope);
-
-      const { layers } = await readLegacy(reader, subject.digest);
-      assert.equal(
-        fromUtf8(layers[0].payload),
-        cosignGolden(`${reg.host}/${REPO}`, subject.digest),
-      );
-      if (haveTool("/usr/bin/skopeo", "skopeo")) {
-        // An independent client reads the .sig manifest as stored.
-        const out = await new Deno.Command("skopeo", {
-          args: [
-            "inspect",
-            "--raw",
-            "--tls-verify=false",
-            `docker://${reg.host}/${REPO}:sha256-${hex}.sig`,
-          ],
-          stdout: "piped",
-          stderr: "piped",
-        }).output();
-        assert.ok(out.success, new TextDecoder().decode(out.stderr));
-        const m = JSON.parse(fromUtf8(out.stdout));
-        assert.equal(m.layers[0].mediaType, SIMPLE_SIGNING_MEDIA_TYPE);
-        assert.equal(
-          m.layers[0].annotations[ANNOTATION_SIGNATURE],
-          layers[0].layer.annotations![ANNOTATION_SIGNATURE],
+        // Fresh client: discover the bundle as a verifier would.
+        const reader = new RegistryTarget({ registry: reg.host, repository: REPO });
+        const refs = await reader.referrers(subject.digest, BUNDLE_V03_MEDIA_TYPE);
+        assert.equal(refs.length, 1);
+        const refManifest = JSON.parse(
+          fromUtf8((await reader.fetchManifest(refs[0].digest)).bytes),
         );
-      }
-      const identity = { san: mock.defaultSubject, issuer: mock.defaultIssuer };
-      const res = await oracleVerify([
-        {
-          bundle,
-          artifact: fromBase64(bundle.dsseEnvelope.payload),
-          trustedRoot: mock.trustedRoot,
-          identity,
-        },
-        {
-          bundle: legacyLayerToBundle(layers[0].payload, layers[0].layer.annotations!),
-          artifact: layers[0].payload,
-          trustedRoot: mock.trustedRoot,
-          identity,
-        },
-      ]);
-      assert.deepEqual(res, [{ ok: true }, { ok: true }]);
-    });
-  } finally {
-    await reg.stop();
-  }
-});
+        assert.equal(refManifest.artifactType, BUNDLE_V03_MEDIA_TYPE);
+        assert.equal(refManifest.subject.digest, subject.digest);
+        const bundleBytes = await reader.fetchBlob(refManifest.layers[0].digest);
+        const bundle = JSON.parse(fromUtf8(bundleBytes));
+        assert.equal(bundle.mediaType, BUNDLE_V03_MEDIA_TYPE);
+        const statement = JSON.parse(fromUtf8(fromBase64(bundle.dsseEnvelope.payload)));
+        assert.equal(statement.predicateType, "https://sigstore.dev/cosign/sign/v1");
+        assert.deepEqual(statement.subject, [{
+          name: `${reg.host}/${REPO}`,
+          digest: { sha256: hex },
+        }]);
+        assert.equal(bundle.verificationMaterial.tlogEntries[0].kindVersion.kind, "dsse");
+        assert.ok(bundle.verificationMaterial.tlogEntries[0].inclusionProof.checkpoint.envelope);
+
+        const { layers } = await readLegacy(reader, subject.digest);
+        assert.equal(
+          fromUtf8(layers[0].payload),
+          cosignGolden(`${reg.host}/${REPO}`, subject.digest),
+        );
+        if (haveTool("/usr/bin/skopeo", "skopeo")) {
+          // An independent client reads the .sig manifest as stored.
+          const out = await new Deno.Command("skopeo", {
+            args: [
+              "inspect",
+              "--raw",
+              "--tls-verify=false",
+              `docker://${reg.host}/${REPO}:sha256-${hex}.sig`,
+            ],
+            stdout: "piped",
+            stderr: "piped",
+          }).output();
+          assert.ok(out.success, new TextDecoder().decode(out.stderr));
+          const m = JSON.parse(fromUtf8(out.stdout));
+          assert.equal(m.layers[0].mediaType, SIMPLE_SIGNING_MEDIA_TYPE);
+          assert.equal(
+            m.layers[0].annotations[ANNOTATION_SIGNATURE],
+            layers[0].layer.annotations![ANNOTATION_SIGNATURE],
+          );
+        }
+        const identity = { san: mock.defaultSubject, issuer: mock.defaultIssuer };
+        const res = await oracleVerify([
+          {
+            bundle,
+            artifact: fromBase64(bundle.dsseEnvelope.payload),
+            trustedRoot: mock.trustedRoot,
+            identity,
+          },
+          {
+            bundle: legacyLayerToBundle(layers[0].payload, layers[0].layer.annotations!),
+            artifact: layers[0].payload,
+            trustedRoot: mock.trustedRoot,
+            identity,
+          },
+        ]);
+        assert.deepEqual(res, [{ ok: true }, { ok: true }]);
+      });
+    } finally {
+      await reg.stop();
+    }
+  },
+);
 
 Deno.test("sign: a cosign .key signs legacy + bundle with Rekor entries; verifies with its .pub", async () => {
-  let pem: string, pubPem: string;
-  try {
-    pem = await Deno.readTextFile(new URL("sigstore-labeled-pkcs8.key", KEYS));
-    pubPem = await Deno.readTextFile(new URL("sigstore-labeled-pkcs8.pub", KEYS));
-  } catch {
-    console.warn("interop keys absent; skipping");
-    return;
-  }
+  const pem = await Deno.readTextFile(new URL("sigstore-labeled-pkcs8.key", KEYS));
+  const pubPem = await Deno.readTextFile(new URL("sigstore-labeled-pkcs8.pub", KEYS));
   await withMock(async (mock) => {
     const target = new MemoryTarget();
     const subject = await pushAllowlist(target);
@@ -484,44 +483,47 @@ Deno.test("sign: the identity token never appears in errors, logs or stored arti
   });
 });
 
-Deno.test("sign: docker-registry refusing the signature push (no push credentials) — AUTH naming the registry, no .sig", async () => {
-  const user = "ci", password = "pw-" + crypto.randomUUID();
-  const reg = await startDockerRegistry({ htpasswd: { user, password } });
-  if (!reg) return;
-  try {
-    await withMock(async (mock) => {
-      const writer = new RegistryTarget({
-        registry: reg.host,
-        repository: REPO,
-        credentials: staticCredentials({ username: user, password }),
-      });
-      const subject = await pushAllowlist(writer);
-      const anonymous = new RegistryTarget({ registry: reg.host, repository: REPO });
-      await assert.rejects(
-        signArtifact({
-          target: anonymous,
+Deno.test(
+  "sign: docker-registry refusing the signature push (no push credentials) — AUTH naming the registry, no .sig",
+  needs("docker-registry"),
+  async () => {
+    const user = "ci", password = "pw-" + crypto.randomUUID();
+    const reg = await startDockerRegistry({ htpasswd: { user, password } });
+    try {
+      await withMock(async (mock) => {
+        const writer = new RegistryTarget({
           registry: reg.host,
           repository: REPO,
-          manifest: subject,
-          signer: keyless(mock),
-          rekorUrl: mock.rekorUrl,
-        }),
-        (e) => {
-          assert.ok(isKarsError(e, "AUTH"), String(e));
-          assert.match(
-            e.message,
-            new RegExp(`storing the signature in ${reg.host}/${REPO} failed`),
-          );
-          assert.ok(!e.message.includes(password));
-          return true;
-        },
-      );
-      assert.equal(await writer.resolve(signatureTag(subject.digest)), null, "no .sig stored");
-    });
-  } finally {
-    await reg.stop();
-  }
-});
+          credentials: staticCredentials({ username: user, password }),
+        });
+        const subject = await pushAllowlist(writer);
+        const anonymous = new RegistryTarget({ registry: reg.host, repository: REPO });
+        await assert.rejects(
+          signArtifact({
+            target: anonymous,
+            registry: reg.host,
+            repository: REPO,
+            manifest: subject,
+            signer: keyless(mock),
+            rekorUrl: mock.rekorUrl,
+          }),
+          (e) => {
+            assert.ok(isKarsError(e, "AUTH"), String(e));
+            assert.match(
+              e.message,
+              new RegExp(`storing the signature in ${reg.host}/${REPO} failed`),
+            );
+            assert.ok(!e.message.includes(password));
+            return true;
+          },
+        );
+        assert.equal(await writer.resolve(signatureTag(subject.digest)), null, "no .sig stored");
+      });
+    } finally {
+      await reg.stop();
+    }
+  },
+);
 
 Deno.test("sign: keyless with tlogUpload=false is refused before Fulcio is called", async () => {
   await withMock(async (mock) => {

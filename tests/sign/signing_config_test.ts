@@ -217,7 +217,7 @@ Deno.test({
   // Visible skip when docker-registry is missing (CI installs it and KARS_REQUIRE_TOOLS=1 fails instead).
   ignore: !haveTool(DOCKER_REGISTRY_BIN, "docker-registry"),
 }, async () => {
-  const reg = (await startDockerRegistry())!;
+  const reg = await startDockerRegistry();
   const mock = await startSigstoreMock();
   const log = await startRekorV2();
   const dir = await Deno.makeTempDir({ prefix: "kars-signing-config-" });

@@ -70,6 +70,40 @@ export function haveTool(path: string, name: string): boolean {
   }
 }
 
+/** Where the external tools the integration tests drive are installed (Debian paths, as CI installs them). */
+export const TOOLS = {
+  "docker-registry": DOCKER_REGISTRY_BIN,
+  skopeo: "/usr/bin/skopeo",
+  kubectl: "/usr/bin/kubectl",
+  htpasswd: "/usr/bin/htpasswd",
+} as const;
+
+/**
+ * Test options for a test that drives external tools: `{ ignore: true }` (with a visible reason on
+ * stderr) when one is missing and tools are not required; `{ ignore: false }` otherwise, so under
+ * `KARS_REQUIRE_TOOLS=1` (CI) a missing tool fails the test instead of skipping it.
+ *
+ * @example
+ * ```ts
+ * import { needs } from "./docker_registry.ts";
+ * Deno.test("pushes to docker-registry", needs("docker-registry"), () => {});
+ * ```
+ */
+export function needs(...tools: (keyof typeof TOOLS)[]): { ignore: boolean } {
+  if (toolsRequired()) return { ignore: false };
+  const missing = tools.filter((t) => {
+    try {
+      Deno.statSync(TOOLS[t]);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  if (missing.length === 0) return { ignore: false };
+  console.warn(`ignored: needs ${missing.join(", ")} (not installed; CI installs it)`);
+  return { ignore: true };
+}
+
 /** A free TCP port on 127.0.0.1 (bound then released). */
 export function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -110,8 +144,12 @@ async function htpasswdLine(user: string, password: string): Promise<string> {
  */
 export async function startDockerRegistry(
   opts: DockerRegistryOptions = {},
-): Promise<DockerRegistry | null> {
-  if (!haveTool(DOCKER_REGISTRY_BIN, "docker-registry")) return null;
+): Promise<DockerRegistry> {
+  if (!haveTool(DOCKER_REGISTRY_BIN, "docker-registry")) {
+    throw new Error(
+      'docker-registry is not installed: mark the test with needs("docker-registry")',
+    );
+  }
   const dir = await Deno.makeTempDir({ prefix: "kars-registry-" });
   const storageDir = `${dir}/storage`;
   await Deno.mkdir(storageDir);

@@ -24,7 +24,7 @@ import {
   verifySandbox,
 } from "../../lib/verify/verdict.ts";
 import { startSigstoreMock } from "../support/sigstore_mock.ts";
-import { startDockerRegistry } from "../support/docker_registry.ts";
+import { needs, startDockerRegistry } from "../support/docker_registry.ts";
 import {
   appendLegacyLayer,
   keylessSigner,
@@ -627,169 +627,172 @@ Deno.test("verdict: signed allowlists verify True; every tamper case gives its e
   }
 });
 
-Deno.test("verdict on docker-registry: True, altered layer and swapped manifest (DigestMismatch), NotFound, Unauthorized, registry down", async (t) => {
-  const reg = await startDockerRegistry({ htpasswd: { user: "ci", password: "s3cret-pw" } });
-  if (!reg) return;
-  const mock = await startSigstoreMock();
-  const proxy = startTamperingProxy(reg.url);
-  try {
-    const trustedRoot = loadTrustedRoot(mock.trustedRoot);
-    const GOOD = policy(policyYaml([mock.defaultIssuer], [mock.defaultSubject]));
-    const credentials = staticCredentials({ username: "ci", password: "s3cret-pw" });
-    const open = (host: string, repository = REPO, creds = credentials) =>
-      new RegistryTarget({
+Deno.test(
+  "verdict on docker-registry: True, altered layer and swapped manifest (DigestMismatch), NotFound, Unauthorized, registry down",
+  needs("docker-registry"),
+  async (t) => {
+    const reg = await startDockerRegistry({ htpasswd: { user: "ci", password: "s3cret-pw" } });
+    const mock = await startSigstoreMock();
+    const proxy = startTamperingProxy(reg.url);
+    try {
+      const trustedRoot = loadTrustedRoot(mock.trustedRoot);
+      const GOOD = policy(policyYaml([mock.defaultIssuer], [mock.defaultSubject]));
+      const credentials = staticCredentials({ username: "ci", password: "s3cret-pw" });
+      const open = (host: string, repository = REPO, creds = credentials) =>
+        new RegistryTarget({
+          registry: host,
+          repository,
+          credentials: creds,
+          retry: { attempts: 1 },
+        });
+      const target = open(reg.host);
+      const a = await pushAllowlist(target);
+      const keyless = keylessSigner(mock);
+      await signLegacy(target, {
+        registry: reg.host,
+        repository: REPO,
+        rekorUrl: mock.rekorUrl,
+        digest: a.manifestDigest,
+        signer: keyless,
+      });
+      await signBundle(target, {
+        registry: reg.host,
+        repository: REPO,
+        rekorUrl: mock.rekorUrl,
+        digest: a.manifestDigest,
+        signer: keyless,
+        subjectSize: a.manifestBytes.length,
+      });
+      const ref = (host: string, digest: Digest = a.manifestDigest): AllowlistRefInput => ({
         registry: host,
-        repository,
-        credentials: creds,
-        retry: { attempts: 1 },
+        repository: REPO,
+        digest,
+        artifactType: ALLOWLIST_MEDIA_TYPE,
       });
-    const target = open(reg.host);
-    const a = await pushAllowlist(target);
-    const keyless = keylessSigner(mock);
-    await signLegacy(target, {
-      registry: reg.host,
-      repository: REPO,
-      rekorUrl: mock.rekorUrl,
-      digest: a.manifestDigest,
-      signer: keyless,
-    });
-    await signBundle(target, {
-      registry: reg.host,
-      repository: REPO,
-      rekorUrl: mock.rekorUrl,
-      digest: a.manifestDigest,
-      signer: keyless,
-      subjectSize: a.manifestBytes.length,
-    });
-    const ref = (host: string, digest: Digest = a.manifestDigest): AllowlistRefInput => ({
-      registry: host,
-      repository: REPO,
-      digest,
-      artifactType: ALLOWLIST_MEDIA_TYPE,
-    });
 
-    await t.step(
-      "legacy and bundle (fallback referrers tag) found and verified: True",
-      async () => {
-        const r = await verifyAllowlist({
-          ref: ref(reg.host),
-          target: open(reg.host),
-          policy: GOOD,
-          trustedRoot,
-        });
-        expectReason(r, "True", "Verified", `digest=${a.manifestDigest}, generation=3`);
-        assert.equal(r.signatures.length, 1, "stops at the first accepted signature");
-        // the bundle alone (legacy .sig removed from view) also verifies through the fallback tag
-        const bundleOnly = withOverrides(open(reg.host), {
-          resolve: (x: string) => x.endsWith(".sig") ? Promise.resolve(null) : target.resolve(x),
-        });
-        const rb = await verifyAllowlist({
-          ref: ref(reg.host),
-          target: bundleOnly,
-          policy: GOOD,
-          trustedRoot,
-        });
-        expectReason(rb, "True", "Verified");
-        assert.equal(rb.signer?.format, "bundle");
-      },
-    );
+      await t.step(
+        "legacy and bundle (fallback referrers tag) found and verified: True",
+        async () => {
+          const r = await verifyAllowlist({
+            ref: ref(reg.host),
+            target: open(reg.host),
+            policy: GOOD,
+            trustedRoot,
+          });
+          expectReason(r, "True", "Verified", `digest=${a.manifestDigest}, generation=3`);
+          assert.equal(r.signatures.length, 1, "stops at the first accepted signature");
+          // the bundle alone (legacy .sig removed from view) also verifies through the fallback tag
+          const bundleOnly = withOverrides(open(reg.host), {
+            resolve: (x: string) => x.endsWith(".sig") ? Promise.resolve(null) : target.resolve(x),
+          });
+          const rb = await verifyAllowlist({
+            ref: ref(reg.host),
+            target: bundleOnly,
+            policy: GOOD,
+            trustedRoot,
+          });
+          expectReason(rb, "True", "Verified");
+          assert.equal(rb.signer?.format, "bundle");
+        },
+      );
 
-    await t.step("layer bytes altered in transit: DigestMismatch", async () => {
-      const path = `/v2/${REPO}/blobs/${a.layer.digest}`;
-      proxy.rewrites.set(path, (b) => {
-        const c = b.slice();
-        c[c.length - 2] ^= 0x01;
-        return c;
+      await t.step("layer bytes altered in transit: DigestMismatch", async () => {
+        const path = `/v2/${REPO}/blobs/${a.layer.digest}`;
+        proxy.rewrites.set(path, (b) => {
+          const c = b.slice();
+          c[c.length - 2] ^= 0x01;
+          return c;
+        });
+        try {
+          // the proxy's host is loopback too, but the payload names reg.host: the layer check comes first
+          const r = await verifyAllowlist({
+            ref: ref(reg.host),
+            target: open(proxy.host),
+            policy: GOOD,
+            trustedRoot,
+          });
+          expectReason(r, "False", "DigestMismatch");
+        } finally {
+          proxy.rewrites.delete(path);
+        }
       });
-      try {
-        // the proxy's host is loopback too, but the payload names reg.host: the layer check comes first
-        const r = await verifyAllowlist({
+
+      await t.step("manifest swapped in transit: DigestMismatch", async () => {
+        const b = await pushAllowlist(target, { endpoints: [{ host: "evil.example", port: 443 }] });
+        const path = `/v2/${REPO}/manifests/${a.manifestDigest}`;
+        proxy.rewrites.set(path, () => b.manifestBytes);
+        try {
+          const r = await verifyAllowlist({
+            ref: ref(reg.host),
+            target: open(proxy.host),
+            policy: GOOD,
+            trustedRoot,
+          });
+          expectReason(r, "False", "DigestMismatch");
+        } finally {
+          proxy.rewrites.delete(path);
+        }
+        // untampered through the proxy: fine (the proxy itself is not the cause)
+        const ok = await verifyAllowlist({
           ref: ref(reg.host),
           target: open(proxy.host),
           policy: GOOD,
           trustedRoot,
         });
-        expectReason(r, "False", "DigestMismatch");
-      } finally {
-        proxy.rewrites.delete(path);
-      }
-    });
+        expectReason(ok, "True", "Verified");
+      });
 
-    await t.step("manifest swapped in transit: DigestMismatch", async () => {
-      const b = await pushAllowlist(target, { endpoints: [{ host: "evil.example", port: 443 }] });
-      const path = `/v2/${REPO}/manifests/${a.manifestDigest}`;
-      proxy.rewrites.set(path, () => b.manifestBytes);
-      try {
+      await t.step("missing artifact: NotFound; wrong credentials: Unauthorized", async () => {
+        expectReason(
+          await verifyAllowlist({
+            ref: ref(reg.host, `sha256:${"0".repeat(64)}`),
+            target: open(reg.host),
+            policy: GOOD,
+            trustedRoot,
+          }),
+          "False",
+          "NotFound",
+        );
+        // no target given: an anonymous RegistryTarget is opened from the ref, and refused
+        expectReason(
+          await verifyAllowlist({ ref: ref(reg.host), policy: GOOD, trustedRoot }),
+          "False",
+          "Unauthorized",
+        );
+        const wrong = staticCredentials({ username: "ci", password: "wrong" });
+        expectReason(
+          await verifyAllowlist({
+            ref: ref(reg.host),
+            target: open(reg.host, REPO, wrong),
+            policy: GOOD,
+            trustedRoot,
+          }),
+          "False",
+          "Unauthorized",
+        );
+      });
+
+      await t.step("registry down: transient, not a verdict", async () => {
+        const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+        const port = (l.addr as Deno.NetAddr).port;
+        l.close();
         const r = await verifyAllowlist({
-          ref: ref(reg.host),
-          target: open(proxy.host),
+          ref: ref(`127.0.0.1:${port}`),
+          target: open(`127.0.0.1:${port}`),
           policy: GOOD,
           trustedRoot,
         });
-        expectReason(r, "False", "DigestMismatch");
-      } finally {
-        proxy.rewrites.delete(path);
-      }
-      // untampered through the proxy: fine (the proxy itself is not the cause)
-      const ok = await verifyAllowlist({
-        ref: ref(reg.host),
-        target: open(proxy.host),
-        policy: GOOD,
-        trustedRoot,
+        expectReason(r, "Unknown", "TransientError");
+        assert.equal(r.verdict, false);
+        assert.ok(r.error);
       });
-      expectReason(ok, "True", "Verified");
-    });
-
-    await t.step("missing artifact: NotFound; wrong credentials: Unauthorized", async () => {
-      expectReason(
-        await verifyAllowlist({
-          ref: ref(reg.host, `sha256:${"0".repeat(64)}`),
-          target: open(reg.host),
-          policy: GOOD,
-          trustedRoot,
-        }),
-        "False",
-        "NotFound",
-      );
-      // no target given: an anonymous RegistryTarget is opened from the ref, and refused
-      expectReason(
-        await verifyAllowlist({ ref: ref(reg.host), policy: GOOD, trustedRoot }),
-        "False",
-        "Unauthorized",
-      );
-      const wrong = staticCredentials({ username: "ci", password: "wrong" });
-      expectReason(
-        await verifyAllowlist({
-          ref: ref(reg.host),
-          target: open(reg.host, REPO, wrong),
-          policy: GOOD,
-          trustedRoot,
-        }),
-        "False",
-        "Unauthorized",
-      );
-    });
-
-    await t.step("registry down: transient, not a verdict", async () => {
-      const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-      const port = (l.addr as Deno.NetAddr).port;
-      l.close();
-      const r = await verifyAllowlist({
-        ref: ref(`127.0.0.1:${port}`),
-        target: open(`127.0.0.1:${port}`),
-        policy: GOOD,
-        trustedRoot,
-      });
-      expectReason(r, "Unknown", "TransientError");
-      assert.equal(r.verdict, false);
-      assert.ok(r.error);
-    });
-  } finally {
-    await proxy.stop();
-    await mock.stop();
-    await reg.stop();
-  }
-});
+    } finally {
+      await proxy.stop();
+      await mock.stop();
+      await reg.stop();
+    }
+  },
+);
 
 Deno.test("verdict: digests are re-hashed even when a Target does not check", async () => {
   const t = new MemoryTarget("mem");
