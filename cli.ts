@@ -12,6 +12,7 @@
  */
 import { commands } from "./lib/cli/commands.ts";
 import type { CliContext } from "./lib/cli/command.ts";
+export type { CliContext } from "./lib/cli/command.ts";
 import { runCli } from "./lib/cli/main.ts";
 import { profileRun } from "./lib/cli/profile.ts";
 import { tuneForShortRun } from "./lib/cli/short_run.ts";

@@ -16,7 +16,7 @@ import { type Descriptor, type ImageIndex, OCI_EMPTY, OCI_INDEX } from "./types.
  * @example
  * ```ts
  * import { referrersTag } from "./referrers.ts";
- * referrersTag("sha256:" + "a".repeat(64)); // "sha256-aaaa…"
+ * referrersTag(`sha256:${"a".repeat(64)}`); // "sha256-aaaa…"
  * ```
  */
 export function referrersTag(subject: Digest): string {
@@ -125,7 +125,8 @@ export function subjectOf(bytes: Uint8Array): Digest | undefined {
  * @example
  * ```ts
  * import { addToReferrersIndex } from "./referrers.ts";
- * const bytes = addToReferrersIndex(undefined, { mediaType: "m", digest: "sha256:" + "0".repeat(64), size: 1 });
+ * const digest = `sha256:${"0".repeat(64)}` as const;
+ * const bytes = addToReferrersIndex(undefined, { mediaType: "m", digest, size: 1 });
  * ```
  */
 export function addToReferrersIndex(

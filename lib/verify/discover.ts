@@ -95,7 +95,7 @@ async function fetchExact(target: Target, d: Descriptor): Promise<Uint8Array> {
  * ```ts
  * import { discoverSignatures } from "./discover.ts";
  * import { MemoryTarget } from "../oci/memory.ts";
- * const found = await discoverSignatures(new MemoryTarget(), "sha256:" + "0".repeat(64));
+ * const found = await discoverSignatures(new MemoryTarget(), `sha256:${"0".repeat(64)}`);
  * found.candidates.length; // 0
  * ```
  */
