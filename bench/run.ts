@@ -5,7 +5,7 @@
  * `@sigstore/mock` services (next to `skopeo copy` of the same artifact), and writes
  * `bench/RESULTS.md`.
  *
- * Usage: `deno task bench [--quick] [--no-binary] [--no-flow] [--no-profile] [--output FILE]`
+ * Usage: `deno task bench [--quick] [--no-binary] [--no-flow] [--no-profile] [--no-verdicts] [--output FILE]`
  *
  * Measurements, never assertions: a part that cannot run here (a tool missing, a feature
  * not landed yet) is reported as "not measured" with the reason, and the rest goes on.
@@ -18,6 +18,7 @@ import { fileURLToPath } from "node:url";
 import { type BenchCase, type BenchResult, measure, median } from "./harness.ts";
 import { buildBinary } from "../scripts/build_binary.ts";
 import { runFlowBench } from "./flow.ts";
+import { runVerdictBench } from "./verdicts.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const BENCH_FILES = ["canonical_bench.ts", "digest_bench.ts", "sign_bench.ts", "verify_bench.ts"];
@@ -198,6 +199,7 @@ if (import.meta.main) {
       "no-binary": { type: "boolean" },
       "no-flow": { type: "boolean" },
       "no-profile": { type: "boolean" },
+      "no-verdicts": { type: "boolean" },
       output: { type: "string" },
     },
   });
@@ -250,6 +252,15 @@ if (import.meta.main) {
     ...await startup(binary, quick ? 5 : 15),
     "",
   );
+
+  if (!values["no-verdicts"]) {
+    console.error("verifier throughput (this tree and the baseline commit)…");
+    lines.push(
+      "## Verifier throughput",
+      "",
+      ...await runVerdictBench({ root: ROOT, sizes: quick ? [1, 50] : [1, 50, 5000] }),
+    );
+  }
 
   if (!values["no-flow"]) {
     console.error("end-to-end flow…");

@@ -77,3 +77,20 @@ Deno.test("allowlist limit: an error listing thousands of bad entries names the 
     return true;
   });
 });
+
+Deno.test("allowlist limit: the largest canonical allowlist (100,000 hosts of 253 characters) fits the layer cap", async () => {
+  const { MAX_ALLOWLIST_LAYER_BYTES } = await import("../lib/oci/artifact.ts");
+  const label = (c: string) => c.repeat(63);
+  const eps: Endpoint[] = [];
+  for (let i = 0; i < MAX_ENDPOINTS; i++) {
+    // Three 63-character labels and a 61-character one: 253 characters, the DNS maximum.
+    const tail = `${String(i).padStart(6, "0")}${"z".repeat(55)}`;
+    eps.push({ host: `${label("a")}.${label("b")}.${label("c")}.${tail}`, port: 65535 });
+  }
+  assert.equal(eps[0].host.length, 253);
+  const bytes = emitCanonicalAllowlist({ generation: 1, endpoints: canonicalizeEndpoints(eps) });
+  assert.ok(
+    bytes.length < MAX_ALLOWLIST_LAYER_BYTES,
+    `${bytes.length} bytes must fit the ${MAX_ALLOWLIST_LAYER_BYTES}-byte layer cap`,
+  );
+});

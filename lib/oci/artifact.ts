@@ -25,8 +25,13 @@ import {
 /** Artifact type and layer media type of a signed egress allowlist. */
 export const ALLOWLIST_MEDIA_TYPE = "application/vnd.kars.egress-allowlist.v1+yaml";
 
-/** Largest allowlist layer accepted when parsing a manifest (64 MiB). */
-export const MAX_ALLOWLIST_LAYER_BYTES = 64 * 1024 * 1024;
+/**
+ * Largest allowlist layer accepted when parsing a manifest (32 MiB): the largest canonical
+ * allowlist is 100,000 endpoints (`MAX_ENDPOINTS`) of at most ~290 bytes each (a 253-character
+ * host, port 65535, the YAML around them), about 29 MB. A tighter cap also bounds what a
+ * hostile registry can make a verifier read and hold for one layer.
+ */
+export const MAX_ALLOWLIST_LAYER_BYTES = 32 * 1024 * 1024;
 
 /** The empty config descriptor (blob `{}`). */
 export const EMPTY_CONFIG: Descriptor = { mediaType: OCI_EMPTY, digest: OCI_EMPTY_DIGEST, size: 2 };
