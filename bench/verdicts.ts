@@ -1,7 +1,8 @@
 /**
  * Verifier throughput in one bench run, against the baseline: `bench/verdict_runner.ts` runs in
  * this tree and in an export of the baseline commit (the start of this round of work), for 1,
- * 50 and 5,000 distinct keyless allowlists. Reports distinct verdicts/s (no cache) and cached
+ * 50 and 5,000 distinct keyless allowlists (`deno task bench` stops at 500: signing 5,000 with
+ * the mock takes minutes per tree). Reports distinct verdicts/s (no cache) and cached
  * verdicts/s for both, and their ratio. Used by `bench/run.ts` (section "Verifier
  * throughput"); runnable alone: `deno run -A bench/verdicts.ts [--baseline REV] [--max N]`.
  *
