@@ -42,9 +42,12 @@ for (let i = 1; i <= runs; i++) {
   const summary = out.match(/^(ok|FAILED) \| .*$/m)?.[0] ?? `no summary (exit ${o.code})`;
   const kb = Number(out.match(/KARS_SUITE_MAXRSS_KB=(\d+)/)?.[1] ?? NaN);
   if (!o.success) failed++;
-  const line = `| ${i} | ${summary.replace(/\s*\(\d.*\)$/, "")} | ${(ms / 1000).toFixed(0)} s | ${
-    (kb / 1024).toFixed(0)
-  } MiB |`;
+  // "ok | 510 passed (255 steps) | 0 failed (6m14s)" → "ok: 510 passed (255 steps), 0 failed"
+  const result = summary.replace(/\s*\(\d+(m|s|ms)[^)]*\)$/, "").replace(" | ", ": ").replace(
+    / \| /g,
+    ", ",
+  );
+  const line = `| ${i} | ${result} | ${(ms / 1000).toFixed(0)} s | ${(kb / 1024).toFixed(0)} MiB |`;
   rows.push(line);
   console.error(line);
 }
