@@ -10,7 +10,7 @@ import type { RequestLogEntry } from "../../lib/oci/client.ts";
 import { copy, pushArtifact } from "../../lib/oci/copy.ts";
 import { LayoutTarget } from "../../lib/oci/layout.ts";
 import { RegistryTarget } from "../../lib/oci/registry.ts";
-import { haveTool, needs, startDockerRegistry } from "../support/docker_registry.ts";
+import { needs, startDockerRegistry } from "../support/docker_registry.ts";
 import { allowlistArtifact } from "../support/oci_fixtures.ts";
 
 async function skopeo(args: string[]): Promise<{ stdout: Uint8Array; stderr: string }> {

@@ -14,7 +14,7 @@ import {
   EXAMPLE_SIGNER,
   renderExampleManifest,
 } from "../../scripts/gen_examples.ts";
-import { haveTool, needs } from "../support/docker_registry.ts";
+import { needs } from "../support/docker_registry.ts";
 import { matchIdentity, parseSignerPolicy } from "../../lib/verify/policy.ts";
 
 const GITHUB_ISSUER = "https://token.actions.githubusercontent.com";
