@@ -42,7 +42,7 @@ export async function nodeCheck(
   try {
     const out = join(dir, "mod.mjs");
     const bundleSize = await bundle(entry, out, "esm");
-    const conformance = resolve(ROOT, "..", "shared", "conformance");
+    const conformance = resolve(ROOT, "testdata", "conformance");
     const run = await new Deno.Command(node, {
       args: [join(ROOT, "scripts", "node_check.mjs"), out, conformance],
       cwd: dir,
