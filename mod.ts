@@ -109,7 +109,7 @@ export type { KeylessOptions } from "./lib/sign/keyless.ts";
 export { AzureKmsSigner } from "./lib/sign/azure_kms.ts";
 export type { AzureKmsOptions } from "./lib/sign/azure_kms.ts";
 export { attachSignature } from "./lib/sign/store.ts";
-export { simpleSigningPayload } from "./lib/sign/legacy.ts";
+export { simpleSigningPayload } from "./lib/cosign/simple_signing.ts";
 export {
   ANNOTATION_CERTIFICATE,
   ANNOTATION_CHAIN,

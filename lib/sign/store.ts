@@ -24,7 +24,7 @@ import {
   type Target,
 } from "../oci/types.ts";
 import { BUNDLE_V03_MEDIA_TYPE, COSIGN_SIGN_PREDICATE } from "./bundle.ts";
-import { legacyLayer } from "./legacy.ts";
+import { legacyLayer } from "../cosign/annotations.ts";
 
 /** A legacy signature to attach: payload bytes and layer annotations. */
 export interface LegacySignature {

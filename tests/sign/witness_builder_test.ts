@@ -10,7 +10,7 @@ import { spkiFromPoint } from "../../lib/sign/p256.ts";
 import { SignatureBuilder, type SignedContent, type Witness } from "../../lib/sign/witness.ts";
 import type { TlogEntry } from "../../lib/sign/rekor.ts";
 import { pae } from "../../lib/sign/bundle.ts";
-import { simpleSigningPayload } from "../../lib/sign/legacy.ts";
+import { simpleSigningPayload } from "../../lib/cosign/simple_signing.ts";
 
 const DIGEST = `sha256:${"ab".repeat(32)}` as const;
 

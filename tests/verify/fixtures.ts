@@ -28,7 +28,8 @@ import { spkiFromPoint } from "../../lib/sign/p256.ts";
 import { pemEncode } from "../../lib/encoding/pem.ts";
 import { type Signer, verifierPem } from "../../lib/sign/signer.ts";
 import { uploadDsse, uploadHashedRekord } from "../../lib/sign/rekor.ts";
-import { legacyAnnotations, legacyLayer, simpleSigningPayload } from "../../lib/sign/legacy.ts";
+import { legacyAnnotations, legacyLayer } from "../../lib/cosign/annotations.ts";
+import { simpleSigningPayload } from "../../lib/cosign/simple_signing.ts";
 import { buildDsseBundle, cosignStatement, dsseEnvelope, pae } from "../../lib/sign/bundle.ts";
 import type { SigstoreMock } from "../support/sigstore_mock.ts";
 
