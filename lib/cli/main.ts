@@ -11,6 +11,7 @@ import type { CliContext, Command, OptionValues } from "./command.ts";
 import { EXIT, exitCodeOf } from "./exit_codes.ts";
 import { errorJson, printJson } from "./json_output.ts";
 import { suggest } from "./suggest.ts";
+import { withFlagHints } from "./flag_hints.ts";
 import { runWithTimeout } from "./timeout.ts";
 
 export { exitCodeOf };
@@ -81,22 +82,6 @@ export async function runCli(
   } catch (e) {
     return reportError(withFlagHints(e, command), ctx, json);
   }
-}
-
-/**
- * Adds what only the CLI knows to a library error: the flag that fixes it. An overwrite refusal
- * (`details.reason` `AlreadyExists`) names `--force` when the command has it.
- */
-function withFlagHints(e: unknown, command: Command): unknown {
-  if (
-    e instanceof KarsError && e.details?.reason === "AlreadyExists" && "force" in command.options
-  ) {
-    return new KarsError(e.code, `${e.message}; pass --force to replace it`, {
-      cause: e.cause,
-      details: e.details,
-    });
-  }
-  return e;
 }
 
 /** Prints an error as one `kars: error: …` line (and, with `--json`, the error object). */
