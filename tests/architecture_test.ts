@@ -184,7 +184,6 @@ function flagLeaks(lines: string[]): number[] {
  */
 const FLAG_LEAKS_LEFT: Record<string, number> = {
   "gitops/manifest.ts": 1,
-  "migrate/from_kagent.ts": 3,
   "model/sandbox_read.ts": 1,
   "verify/policy.ts": 1,
   "verify/sigstore/verify.ts": 1,
