@@ -21,7 +21,7 @@ export type { AllowlistRefInput, EndpointEntry, LiveSandbox } from "../model/san
 
 /** The fields `kars egress` changes (the same set as the GitOps manifest, formats.md §7). */
 export interface SandboxPatch {
-  /** New egress mode (`Strict` with `--enforce`), omitted when unchanged. */
+  /** New egress mode (`Strict` when enforcing), omitted when unchanged. */
   egressMode?: "Strict" | "Learn";
   /** New inline list, omitted when unchanged. */
   allowedEndpoints?: EndpointEntry[];

@@ -40,7 +40,7 @@ import { translateModelConfig } from "./kagent/model_config.ts";
 export { KAGENT_API_VERSION, KARS_API_VERSION, SANDBOX_LABEL };
 export type { Finding };
 
-/** `--isolation` values (the KarsSandbox CRD's `spec.sandbox.isolation` enum). */
+/** Isolation levels (the KarsSandbox CRD's `spec.sandbox.isolation` enum). */
 export const ISOLATION_LEVELS = ["standard", "enhanced", "confidential"] as const;
 /** An isolation level. */
 export type Isolation = typeof ISOLATION_LEVELS[number];
