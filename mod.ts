@@ -36,12 +36,11 @@ export { VERSION } from "./lib/version.ts";
 
 // The canonical allowlist and its inputs.
 export {
-  applyApproveDeny,
   canonicalizeEndpoints,
-  chooseGeneration,
   emitCanonicalAllowlist,
   parseCanonicalAllowlist,
 } from "./lib/allowlist/canonical.ts";
+export { applyApproveDeny, chooseGeneration } from "./lib/allowlist/edit.ts";
 export type { Allowlist, EmitOptions, Endpoint } from "./lib/allowlist/canonical.ts";
 export { diffAllowlists, renderDiffText } from "./lib/allowlist/diff.ts";
 export type { AllowlistDiff } from "./lib/allowlist/diff.ts";

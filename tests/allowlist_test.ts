@@ -1,13 +1,12 @@
 import assert from "assert";
 import {
-  applyApproveDeny,
   canonicalizeEndpoints,
-  chooseGeneration,
   emitCanonicalAllowlist,
   EMPTY_ALLOWLIST_MESSAGE,
   type Endpoint,
   parseCanonicalAllowlist,
 } from "../lib/allowlist/canonical.ts";
+import { applyApproveDeny, chooseGeneration } from "../lib/allowlist/edit.ts";
 import { buildAllowlistArtifact } from "../lib/oci/artifact.ts";
 import { fromUtf8, utf8 } from "../lib/encoding/bytes.ts";
 import { isKarsError } from "../lib/errors.ts";
@@ -112,7 +111,9 @@ Deno.test("allowlist: chooseGeneration (issue 2 §3)", () => {
   );
   assert.throws(
     () => chooseGeneration({ endpoints: [A], override: 0 }),
-    /--generation must be a positive integer/,
+    (e: unknown) =>
+      isKarsError(e, "INPUT") && /generation override must be a positive integer/.test(e.message) &&
+      e.details?.option === "generation",
   );
   // Unchanged set => identical bytes and digest, run after run.
   const prev = { generation: 7, endpoints: [A, B] };
@@ -139,14 +140,27 @@ Deno.test("allowlist: applyApproveDeny", () => {
   assert.equal(r.changed, false);
   assert.throws(
     () => applyApproveDeny([A], ["https://x.example"], []),
-    /domain must be a bare host\[:port\], not a URL/,
+    (e: unknown) =>
+      isKarsError(e, "INPUT") &&
+      /domain must be a bare host\[:port\], not a URL/.test(e.message) &&
+      e.details?.option === "approve",
   );
   assert.throws(
     () => applyApproveDeny([A], ["x.example"], ["x.example"]),
-    (e: unknown) => isKarsError(e, "USAGE"),
+    (e: unknown) =>
+      isKarsError(e, "INPUT") && /both approved and denied/.test(e.message) &&
+      JSON.stringify(e.details?.fixOptions) === '["approve","deny"]',
   );
-  assert.throws(() => applyApproveDeny([A], [], ["https://x.example"]), /not a URL/);
-  assert.throws(() => applyApproveDeny([A], [], ["*.x.example"]), /wildcards/);
+  for (
+    const [d, why] of [["https://x.example", /not a URL/], ["*.x.example", /wildcards/]] as const
+  ) {
+    assert.throws(
+      () => applyApproveDeny([A], [], [d]),
+      (e: unknown) =>
+        isKarsError(e, "INPUT") && why.test(e.message) && e.details?.option === "deny" &&
+        !/--/.test(e.message),
+    );
+  }
 });
 
 Deno.test("allowlist: strict parser round trip and rejections", () => {

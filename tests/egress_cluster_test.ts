@@ -190,7 +190,16 @@ Deno.test(
       assert.equal(amb.code, 2, amb.stderr);
       assert.match(amb.stderr, /team-a/);
       assert.match(amb.stderr, /team-b/);
+      // The library says "name the namespace"; the CLI names the flag.
+      assert.match(amb.stderr, /name the namespace to pick one \(flags: -n\/--namespace\)/);
       assert.equal(patches(c.api).length, 0);
+      const miss = await runKars(c.args("my-agent", "-n", "team-c", "--enforce"), { env: c.env });
+      assert.equal(miss.code, 2, miss.stderr);
+      assert.match(
+        miss.stderr,
+        /kars: error: -n\/--namespace: KarsSandbox "my-agent" not found in namespace team-c on /,
+      );
+      assert.match(miss.stderr, /exists in namespace\(s\) team-a, team-b/);
       const r = await runKars(c.args("my-agent", "-n", "team-b", "--enforce", "--json"), {
         env: c.env,
       });

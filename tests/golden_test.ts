@@ -12,10 +12,10 @@ import { parseYamlDocuments, readInputText } from "../lib/encoding/yaml_read.ts"
 import { type KarsSandbox, readNetworkPolicy, selectSandbox } from "../lib/model/sandbox_read.ts";
 import {
   canonicalizeEndpoints,
-  chooseGeneration,
   emitCanonicalAllowlist,
   parseCanonicalAllowlist,
 } from "../lib/allowlist/canonical.ts";
+import { chooseGeneration } from "../lib/allowlist/edit.ts";
 import { buildAllowlistArtifact } from "../lib/oci/artifact.ts";
 import { KarsError } from "../lib/errors.ts";
 import { prng } from "./support/prng.ts";

@@ -119,7 +119,7 @@ Deno.test("host: parseHostPort for --approve", () => {
   ) {
     assert.throws(
       () => parseHostPort(url),
-      (e: unknown) => isKarsError(e, "USAGE") && e.message.startsWith(NOT_A_URL_MESSAGE),
+      (e: unknown) => isKarsError(e, "INPUT") && e.message.startsWith(NOT_A_URL_MESSAGE),
       url,
     );
   }
@@ -134,7 +134,7 @@ Deno.test("host: parseHostPort for --approve", () => {
       ":443",
     ]
   ) {
-    assert.throws(() => parseHostPort(bad), (e: unknown) => isKarsError(e, "USAGE"), bad);
+    assert.throws(() => parseHostPort(bad), (e: unknown) => isKarsError(e, "INPUT"), bad);
   }
   assert.throws(() => parseHostPort("[::1]:443"), /IPv6/);
   assert.throws(() => parseHostPort("*.example.com"), /wildcards/);

@@ -3,13 +3,14 @@
  * exact signed bytes, and parse them back strictly.
  *
  * The emitter is hand-rolled; the strict parser accepts only bytes byte-identical to what the
- * emitter writes (it parses with a tiny line parser, re-emits, and compares bytes).
+ * emitter writes (it parses with a tiny line parser, re-emits, and compares bytes). Changing a
+ * list (approve/deny, the generation rule) is `edit.ts`'s.
  *
  * @module
  */
 import { KarsError } from "../errors.ts";
 import { bytesEqual, utf8 } from "../encoding/bytes.ts";
-import { checkHost, isCanonicalHost, parseHostPort, quoteForMessage } from "./host.ts";
+import { checkHost, isCanonicalHost, quoteForMessage } from "./host.ts";
 import { scalar } from "../encoding/yaml_emit.ts";
 
 import type { Endpoint } from "../model/sandbox.ts";
@@ -158,7 +159,7 @@ export function canonicalizeEndpoints(
       { details: { errors } },
     );
   }
-  const list = sortUnique(out);
+  const list = sortEndpoints(out);
   if (list.length > MAX_ENDPOINTS) {
     throw new KarsError("INPUT", tooManyEndpointsMessage(list.length, source), {
       details: { limit: MAX_ENDPOINTS, count: list.length },
@@ -167,8 +168,18 @@ export function canonicalizeEndpoints(
   return list;
 }
 
-/** Sorts in place (host byte order, then port) and drops duplicates. */
-function sortUnique(eps: Endpoint[]): Endpoint[] {
+/**
+ * Sorts valid endpoints in place (host byte order, then port) and drops duplicates: the
+ * order and uniqueness of a canonical list. Returns the (possibly new) list.
+ *
+ * @example
+ * ```ts
+ * import { sortEndpoints } from "./canonical.ts";
+ * sortEndpoints([{ host: "b.example", port: 443 }, { host: "a.example", port: 443 }, { host: "b.example", port: 443 }]);
+ * // [{ host: "a.example", port: 443 }, { host: "b.example", port: 443 }]
+ * ```
+ */
+export function sortEndpoints(eps: Endpoint[]): Endpoint[] {
   // Lists written by this tool are already canonical: one linear pass, no sort.
   let i = 1;
   while (i < eps.length && compareEndpoints(eps[i - 1], eps[i]) < 0) i++;
@@ -184,9 +195,27 @@ function sortUnique(eps: Endpoint[]): Endpoint[] {
   return out;
 }
 
-function checkGeneration(g: unknown, what: string): number {
+/**
+ * Checks an allowlist generation: a positive safe integer, else `KarsError("INPUT")` naming
+ * `what` (and carrying `details`, e.g. the option it came from).
+ *
+ * @example
+ * ```ts
+ * import { checkGeneration } from "./canonical.ts";
+ * checkGeneration(3, "generation"); // 3
+ * ```
+ */
+export function checkGeneration(
+  g: unknown,
+  what: string,
+  details?: Record<string, unknown>,
+): number {
   if (typeof g !== "number" || !Number.isSafeInteger(g) || g < 1) {
-    throw new KarsError("INPUT", `${what} must be a positive integer, got ${describe(g)}`);
+    throw new KarsError(
+      "INPUT",
+      `${what} must be a positive integer, got ${describe(g)}`,
+      details ? { details } : {},
+    );
   }
   return g;
 }
@@ -383,91 +412,4 @@ export function parseCanonicalAllowlist(bytes: Uint8Array): Allowlist {
     fail("bytes differ from the canonical emission");
   }
   return { generation, endpoints };
-}
-
-function sameEndpoints(a: readonly Endpoint[], b: readonly Endpoint[]): boolean {
-  if (a.length !== b.length) return false;
-  const key = (e: Endpoint) => `${e.host}\n${e.port}`;
-  const sa = a.map(key).sort();
-  const sb = b.map(key).sort();
-  return sa.every((k, i) => k === sb[i]);
-}
-
-/**
- * Chooses the generation (issue 2 §3): `override` when given; else the previous signed
- * allowlist's generation if the endpoint set is unchanged (so bytes and digest repeat
- * run after run); else previous + 1; 1 when there is no previous allowlist.
- *
- * @example
- * ```ts
- * import { chooseGeneration } from "./canonical.ts";
- * const eps = [{ host: "a.example", port: 443 }];
- * chooseGeneration({ endpoints: eps }); // 1
- * chooseGeneration({ endpoints: eps, previous: { generation: 4, endpoints: eps } }); // 4
- * chooseGeneration({ endpoints: [], previous: { generation: 4, endpoints: eps } }); // 5
- * ```
- */
-export function chooseGeneration(input: {
-  endpoints: readonly Endpoint[];
-  previous?: Allowlist;
-  override?: number;
-}): number {
-  if (input.override !== undefined) return checkGeneration(input.override, "--generation");
-  const prev = input.previous;
-  if (!prev) return 1;
-  const g = checkGeneration(prev.generation, "previous allowlist generation");
-  if (sameEndpoints(input.endpoints, prev.endpoints)) return g;
-  if (g >= Number.MAX_SAFE_INTEGER) {
-    throw new KarsError(
-      "INPUT",
-      "previous allowlist generation is at the maximum; pass --generation",
-    );
-  }
-  return g + 1;
-}
-
-/**
- * Applies `--approve host[:port]` (adds) and `--deny host` (removes every port of the host)
- * to a canonical endpoint list. A host both approved and denied is a usage error.
- * Returns the new canonical list, whether it differs from the input, and the denied hosts
- * that were not in the list.
- *
- * @example
- * ```ts
- * import { applyApproveDeny } from "./canonical.ts";
- * applyApproveDeny([{ host: "a.example", port: 443 }], ["b.example:8443"], ["a.example"]);
- * // { endpoints: [{ host: "b.example", port: 8443 }], changed: true, unknownDenied: [] }
- * ```
- */
-export function applyApproveDeny(
-  endpoints: readonly Endpoint[],
-  approve: readonly string[],
-  deny: readonly string[],
-): { endpoints: Endpoint[]; changed: boolean; unknownDenied: string[] } {
-  const added = approve.map((a) => parseHostPort(a));
-  const denied = new Set<string>();
-  for (const d of deny) {
-    if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(d) || /[\/?#@]/.test(d)) {
-      throw new KarsError(
-        "USAGE",
-        `--deny ${quoteForMessage(d)}: domain must be a bare host, not a URL`,
-      );
-    }
-    const r = checkHost(d);
-    if (!r.ok) throw new KarsError("USAGE", `--deny ${quoteForMessage(d)}: ${r.reason}`);
-    denied.add(r.host);
-  }
-  for (const a of added) {
-    if (denied.has(a.host)) {
-      throw new KarsError(
-        "USAGE",
-        `${a.host} is both approved (--approve) and denied (--deny); pick one`,
-      );
-    }
-  }
-  const present = new Set(endpoints.map((e) => e.host));
-  const unknownDenied = [...denied].filter((h) => !present.has(h)).sort();
-  const next = sortUnique([...endpoints.filter((e) => !denied.has(e.host)), ...added]);
-  const changed = !sameEndpoints(next, sortUnique([...endpoints]));
-  return { endpoints: next, changed, unknownDenied };
 }

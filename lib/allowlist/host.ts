@@ -183,8 +183,8 @@ export { quoteForMessage };
 export const NOT_A_URL_MESSAGE = "domain must be a bare host[:port], not a URL";
 
 /**
- * Parses `host[:port]` (the `--approve` argument): host normalised, port 1–65535,
- * default 443. Throws `KarsError("USAGE")`; a URL gets {@link NOT_A_URL_MESSAGE}.
+ * Parses `host[:port]` (an approved endpoint): host normalised, port 1–65535,
+ * default 443. Throws `KarsError("INPUT")`; a URL gets {@link NOT_A_URL_MESSAGE}.
  *
  * @example
  * ```ts
@@ -195,7 +195,7 @@ export const NOT_A_URL_MESSAGE = "domain must be a bare host[:port], not a URL";
  */
 export function parseHostPort(arg: string): { host: string; port: number } {
   const fail = (msg: string): never => {
-    throw new KarsError("USAGE", msg, { details: { argument: arg } });
+    throw new KarsError("INPUT", msg, { details: { argument: arg } });
   };
   if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(arg) || /[\/?#@]/.test(arg)) {
     fail(`${NOT_A_URL_MESSAGE}: ${quoteForMessage(arg)}`);

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { applyApproveDeny } from "../allowlist/canonical.ts";
+import { applyApproveDeny } from "../allowlist/edit.ts";
 import { KarsError } from "../errors.ts";
 import { checkRegistryAllowed, parseRegistryHost } from "../oci/registry_host.ts";
 import { isDnsLabel, isDnsSubdomain, isRepositoryName } from "../model/names.ts";

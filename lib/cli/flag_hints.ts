@@ -34,9 +34,25 @@ export function flagFor(option: string, command: Pick<Command, "options">): stri
 }
 
 /**
+ * The `details.option` / `details.fixOptions` of `e`, else of the first error in its `cause`
+ * chain that has them: a workflow that wraps a library error ("cannot sign; …: <cause>")
+ * keeps the cause's message, so the cause's flags still apply.
+ */
+function optionsOf(e: KarsError): Record<string, unknown> | undefined {
+  let cur: unknown = e;
+  for (let depth = 0; depth < 8 && cur instanceof KarsError; depth++) {
+    const d = cur.details;
+    if (d && (d.option !== undefined || d.fixOptions !== undefined)) return d;
+    cur = cur.cause;
+  }
+  return undefined;
+}
+
+/**
  * Adds what only the CLI knows to a library error: the flag(s) behind `details.option` and
- * `details.fixOptions`, and `--force` for an overwrite refusal (`details.reason`
- * `AlreadyExists`) when the command has it. Other errors pass through unchanged.
+ * `details.fixOptions` (of the error, else of the first error in its `cause` chain that has
+ * them), and `--force` for an overwrite refusal (`details.reason` `AlreadyExists`) when the
+ * command has it. Other errors pass through unchanged.
  *
  * @example
  * ```ts
@@ -53,20 +69,21 @@ export function flagFor(option: string, command: Pick<Command, "options">): stri
  * ```
  */
 export function withFlagHints(e: unknown, command: Pick<Command, "options">): unknown {
-  if (!(e instanceof KarsError) || !e.details) return e;
+  if (!(e instanceof KarsError)) return e;
+  const hints = optionsOf(e);
   let message = e.message;
-  const option = e.details.option;
+  const option = hints?.option;
   if (typeof option === "string") {
     const flag = flagFor(option, command);
     if (flag) message = `${flag}: ${message}`;
   }
-  const fix = e.details.fixOptions;
+  const fix = hints?.fixOptions;
   if (Array.isArray(fix)) {
     const flags = fix.filter((o): o is string => typeof o === "string")
       .map((o) => flagFor(o, command)).filter((f): f is string => f !== undefined);
     if (flags.length > 0) message += ` (flags: ${flags.join(", ")})`;
   }
-  if (e.details.reason === "AlreadyExists" && "force" in command.options) {
+  if (e.details?.reason === "AlreadyExists" && "force" in command.options) {
     message += "; pass --force to replace it";
   }
   if (message === e.message) return e;

@@ -1,7 +1,8 @@
 /**
- * Kubeconfig loading as `kubectl` does it: `--kubeconfig`, else `KUBECONFIG` (several files,
- * merged with the first file winning per map key), else `~/.kube/config`, else the in-cluster
- * service-account config; `--context` or `current-context`; the context's namespace; the
+ * Kubeconfig loading as `kubectl` does it: an explicit kubeconfig file, else `KUBECONFIG`
+ * (several files, merged with the first file winning per map key), else `~/.kube/config`, else
+ * the in-cluster service-account config; an explicit context or `current-context`; the
+ * context's namespace; the
  * server CA (`certificate-authority`, `certificate-authority-data`, `insecure-skip-tls-verify`);
  * credentials (`token`, `tokenFile`, client certificate and key as data or files, exec plugins).
  *
@@ -10,11 +11,19 @@
  *
  * @module
  */
-import { delimiter, dirname, isAbsolute, join, resolve } from "node:path";
-import { isKarsError, KarsError } from "../errors.ts";
-import { parseYamlDocuments, readInputText } from "../encoding/yaml_read.ts";
-import { fromBase64, fromUtf8 } from "../encoding/bytes.ts";
+import { delimiter, dirname, join, resolve } from "node:path";
+import { KarsError } from "../errors.ts";
+import { readInputText } from "../encoding/yaml_read.ts";
 import { type ExecConfig, ExecCredentialProvider } from "./exec.ts";
+import {
+  type KubeconfigEntry,
+  type KubeconfigFile,
+  mergeKubeconfigFiles,
+  parseKubeconfigFile,
+  pemFromEntry,
+  readIfExists,
+  resolveFrom,
+} from "./kubeconfig_file.ts";
 
 /** Default paths of the in-cluster service-account files. */
 export const IN_CLUSTER_PATHS = {
@@ -65,13 +74,13 @@ export interface KubeConfig {
 
 /** Inputs of {@link loadKubeConfig}. */
 export interface LoadKubeConfigOptions {
-  /** `--kubeconfig PATH`: only this file is read, and it must exist. */
+  /** An explicit kubeconfig file: only this file is read, and it must exist. */
   kubeconfig?: string;
-  /** `--context NAME`. */
+  /** The context to use (default: the kubeconfig's `current-context`). */
   context?: string;
   /** The process environment (`KUBECONFIG`, `HOME`, `KUBERNETES_SERVICE_HOST`/`_PORT`, ...). */
   env: Readonly<Record<string, string | undefined>>;
-  /** Working directory for relative `--kubeconfig`/`KUBECONFIG` entries. */
+  /** Working directory for relative `kubeconfig`/`KUBECONFIG` entries. */
   cwd?: string;
   /** Whether stdin is a terminal (exec plugins' `interactiveMode`). Default false. */
   stdinIsTTY?: boolean;
@@ -81,138 +90,14 @@ export interface LoadKubeConfigOptions {
   readFile?: (path: string) => Promise<string>;
 }
 
-// deno-lint-ignore no-explicit-any
-type Obj = Record<string, any>;
-
-interface RawFile {
-  path: string;
-  clusters: Map<string, Obj>;
-  users: Map<string, Obj>;
-  contexts: Map<string, Obj>;
-  currentContext?: string;
-}
-
 /** Bounded read (the 4 MiB input cap of the YAML reader). */
 const defaultRead = (p: string) => readInputText(p);
-
-async function tryRead(
-  read: (p: string) => Promise<string>,
-  path: string,
-): Promise<string | undefined> {
-  try {
-    return await read(path);
-  } catch (e) {
-    if (
-      isKarsError(e, "NOT_FOUND") || (e as { code?: string })?.code === "ENOENT" ||
-      e instanceof Error && /NotFound|ENOENT/.test(e.name + e.message)
-    ) {
-      return undefined;
-    }
-    throw new KarsError("INPUT", `cannot read kubeconfig ${path}: ${(e as Error).message}`, {
-      cause: e,
-    });
-  }
-}
-
-function named(list: unknown, key: string, file: string): Map<string, Obj> {
-  const m = new Map<string, Obj>();
-  if (list == null) return m;
-  if (!Array.isArray(list)) {
-    throw new KarsError("INPUT", `kubeconfig ${file}: "${key}" must be a list`);
-  }
-  for (const [i, item] of list.entries()) {
-    if (!item || typeof item !== "object" || typeof item.name !== "string" || !item.name) {
-      throw new KarsError("INPUT", `kubeconfig ${file}: ${key}[${i}] has no name`);
-    }
-    const inner = key === "clusters" ? item.cluster : key === "users" ? item.user : item.context;
-    if (!m.has(item.name)) m.set(item.name, { ...(inner ?? {}), __file: file });
-  }
-  return m;
-}
-
-function parseFile(text: string, path: string): RawFile {
-  // The one hardened reader: size, depth, node and document limits, no custom tags.
-  const docs = parseYamlDocuments(text, `kubeconfig ${path}`);
-  if (docs.length > 1) {
-    throw new KarsError(
-      "INPUT",
-      `kubeconfig ${path} holds ${docs.length} YAML documents; a kubeconfig is one document`,
-    );
-  }
-  let doc: unknown = docs[0];
-  if (doc == null) doc = {};
-  if (typeof doc !== "object" || Array.isArray(doc)) {
-    throw new KarsError("INPUT", `kubeconfig ${path}: expected a mapping at the top level`);
-  }
-  const d = doc as Obj;
-  return {
-    path,
-    clusters: named(d.clusters, "clusters", path),
-    users: named(d.users, "users", path),
-    contexts: named(d.contexts, "contexts", path),
-    currentContext: typeof d["current-context"] === "string" && d["current-context"]
-      ? d["current-context"]
-      : undefined,
-  };
-}
-
-/** kubectl's merge: for each map key the first file that defines it wins; same for current-context. */
-function merge(files: RawFile[]): RawFile {
-  const out: RawFile = {
-    path: files.map((f) => f.path).join(delimiter),
-    clusters: new Map(),
-    users: new Map(),
-    contexts: new Map(),
-  };
-  for (const f of files) {
-    for (const k of ["clusters", "users", "contexts"] as const) {
-      for (const [n, v] of f[k]) if (!out[k].has(n)) out[k].set(n, v);
-    }
-    if (out.currentContext === undefined && f.currentContext) out.currentContext = f.currentContext;
-  }
-  return out;
-}
-
-function rel(file: string, p: string): string {
-  return isAbsolute(p) ? p : join(dirname(file), p);
-}
-
-function decodeData(b64: string, what: string, file: string): string {
-  try {
-    return fromUtf8(fromBase64(b64.replace(/\s+/g, "")));
-  } catch (e) {
-    throw new KarsError("INPUT", `kubeconfig ${file}: ${what} is not valid base64 PEM`, {
-      cause: e,
-    });
-  }
-}
-
-async function pemFrom(
-  entry: Obj,
-  dataKey: string,
-  fileKey: string,
-  read: (p: string) => Promise<string>,
-): Promise<string | undefined> {
-  const file = entry.__file as string;
-  if (typeof entry[dataKey] === "string" && entry[dataKey]) {
-    return decodeData(entry[dataKey], dataKey, file);
-  }
-  if (typeof entry[fileKey] === "string" && entry[fileKey]) {
-    const p = rel(file, entry[fileKey]);
-    const t = await tryRead(read, p);
-    if (t === undefined) {
-      throw new KarsError("INPUT", `kubeconfig ${file}: ${fileKey} ${p} does not exist`);
-    }
-    return t;
-  }
-  return undefined;
-}
 
 /** Reads a token file on every call (projected service-account tokens rotate). */
 function tokenFileProvider(path: string, read: (p: string) => Promise<string>): KubeAuthProvider {
   return {
     async get() {
-      const t = await tryRead(read, path);
+      const t = await readIfExists(read, path);
       if (t === undefined) throw new KarsError("AUTH", `token file ${path} does not exist`);
       const token = t.trim();
       if (!token) throw new KarsError("AUTH", `token file ${path} is empty`);
@@ -258,18 +143,20 @@ export async function loadKubeConfig(opts: LoadKubeConfigOptions): Promise<KubeC
   } else {
     paths = [];
   }
-  const files: RawFile[] = [];
+  const files: KubeconfigFile[] = [];
   for (const p of paths) {
-    const t = await tryRead(read, p);
+    const t = await readIfExists(read, p);
     if (t === undefined) {
       if (explicit) {
-        throw new KarsError("INPUT", `kubeconfig ${p} (from --kubeconfig) does not exist`);
+        throw new KarsError("INPUT", `kubeconfig ${p} does not exist`, {
+          details: { option: "kubeconfig" },
+        });
       }
       continue;
     }
-    files.push(parseFile(t, p));
+    files.push(parseKubeconfigFile(t, p));
   }
-  const merged = merge(files);
+  const merged = mergeKubeconfigFiles(files);
   const empty = merged.contexts.size === 0 && merged.clusters.size === 0 && !opts.context;
   if (empty && !explicit && env.KUBERNETES_SERVICE_HOST && env.KUBERNETES_SERVICE_PORT) {
     return await inCluster(opts, read);
@@ -280,25 +167,28 @@ export async function loadKubeConfig(opts: LoadKubeConfigOptions): Promise<KubeC
       `no kubeconfig found (looked at ${
         paths.length ? paths.join(", ") : "nothing: HOME unset"
       }) ` +
-        "and not running in a cluster; pass --kubeconfig PATH or set KUBECONFIG",
+        "and not running in a cluster; name a kubeconfig file or set KUBECONFIG",
+      { details: { fixOptions: ["kubeconfig"] } },
     );
   }
   const ctxName = opts.context ?? merged.currentContext;
   if (!ctxName) {
     throw new KarsError(
-      "USAGE",
-      `kubeconfig ${merged.path} has no current-context; pass --context NAME (known: ${
+      "INPUT",
+      `kubeconfig ${merged.path} has no current-context; choose a context (known: ${
         [...merged.contexts.keys()].join(", ") || "none"
       })`,
+      { details: { fixOptions: ["context"] } },
     );
   }
   const ctx = merged.contexts.get(ctxName);
   if (!ctx) {
     throw new KarsError(
-      "USAGE",
+      "INPUT",
       `context "${ctxName}" not found in kubeconfig ${merged.path} (known: ${
         [...merged.contexts.keys()].join(", ") || "none"
       })`,
+      { details: opts.context ? { option: "context" } : { fixOptions: ["context"] } },
     );
   }
   const clusterName = typeof ctx.cluster === "string" ? ctx.cluster : "";
@@ -330,7 +220,7 @@ export async function loadKubeConfig(opts: LoadKubeConfigOptions): Promise<KubeC
     );
   }
   const insecure = cluster["insecure-skip-tls-verify"] === true;
-  const caPem = await pemFrom(
+  const caPem = await pemFromEntry(
     cluster,
     "certificate-authority-data",
     "certificate-authority",
@@ -366,7 +256,7 @@ export async function loadKubeConfig(opts: LoadKubeConfigOptions): Promise<KubeC
 }
 
 async function userAuth(
-  user: Obj,
+  user: KubeconfigEntry,
   userName: string,
   o: {
     read: (p: string) => Promise<string>;
@@ -378,13 +268,13 @@ async function userAuth(
   },
 ): Promise<KubeAuthProvider> {
   const file = (user.__file as string | undefined) ?? "";
-  const clientCertPem = await pemFrom(
+  const clientCertPem = await pemFromEntry(
     user,
     "client-certificate-data",
     "client-certificate",
     o.read,
   );
-  const clientKeyPem = await pemFrom(user, "client-key-data", "client-key", o.read);
+  const clientKeyPem = await pemFromEntry(user, "client-key-data", "client-key", o.read);
   if (!!clientCertPem !== !!clientKeyPem) {
     throw new KarsError(
       "INPUT",
@@ -442,7 +332,7 @@ async function userAuth(
     return staticProvider({ ...cert, token: user.token });
   }
   if (typeof user.tokenFile === "string" && user.tokenFile) {
-    const tf = tokenFileProvider(rel(file, user.tokenFile), o.read);
+    const tf = tokenFileProvider(resolveFrom(file, user.tokenFile), o.read);
     return {
       get: async () => ({ ...cert, ...(await tf.get()) }),
       invalidate() {},
@@ -458,11 +348,11 @@ async function inCluster(
   const paths = opts.inClusterPaths ?? IN_CLUSTER_PATHS;
   const host = opts.env.KUBERNETES_SERVICE_HOST!;
   const port = opts.env.KUBERNETES_SERVICE_PORT!;
-  const caPem = await tryRead(read, paths.ca);
+  const caPem = await readIfExists(read, paths.ca);
   if (caPem === undefined) {
     throw new KarsError("FILE", `in-cluster config: CA file ${paths.ca} does not exist`);
   }
-  const ns = (await tryRead(read, paths.namespace))?.trim();
+  const ns = (await readIfExists(read, paths.namespace))?.trim();
   const h = host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
   return {
     server: `https://${h}:${port}`,

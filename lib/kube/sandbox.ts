@@ -21,7 +21,7 @@ export type { AllowlistRefInput, EndpointEntry, LiveSandbox } from "../model/san
 
 /** The fields `kars egress` changes (the same set as the GitOps manifest, formats.md §7). */
 export interface SandboxPatch {
-  /** New egress mode (`Strict` with `--enforce`), omitted when unchanged. */
+  /** New egress mode (`Strict` when enforcing), omitted when unchanged. */
   egressMode?: "Strict" | "Learn";
   /** New inline list, omitted when unchanged. */
   allowedEndpoints?: EndpointEntry[];
@@ -85,17 +85,18 @@ async function namespacesOf(client: KubeClient, name: string): Promise<LiveSandb
 
 /** Options of {@link findSandbox}. */
 export interface FindSandboxOptions {
-  /** `-n/--namespace`: the only namespace looked at. */
+  /** An explicit namespace: the only namespace looked at. */
   namespace?: string;
   /** The kubeconfig context's namespace. */
   contextNamespace?: string;
 }
 
 /**
- * Finds a KarsSandbox by name: in `-n` when given (only there); else in the context's namespace,
+ * Finds a KarsSandbox by name: in `namespace` when given (only there); else in the context's namespace,
  * else in `kars-<name>`; when it is not there, across all namespaces, refusing an ambiguous name.
  *
- * @throws KarsError `NOT_FOUND`, `USAGE` (ambiguous: lists the namespaces), `AUTH`, `KUBE`
+ * @throws KarsError `NOT_FOUND`, `INPUT` (ambiguous: lists the namespaces), `AUTH`, `KUBE`;
+ * errors the namespace option would fix carry `details.option` / `details.fixOptions`
  *
  * @example
  * ```ts
@@ -124,8 +125,8 @@ export async function findSandbox(
       } catch { /* listing is only a hint */ }
       throw new KarsError(
         "NOT_FOUND",
-        `KarsSandbox "${name}" not found in namespace ${opts.namespace} (from -n/--namespace) on ${client.describe()}${elsewhere}`,
-        { cause: e },
+        `KarsSandbox "${name}" not found in namespace ${opts.namespace} on ${client.describe()}${elsewhere}`,
+        { cause: e, details: { option: "namespace" } },
       );
     }
   }
@@ -142,8 +143,8 @@ export async function findSandbox(
     if (isKarsError(e, "AUTH")) {
       throw new KarsError(
         "NOT_FOUND",
-        `KarsSandbox "${name}" not found in namespace ${ns} on ${client.describe()}, and searching all namespaces was refused (${e.message}); pass -n/--namespace`,
-        { cause: e },
+        `KarsSandbox "${name}" not found in namespace ${ns} on ${client.describe()}, and searching all namespaces was refused (${e.message}); name its namespace`,
+        { cause: e, details: { fixOptions: ["namespace"] } },
       );
     }
     throw e;
@@ -157,11 +158,11 @@ export async function findSandbox(
   }
   const list = found.map((f) => f.metadata.namespace).sort();
   throw new KarsError(
-    "USAGE",
+    "INPUT",
     `KarsSandbox "${name}" is ambiguous on ${client.describe()}: it exists in namespaces ${
       list.join(", ")
-    }; pass -n/--namespace to pick one`,
-    { details: { namespaces: list } },
+    }; name the namespace to pick one`,
+    { details: { namespaces: list, fixOptions: ["namespace"] } },
   );
 }
 

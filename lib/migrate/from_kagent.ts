@@ -40,7 +40,7 @@ import { translateModelConfig } from "./kagent/model_config.ts";
 export { KAGENT_API_VERSION, KARS_API_VERSION, SANDBOX_LABEL };
 export type { Finding };
 
-/** `--isolation` values (the KarsSandbox CRD's `spec.sandbox.isolation` enum). */
+/** Isolation levels (the KarsSandbox CRD's `spec.sandbox.isolation` enum). */
 export const ISOLATION_LEVELS = ["standard", "enhanced", "confidential"] as const;
 /** An isolation level. */
 export type Isolation = typeof ISOLATION_LEVELS[number];
@@ -112,7 +112,8 @@ function targetNamespace(run: Run, d: Doc, opts: MigrateOptions): string {
     run.bad(
       d,
       "metadata.name",
-      `the default namespace "${ns}" is not a valid namespace name; pass -n/--namespace`,
+      `the default namespace "${ns}" is not a valid namespace name; choose a namespace`,
+      { fixOptions: ["namespace"] },
     );
   }
   return ns;
@@ -165,8 +166,8 @@ export function assertValidResources(resources: readonly KarsResource[]): void {
  * Translates parsed kagent documents. Pure and deterministic. Every returned resource has been
  * validated against the vendored kars CRD schemas.
  *
- * @throws KarsError `INPUT` naming the document and field for bad input; `USAGE` for bad
- * options; `INTERNAL` if an emitted object does not validate (a bug)
+ * @throws KarsError `INPUT` naming the document and field for bad input, or the option
+ * (`details.option`) for a bad option; `INTERNAL` if an emitted object does not validate (a bug)
  *
  * @example
  * ```ts
@@ -183,20 +184,22 @@ export function translateKagent(docs: unknown[], opts: MigrateOptions = {}): Mig
   const run = new Run(opts.source ?? "input");
   if (opts.isolation !== undefined && !ISOLATION_LEVELS.includes(opts.isolation)) {
     throw new KarsError(
-      "USAGE",
-      `--isolation must be one of ${ISOLATION_LEVELS.join(", ")}, got ${
+      "INPUT",
+      `isolation must be one of ${ISOLATION_LEVELS.join(", ")}, got ${
         JSON.stringify(opts.isolation)
       }`,
+      { details: { option: "isolation" } },
     );
   }
   if (
     opts.namespace !== undefined && !isDnsLabel(opts.namespace)
   ) {
     throw new KarsError(
-      "USAGE",
-      `--namespace ${
+      "INPUT",
+      `namespace ${
         JSON.stringify(opts.namespace)
       } is not a valid namespace name (lowercase letters, digits and '-', at most 63)`,
+      { details: { option: "namespace" } },
     );
   }
   const all = readDocs(run, docs);

@@ -28,7 +28,8 @@ export interface AzureKeyRef {
 }
 
 /**
- * Parses `azurekms://<vault>.vault.azure.net/<key>[/<version>]`; throws `KarsError("USAGE")`.
+ * Parses `azurekms://<vault>.vault.azure.net/<key>[/<version>]`; throws `KarsError("INPUT")`
+ * with `details.option` `"key"`.
  *
  * @example
  * ```ts
@@ -41,8 +42,9 @@ export function parseAzureKeyUri(uri: string): AzureKeyRef {
     .exec(uri);
   if (!m) {
     throw new KarsError(
-      "USAGE",
-      `--key ${uri}: expected azurekms://<vault>.vault.azure.net/<key>[/<version>]`,
+      "INPUT",
+      `key ${uri}: expected azurekms://<vault>.vault.azure.net/<key>[/<version>]`,
+      { details: { option: "key" } },
     );
   }
   const ref: AzureKeyRef = { vaultHost: m[1].toLowerCase(), key: m[2] };
@@ -188,7 +190,8 @@ export class AzureKmsSigner implements Signer {
   #call(token: string) {
     return {
       service: "Azure Key Vault",
-      hint: `check --key ${this.#opts.uri}, the access token and the key's sign permission`,
+      hint: `check the key ${this.#opts.uri}, the access token and the key's sign permission`,
+      fixOptions: ["key"],
       secrets: [token],
       fetch: this.#opts.fetch,
     };

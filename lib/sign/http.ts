@@ -38,8 +38,13 @@ export function redact(text: string, secrets: string[], max = 300): string {
 export interface ServiceCall extends RequestDeadlines {
   /** Service name for messages, e.g. `Fulcio`. */
   service: string;
-  /** What to do about a failure, appended to the message. */
+  /** What to do about a failure, appended to the message (in library terms, no flags). */
   hint: string;
+  /**
+   * The library options that fix a failure (e.g. `["rekorUrl", "tlogUpload"]`), carried as
+   * `details.fixOptions` of every error so the CLI can name its flags.
+   */
+  fixOptions?: readonly string[];
   /** Secrets sent with the request: redacted from anything quoted. */
   secrets?: string[];
   /** Status codes accepted (default: 200, 201). */
@@ -77,7 +82,7 @@ async function readLimited(res: Response, max: number): Promise<Uint8Array> {
  * const body = await callService("https://rekor.sigstore.dev/api/v1/log/entries", {
  *   method: "POST",
  *   body: "{}",
- * }, { service: "Rekor", hint: "check --rekor-url" });
+ * }, { service: "Rekor", hint: "check the Rekor URL", fixOptions: ["rekorUrl"] });
  * ```
  */
 export async function callService(
@@ -91,10 +96,11 @@ export async function callService(
   });
   const secrets = call.secrets ?? [];
   const where = safeUrl(url);
+  const fix = call.fixOptions?.length ? { fixOptions: [...call.fixOptions] } : {};
   const timedOut = (e: KarsError) =>
     new KarsError("TRANSIENT", `${call.service} at ${where}: ${e.message}; retry later`, {
       cause: e,
-      details: { service: call.service, url: where, reason: "timeout", ...e.details },
+      details: { service: call.service, url: where, reason: "timeout", ...e.details, ...fix },
     });
   let res: Response;
   try {
@@ -106,7 +112,7 @@ export async function callService(
     throw new KarsError(
       "TRANSIENT",
       `${call.service} at ${where} is unreachable (${why}); ${call.hint}`,
-      { details: { service: call.service, url: where, reason: "unreachable" } },
+      { details: { service: call.service, url: where, reason: "unreachable", ...fix } },
     );
   }
   let body: Uint8Array;
@@ -116,14 +122,14 @@ export async function callService(
     if (isDeadlineError(e)) throw timedOut(e);
     if (e instanceof KarsError) {
       throw new KarsError("SIGN", `${call.service} at ${where}: ${e.message}; ${call.hint}`, {
-        details: { service: call.service, url: where, reason: "too-large" },
+        details: { service: call.service, url: where, reason: "too-large", ...fix },
       });
     }
     const why = redact(e instanceof Error ? e.message : String(e), secrets);
     throw new KarsError(
       "SIGN",
       `${call.service} at ${where}: response interrupted (${why}); ${call.hint}`,
-      { details: { service: call.service, url: where, reason: "unreachable" } },
+      { details: { service: call.service, url: where, reason: "unreachable", ...fix } },
     );
   }
   if (!(call.ok ?? [200, 201]).includes(res.status)) {
@@ -137,7 +143,7 @@ export async function callService(
       `${call.service} at ${where} answered HTTP ${res.status}${quoted ? ` (${quoted})` : ""}; ${
         res.status >= 500 ? "the service failed, retry later or " : ""
       }${call.hint}`,
-      { details: { service: call.service, url: where, status: res.status } },
+      { details: { service: call.service, url: where, status: res.status, ...fix } },
     );
   }
   return body;

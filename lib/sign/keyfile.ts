@@ -236,8 +236,8 @@ export async function writeKeyPair(prefix: string, pair: KeyPairPem): Promise<[s
       if (!isKarsError(e) || e.details?.reason !== "AlreadyExists") throw e;
       throw new KarsError(
         "INPUT",
-        `${p} already exists; refusing to overwrite a key (choose another --output-key-prefix)`,
-        { cause: e },
+        `${p} already exists; refusing to overwrite a key (choose another output key prefix)`,
+        { cause: e, details: { fixOptions: ["outputKeyPrefix"] } },
       );
     }
   }

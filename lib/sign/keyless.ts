@@ -142,8 +142,9 @@ export class KeylessSigner implements Signer {
       }),
     }, {
       service: "Fulcio",
-      hint: "check --fulcio-url and that the identity token is valid and unexpired, " +
-        "or sign with --key",
+      hint: "check the Fulcio URL and that the identity token is valid and unexpired, " +
+        "or sign with a key",
+      fixOptions: ["fulcioUrl", "key"],
       secrets: [token],
       fetch: this.#opts.fetch,
     });

@@ -2,7 +2,7 @@
  * Where the OIDC identity token for keyless signing comes from, auto-detected in the
  * order of issue 6: `SIGSTORE_ID_TOKEN`, `OIDC_TOKEN`, GitHub Actions ambient credentials
  * (`ACTIONS_ID_TOKEN_REQUEST_URL` + `ACTIONS_ID_TOKEN_REQUEST_TOKEN`, audience
- * `sigstore`), then `--identity-token-file PATH|-`, then (on a terminal, when the caller
+ * `sigstore`), then the `identityTokenFile` option (a path, or `-` for stdin), then (on a terminal, when the caller
  * passes `interactive`) the browser sign-in of `oidc_interactive.ts`.
  *
  * The token is returned to the caller only; it never appears in an error message.
@@ -18,7 +18,7 @@ import { interactiveIdentityToken } from "./oidc_interactive.ts";
 export interface IdentityTokenOptions {
   /** The process environment (passed in: lib/ reads no globals). */
   env: Record<string, string | undefined>;
-  /** `--identity-token-file`: a path, or `-` for standard input. */
+  /** A file holding the token: a path, or `-` for standard input. */
   identityTokenFile?: string;
   /** Reads a file (for `identityTokenFile`). */
   readFile?: (path: string) => Promise<Uint8Array>;
@@ -85,28 +85,31 @@ export async function getIdentityToken(opts: IdentityTokenOptions): Promise<Iden
   }
   const file = opts.identityTokenFile;
   if (file !== undefined) {
+    // Errors about the token file name the option, so the CLI can name its flag.
+    const details = { option: "identityTokenFile" };
+    const what = file === "-"
+      ? "identity token from standard input"
+      : `identity token file ${file}`;
     let bytes: Uint8Array;
     if (file === "-") {
-      if (!opts.readStdin) throw new KarsError("USAGE", "--identity-token-file -: no stdin reader");
+      if (!opts.readStdin) throw new KarsError("INPUT", `${what}: no stdin reader`, { details });
       bytes = await opts.readStdin();
     } else {
-      if (!opts.readFile) throw new KarsError("USAGE", "--identity-token-file: no file reader");
+      if (!opts.readFile) throw new KarsError("INPUT", `${what}: no file reader`, { details });
       try {
         bytes = await opts.readFile(file);
       } catch (e) {
-        throw new KarsError("FILE", `--identity-token-file ${file}: cannot read the file`, {
-          cause: e,
-        });
+        throw new KarsError("FILE", `${what}: cannot read the file`, { cause: e, details });
       }
     }
     let text: string;
     try {
       text = fromUtf8(bytes).trim();
     } catch {
-      throw new KarsError("INPUT", `--identity-token-file ${file}: not UTF-8 text`);
+      throw new KarsError("INPUT", `${what}: not UTF-8 text`, { details });
     }
     const where = file === "-" ? "stdin" : `file:${file}`;
-    return { token: checkJwt(text, `--identity-token-file ${file}`), source: where };
+    return { token: checkJwt(text, what, details), source: where };
   }
   if (opts.interactive) {
     const token = await interactiveIdentityToken({ ...opts.interactive, fetch: opts.fetch });
@@ -115,8 +118,9 @@ export async function getIdentityToken(opts: IdentityTokenOptions): Promise<Iden
   throw new KarsError(
     "UNAVAILABLE",
     "no OIDC identity token: set SIGSTORE_ID_TOKEN, run in GitHub Actions with " +
-      "`permissions: id-token: write`, pass --identity-token-file PATH|-, or run on a " +
-      "terminal for the browser sign-in; or sign with --key",
+      "`permissions: id-token: write`, give an identity token file (a path, or - for " +
+      "stdin), or run on a terminal for the browser sign-in; or sign with a key",
+    { details: { fixOptions: ["identityTokenFile", "key"] } },
   );
 }
 
@@ -166,11 +170,12 @@ export function tokenSubject(token: string): string {
   throw new KarsError("SIGN", "the OIDC identity token has neither a verified email nor a sub");
 }
 
-function checkJwt(token: string, source: string): string {
+function checkJwt(token: string, source: string, details?: Record<string, unknown>): string {
   try {
     decodeJwtClaims(token);
   } catch {
-    throw new KarsError("INPUT", `the identity token from ${source} is not a well-formed JWT`);
+    const from = source.startsWith("identity token") ? source : `the identity token from ${source}`;
+    throw new KarsError("INPUT", `${from} is not a well-formed JWT`, details ? { details } : {});
   }
   return token;
 }

@@ -53,7 +53,8 @@ export async function interactiveIdentityToken(opts: InteractiveOidcOptions): Pr
   const clientId = opts.clientId ?? "sigstore";
   const call = {
     service: "OIDC provider",
-    hint: `check the issuer ${issuer}, or use SIGSTORE_ID_TOKEN / --identity-token-file`,
+    hint: `check the issuer ${issuer}, or use SIGSTORE_ID_TOKEN or an identity token file`,
+    fixOptions: ["identityTokenFile"],
     fetch: opts.fetch,
   };
   const config = parseServiceJson(

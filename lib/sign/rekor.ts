@@ -122,7 +122,8 @@ async function upload(
     body: JSON.stringify(proposed),
   }, {
     service: "Rekor",
-    hint: "check --rekor-url, or for key/KMS signatures pass --tlog-upload=false",
+    hint: "check the Rekor URL, or for key/KMS signatures turn the transparency-log upload off",
+    fixOptions: ["rekorUrl", "tlogUpload"],
     ok: [200, 201],
     fetch: opts.fetch,
   });

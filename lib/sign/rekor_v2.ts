@@ -136,6 +136,7 @@ async function upload(
   }, {
     service: "Rekor v2",
     hint: "check the signing config's Rekor v2 log, or sign to Rekor v1",
+    fixOptions: ["signingConfig", "rekorV2"],
     ok: [200, 201],
     fetch: opts.fetch,
   });

@@ -107,13 +107,17 @@ export interface SignArtifactResult {
 export async function signArtifact(opts: SignArtifactOptions): Promise<SignArtifactResult> {
   const format = opts.format ?? "legacy";
   if (!["legacy", "bundle", "both"].includes(format)) {
-    throw new KarsError("USAGE", `--signature-format ${format}: expected legacy, bundle or both`);
+    throw new KarsError("INPUT", `signature format ${format}: expected legacy, bundle or both`, {
+      details: { option: "signatureFormat" },
+    });
   }
   const tlogUpload = opts.tlogUpload ?? true;
   const noTlog = () =>
     new KarsError(
-      "USAGE",
-      "keyless signatures need a Rekor entry; --tlog-upload=false applies to --key only",
+      "INPUT",
+      "keyless signatures need a Rekor entry; turning the transparency-log upload off " +
+        "applies to key and KMS signatures only",
+      { details: { option: "tlogUpload" } },
     );
   if (!tlogUpload && opts.signer.certificateBound) throw noTlog();
   const logs = !tlogUpload
@@ -241,19 +245,19 @@ export function checkSigningPlan(plan: SigningPlan): void {
 
 /** Options of {@link createSigner}. */
 export interface CreateSignerOptions {
-  /** `--sign-mode`; default: keyed when `key` is given, else keyless. */
+  /** How to sign; default: keyed when `key` is given, else keyless. */
   mode?: "keyless" | "identity-token" | "keyed";
-  /** `--key`: a key file path or `azurekms://…`. */
+  /** A key file path or `azurekms://…`. */
   key?: string;
   /** Process environment (COSIGN_PASSWORD, SIGSTORE_ID_TOKEN, AZURE_*, ACTIONS_*…). */
   env: Record<string, string | undefined>;
   /** Fulcio URL (default public-good). */
   fulcioUrl?: string;
-  /** `--identity-token-file PATH|-`. */
+  /** A file holding the OIDC identity token (a path, or `-` for stdin). */
   identityTokenFile?: string;
   /** Reads a file (key files, token files, Azure federated token). */
   readFile: (path: string) => Promise<Uint8Array>;
-  /** Reads all of stdin (for `--identity-token-file -`). */
+  /** Reads all of stdin (for `identityTokenFile` `-`). */
   readStdin?: () => Promise<Uint8Array>;
   /** Prompts for a secret on a TTY (key password) — without echo; absent when not a TTY. */
   promptSecret?: (prompt: string) => Promise<string>;
@@ -287,7 +291,11 @@ export async function createSigner(opts: CreateSignerOptions): Promise<Signer> {
   const mode = opts.mode ?? (opts.key ? "keyed" : "keyless");
   if (mode === "keyed") {
     const key = opts.key;
-    if (!key) throw new KarsError("USAGE", "--sign-mode keyed needs --key PATH|azurekms://…");
+    if (!key) {
+      throw new KarsError("INPUT", "keyed signing needs a key: a key file path or azurekms://…", {
+        details: { option: "signMode", fixOptions: ["key"] },
+      });
+    }
     if (key.startsWith("azurekms://")) {
       return new AzureKmsSigner({
         uri: key,
@@ -298,14 +306,17 @@ export async function createSigner(opts: CreateSignerOptions): Promise<Signer> {
       });
     }
     if (/^[a-z][a-z0-9+.-]*:\/\//i.test(key)) {
-      throw new KarsError("USAGE", `--key ${key}: unsupported KMS scheme (only azurekms://)`);
+      throw new KarsError("INPUT", `key ${key}: unsupported KMS scheme (only azurekms://)`, {
+        details: { option: "key" },
+      });
     }
     let pem: string;
     try {
       pem = new TextDecoder().decode(await opts.readFile(key));
     } catch (e) {
-      throw new KarsError("INPUT", `--key ${key}: cannot read the key file (${errnoOf(e)})`, {
+      throw new KarsError("INPUT", `key file ${key}: cannot read it (${errnoOf(e)})`, {
         cause: e,
+        details: { option: "key" },
       });
     }
     const password = async () => {
@@ -314,14 +325,16 @@ export async function createSigner(opts: CreateSignerOptions): Promise<Signer> {
         return await opts.promptSecret(`Enter password for private key ${key}: `);
       }
       throw new KarsError(
-        "USAGE",
+        "INPUT",
         `${key} is encrypted: set COSIGN_PASSWORD or run on a terminal to be prompted`,
       );
     };
     return new KeyFileSigner(await loadPrivateKey(pem, key, password));
   }
   if (opts.key) {
-    throw new KarsError("USAGE", `--sign-mode ${mode} cannot be combined with --key`);
+    throw new KarsError("INPUT", `sign mode ${mode} cannot be combined with a key`, {
+      details: { option: "signMode", fixOptions: ["key"] },
+    });
   }
   const { token } = await getIdentityToken({
     env: opts.env,

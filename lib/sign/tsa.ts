@@ -74,7 +74,12 @@ export async function requestTimestamp(
       Accept: "application/timestamp-reply",
     },
     body: timeStampRequest(data, nonce) as BufferSource,
-  }, { service: "TSA", hint: "check --tsa-url, or sign without --tsa-url", fetch: opts.fetch });
+  }, {
+    service: "TSA",
+    hint: "check the timestamp authority URL, or sign without a timestamp authority",
+    fixOptions: ["tsaUrl"],
+    fetch: opts.fetch,
+  });
   checkResponse(body, sha256Bytes(data), nonce);
   return body;
 }

@@ -12,13 +12,12 @@ import { resolve } from "node:path";
 import { readFile } from "node:fs/promises";
 import {
   type Allowlist,
-  applyApproveDeny,
   canonicalizeEndpoints,
-  chooseGeneration,
   emitCanonicalAllowlist,
   type Endpoint,
   parseCanonicalAllowlist,
 } from "../allowlist/canonical.ts";
+import { applyApproveDeny, chooseGeneration } from "../allowlist/edit.ts";
 import { fromUtf8 } from "../encoding/bytes.ts";
 import type { Digest } from "../encoding/digest.ts";
 import type { EgressOptions } from "../cli/egress_options.ts";

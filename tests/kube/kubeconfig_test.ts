@@ -249,14 +249,18 @@ Deno.test("kubeconfig: KUBECONFIG with several files merges with first-wins per 
   });
 });
 
-Deno.test("kubeconfig: --kubeconfig must exist; nothing at all is a clear error", async () => {
+Deno.test("kubeconfig: an explicit kubeconfig must exist; nothing at all is a clear error", async () => {
   await assert.rejects(
     loadKubeConfig({ kubeconfig: "/nonexistent/kc.yaml", env: {} }),
-    /kubeconfig \/nonexistent\/kc.yaml \(from --kubeconfig\) does not exist/,
+    (e: unknown) =>
+      isKarsError(e, "INPUT") && e.details?.option === "kubeconfig" &&
+      /^kubeconfig \/nonexistent\/kc.yaml does not exist$/.test(e.message),
   );
   await assert.rejects(
     loadKubeConfig({ env: { HOME: "/nonexistent-home" } }),
-    (e: unknown) => isKarsError(e, "KUBE") && /no kubeconfig found/.test(e.message),
+    (e: unknown) =>
+      isKarsError(e, "KUBE") && /no kubeconfig found/.test(e.message) &&
+      JSON.stringify(e.details?.fixOptions) === '["kubeconfig"]',
   );
 });
 

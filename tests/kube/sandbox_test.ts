@@ -90,10 +90,11 @@ Deno.test("findSandbox: falls back to one match across namespaces; ambiguous nam
       "/apis/kars.azure.com/v1alpha1/karssandboxes?fieldSelector=metadata.name%3Dsolo",
     );
     await assert.rejects(findSandbox(client, "dup", {}), (e: unknown) => {
-      assert.ok(isKarsError(e, "USAGE"));
+      assert.ok(isKarsError(e, "INPUT"));
       assert.match(e.message, /ambiguous/);
       assert.match(e.message, /namespaces ns-a, ns-b/);
-      assert.match(e.message, /-n\/--namespace/);
+      assert.match(e.message, /name the namespace/);
+      assert.deepEqual(e.details?.fixOptions, ["namespace"]);
       return true;
     });
     await assert.rejects(findSandbox(client, "nope", {}), (e: unknown) => {
@@ -105,7 +106,8 @@ Deno.test("findSandbox: falls back to one match across namespaces; ambiguous nam
     // -n with a miss: NOT_FOUND, and the hint says where it is.
     await assert.rejects(findSandbox(client, "solo", { namespace: "prod" }), (e: unknown) => {
       assert.ok(isKarsError(e, "NOT_FOUND"));
-      assert.match(e.message, /not found in namespace prod \(from -n\/--namespace\)/);
+      assert.match(e.message, /not found in namespace prod on /);
+      assert.equal(e.details?.option, "namespace");
       assert.match(e.message, /exists in namespace\(s\) elsewhere/);
       return true;
     });

@@ -196,16 +196,27 @@ Deno.test("options: namespace, isolation, image; bad options and bad documents",
   });
   assert.throws(
     () => translateKagent([byo([])], { isolation: "max" as "standard" }),
-    /--isolation/,
+    (e: unknown) =>
+      isKarsError(e, "INPUT") && /^isolation must be one of standard, enhanced/.test(e.message) &&
+      e.details?.option === "isolation",
   );
-  assert.throws(() => translateKagent([byo([])], { namespace: "Prod" }), /not a valid namespace/);
+  assert.throws(
+    () => translateKagent([byo([])], { namespace: "Prod" }),
+    (e: unknown) =>
+      isKarsError(e, "INPUT") && /not a valid namespace/.test(e.message) &&
+      e.details?.option === "namespace",
+  );
   assert.throws(() => translateKagent([]), /no kagent.dev\/v1alpha2 Agent/);
   assert.throws(() => translateKagent(["text"]), /document 1: expected a Kubernetes object/);
   assert.throws(() => translateKagent([{ kind: "Agent" }]), /document 1: apiVersion: missing/);
   assert.throws(() => translateKagent([byo([]), byo([])]), /a second Agent named a/);
   assert.throws(
     () => translateKagent([agent({ type: "BYO", byo: {} }, "x".repeat(60))]),
-    /default namespace "kars-x+" is not a valid namespace name; pass -n/,
+    (e: unknown) =>
+      isKarsError(e, "INPUT") &&
+      /default namespace "kars-x+" is not a valid namespace name; choose a namespace/.test(
+        e.message,
+      ) && JSON.stringify(e.details?.fixOptions) === '["namespace"]',
   );
   assert.throws(
     () =>

@@ -76,7 +76,10 @@ Deno.test("azurekms: URI parsing", () => {
   });
   assert.equal(parseAzureKeyUri("azurekms://v.vault.azure.net/k/abc123").version, "abc123");
   for (const bad of ["azurekms://v.vault.azure.net", "azurekms://example.com/k", "awskms://x/y"]) {
-    assert.throws(() => parseAzureKeyUri(bad), (e) => isKarsError(e, "USAGE"));
+    assert.throws(
+      () => parseAzureKeyUri(bad),
+      (e) => isKarsError(e, "INPUT") && e.details?.option === "key" && !/--/.test(e.message),
+    );
   }
 });
 

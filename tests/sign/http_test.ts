@@ -40,11 +40,14 @@ Deno.test("http: oversized service responses are refused; unreachable services n
   await assert.rejects(
     callService("http://127.0.0.1:9/x", { method: "GET" }, {
       service: "TSA",
-      hint: "check --tsa-url",
+      hint: "check the TSA URL",
+      fixOptions: ["tsaUrl"],
     }),
     (e) =>
       // unreachable is worth a retry: TRANSIENT (exit 5), as registry faults are
       isKarsError(e, "TRANSIENT") &&
-      /TSA at http:\/\/127\.0\.0\.1:9\/x is unreachable.*check --tsa-url/.test(e.message),
+      /TSA at http:\/\/127\.0\.0\.1:9\/x is unreachable.*check the TSA URL/.test(e.message) &&
+      // the options that fix it travel in details, for the CLI to name its flags
+      JSON.stringify(e.details?.fixOptions) === '["tsaUrl"]',
   );
 });

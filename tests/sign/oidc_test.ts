@@ -53,7 +53,8 @@ Deno.test("oidc: no source → UNAVAILABLE naming the options; malformed tokens 
   await assert.rejects(getIdentityToken({ env: {} }), (e) => {
     assert.ok(isKarsError(e, "UNAVAILABLE"));
     assert.match(e.message, /SIGSTORE_ID_TOKEN/);
-    assert.match(e.message, /--identity-token-file/);
+    assert.match(e.message, /identity token file/);
+    assert.deepEqual(e.details?.fixOptions, ["identityTokenFile", "key"]);
     return true;
   });
   await assert.rejects(

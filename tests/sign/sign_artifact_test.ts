@@ -356,28 +356,39 @@ Deno.test("sign: faults — Fulcio 500, Rekor down, TSA down, registry refusing 
         tsaUrl: mock.tsaUrl,
         format: "both",
       });
-    const cases: Array<[string, () => void, RegExp, string]> = [
+    // Each service failure names the fix in library terms and carries the options behind it
+    // (details.fixOptions), which the CLI turns into flags.
+    const cases: Array<[string, () => void, RegExp, string, string[] | undefined]> = [
       [
         "fulcio",
         () => (mock.fail.fulcio = 500),
-        /Fulcio at .* answered HTTP 500.*--fulcio-url/,
+        /Fulcio at .* answered HTTP 500.*check the Fulcio URL/,
         "TRANSIENT", // 5xx: worth a retry (exit 5)
+        ["fulcioUrl", "key"],
       ],
       [
         "rekor",
         () => (mock.fail.rekor = "down"),
-        /Rekor at .* is unreachable.*--rekor-url/,
+        /Rekor at .* is unreachable.*check the Rekor URL/,
         "TRANSIENT",
+        ["rekorUrl", "tlogUpload"],
       ],
-      ["tsa", () => (mock.fail.tsa = "down"), /TSA at .* is unreachable.*--tsa-url/, "TRANSIENT"],
+      [
+        "tsa",
+        () => (mock.fail.tsa = "down"),
+        /TSA at .* is unreachable.*check the timestamp authority URL/,
+        "TRANSIENT",
+        ["tsaUrl"],
+      ],
       [
         "registry",
         () => (target.refuse = true),
         /storing the signature in registry\.test\/.* failed/,
         "AUTH",
+        undefined,
       ],
     ];
-    for (const [name, inject, re, code] of cases) {
+    for (const [name, inject, re, code, fix] of cases) {
       mock.fail.fulcio = mock.fail.rekor = mock.fail.tsa = undefined;
       target.refuse = false;
       inject();
@@ -385,6 +396,8 @@ Deno.test("sign: faults — Fulcio 500, Rekor down, TSA down, registry refusing 
         assert.ok(isKarsError(e), `${name}: KarsError`);
         assert.equal(e.code, code, `${name}: code`);
         assert.match(e.message, re, name);
+        assert.doesNotMatch(e.message, /--[a-z]/, `${name}: no flag in a library message`);
+        if (fix) assert.deepEqual(e.details?.fixOptions, fix, `${name}: fixOptions`);
         return true;
       });
       assert.deepEqual(await target.listTags(), [], `${name}: no signature stored`);
@@ -539,7 +552,9 @@ Deno.test("sign: keyless with tlogUpload=false is refused before Fulcio is calle
         rekorUrl: mock.rekorUrl,
         tlogUpload: false,
       }),
-      (e) => isKarsError(e, "USAGE") && /--tlog-upload=false applies to --key only/.test(e.message),
+      (e) =>
+        isKarsError(e, "INPUT") && /keyless signatures need a Rekor entry/.test(e.message) &&
+        e.details?.option === "tlogUpload",
     );
     assert.equal(mock.requests.length, 0);
     assert.deepEqual(await target.listTags(), []);

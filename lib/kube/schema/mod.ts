@@ -16,12 +16,8 @@
  * @module
  */
 import { KARS_CRDS } from "./kars_crds.ts";
-import {
-  type FieldError,
-  type ValidateOptions,
-  validateResource,
-  type ValidationResult,
-} from "./validator.ts";
+import type { FieldError, ValidateOptions, ValidationResult } from "./validator.ts";
+import { validateResource } from "./resource.ts";
 
 export { KARS_CRDS } from "./kars_crds.ts";
 export type { CrdSchemaEntry, SchemaNode, ValidationRule } from "./types.ts";
@@ -30,9 +26,9 @@ export {
   formatFieldErrors,
   validateAgainstSchema,
   type ValidateOptions,
-  validateResource,
   type ValidationResult,
 } from "./validator.ts";
+export { validateResource } from "./resource.ts";
 export { type CelProgram, compileCel, runCel } from "./cel.ts";
 
 /**

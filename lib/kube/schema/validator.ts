@@ -8,6 +8,8 @@
  * (`x-kubernetes-validations`) are evaluated with the subset in `cel.ts`; rules outside that
  * subset are returned in `unchecked`, never silently passed.
  *
+ * A whole object of a CRD kind (`apiVersion`, `kind`, `metadata` too) is `resource.ts`'s.
+ *
  * Two modes:
  * - `object` (default): a whole object as `kubectl apply` would create it, with `apiVersion`,
  *   `kind` and `metadata` checked too.
@@ -24,10 +26,10 @@
  * @module
  */
 import { type CelProgram, compileCel, runCel } from "./cel.ts";
-import type { CrdSchemaEntry, SchemaNode } from "./types.ts";
+import type { SchemaNode } from "./types.ts";
 import { applyDefaults } from "./defaults.ts";
 import { checkFormat } from "./formats.ts";
-import { checkEmbedded, checkMetadata, join } from "./object_meta.ts";
+import { checkEmbedded, join } from "./object_meta.ts";
 
 /** One validation failure, shaped like the API server's field errors. */
 export interface FieldError {
@@ -58,7 +60,16 @@ export interface ValidateOptions {
 const MAX_DEPTH = 64;
 /** Error types after which the API server skips CEL rules. */
 const BLOCKING = new Set(["FieldValueTypeInvalid", "FieldValueNotSupported"]);
-const MAX_ERRORS = 1000;
+/**
+ * Most field errors one validation reports (the rest are dropped).
+ *
+ * @example
+ * ```ts
+ * import { MAX_FIELD_ERRORS } from "./validator.ts";
+ * MAX_FIELD_ERRORS; // 1000
+ * ```
+ */
+export const MAX_FIELD_ERRORS = 1000;
 
 const regexCache = new Map<string, RegExp | null>();
 function compilePattern(p: string): RegExp | null {
@@ -88,14 +99,33 @@ function isObj(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === "object" && !Array.isArray(v);
 }
 
-function describeType(v: unknown): string {
+/**
+ * The JSON type of a value as the API server names it in messages (`integer` for whole numbers).
+ *
+ * @example
+ * ```ts
+ * import { describeType } from "./validator.ts";
+ * describeType(3); // "integer"
+ * describeType([1]); // "array"
+ * ```
+ */
+export function describeType(v: unknown): string {
   if (v === null) return "null";
   if (Array.isArray(v)) return "array";
   if (typeof v === "number") return Number.isInteger(v) ? "integer" : "number";
   return typeof v;
 }
 
-function quote(v: unknown): string {
+/**
+ * A value quoted for a field error: its JSON, cut to 200 characters.
+ *
+ * @example
+ * ```ts
+ * import { quoteValue } from "./validator.ts";
+ * quoteValue("a"); // '"a"'
+ * ```
+ */
+export function quoteValue(v: unknown): string {
   const s = JSON.stringify(v) ?? String(v);
   return s.length > 200 ? `${s.slice(0, 197)}...` : s;
 }
@@ -107,7 +137,7 @@ class Ctx {
   constructor(readonly patch: boolean, readonly pass: "schema" | "cel" = "schema") {}
   err(path: string, type: string, message: string, cel = false) {
     if (cel !== (this.pass === "cel")) return;
-    if (this.errors.length < MAX_ERRORS) {
+    if (this.errors.length < MAX_FIELD_ERRORS) {
       this.errors.push({ path: path || "<root>", type, message });
     }
   }
@@ -119,7 +149,7 @@ function checkType(c: Ctx, path: string, v: unknown, s: SchemaNode): boolean {
     c.err(
       path,
       "FieldValueTypeInvalid",
-      `Invalid value: ${quote(v)}: must be an integer or a string`,
+      `Invalid value: ${quoteValue(v)}: must be an integer or a string`,
     );
     return false;
   }
@@ -128,7 +158,11 @@ function checkType(c: Ctx, path: string, v: unknown, s: SchemaNode): boolean {
   const ok = s.type === t || (s.type === "number" && t === "integer") ||
     (s.type === "object" && t === "object");
   if (!ok) {
-    c.err(path, "FieldValueTypeInvalid", `Invalid value: ${quote(v)}: must be of type ${s.type}`);
+    c.err(
+      path,
+      "FieldValueTypeInvalid",
+      `Invalid value: ${quoteValue(v)}: must be of type ${s.type}`,
+    );
   }
   return ok;
 }
@@ -152,7 +186,9 @@ function walk(c: Ctx, path: string, v: unknown, s: SchemaNode, depth: number, in
     c.err(
       path,
       "FieldValueNotSupported",
-      `Unsupported value: ${quote(v)}: supported values: ${s.enum.map((e) => quote(e)).join(", ")}`,
+      `Unsupported value: ${quoteValue(v)}: supported values: ${
+        s.enum.map((e) => quoteValue(e)).join(", ")
+      }`,
     );
   }
   if (typeof v === "string") {
@@ -164,18 +200,26 @@ function walk(c: Ctx, path: string, v: unknown, s: SchemaNode, depth: number, in
       c.err(
         path,
         "FieldValueInvalid",
-        `Invalid value: ${quote(v)}: should be at least ${s.minLength} chars long`,
+        `Invalid value: ${quoteValue(v)}: should be at least ${s.minLength} chars long`,
       );
     }
     if (s.pattern !== undefined) {
       const re = compilePattern(s.pattern);
       if (!re && c.pass === "schema") c.unchecked.push(`${path}: pattern ${s.pattern}`);
       else if (re && !re.test(v)) {
-        c.err(path, "FieldValueInvalid", `Invalid value: ${quote(v)}: should match '${s.pattern}'`);
+        c.err(
+          path,
+          "FieldValueInvalid",
+          `Invalid value: ${quoteValue(v)}: should match '${s.pattern}'`,
+        );
       }
     }
     if (s.format && checkFormat(s.format, v) === false) {
-      c.err(path, "FieldValueInvalid", `Invalid value: ${quote(v)}: must be of format ${s.format}`);
+      c.err(
+        path,
+        "FieldValueInvalid",
+        `Invalid value: ${quoteValue(v)}: must be of format ${s.format}`,
+      );
     }
   }
   if (typeof v === "number") {
@@ -228,7 +272,7 @@ function walk(c: Ctx, path: string, v: unknown, s: SchemaNode, depth: number, in
       v.forEach((x, i) => {
         const k = JSON.stringify(x);
         if (seen.has(k)) {
-          c.err(`${path}[${i}]`, "FieldValueDuplicate", `Duplicate value: ${quote(x)}`);
+          c.err(`${path}[${i}]`, "FieldValueDuplicate", `Duplicate value: ${quoteValue(x)}`);
         }
         seen.add(k);
       });
@@ -319,7 +363,7 @@ function walk(c: Ctx, path: string, v: unknown, s: SchemaNode, depth: number, in
         c.err(
           at,
           "FieldValueInvalid",
-          `Invalid value: rule ${quote(rule.rule)} could not be evaluated: ${r.error}`,
+          `Invalid value: rule ${quoteValue(rule.rule)} could not be evaluated: ${r.error}`,
           true,
         );
       } else if (r.value !== true) {
@@ -337,7 +381,7 @@ function walk(c: Ctx, path: string, v: unknown, s: SchemaNode, depth: number, in
 /**
  * Validates `obj` against one schema node (usually a CRD version's `openAPIV3Schema`).
  * Top-level `apiVersion`, `kind` and `metadata` are not part of a CRD's schema; use
- * {@link validateResource} for a whole object.
+ * `validateResource` (resource.ts) for a whole object.
  *
  * @example
  * ```ts
@@ -367,73 +411,11 @@ export function validateAgainstSchema(
     } else {
       const rules = new Ctx(false, "cel");
       walk(rules, "", value, schema, 0, false);
-      c.errors.push(...rules.errors.slice(0, MAX_ERRORS - c.errors.length));
+      c.errors.push(...rules.errors.slice(0, MAX_FIELD_ERRORS - c.errors.length));
       c.unchecked.push(...rules.unchecked);
     }
   }
   return { ok: c.errors.length === 0, errors: c.errors, unchecked: c.unchecked };
-}
-
-/**
- * Validates a whole Kubernetes object (or, in `patch` mode, a merge patch) of a CRD kind:
- * `apiVersion` must be the CRD's group/version, `kind` its kind, `metadata` a valid
- * ObjectMeta, and everything else must fit the CRD's schema.
- *
- * @example
- * ```ts
- * import { validateResource } from "./validator.ts";
- * import { KARS_CRDS } from "./kars_crds.ts";
- * const r = validateResource({
- *   apiVersion: "kars.azure.com/v1alpha1", kind: "McpServer",
- *   metadata: { name: "github", namespace: "team" },
- *   spec: { url: "https://api.githubcopilot.com/mcp/", allowedTools: ["*"] },
- * }, KARS_CRDS.McpServer);
- * r.ok; // true
- * ```
- */
-export function validateResource(
-  obj: unknown,
-  crd: CrdSchemaEntry,
-  opts: ValidateOptions = {},
-): ValidationResult {
-  const c = new Ctx(opts.mode === "patch");
-  if (!isObj(obj)) {
-    c.err("", "FieldValueTypeInvalid", `expected an object, got ${describeType(obj)}`);
-    return { ok: false, errors: c.errors, unchecked: [] };
-  }
-  const gv = `${crd.group}/${crd.version}`;
-  if (obj.apiVersion !== gv) {
-    c.err(
-      "apiVersion",
-      "FieldValueInvalid",
-      `Invalid value: ${quote(obj.apiVersion)}: expected ${gv}`,
-    );
-  }
-  if (obj.kind !== crd.kind) {
-    c.err("kind", "FieldValueInvalid", `Invalid value: ${quote(obj.kind)}: expected ${crd.kind}`);
-  }
-  checkMetadata(
-    (p, t, m) => c.err(p, t, m),
-    "metadata",
-    obj.metadata,
-    crd.scope === "Namespaced",
-    c.patch,
-  );
-  const rest: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(obj)) {
-    if (k !== "apiVersion" && k !== "kind") rest[k] = v;
-  }
-  // `metadata` is visible to CEL (`self.metadata.name`) but is not in the CRD schema.
-  const schema: SchemaNode = {
-    ...crd.schema,
-    properties: {
-      ...crd.schema.properties,
-      metadata: { type: "object", "x-kubernetes-preserve-unknown-fields": true },
-    },
-  };
-  const r = validateAgainstSchema(rest, schema, opts);
-  const errors = [...c.errors, ...r.errors];
-  return { ok: errors.length === 0, errors, unchecked: r.unchecked };
 }
 
 /**

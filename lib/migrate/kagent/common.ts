@@ -88,14 +88,14 @@ export class Run {
     return true;
   }
   /** Throws `KarsError("INPUT")` naming the document and field. */
-  bad(d: Doc | number, field: string, what: string): never {
+  bad(d: Doc | number, field: string, what: string, extra?: Record<string, unknown>): never {
     const doc = typeof d === "number"
       ? `document ${d}`
       : `document ${d.index} (${d.kind}/${d.name})`;
     throw new KarsError(
       "INPUT",
       `${this.source} ${doc}: ${field ? `${field}: ` : ""}${what}`,
-      { details: { document: typeof d === "number" ? d : d.index, field } },
+      { details: { document: typeof d === "number" ? d : d.index, field, ...extra } },
     );
   }
   /** Reads a mapping (or `undefined`), else an input error. */
