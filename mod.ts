@@ -10,6 +10,11 @@
  * {@link verifyAllowlist} gives the `AllowlistVerified` verdict. {@link egress} runs the
  * whole `kars egress` flow.
  *
+ * Everything else is at a subpath, each with its own docs: `@kars/egress/allowlist` (hosts,
+ * generation, diff), `/oci` (registry and layout targets, the client, credentials), `/sign`
+ * (the signers), `/cosign` (payloads, annotations, key id), `/verify` (controller prediction,
+ * bundles, policy, trust root), `/kube`, `/model`, `/migrate`, `/io`, and `/cli` (the command).
+ *
  * @example
  * ```ts
  * import {
