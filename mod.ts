@@ -13,7 +13,8 @@
  * Everything else is at a subpath, each with its own docs: `@kars/egress/allowlist` (hosts,
  * generation, diff), `/oci` (registry and layout targets, the client, credentials), `/sign`
  * (the signers), `/cosign` (payloads, annotations, key id), `/verify` (controller prediction,
- * bundles, policy, trust root), `/kube`, `/model`, `/migrate`, `/io`, and `/cli` (the command).
+ * bundles, policy, trust root), `/kube`, `/cluster` (status, audit, admission webhook),
+ * `/model`, `/migrate`, `/io`, and `/cli` (the command).
  *
  * @example
  * ```ts

@@ -8,6 +8,7 @@
  */
 export * from "../mod.ts";
 export * from "../lib/allowlist/mod.ts";
+export * from "../lib/cluster/mod.ts";
 export * from "../lib/cosign/mod.ts";
 export * from "../lib/io/mod.ts";
 export * from "../lib/kube/mod.ts";

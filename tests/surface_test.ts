@@ -9,6 +9,7 @@ import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as root from "../mod.ts";
 import * as allowlist from "../lib/allowlist/mod.ts";
+import * as cluster from "../lib/cluster/mod.ts";
 import * as cosign from "../lib/cosign/mod.ts";
 import * as io from "../lib/io/mod.ts";
 import * as kube from "../lib/kube/mod.ts";
@@ -26,6 +27,7 @@ const ROOT_NAMES_MAX = 50;
 const FACES: Record<string, Record<string, unknown>> = {
   ".": root,
   "./allowlist": allowlist,
+  "./cluster": cluster,
   "./cosign": cosign,
   "./io": io,
   "./kube": kube,
