@@ -61,8 +61,32 @@ export interface CommandSpec {
 }
 
 /** Every lazily loaded command, in help order. */
-export const COMMAND_TABLE: readonly CommandSpec[] = ${JSON.stringify(specs, null, 2)};
+export const COMMAND_TABLE: readonly CommandSpec[] = ${renderSpecs(specs)};
 `;
+}
+
+/**
+ * The specs as a TypeScript literal, dense enough to keep the module small: one line per
+ * flag definition (`deno fmt` keeps an object on one line when it was written on one).
+ */
+function renderSpecs(specs: { name: string; options: Record<string, unknown> }[]): string {
+  const j = (v: unknown) => JSON.stringify(v);
+  const one = (v: unknown): string =>
+    v !== null && typeof v === "object" && !Array.isArray(v)
+      ? `{ ${Object.entries(v).map(([k, x]) => `${j(k)}: ${one(x)}`).join(", ")} }`
+      : j(v);
+  const spec = (s: Record<string, unknown>) => {
+    const fields = Object.entries(s).map(([k, v]) =>
+      k === "options"
+        ? `${j(k)}: {\n${
+          Object.entries(v as Record<string, unknown>).map(([f, d]) => `${j(f)}: ${one(d)},\n`)
+            .join("")
+        }},\n`
+        : `${j(k)}: ${j(v)},\n`
+    );
+    return `{\n${fields.join("")}},\n`;
+  };
+  return `[\n${specs.map(spec).join("")}]`;
 }
 
 if (import.meta.main) {

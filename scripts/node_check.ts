@@ -1,7 +1,8 @@
 /**
- * Node import check (`deno task check:node`): bundles `mod.ts` with `deno bundle`, runs
+ * Node import check (`deno task check:node`): bundles the library entry
+ * (`scripts/node_lib.ts`: `mod.ts` and the subpath faces) with `deno bundle`, runs
  * `scripts/node_check.mjs` under Node 20 on the bundle, runs the same checks under Deno on
- * `mod.ts` itself, and fails unless both succeed with byte-identical results.
+ * the entry itself, and fails unless both succeed with byte-identical results.
  *
  * @module
  */
@@ -18,7 +19,7 @@ export interface NodeCheckResult {
   node: string;
   /** JSON of the same checks under Deno. */
   deno: string;
-  /** Size of the ESM bundle of mod.ts in bytes. */
+  /** Size of the ESM bundle of the library entry in bytes. */
   bundleSize: number;
   /** `node --version`. */
   nodeVersion: string;
@@ -37,7 +38,7 @@ export async function nodeCheck(
   options: { node?: string; entry?: string } = {},
 ): Promise<NodeCheckResult> {
   const node = options.node ?? "node";
-  const entry = options.entry ?? "mod.ts";
+  const entry = options.entry ?? "scripts/node_lib.ts";
   const dir = await Deno.makeTempDir({ prefix: "kars-node-check-" });
   try {
     const out = join(dir, "mod.mjs");

@@ -26,487 +26,218 @@ export interface CommandSpec {
 export const COMMAND_TABLE: readonly CommandSpec[] = [
   {
     "name": "egressCommand",
-    "path": [
-      "egress",
-    ],
+    "path": ["egress"],
     "summary": "build, push and sign a sandbox's egress allowlist; write the GitOps patch",
     "help":
       "kars egress <name> (--enforce | --approve <host[:port]>...) [flags]\n\nBuilds the canonical egress allowlist of KarsSandbox <name>, pushes it to an OCI\nregistry as an artifact of type application/vnd.kars.egress-allowlist.v1+yaml,\nsigns it (by default), and either writes the KarsSandbox patch to a GitOps manifest\n(--emit-manifest) or patches the live sandbox.\n\nSource of the sandbox:\n  --from-file PATH|-         read the KarsSandbox from a YAML/JSON file (or stdin);\n                             no cluster is contacted\n  -n, --namespace NS         namespace (default: the context's, else kars-<name>)\n      --kubeconfig PATH      kubeconfig file (default: $KUBECONFIG, ~/.kube/config)\n      --context NAME         kubeconfig context\n\nWhat changes:\n  --enforce                  set egressMode: Strict\n  --approve HOST[:PORT]      add an endpoint (repeatable; port defaults to 443)\n  --deny HOST                remove every endpoint of a host (repeatable)\n  --allow-empty              sign an empty list as a deny-all allowlist (endpoints: []);\n                             without it an empty allowlist is refused\n  --generation N             force the allowlist generation (default: the previous\n                             signed generation if unchanged, else previous + 1)\n\nWhere it goes:\n  --registry HOST[:PORT]     registry (env KARS_REGISTRY); oci:<dir> = OCI layout on disk\n  --repository PATH          repository (default policy/egress-allowlist/<name>)\n  --ref-registry HOST[:PORT] with oci:<dir>: the registry the layout will be copied to,\n                             written into allowlistRef and the signature (default oci-layout)\n  --emit-manifest PATH       write the KarsSandbox patch to PATH for GitOps (no cluster\n                             write); needs --enforce or --approve, and signing\n  --force                    overwrite an existing --emit-manifest file\n  --username USER            registry user (or KARS_REGISTRY_USERNAME, docker config)\n  --password-stdin           read the registry password from stdin\n  --plain-http               talk HTTP, not HTTPS (automatic for localhost/127.0.0.1)\n  --ca-file PATH             extra CA certificates (PEM) for the registry\n  --verbose                  log every HTTP request (credentials redacted)\n  --timeout DURATION         time budget of the whole command, e.g. 30s, 2m, 1m30s\n                             (default 2m; 0 = none); a request also fails after 30s\n                             without progress\n\nSigning (on by default):\n  --no-sign                  do not sign (local development only; not with --emit-manifest)\n  --sign-mode MODE           keyless | identity-token | keyed (default: auto-detect)\n  --key PATH|azurekms://VAULT.vault.azure.net/KEY[/VERSION]\n                             sign with a cosign key file or an Azure Key Vault key\n  --identity-token-file PATH|-\n                             OIDC token file for keyless signing (else SIGSTORE_ID_TOKEN,\n                             OIDC_TOKEN, GitHub Actions ambient OIDC)\n  --fulcio-url URL           default https://fulcio.sigstore.dev (or the signing config's)\n  --rekor-url URL            default https://rekor.sigstore.dev (or the signing config's)\n  --tsa-url URL              RFC 3161 timestamp authority (default: none, or the config's)\n  --signing-config FILE      Sigstore SigningConfig v0.2 choosing Fulcio, Rekor and TSA\n  --rekor-v2                 sign to the Rekor v2 log of the signing config (embedded\n                             public-good one by default); stores a bundle, needs a TSA\n  --tlog-upload true|false   upload key/KMS signatures to Rekor (default true)\n  --signature-format FORMAT  legacy (default; what the kars controller reads) | bundle | both\n  --resign                   sign even when this signer already signed this digest: by\n                             default a digest that already carries a valid signature by the\n                             same identity (key fingerprint; keyless SAN + issuer from the\n                             token; KMS key version), checked with the same trust root and in\n                             the requested format(s), is not signed again (\"already signed by\")\n  --signer-policy FILE       verify what was signed against this SignerPolicy ConfigMap\n                             and refuse to write unless AllowlistVerified=True\n  --trusted-root FILE        Sigstore trusted_root.json (default: embedded public-good root)\n  --refresh-trusted-root     fetch the current trusted root through TUF (network)\n  --tuf-mirror URL           TUF mirror for --refresh-trusted-root\n\nOutput:\n  --summary FILE|-           write a Markdown pull-request summary: sandbox, old -> new digest\n                             and generation, signer, endpoints added/removed/unchanged against\n                             the previous allowlist (deterministic; - = stdout)\n  --dry-run                  print the canonical YAML and the digests the real run will push\n                             (reads the previous allowlist as the real run does); push and\n                             write nothing\n  --offline                  with --dry-run: do not read the previous allowlist (the\n                             generation, and so the digest, is then a guess)\n  --json                     machine-readable result on stdout (messages on stderr)\n\nExit codes: 0 ok; 1 operation failed (registry refused, signing failed, file system, our\ncredentials rejected); 2 usage or input error (flags, missing inputs, wrong password, an\nexisting --emit-manifest file without --force); 3 --signer-policy verdict False (nothing\nwritten); 5 transient fault (timeout, 5xx, 429, connection refused): retry.\n",
     "options": {
-      "enforce": {
-        "type": "boolean",
-      },
-      "approve": {
-        "type": "string",
-        "multiple": true,
-      },
-      "deny": {
-        "type": "string",
-        "multiple": true,
-      },
-      "allow-empty": {
-        "type": "boolean",
-      },
-      "no-sign": {
-        "type": "boolean",
-      },
-      "emit-manifest": {
-        "type": "string",
-      },
-      "force": {
-        "type": "boolean",
-      },
-      "from-file": {
-        "type": "string",
-      },
-      "namespace": {
-        "type": "string",
-        "short": "n",
-      },
-      "registry": {
-        "type": "string",
-      },
-      "repository": {
-        "type": "string",
-      },
-      "ref-registry": {
-        "type": "string",
-      },
-      "generation": {
-        "type": "string",
-      },
-      "dry-run": {
-        "type": "boolean",
-      },
-      "json": {
-        "type": "boolean",
-      },
-      "signature-format": {
-        "type": "string",
-      },
-      "sign-mode": {
-        "type": "string",
-      },
-      "key": {
-        "type": "string",
-      },
-      "identity-token-file": {
-        "type": "string",
-      },
-      "fulcio-url": {
-        "type": "string",
-      },
-      "rekor-url": {
-        "type": "string",
-      },
-      "tsa-url": {
-        "type": "string",
-      },
-      "signing-config": {
-        "type": "string",
-      },
-      "rekor-v2": {
-        "type": "boolean",
-      },
-      "tlog-upload": {
-        "type": "string",
-      },
-      "resign": {
-        "type": "boolean",
-      },
-      "summary": {
-        "type": "string",
-      },
-      "offline": {
-        "type": "boolean",
-      },
-      "signer-policy": {
-        "type": "string",
-      },
-      "trusted-root": {
-        "type": "string",
-      },
-      "refresh-trusted-root": {
-        "type": "boolean",
-      },
-      "tuf-mirror": {
-        "type": "string",
-      },
-      "username": {
-        "type": "string",
-      },
-      "password-stdin": {
-        "type": "boolean",
-      },
-      "plain-http": {
-        "type": "boolean",
-      },
-      "ca-file": {
-        "type": "string",
-      },
-      "kubeconfig": {
-        "type": "string",
-      },
-      "context": {
-        "type": "string",
-      },
-      "verbose": {
-        "type": "boolean",
-      },
-      "timeout": {
-        "type": "string",
-      },
+      "enforce": { "type": "boolean" },
+      "approve": { "type": "string", "multiple": true },
+      "deny": { "type": "string", "multiple": true },
+      "allow-empty": { "type": "boolean" },
+      "no-sign": { "type": "boolean" },
+      "emit-manifest": { "type": "string" },
+      "force": { "type": "boolean" },
+      "from-file": { "type": "string" },
+      "namespace": { "type": "string", "short": "n" },
+      "registry": { "type": "string" },
+      "repository": { "type": "string" },
+      "ref-registry": { "type": "string" },
+      "generation": { "type": "string" },
+      "dry-run": { "type": "boolean" },
+      "json": { "type": "boolean" },
+      "signature-format": { "type": "string" },
+      "sign-mode": { "type": "string" },
+      "key": { "type": "string" },
+      "identity-token-file": { "type": "string" },
+      "fulcio-url": { "type": "string" },
+      "rekor-url": { "type": "string" },
+      "tsa-url": { "type": "string" },
+      "signing-config": { "type": "string" },
+      "rekor-v2": { "type": "boolean" },
+      "tlog-upload": { "type": "string" },
+      "resign": { "type": "boolean" },
+      "summary": { "type": "string" },
+      "offline": { "type": "boolean" },
+      "signer-policy": { "type": "string" },
+      "trusted-root": { "type": "string" },
+      "refresh-trusted-root": { "type": "boolean" },
+      "tuf-mirror": { "type": "string" },
+      "username": { "type": "string" },
+      "password-stdin": { "type": "boolean" },
+      "plain-http": { "type": "boolean" },
+      "ca-file": { "type": "string" },
+      "kubeconfig": { "type": "string" },
+      "context": { "type": "string" },
+      "verbose": { "type": "boolean" },
+      "timeout": { "type": "string" },
     },
   },
   {
     "name": "egressVerifyCommand",
-    "path": [
-      "egress",
-      "verify",
-    ],
+    "path": ["egress", "verify"],
     "summary":
       "verify a signed allowlist: our verdict and the kars controller's (AllowlistVerified)",
     "help":
       'kars egress verify (--manifest FILE | <registry>/<repository>@<digest>) [flags]\n\nGives two verdicts (condition AllowlistVerified) for a signed egress allowlist, from one\nfetch: ours (fetches the artifact by digest, re-hashes manifest and layer, checks the\ncanonical allowlist, finds its cosign signatures in the legacy .sig tag and Sigstore\nbundle referrers, checks them against the SignerPolicy) and the kars controller\'s,\npredicted from its own rules: keyless signatures only (key and KMS signatures are\nrefused there), legacy .sig only, http(s) SAN patterns as exact strings (no globs),\nemail patterns exact or unanchored re:, publicKeys ignored. \'kars signer-policy lint\nFILE\' shows how each reads a SignerPolicy.\n\n  --manifest FILE            a GitOps manifest / KarsSandbox YAML (its allowlistRef is\n                             verified; an inline-only sandbox is False/Unsigned)\n  --signer-policy FILE       the kars-signer-policy ConfigMap (YAML/JSON); without it the\n                             env KARS_SIGNER_FULCIO_ISSUERS / KARS_SIGNER_SAN_PATTERNS\n                             (comma-separated) are used, else False/SignerPolicyMissing\n  --trusted-root FILE        Sigstore trusted_root.json (default: embedded public-good root)\n  --refresh-trusted-root     fetch the current trusted root through TUF (network)\n  --tuf-mirror URL           TUF mirror for --refresh-trusted-root\n  --registry oci:DIR         read the artifact from an OCI image layout instead of the\n                             registry named by the reference (a reference to the placeholder\n                             registry oci-layout needs it; with --manifest, a layout/ beside\n                             the manifest\'s directory, as kars demo writes it, is found)\n  --allowed-registry HOST    only a reference to this registry (host[:port], exact) may be\n                             verified; repeatable, united with the SignerPolicy\'s\n                             registries; any other registry is False/InvalidRef before any\n                             request (link-local and metadata hosts are always refused)\n  --plain-http               talk HTTP, not HTTPS (automatic for localhost/127.0.0.1)\n  --ca-file PATH             extra CA certificates (PEM) for the registry\n  --verdict WHICH            both (default): exit 3 when either verdict is False;\n                             ours | controller: only that verdict decides (both are shown)\n  --timeout DURATION         time budget of the whole command, e.g. 30s, 2m, 1m30s\n                             (default 2m; 0 = none); a request also fails after 30s\n                             without progress\n  --json                     print one JSON object (schema/kars-output.v1.json): both\n                             verdicts under "verification", or {"ok": false, "error": …}\n\nRegistry credentials stay with their host: KARS_REGISTRY_USERNAME / KARS_REGISTRY_PASSWORD\nonly for the registry KARS_REGISTRY names; the ACR exchange (Entra ID token) only for an ACR\nlogin server that KARS_REGISTRY or --allowed-registry names; ~/.docker/config.json\n($DOCKER_CONFIG) entries only for their own host. A withheld credential is named on stderr.\n\nOutput: the deciding condition first, then each verdict:\n        AllowlistVerified=False/<Reason>: <message>\n          ours:       True/Verified\n          controller: False/IdentityMismatch (predicted)\n        fix: <what to change so the kars controller accepts it>\nAn artifact with no signature at all (kars egress --no-sign) is False/Unsigned, or\nFalse/SignerPolicyMissing when there is no SignerPolicy — what the --no-sign warning says.\nExit codes: 0 True; 3 False on the content (either deciding verdict); 1 our registry\ncredentials were refused (False/Unauthorized is printed, but it is not a verdict on the\ncontent); 2 usage or input error; 5 transient fault (timeout, 5xx, connection refused: not a\nverdict, retry).\n',
     "options": {
-      "manifest": {
-        "type": "string",
-      },
-      "signer-policy": {
-        "type": "string",
-      },
-      "trusted-root": {
-        "type": "string",
-      },
-      "refresh-trusted-root": {
-        "type": "boolean",
-      },
-      "tuf-mirror": {
-        "type": "string",
-      },
-      "registry": {
-        "type": "string",
-      },
-      "allowed-registry": {
-        "type": "string",
-        "multiple": true,
-      },
-      "plain-http": {
-        "type": "boolean",
-      },
-      "ca-file": {
-        "type": "string",
-      },
-      "verdict": {
-        "type": "string",
-      },
-      "json": {
-        "type": "boolean",
-      },
-      "timeout": {
-        "type": "string",
-      },
+      "manifest": { "type": "string" },
+      "signer-policy": { "type": "string" },
+      "trusted-root": { "type": "string" },
+      "refresh-trusted-root": { "type": "boolean" },
+      "tuf-mirror": { "type": "string" },
+      "registry": { "type": "string" },
+      "allowed-registry": { "type": "string", "multiple": true },
+      "plain-http": { "type": "boolean" },
+      "ca-file": { "type": "string" },
+      "verdict": { "type": "string" },
+      "json": { "type": "boolean" },
+      "timeout": { "type": "string" },
     },
   },
   {
     "name": "egressDiffCommand",
-    "path": [
-      "egress",
-      "diff",
-    ],
+    "path": ["egress", "diff"],
     "summary": "endpoints added/removed between two allowlists (verifies nothing)",
     "help":
       'kars egress diff OLD NEW [flags]\n\nPrints the endpoints added and removed from the allowlist OLD to the allowlist NEW, and how\nmany are unchanged. OLD and NEW are each a GitOps manifest / KarsSandbox file (its\nallowlistRef is read) or <registry>/<repository>@<digest>.\n\nThis VERIFIES NOTHING: no signature, identity or SignerPolicy is checked (only the content\ndigests, as any fetch by digest is). Use kars egress verify for the cluster\'s verdict.\n\n  --registry oci:DIR         read both artifacts from an OCI image layout (a reference to the\n                             placeholder registry oci-layout needs it, unless a layout/ is\n                             found beside the manifest, as kars demo writes it)\n  --plain-http               talk HTTP, not HTTPS (automatic for localhost/127.0.0.1)\n  --ca-file PATH             extra CA certificates (PEM) for the registry\n  --json                     one JSON object: {"ok": true, "old", "new", "diff"}\n\nOutput: "+ host:port" added, "- host:port" removed ("(port changed)" when the host stays\nunder another port), "= N unchanged".\nExit codes: 0 ok (whether or not they differ); 1 registry failure; 2 usage or input error\n(missing file, bad reference, an artifact that is not an allowlist); 5 transient fault.\n',
     "options": {
-      "registry": {
-        "type": "string",
-      },
-      "plain-http": {
-        "type": "boolean",
-      },
-      "ca-file": {
-        "type": "string",
-      },
-      "json": {
-        "type": "boolean",
-      },
+      "registry": { "type": "string" },
+      "plain-http": { "type": "boolean" },
+      "ca-file": { "type": "string" },
+      "json": { "type": "boolean" },
     },
   },
   {
     "name": "signerPolicyLintCommand",
-    "path": [
-      "signer-policy",
-      "lint",
-    ],
+    "path": ["signer-policy", "lint"],
     "summary": "explain a SignerPolicy under our reading and the kars controller's",
     "help":
       "kars signer-policy lint FILE [--json]\n\nExplains every entry of a kars-signer-policy ConfigMap (YAML/JSON) under both readings:\nours (kars egress verify) and the kars controller's (what a cluster enforces):\n\n  fulcioIssuers       exact OIDC issuers, for both\n  https:// patterns   ours: glob (* any run, ? one character); controller: the exact SAN\n  re:<regex>          ours: anchored, any SAN; controller: unanchored, email SANs only\n  other patterns      ours: glob or exact; controller: the exact email SAN\n  publicKeys          ours: accepted for key/KMS signatures; controller: ignored (keyless only)\n\nEach entry the controller reads differently is flagged with what it means and the fix.\n\n  --json      print the result as JSON\n\nExit codes: 0 both readings agree, 3 the controller reads at least one entry differently,\n2 usage error or a malformed / unreadable policy.\n",
     "options": {
-      "json": {
-        "type": "boolean",
-      },
+      "json": { "type": "boolean" },
     },
   },
   {
     "name": "verifyBlobCommand",
-    "path": [
-      "verify-blob",
-    ],
+    "path": ["verify-blob"],
     "summary": "verify a Sigstore bundle for a file or sha256 digest (conformance CLI protocol)",
     "help":
       "kars verify-blob --bundle FILE (--certificate-identity ID --certificate-oidc-issuer URL | --key PEM)\n                 [--trusted-root FILE] FILE_OR_DIGEST\n\nVerifies a Sigstore bundle (v0.1, v0.2, v0.3; message signature or DSSE) offline:\nsignature, Fulcio certificate chain at signing time, SCTs, Rekor entry (SET, inclusion\nproof, checkpoint), RFC 3161 timestamps, and the exact certificate identity and issuer;\nor, with --key, the signature by that public key.\n\nFILE_OR_DIGEST is a digest when it is sha256:<64 hex digits> and no such file exists.\n\n  --bundle FILE                    the bundle (.sigstore.json)\n  --certificate-identity ID        expected certificate SAN (exact)\n  --certificate-oidc-issuer URL    expected OIDC issuer (exact)\n  --key PEM                        verify with this public key (PEM PUBLIC KEY) instead\n  --trusted-root FILE              trusted_root.json (default: the bundled Sigstore public-good root)\n  --refresh-trusted-root           fetch the current trusted root through TUF (network)\n  --tuf-mirror URL                 TUF mirror for --refresh-trusted-root\n  --timeout DURATION               time budget of the command, e.g. 30s, 2m (default 2m)\n\nExit codes: 0 verified, 3 not verified (reason on stderr; a verdict False, as in kars egress\nverify), 2 usage or unreadable input, 5 transient fault (--refresh-trusted-root).\n",
     "options": {
-      "bundle": {
-        "type": "string",
-      },
-      "certificate-identity": {
-        "type": "string",
-      },
-      "certificate-oidc-issuer": {
-        "type": "string",
-      },
-      "key": {
-        "type": "string",
-      },
-      "trusted-root": {
-        "type": "string",
-      },
-      "refresh-trusted-root": {
-        "type": "boolean",
-      },
-      "tuf-mirror": {
-        "type": "string",
-      },
-      "timeout": {
-        "type": "string",
-      },
+      "bundle": { "type": "string" },
+      "certificate-identity": { "type": "string" },
+      "certificate-oidc-issuer": { "type": "string" },
+      "key": { "type": "string" },
+      "trusted-root": { "type": "string" },
+      "refresh-trusted-root": { "type": "boolean" },
+      "tuf-mirror": { "type": "string" },
+      "timeout": { "type": "string" },
     },
   },
   {
     "name": "egressStatusCommand",
-    "path": [
-      "egress",
-      "status",
-    ],
+    "path": ["egress", "status"],
     "summary": "the controller's verdict on a live sandbox (optionally --wait for it)",
     "help":
       "kars egress status <name> [-n NS] [--manifest FILE | --digest D] [--wait] [--timeout T]\n\nReads the live KarsSandbox and prints its allowlistRef and the kars controller's conditions\n(AllowlistVerified, AllowlistAuthoritative, AllowlistDrift) with reason, message and age, and\nwhether the live digest is the expected one. Never writes to the cluster.\n\n  -n, --namespace NS    namespace (default: the manifest's, else the context's, else\n                        kars-<name>, else the one namespace holding <name>)\n  --manifest FILE       the GitOps manifest kars egress --emit-manifest wrote: its digest\n                        (and name/namespace) are expected\n  --digest D            the expected digest (sha256:<hex>)\n  --wait                watch (list-then-watch) until the live ref is the expected digest\n                        and the controller has reported on the current generation\n  --timeout T           time budget of the whole command, the wait included (default\n                        2m; 0 = none); 30s, 5m, 1m30s\n  --kubeconfig PATH     kubeconfig file (default: $KUBECONFIG, ~/.kube/config, in-cluster)\n  --context NAME        kubeconfig context\n  --json                print the report as JSON\n\nExit codes: 0 AllowlistVerified=True for the expected digest and current generation;\n3 AllowlistVerified=False for it (or no allowlistRef) — the fix is printed;\n5 not there yet (ref not applied, controller has not reported) or --timeout;\n1 API error; 2 usage.\n",
     "options": {
-      "namespace": {
-        "type": "string",
-        "short": "n",
-      },
-      "manifest": {
-        "type": "string",
-      },
-      "digest": {
-        "type": "string",
-      },
-      "wait": {
-        "type": "boolean",
-      },
-      "timeout": {
-        "type": "string",
-      },
-      "kubeconfig": {
-        "type": "string",
-      },
-      "context": {
-        "type": "string",
-      },
-      "json": {
-        "type": "boolean",
-      },
+      "namespace": { "type": "string", "short": "n" },
+      "manifest": { "type": "string" },
+      "digest": { "type": "string" },
+      "wait": { "type": "boolean" },
+      "timeout": { "type": "string" },
+      "kubeconfig": { "type": "string" },
+      "context": { "type": "string" },
+      "json": { "type": "boolean" },
     },
   },
   {
     "name": "egressAuditCommand",
-    "path": [
-      "egress",
-      "audit",
-    ],
+    "path": ["egress", "audit"],
     "summary": "our verdict on every sandbox beside the cluster's (read-only fleet audit)",
     "help":
       "kars egress audit [-A | -n NS ...] [--signer-policy FILE] [--allowed-registry HOST ...]\n\nLists every KarsSandbox and verifies each allowlistRef with our verifier (re-hash, canonical\nform, signatures against the SignerPolicy), beside the cluster's AllowlistVerified condition\nand the kars controller's predicted verdict. Sandboxes that share an allowlist cost one\nverification. Read-only: it never writes to the cluster.\n\n  -A, --all-namespaces        every namespace\n  -n, --namespace NS          a namespace (repeatable; default: the context's, else default)\n  --signer-policy FILE        the SignerPolicy ConfigMap (else the cluster's kars-signer-policy\n                              in --policy-namespace, else the env fallback)\n  --policy-namespace NS       namespace of kars-signer-policy (default kars-system)\n  --allowed-registry HOST     a registry allowlistRefs may name (repeatable; united with the\n                              SignerPolicy's registries); others are False/InvalidRef with no\n                              request. In-cluster the list must not be empty.\n  --strict                    also fail on inline-only sandboxes, controller limitations and\n                              unexplained disagreements\n  --concurrency N             verifications in flight (default 8)\n  --trusted-root FILE         Sigstore trusted_root.json (default: embedded public-good root)\n  --plain-http                talk HTTP to registries (automatic for localhost/127.0.0.1)\n  --ca-file PATH              extra CA certificates (PEM) for registries\n  --kubeconfig PATH, --context NAME\n  --timeout DURATION         time budget of the whole command, e.g. 30s, 2m, 1m30s\n                             (default 2m; 0 = none); a request also fails after 30s\n                             without progress\n  --json                      {\"sandboxes\": [...], \"summary\": {...}}\n\nFindings: security-finding (the cluster says True, we say False), refused (we say False),\ncontroller-limitation (we say True; the controller cannot check this signer: keys, globs,\nbundles), disagreement (we say True, the cluster False, unexplained), inline-only (no\nallowlistRef), transient (could not verify).\nExit codes: 0 no finding; 3 a refused sandbox or a security finding (with --strict also\ninline-only, controller-limitation, disagreement); 5 transient faults; 1 API error; 2 usage.\n",
     "options": {
-      "all-namespaces": {
-        "type": "boolean",
-        "short": "A",
-      },
-      "namespace": {
-        "type": "string",
-        "short": "n",
-        "multiple": true,
-      },
-      "signer-policy": {
-        "type": "string",
-      },
-      "policy-namespace": {
-        "type": "string",
-      },
-      "allowed-registry": {
-        "type": "string",
-        "multiple": true,
-      },
-      "strict": {
-        "type": "boolean",
-      },
-      "concurrency": {
-        "type": "string",
-      },
-      "trusted-root": {
-        "type": "string",
-      },
-      "plain-http": {
-        "type": "boolean",
-      },
-      "ca-file": {
-        "type": "string",
-      },
-      "kubeconfig": {
-        "type": "string",
-      },
-      "context": {
-        "type": "string",
-      },
-      "json": {
-        "type": "boolean",
-      },
-      "timeout": {
-        "type": "string",
-      },
+      "all-namespaces": { "type": "boolean", "short": "A" },
+      "namespace": { "type": "string", "short": "n", "multiple": true },
+      "signer-policy": { "type": "string" },
+      "policy-namespace": { "type": "string" },
+      "allowed-registry": { "type": "string", "multiple": true },
+      "strict": { "type": "boolean" },
+      "concurrency": { "type": "string" },
+      "trusted-root": { "type": "string" },
+      "plain-http": { "type": "boolean" },
+      "ca-file": { "type": "string" },
+      "kubeconfig": { "type": "string" },
+      "context": { "type": "string" },
+      "json": { "type": "boolean" },
+      "timeout": { "type": "string" },
     },
   },
   {
     "name": "webhookCommand",
-    "path": [
-      "webhook",
-    ],
+    "path": ["webhook"],
     "summary": "validating admission webhook for KarsSandbox (verifies allowlistRef)",
     "help":
       "kars webhook --listen ADDR --tls-cert FILE --tls-key FILE [flags]\n\nA validating admission webhook for KarsSandbox CREATE/UPDATE (AdmissionReview v1 over HTTPS,\npath /validate). It verifies spec.networkPolicy.allowlistRef with the same verifier as\nkars egress verify and denies with the reason and the fix. UPDATEs that do not change the\nref are allowed without a registry round trip. The kars controller's predicted refusal is\nadded as a warning. Stateless: scale it by replicas.\n\n  --listen ADDR            HTTPS address, host:port (\":8443\" binds every interface)\n  --tls-cert FILE          serving certificate (PEM chain); re-read when it changes\n  --tls-key FILE           its private key (PEM)\n  --metrics-listen ADDR    HTTP address of /healthz, /readyz and /metrics (Prometheus)\n  --signer-policy FILE     the SignerPolicy ConfigMap file (re-read on change); else the\n                           cluster's kars-signer-policy ConfigMap in --policy-namespace,\n                           watched, else the env fallback\n  --policy-namespace NS    namespace of kars-signer-policy (default kars-system)\n  --allowed-registry HOST  a registry allowlistRefs may name (repeatable; united with the\n                           SignerPolicy's registries); others are denied (InvalidRef) with\n                           no request. In-cluster an empty list is a start-up error.\n  --require-ref            authoritative mode: deny a sandbox without allowlistRef once a\n                           SignerPolicy is installed\n  --allow-on-error         allow (with a warning) when verification fails transiently;\n                           default: deny (fail closed)\n  --deadline T             answer within T (default 8s; keep it below the webhook's\n                           timeoutSeconds, 10s in deploy/webhook)\n  --trusted-root FILE      Sigstore trusted_root.json (default: embedded public-good root)\n  --refresh-trusted-root   fetch the trusted root through TUF at start and every\n                           --refresh-interval (default 24h); a failed refresh keeps the\n                           current root\n  --tuf-mirror URL         TUF mirror for --refresh-trusted-root\n  --plain-http             talk HTTP to registries (automatic for localhost/127.0.0.1)\n  --ca-file PATH           extra CA certificates (PEM) for registries\n  --kubeconfig PATH, --context NAME   (default: in-cluster config)\n\nRegistry credentials: a mounted docker config ($DOCKER_CONFIG/config.json, from a\n.dockerconfigjson Secret) and ACR workload identity, host-bound as everywhere else.\nLogs: one JSON object per line on stderr. SIGTERM/SIGINT: graceful shutdown.\nExit codes: 0 after a graceful shutdown; 2 usage or start-up configuration error; 1 failure.\n",
     "options": {
-      "listen": {
-        "type": "string",
-      },
-      "tls-cert": {
-        "type": "string",
-      },
-      "tls-key": {
-        "type": "string",
-      },
-      "metrics-listen": {
-        "type": "string",
-      },
-      "signer-policy": {
-        "type": "string",
-      },
-      "policy-namespace": {
-        "type": "string",
-      },
-      "allowed-registry": {
-        "type": "string",
-        "multiple": true,
-      },
-      "require-ref": {
-        "type": "boolean",
-      },
-      "allow-on-error": {
-        "type": "boolean",
-      },
-      "deadline": {
-        "type": "string",
-      },
-      "trusted-root": {
-        "type": "string",
-      },
-      "refresh-trusted-root": {
-        "type": "boolean",
-      },
-      "tuf-mirror": {
-        "type": "string",
-      },
-      "refresh-interval": {
-        "type": "string",
-      },
-      "plain-http": {
-        "type": "boolean",
-      },
-      "ca-file": {
-        "type": "string",
-      },
-      "kubeconfig": {
-        "type": "string",
-      },
-      "context": {
-        "type": "string",
-      },
+      "listen": { "type": "string" },
+      "tls-cert": { "type": "string" },
+      "tls-key": { "type": "string" },
+      "metrics-listen": { "type": "string" },
+      "signer-policy": { "type": "string" },
+      "policy-namespace": { "type": "string" },
+      "allowed-registry": { "type": "string", "multiple": true },
+      "require-ref": { "type": "boolean" },
+      "allow-on-error": { "type": "boolean" },
+      "deadline": { "type": "string" },
+      "trusted-root": { "type": "string" },
+      "refresh-trusted-root": { "type": "boolean" },
+      "tuf-mirror": { "type": "string" },
+      "refresh-interval": { "type": "string" },
+      "plain-http": { "type": "boolean" },
+      "ca-file": { "type": "string" },
+      "kubeconfig": { "type": "string" },
+      "context": { "type": "string" },
     },
   },
   {
     "name": "generateKeyPairCommand",
-    "path": [
-      "generate-key-pair",
-    ],
+    "path": ["generate-key-pair"],
     "summary": "write a cosign-format key pair (<prefix>.key, <prefix>.pub)",
     "help":
       'kars generate-key-pair [--output-key-prefix PREFIX]\n\nGenerates an ECDSA P-256 key pair and writes PREFIX.key (encrypted like cosign:\nscrypt N=65536 + NaCl secretbox, label ENCRYPTED SIGSTORE PRIVATE KEY, mode 0600) and\nPREFIX.pub (PEM PUBLIC KEY). Refuses to overwrite existing files.\n\nThe password comes from COSIGN_PASSWORD (which may be empty), else it is asked for\ntwice on the terminal.\n\n  --output-key-prefix PREFIX   default "cosign"\n',
     "options": {
-      "output-key-prefix": {
-        "type": "string",
-      },
+      "output-key-prefix": { "type": "string" },
     },
   },
   {
     "name": "migrateFromKagentCommand",
-    "path": [
-      "migrate",
-      "from-kagent",
-    ],
+    "path": ["migrate", "from-kagent"],
     "summary":
       "translate kagent Agents into KarsSandbox, InferencePolicy, McpServer and ToolPolicy objects",
     "help":
       'Usage: kars migrate from-kagent <file|-> [options]\n\nTranslates kagent.dev/v1alpha2 Agent (and SandboxAgent) objects, with the ModelConfig and\nRemoteMCPServer objects they reference in the same multi-document input, into KarsSandbox,\nInferencePolicy, McpServer and ToolPolicy objects (kars.azure.com/v1alpha1). Every object is\nchecked against the kars CRD schemas before anything is written.\n\nThe egress allowlist comes from spec.sandbox.network.allowedDomains, the referenced\nRemoteMCPServer URLs and the ModelConfig endpoint. Every entry gets a port (the URL\'s, else\n443; 80 for http URLs). Wildcard domains cannot be expressed in a v1 allowlist: they are\nreported and left out. A sandbox with an allowlist gets egressMode: Strict.\n\nOptions:\n  -n, --namespace NS     namespace of every emitted object (default: kars-<agent name>)\n      --isolation LEVEL  standard | enhanced | confidential (default: enhanced)\n      --image IMAGE      the runtime\'s image (OpenClaw image; overrides a BYO agent\'s image)\n      --allow-lossy      write the result even when data had to be dropped\n      --out-dir DIR      write one file per object, <kind>-<name>.yaml (or .json;\n                         <kind>-<namespace>-<name> when two objects share kind and name)\n      --force            overwrite existing files in --out-dir\n      --format FMT       yaml | json (default: yaml); json on stdout is a v1 List\n      --dry-run          print what would be written; write nothing\n  -h, --help             this help\n\nDropped data is reported as "! <field path>: <what was dropped>" and makes the translation\nlossy; informational notes ("note: ...") never do.\n\nExit codes: 0 ok, 1 failure, 2 usage error or bad input (the document and field are named),\n4 lossy translation without --allow-lossy (nothing is written).\n',
     "options": {
-      "namespace": {
-        "type": "string",
-        "short": "n",
-      },
-      "isolation": {
-        "type": "string",
-      },
-      "image": {
-        "type": "string",
-      },
-      "allow-lossy": {
-        "type": "boolean",
-      },
-      "out-dir": {
-        "type": "string",
-      },
-      "force": {
-        "type": "boolean",
-      },
-      "format": {
-        "type": "string",
-      },
-      "dry-run": {
-        "type": "boolean",
-      },
+      "namespace": { "type": "string", "short": "n" },
+      "isolation": { "type": "string" },
+      "image": { "type": "string" },
+      "allow-lossy": { "type": "boolean" },
+      "out-dir": { "type": "string" },
+      "force": { "type": "boolean" },
+      "format": { "type": "string" },
+      "dry-run": { "type": "boolean" },
     },
   },
   {
     "name": "demoCommand",
-    "path": [
-      "demo",
-    ],
+    "path": ["demo"],
     "summary": "run the whole flow offline on an embedded sandbox (OCI layout + local key)",
     "help":
       "kars demo [--dir DIR]\n\nRuns the whole kars egress job offline on an embedded default sandbox: builds the\ncanonical allowlist, pushes it to an OCI image layout in DIR/layout, signs it with a\ncosign key pair generated in DIR (re-used on later runs), verifies it against a\nSignerPolicy pinning that key, writes DIR/gitops/demo-agent-allowlist.yaml and prints it.\n\nIt shows both verdicts: ours (True: the policy pins the demo key) and the kars\ncontroller's, predicted (False/IdentityMismatch: a real cluster accepts only keyless\nsignatures). For a cluster, sign in CI keylessly and list the workflow's exact SAN.\n\n  --dir DIR   working directory of the demo (default demo-out)\n",
     "options": {
-      "dir": {
-        "type": "string",
-      },
+      "dir": { "type": "string" },
     },
   },
 ];

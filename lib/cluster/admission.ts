@@ -114,7 +114,7 @@ export class AdmissionController {
   /** Verifications in flight, by ref (one per artifact, shared by concurrent requests). */
   readonly #inflight = new Map<string, Promise<Judgement>>();
 
-  /** @param options see {@link AdmissionOptions} */
+  /** A controller answering with `options`. @param options see {@link AdmissionOptions} */
   constructor(options: AdmissionOptions) {
     this.#o = options;
   }

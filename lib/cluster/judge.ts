@@ -33,7 +33,7 @@ export type Judge = (options: VerifyAllowlistOptions) => Promise<Judgement>;
  * // const { ours, controller } = await judgeBoth({ ref, policy, trustedRoot, cache });
  * ```
  */
-export const judgeBoth: Judge = async (options) => {
+export const judgeBoth: Judge = async (options): Promise<Judgement> => {
   // Our refusals before any request (malformed ref, a registry that is not allowed) stand for
   // both: the controller's preflight does not apply the allowed-registry guard, and nothing
   // may be fetched from a registry we refuse.

@@ -5,7 +5,8 @@
  * @module
  */
 
-type Labels = Readonly<Record<string, string>>;
+/** A metric series' labels, name → value. */
+export type Labels = Readonly<Record<string, string>>;
 
 function labelText(l: Labels): string {
   const keys = Object.keys(l).sort();
@@ -14,10 +15,20 @@ function labelText(l: Labels): string {
   return `{${keys.map((k) => `${k}="${esc(l[k])}"`).join(",")}}`;
 }
 
-/** A counter with labels. */
+/**
+ * A counter with labels.
+ *
+ * @example
+ * ```ts
+ * import { Counter } from "./metrics.ts";
+ * const c = new Counter("requests_total", "Requests.");
+ * c.inc({ code: "200" });
+ * c.render().includes('requests_total{code="200"} 1'); // true
+ * ```
+ */
 export class Counter {
   readonly #values = new Map<string, number>();
-  /** @param name metric name @param help HELP text */
+  /** A counter named `name` with HELP text `help`. @param name metric name @param help HELP text */
   constructor(readonly name: string, readonly help: string) {}
   /** Adds `n` (default 1) to the series of `labels`. */
   inc(labels: Labels = {}, n = 1): void {
@@ -38,12 +49,25 @@ export class Counter {
   }
 }
 
-/** A histogram (cumulative buckets, sum, count) without labels. */
+/**
+ * A histogram (cumulative buckets, sum, count) without labels.
+ *
+ * @example
+ * ```ts
+ * import { Histogram } from "./metrics.ts";
+ * const h = new Histogram("latency_seconds", "Latency.", [0.1, 1]);
+ * h.observe(0.5);
+ * h.render().includes('latency_seconds_bucket{le="1"} 1'); // true
+ * ```
+ */
 export class Histogram {
   readonly #counts: number[];
   #sum = 0;
   #count = 0;
-  /** @param name metric name @param help HELP text @param buckets upper bounds, ascending */
+  /**
+   * A histogram named `name` with HELP text `help` and the given bucket upper bounds.
+   * @param name metric name @param help HELP text @param buckets upper bounds, ascending
+   */
   constructor(readonly name: string, readonly help: string, readonly buckets: readonly number[]) {
     this.#counts = buckets.map(() => 0);
   }

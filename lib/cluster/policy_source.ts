@@ -30,7 +30,9 @@ export interface PolicyFromCluster {
   source: string;
 }
 
-type Env = Readonly<Record<string, string | undefined>>;
+/** Environment variables, name → value (e.g. `Deno.env.toObject()`). */
+export type ClusterEnv = Readonly<Record<string, string | undefined>>;
+type Env = ClusterEnv;
 
 function fromConfigMap(obj: unknown, namespace: string, env: Env): PolicyFromCluster {
   if (!obj) {
@@ -63,7 +65,7 @@ function cmPath(namespace: string): string {
 export async function readClusterSignerPolicy(
   client: KubeClient,
   namespace: string,
-  env: Env,
+  env: ClusterEnv,
 ): Promise<PolicyFromCluster> {
   let obj: unknown;
   try {
@@ -95,7 +97,7 @@ export async function readClusterSignerPolicy(
 export async function watchClusterSignerPolicy(
   client: KubeClient,
   namespace: string,
-  env: Env,
+  env: ClusterEnv,
   onChange: (p: PolicyFromCluster) => void,
   opts: { signal?: AbortSignal; backoff?: BackoffOptions } = {},
 ): Promise<void> {

@@ -35,7 +35,7 @@ export interface TrustRefreshOptions {
 export class TrustRootKeeper {
   #root: TrustedRoot;
 
-  /** @param initial the root in force at start */
+  /** Keeps `initial` until a refresh replaces it. @param initial the root in force at start */
   constructor(initial: TrustedRoot) {
     this.#root = initial;
   }

@@ -5,7 +5,7 @@
  *
  * @example
  * ```ts
- * import { keyIdentity, signatureTag } from "./mod.ts";
+ * import { keyIdentity, signatureTag } from "jsr:@kars/egress/cosign";
  * signatureTag(`sha256:${"ab".repeat(32)}` as const); // "sha256-abab….sig"
  * keyIdentity(new Uint8Array([1])); // "key:4bf5122f344554c5"
  * ```
@@ -17,3 +17,7 @@ export * from "./key_id.ts";
 export * from "./simple_signing.ts";
 export * from "./in_toto.ts";
 export * from "./annotations.ts";
+export type { Digest } from "../encoding/digest.ts";
+export type { Descriptor } from "../oci/types.ts";
+export type { Signature, SignatureKey } from "../sign/signer.ts";
+export type { TlogEntry as RekorEntry } from "../sign/rekor.ts";

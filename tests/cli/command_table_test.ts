@@ -21,6 +21,23 @@ Deno.test("command_table.ts matches every command module (else: deno task gen:co
   assert.equal(commands.length, COMMAND_LOADERS.length + 1); // + completion
 });
 
+Deno.test("command_table.ts is the generator's output, byte for byte (deno task gen:commands --check)", async () => {
+  const o = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-all",
+      "--frozen",
+      new URL("../../scripts/gen_command_table.ts", import.meta.url).pathname,
+      "--check",
+    ],
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(o.code, 0, new TextDecoder().decode(o.stderr));
+});
+
 /** Modules evaluated before any command runs: the static import closure of `entry`. */
 async function staticGraph(entry: string): Promise<string[]> {
   const o = await new Deno.Command(Deno.execPath(), {

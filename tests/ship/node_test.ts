@@ -1,5 +1,6 @@
 /**
- * Node import check (issue 5): `deno bundle mod.ts` imported by Node 20 canonicalises,
+ * Node import check (issue 5): the library bundle (`scripts/node_lib.ts`: `mod.ts` and the
+ * subpath faces) imported by Node 20 canonicalises,
  * digests and parses a fixture with results byte-identical to the same checks under Deno
  * (`scripts/node_check.ts`, `scripts/node_check.mjs`).
  */

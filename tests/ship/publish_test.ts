@@ -1,9 +1,17 @@
 /**
- * JSR readiness (issue 5): `deno publish --dry-run` passes (no slow types), `deno doc --lint
- * mod.ts` is clean, and the package's file list leaves tests and test data out.
+ * JSR readiness (issue 5): `deno publish --dry-run` passes (no slow types), `deno doc --lint`
+ * over every export path is clean, and the package's file list leaves tests and test data out.
  */
 import assert from "assert";
+import { join } from "node:path";
 import { ROOT } from "../../scripts/build_binary.ts";
+
+/** The files of deno.json "exports" (the root mod.ts, the subpath faces, cli.ts). */
+const EXPORT_FILES: string[] = Object.values(
+  (JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json"))) as {
+    exports: Record<string, string>;
+  }).exports,
+);
 
 async function deno(args: string[]): Promise<{ code: number; out: string }> {
   const o = await new Deno.Command(Deno.execPath(), {
@@ -24,22 +32,25 @@ Deno.test("deno publish --dry-run passes and leaves tests and test data out", as
   assert.match(r.out, /Dry run complete/, r.out);
   assert.doesNotMatch(r.out, /^(error|warning)\b/im, r.out);
   const files = [...r.out.matchAll(/^\s+(file:\/\/\/\S+)/gm)].map((m) => m[1]);
-  assert.ok(files.some((f) => f.endsWith("/mod.ts")), r.out);
-  assert.ok(files.some((f) => f.endsWith("/cli.ts")), r.out);
+  assert.ok(EXPORT_FILES.length > 2, `exports: ${EXPORT_FILES}`);
+  for (const e of EXPORT_FILES) {
+    const published = `/${e.replace(/^\.\//, "")}`;
+    assert.ok(files.some((f) => f.endsWith(published)), `export ${e} not published: ${r.out}`);
+  }
   for (const f of files) {
     assert.doesNotMatch(f, /\/(tests|testdata|bench|scripts|examples)\//, `published: ${f}`);
     assert.doesNotMatch(f, /_test\.ts$/, `published: ${f}`);
   }
 });
 
-Deno.test("deno doc --lint mod.ts is clean", async () => {
-  const r = await deno(["doc", "--lint", "mod.ts"]);
+Deno.test("deno doc --lint over every export path is clean", async () => {
+  const r = await deno(["doc", "--lint", ...EXPORT_FILES]);
   assert.equal(r.code, 0, r.out);
 });
 
-Deno.test("every function and class exported by mod.ts has JSDoc with an @example", async () => {
+Deno.test("every function and class of every export path has JSDoc with an @example", async () => {
   const r = await new Deno.Command(Deno.execPath(), {
-    args: ["doc", "--json", "mod.ts"],
+    args: ["doc", "--json", ...EXPORT_FILES],
     cwd: ROOT,
     env: { NO_COLOR: "1" },
     stdout: "piped",
