@@ -41,7 +41,15 @@ import { falseResult, resultFromError, type SignatureReport, type VerifyResult }
 import { trustNotes, withNotes } from "./trust_note.ts";
 import { preflightAllowlist } from "./verdict.ts";
 
-/** The prefix of the controller's verdicts in a shared verdict cache (ours have none). */
+/**
+ * The prefix of the controller's verdicts in a shared verdict cache (ours have none).
+ *
+ * @example
+ * ```ts
+ * import { CONTROLLER_CACHE_PREFIX } from "./controller.ts";
+ * CONTROLLER_CACHE_PREFIX + "key"; // "controller:key"
+ * ```
+ */
 export const CONTROLLER_CACHE_PREFIX = "controller:";
 
 /**

@@ -7,15 +7,47 @@
  */
 import type { VerifyResult } from "./result.ts";
 
-/** Why the controller refuses a bundle-only signature. */
+/**
+ * Why the controller refuses a bundle-only signature.
+ *
+ * @example
+ * ```ts
+ * import { LEGACY_ONLY } from "./controller_advice.ts";
+ * LEGACY_ONLY.includes(".sig"); // true
+ * ```
+ */
 export const LEGACY_ONLY = "the kars controller reads only the legacy .sig signatures";
-/** Why the controller refuses a keyless signature without a Rekor bundle. */
+/**
+ * Why the controller refuses a keyless signature without a Rekor bundle.
+ *
+ * @example
+ * ```ts
+ * import { REKOR_REQUIRED } from "./controller_advice.ts";
+ * `keyless signature without a Rekor bundle; ${REKOR_REQUIRED}`;
+ * ```
+ */
 export const REKOR_REQUIRED = "the kars controller requires one";
-/** The fix for a SAN the controller reads differently. */
+/**
+ * The fix for a SAN the controller reads differently.
+ *
+ * @example
+ * ```ts
+ * import { EXACT_SAN_FIX } from "./controller_advice.ts";
+ * `${EXACT_SAN_FIX} "https://github.com/acme/x"`;
+ * ```
+ */
 export const EXACT_SAN_FIX = "list the exact SAN";
 
-/** Why the controller refuses a key signature. */
-export const KEYLESS_ONLY =
+/**
+ * Why the controller refuses a key signature.
+ *
+ * @example
+ * ```ts
+ * import { KEYLESS_ONLY } from "./controller_advice.ts";
+ * KEYLESS_ONLY.includes("keyless"); // true
+ * ```
+ */
+export const KEYLESS_ONLY: string =
   "the kars controller accepts only keyless signatures (a Fulcio certificate with a Rekor entry); " +
   "key and KMS signatures, and the SignerPolicy publicKeys, are ignored there";
 
@@ -68,8 +100,16 @@ export function controllerSignerWarning(keyRef: string): string {
     "and list that identity's exact SAN in the SignerPolicy";
 }
 
-/** The signing-time warning for a bundle-only signature (the controller reads `.sig` only). */
-export const CONTROLLER_FORMAT_WARNING =
+/**
+ * The signing-time warning for a bundle-only signature (the controller reads `.sig` only).
+ *
+ * @example
+ * ```ts
+ * import { CONTROLLER_FORMAT_WARNING } from "./controller_advice.ts";
+ * CONTROLLER_FORMAT_WARNING.startsWith("⚠"); // true
+ * ```
+ */
+export const CONTROLLER_FORMAT_WARNING: string =
   "⚠ storing only a Sigstore bundle: the kars controller reads only the legacy " +
   "sha256-<hex>.sig signatures, so a cluster will refuse this artifact " +
   "(AllowlistVerified=False/IdentityMismatch); store the legacy format too";

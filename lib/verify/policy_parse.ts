@@ -24,11 +24,35 @@ import {
 import { parsePublicKeys } from "./policy_keys.ts";
 import { loadSanRegexEngine } from "./san_match.ts";
 
-/** Name of the ConfigMap holding the policy. */
+/**
+ * Name of the ConfigMap holding the policy.
+ *
+ * @example
+ * ```ts
+ * import { SIGNER_POLICY_CONFIGMAP } from "./policy_parse.ts";
+ * SIGNER_POLICY_CONFIGMAP; // "kars-signer-policy"
+ * ```
+ */
 export const SIGNER_POLICY_CONFIGMAP = "kars-signer-policy";
-/** Env variable holding comma-separated Fulcio issuer URLs (fallback when there is no ConfigMap). */
+/**
+ * Env variable holding comma-separated Fulcio issuer URLs (fallback when there is no ConfigMap).
+ *
+ * @example
+ * ```ts
+ * import { ENV_FULCIO_ISSUERS } from "./policy_parse.ts";
+ * ENV_FULCIO_ISSUERS; // "KARS_SIGNER_FULCIO_ISSUERS"
+ * ```
+ */
 export const ENV_FULCIO_ISSUERS = "KARS_SIGNER_FULCIO_ISSUERS";
-/** Env variable holding comma-separated SAN patterns (fallback when there is no ConfigMap). */
+/**
+ * Env variable holding comma-separated SAN patterns (fallback when there is no ConfigMap).
+ *
+ * @example
+ * ```ts
+ * import { ENV_SAN_PATTERNS } from "./policy_parse.ts";
+ * ENV_SAN_PATTERNS; // "KARS_SIGNER_SAN_PATTERNS"
+ * ```
+ */
 export const ENV_SAN_PATTERNS = "KARS_SIGNER_SAN_PATTERNS";
 
 /** Largest policy document accepted (bytes). */

@@ -40,8 +40,16 @@ export function isPublicGoodRoot(root: TrustedRoot): boolean {
   }
 }
 
-/** The note added when the trust material is not the public-good root. */
-export const TRUST_ROOT_NOTE =
+/**
+ * The note added when the trust material is not the public-good root.
+ *
+ * @example
+ * ```ts
+ * import { TRUST_ROOT_NOTE } from "./trust_note.ts";
+ * TRUST_ROOT_NOTE.includes("public-good"); // true
+ * ```
+ */
+export const TRUST_ROOT_NOTE: string =
   "the trust material used differs from the Sigstore public-good root the kars controller trusts: " +
   "there, certificates from another Fulcio or entries from another Rekor are refused " +
   "(IdentityMismatch)";
