@@ -16,7 +16,7 @@ import { judgeAllowlist, preflightAllowlist } from "./verdict.ts";
 
 /** Both verdicts on one artifact. */
 export interface BothVerdicts {
-  /** Our verdict ({@link verifyAllowlist} of `verdict.ts`). */
+  /** Our verdict (`verifyAllowlist` of `verdict.ts`). */
   ours: VerifyResult;
   /** The kars controller's verdict, predicted. */
   controller: VerifyResult;

@@ -133,7 +133,7 @@ export type PredictOptions = VerifyAllowlistOptions;
  * Predicts the kars controller's `AllowlistVerified` for an `allowlistRef` (formats.md §8).
  * Same options and result as `verifyAllowlist`; call as `predictControllerVerdict(options)`
  * or `predictControllerVerdict(ref, optionsWithoutRef)`. Never throws for registry or
- * verification problems. To get both verdicts from one fetch, use {@link verifyBoth}.
+ * verification problems. To get both verdicts from one fetch, use `verifyBoth` of `both.ts`.
  *
  * @example
  * ```ts
