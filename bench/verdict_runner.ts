@@ -18,7 +18,7 @@ import process from "node:process";
 import { MemoryTarget } from "../lib/oci/memory.ts";
 import { verifyAllowlist } from "../lib/verify/verdict.ts";
 import { VerdictCache } from "../lib/verify/cache.ts";
-import { parseSignerPolicy } from "../lib/verify/policy.ts";
+import { parseSignerPolicy } from "../lib/verify/policy_parse.ts";
 import { parseTrustedRoot } from "../lib/verify/sigstore/mod.ts";
 import { ALLOWLIST_MEDIA_TYPE } from "../lib/oci/artifact.ts";
 import { startSigstoreMock } from "../tests/support/sigstore_mock.ts";

@@ -14,19 +14,20 @@ import { RegistryTarget } from "../oci/registry.ts";
 import type { Target } from "../oci/types.ts";
 import { createFetch } from "../io/transport.ts";
 import { type AllowlistVerifiedCondition, formatCondition } from "../verify/conditions.ts";
-import { isPolicyError, loadSignerPolicyAsync } from "../verify/policy.ts";
+import { isPolicyError } from "../verify/policy.ts";
+import { loadSignerPolicyAsync } from "../verify/policy_parse.ts";
 import { parseRegistryHost } from "../oci/registry_host.ts";
 import {
   type BothVerdicts,
-  type ControllerFix,
-  controllerFixes,
   decide,
   type DecidedBy,
   verifyBoth,
   verifySandboxBoth,
-} from "../verify/controller.ts";
+} from "../verify/both.ts";
+import { type ControllerFix, controllerFixes } from "../verify/controller_advice.ts";
 import { resolveTrustedRoot } from "../verify/trust_source.ts";
-import type { AllowlistRefInput, VerifyResult } from "../verify/verdict.ts";
+import type { AllowlistRefInput } from "../model/sandbox.ts";
+import type { VerifyResult } from "../verify/result.ts";
 import type { CliContext, Command, OptionValues } from "./command.ts";
 import { exitCodeOfCondition, faultOfCondition } from "./exit_codes.ts";
 import { okJson, printJson, verificationJson } from "./json_output.ts";
@@ -393,7 +394,7 @@ export const egressVerifyCommand: Command = {
         ...(ctx.signal ? { signal: ctx.signal } : {}),
       });
     };
-    const opts = { policy, trustedRoot, openTarget, allowedRegistries };
+    const opts = { policy, trustedRoot, target: openTarget, allowedRegistries };
     let both: BothVerdicts;
     if (manifest !== undefined) {
       const bytes = await readInput(ctx, manifest, "--manifest");

@@ -7,7 +7,7 @@
 import { readFile } from "node:fs/promises";
 import { isAbsolute, join } from "node:path";
 import { KarsError } from "../errors.ts";
-import { parseSignerPolicy } from "../verify/policy.ts";
+import { parseSignerPolicy } from "../verify/policy_parse.ts";
 import { type LintEntry, lintSignerPolicy, type PolicyLint } from "../verify/policy_lint.ts";
 import { type Command, EXIT } from "./command.ts";
 

@@ -16,14 +16,11 @@ import { RegistryTarget } from "../oci/registry.ts";
 import { unionRegistries } from "../oci/registry_host.ts";
 import { createFetch } from "../io/transport.ts";
 import { VerdictCache } from "../verify/cache.ts";
-import {
-  isPolicyError,
-  loadSignerPolicy,
-  type PolicyError,
-  type SignerPolicy,
-} from "../verify/policy.ts";
+import { isPolicyError, type PolicyError, type SignerPolicy } from "../verify/policy.ts";
+import { loadSignerPolicy } from "../verify/policy_parse.ts";
 import { resolveTrustedRoot } from "../verify/trust_source.ts";
-import type { AllowlistRefInput, VerifyResult } from "../verify/verdict.ts";
+import type { AllowlistRefInput } from "../model/sandbox.ts";
+import type { VerifyResult } from "../verify/result.ts";
 import { AdmissionController } from "../cluster/admission.ts";
 import { WebhookMetrics } from "../cluster/metrics.ts";
 import { DEFAULT_POLICY_NAMESPACE, watchClusterSignerPolicy } from "../cluster/policy_source.ts";

@@ -12,10 +12,11 @@
 import { isPolicyError, type PolicyError, type SignerPolicy } from "../verify/policy.ts";
 import type { VerdictCache } from "../verify/cache.ts";
 import type { TrustedRoot } from "../verify/sigstore/mod.ts";
-import type { AllowlistRefInput, VerifyResult } from "../verify/verdict.ts";
+import type { AllowlistRefInput } from "../model/sandbox.ts";
+import type { VerifyResult } from "../verify/result.ts";
 import type { Target } from "../oci/types.ts";
 import { fixFor } from "./fixes.ts";
-import { type Judge, judgeBoth, type Judgement } from "./judge.ts";
+import { anonymousRegistryTarget, type Judge, judgeBoth, type Judgement } from "./judge.ts";
 
 /** `admission.k8s.io/v1`. */
 export const ADMISSION_API_VERSION = "admission.k8s.io/v1";
@@ -62,7 +63,7 @@ export interface AdmissionOptions {
   trustedRoot: TrustedRoot | (() => TrustedRoot);
   /** Allowed registries from flags (united with the policy's by the verifier). */
   allowedRegistries?: readonly string[];
-  /** Opens a repository (credentials, transport). */
+  /** Opens a repository (credentials, transport; default: anonymous registry access). */
   openTarget?: (ref: AllowlistRefInput) => Target | Promise<Target>;
   /** Verdict cache. */
   cache?: VerdictCache<VerifyResult>;
@@ -245,7 +246,7 @@ export class AdmissionController {
         trustedRoot: typeof this.#o.trustedRoot === "function"
           ? this.#o.trustedRoot()
           : this.#o.trustedRoot,
-        ...(this.#o.openTarget ? { openTarget: this.#o.openTarget } : {}),
+        target: this.#o.openTarget ?? anonymousRegistryTarget,
         ...(this.#o.cache ? { cache: this.#o.cache } : {}),
         ...(this.#o.allowedRegistries ? { allowedRegistries: this.#o.allowedRegistries } : {}),
       }).finally(() => this.#inflight.delete(key));

@@ -23,9 +23,11 @@ import type { VerdictCache } from "../verify/cache.ts";
 import { falseCondition } from "../verify/conditions.ts";
 import type { PolicyError, SignerPolicy } from "../verify/policy.ts";
 import type { TrustedRoot } from "../verify/sigstore/mod.ts";
-import type { AllowlistRefInput, VerifyAllowlistOptions, VerifyResult } from "../verify/verdict.ts";
+import type { AllowlistRefInput } from "../model/sandbox.ts";
+import type { VerifyAllowlistOptions } from "../verify/options.ts";
+import type { VerifyResult } from "../verify/result.ts";
 import type { Target } from "../oci/types.ts";
-import { type Judge, judgeBoth, type Judgement } from "./judge.ts";
+import { anonymousRegistryTarget, type Judge, judgeBoth, type Judgement } from "./judge.ts";
 import { readConditions } from "./status.ts";
 
 /** What a row says about a sandbox. */
@@ -98,7 +100,7 @@ export interface AuditOptions {
   trustedRoot: TrustedRoot;
   /** Allowed registries (united with the policy's `registries`). */
   allowedRegistries?: readonly string[];
-  /** Opens a repository (credentials, transport). */
+  /** Opens a repository (credentials, transport; default: anonymous registry access). */
   openTarget?: (ref: AllowlistRefInput) => Target | Promise<Target>;
   /** Verifications in flight at once (default 8). */
   concurrency?: number;
@@ -195,7 +197,7 @@ export async function auditFleet(
       ref,
       policy: opts.policy,
       trustedRoot: opts.trustedRoot,
-      ...(opts.openTarget ? { openTarget: opts.openTarget } : {}),
+      target: opts.openTarget ?? anonymousRegistryTarget,
       ...(opts.cache ? { cache: opts.cache } : {}),
       ...(opts.allowedRegistries ? { allowedRegistries: opts.allowedRegistries } : {}),
     };

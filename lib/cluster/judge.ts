@@ -1,17 +1,17 @@
 /**
  * One judgement of an `allowlistRef` for the cluster commands: our verdict and the kars
- * controller's predicted verdict (formats.md §8, `verifyBoth` of `lib/verify/controller.ts`,
+ * controller's predicted verdict (formats.md §8, `verifyBoth` of `lib/verify/both.ts`,
  * contract C2), from one fetch of the artifact and its signatures.
  *
  * @module
  */
 import type { AllowlistVerifiedCondition } from "../verify/conditions.ts";
-import { verifyBoth } from "../verify/controller.ts";
-import {
-  preflightAllowlist,
-  type VerifyAllowlistOptions,
-  type VerifyResult,
-} from "../verify/verdict.ts";
+import { verifyBoth } from "../verify/both.ts";
+import { preflightAllowlist } from "../verify/verdict.ts";
+import type { TargetOpener, VerifyAllowlistOptions } from "../verify/options.ts";
+import type { VerifyResult } from "../verify/result.ts";
+import type { AllowlistRefInput } from "../model/sandbox.ts";
+import { RegistryTarget } from "../oci/registry.ts";
 
 /** Both verdicts on one ref. */
 export interface Judgement {
@@ -20,6 +20,20 @@ export interface Judgement {
   /** The controller's, predicted; null when it could not be told (a transient fault). */
   controller: { condition: AllowlistVerifiedCondition; notes?: string[] } | null;
 }
+
+/**
+ * The cluster commands' opener when their caller gives none: an anonymous `RegistryTarget`
+ * for the ref's registry and repository (HTTPS; HTTP for loopback).
+ *
+ * @example
+ * ```ts
+ * import { anonymousRegistryTarget } from "./judge.ts";
+ * anonymousRegistryTarget({ registry: "r.example", repository: "p",
+ *   digest: "sha256:" + "0".repeat(64), artifactType: "t" });
+ * ```
+ */
+export const anonymousRegistryTarget: TargetOpener = (ref: AllowlistRefInput) =>
+  new RegistryTarget({ registry: ref.registry, repository: ref.repository });
 
 /** A judge: verifies one ref both ways. */
 export type Judge = (options: VerifyAllowlistOptions) => Promise<Judgement>;

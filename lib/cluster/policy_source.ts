@@ -10,13 +10,8 @@
 import { isKarsError } from "../errors.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { listWatch, type WatchedObject } from "../kube/watch.ts";
-import {
-  isPolicyError,
-  loadSignerPolicy,
-  type PolicyError,
-  SIGNER_POLICY_CONFIGMAP,
-  type SignerPolicy,
-} from "../verify/policy.ts";
+import { isPolicyError, type PolicyError, type SignerPolicy } from "../verify/policy.ts";
+import { loadSignerPolicy, SIGNER_POLICY_CONFIGMAP } from "../verify/policy_parse.ts";
 import type { BackoffOptions } from "../kube/backoff.ts";
 
 /** Default namespace of the SignerPolicy ConfigMap. */

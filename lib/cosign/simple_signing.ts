@@ -95,3 +95,25 @@ export function checkSimpleSigningPayload(
     );
   }
 }
+
+/**
+ * Checks only that a simple-signing payload names `digest` — the kars controller's (laxer)
+ * reading, which ignores the payload type and the repository. Throws `KarsError("VERIFY")`.
+ *
+ * @example
+ * ```ts
+ * import { checkSimpleSigningDigest, simpleSigningPayload } from "./simple_signing.ts";
+ * const d = `sha256:${"0".repeat(64)}` as const;
+ * checkSimpleSigningDigest(simpleSigningPayload("other.example/x", d), d); // ok
+ * ```
+ */
+export function checkSimpleSigningDigest(payload: Uint8Array, digest: Digest): void {
+  let p: { critical?: { image?: { "docker-manifest-digest"?: unknown } } };
+  try {
+    p = JSON.parse(fromUtf8(payload));
+  } catch {
+    throw bad("signature payload is not JSON");
+  }
+  const d = p?.critical?.image?.["docker-manifest-digest"];
+  if (d !== digest) throw bad(`signature is over ${JSON.stringify(d)}, not over ${digest}`);
+}

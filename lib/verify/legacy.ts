@@ -20,8 +20,6 @@ import { sha256Bytes } from "../encoding/digest.ts";
 import { KarsError } from "../errors.ts";
 import { pemBody, pemScan } from "../encoding/pem.ts";
 
-export { checkSimpleSigningPayload } from "../cosign/simple_signing.ts";
-
 /** Media type of the bundles built here (v0.1: a tlog entry needs only its inclusion promise). */
 export const BUNDLE_V01_MEDIA_TYPE = "application/vnd.dev.sigstore.bundle+json;version=0.1";
 

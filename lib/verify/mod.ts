@@ -38,18 +38,19 @@
  */
 
 // The verdict.
-export { verifyAllowlist, verifySandbox } from "./verdict.ts";
+export { verifyAllowlist } from "./verdict.ts";
+export { verifySandbox } from "./sandbox.ts";
+export type { AllowlistRefInput } from "../model/sandbox.ts";
 export type {
-  AllowlistRefInput,
   BundleVerifier,
-  SignatureReport,
-  SignerIdentity,
+  TargetOpener,
   VerifyAllowlistOptions,
-  VerifyResult,
   VerifySandboxOptions,
-} from "./verdict.ts";
-export { predictControllerVerdict, verifyBoth } from "./controller.ts";
-export type { BothVerdicts } from "./controller.ts";
+} from "./options.ts";
+export type { SignatureReport, SignerIdentity, VerifyResult } from "./result.ts";
+export { predictControllerVerdict } from "./controller.ts";
+export { verifyBoth } from "./both.ts";
+export type { BothVerdicts } from "./both.ts";
 export { FALSE_REASONS, formatCondition } from "./conditions.ts";
 export type { AllowlistVerifiedCondition, FalseReason, UnknownReason } from "./conditions.ts";
 export { VerdictCache, verdictCacheKey } from "./cache.ts";
@@ -59,11 +60,10 @@ export type { Cacheable } from "./cache.ts";
 export {
   loadSignerPolicy,
   loadSignerPolicyAsync,
-  matchIdentity,
-  matchKey,
   parseSignerPolicy,
   signerPolicyFromEnv,
-} from "./policy.ts";
+} from "./policy_parse.ts";
+export { matchIdentity, matchKey } from "./policy.ts";
 export type {
   CertificateIdentity,
   PolicyError,

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { controllerPatternKind } from "./controller.ts";
+import { controllerPatternKind } from "./controller_san.ts";
 import type { SignerPolicy } from "./policy.ts";
 
 /** One linted entry of the policy. */
@@ -152,7 +152,7 @@ export function lintSanPattern(pattern: string, index: number): LintEntry {
  * @example
  * ```ts
  * import { lintSignerPolicy } from "./policy_lint.ts";
- * import { signerPolicyFromEnv } from "./policy.ts";
+ * import { signerPolicyFromEnv } from "./policy_parse.ts";
  * const lint = lintSignerPolicy(signerPolicyFromEnv({
  *   KARS_SIGNER_FULCIO_ISSUERS: "https://token.actions.githubusercontent.com",
  *   KARS_SIGNER_SAN_PATTERNS: "https://github.com/acme/*",
@@ -196,7 +196,7 @@ export function lintSignerPolicy(policy: SignerPolicy): PolicyLint {
  * @example
  * ```ts
  * import { controllerPolicyWarnings } from "./policy_lint.ts";
- * import { signerPolicyFromEnv } from "./policy.ts";
+ * import { signerPolicyFromEnv } from "./policy_parse.ts";
  * controllerPolicyWarnings(signerPolicyFromEnv({
  *   KARS_SIGNER_FULCIO_ISSUERS: "https://token.actions.githubusercontent.com",
  *   KARS_SIGNER_SAN_PATTERNS: "https://github.com/acme/*",

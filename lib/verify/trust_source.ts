@@ -1,7 +1,8 @@
 /**
  * Where the Sigstore trust material comes from: the embedded public-good snapshot (the
- * default, offline), a `trusted_root.json` file (`--trusted-root`), or a TUF refresh when
- * online and asked for (`--refresh-trusted-root`, optionally from `--tuf-mirror`).
+ * default, offline), a `trusted_root.json` file, or a TUF refresh when online and asked for
+ * (optionally from another TUF mirror). Errors name the option at fault in
+ * `details.option` (`trustedRoot`, `refreshTrustedRoot`, `tufMirror`).
  *
  * @module
  */
@@ -17,11 +18,11 @@ import {
 
 /** Options of {@link resolveTrustedRoot}. */
 export interface TrustSourceOptions {
-  /** `--trusted-root FILE`. */
+  /** A `trusted_root.json` file (error option name: `trustedRoot`). */
   file?: string;
-  /** `--refresh-trusted-root`: fetch the current root through TUF (network). */
+  /** Fetch the current root through TUF (network; option name `refreshTrustedRoot`). */
   refresh?: boolean;
-  /** `--tuf-mirror URL` (default: the Sigstore public-good TUF mirror). */
+  /** TUF mirror URL (default: the Sigstore public-good one; option name `tufMirror`). */
   mirrorURL?: string;
   /** Directory relative paths are resolved against. */
   cwd?: string;
@@ -29,7 +30,8 @@ export interface TrustSourceOptions {
 
 /**
  * Resolves the trust material. `file` and `refresh` exclude each other (`USAGE`); a file
- * that cannot be read or parsed is `INPUT`, naming the flag; a failed refresh is `TRANSIENT`.
+ * that cannot be read or parsed is `INPUT` (`details.option` `trustedRoot`); a failed refresh
+ * is `TRANSIENT`.
  *
  * @example
  * ```ts
@@ -41,11 +43,16 @@ export async function resolveTrustedRoot(opts: TrustSourceOptions): Promise<Trus
   if (opts.file !== undefined && opts.refresh) {
     throw new KarsError(
       "USAGE",
-      "--trusted-root and --refresh-trusted-root exclude each other: pick one",
+      "a trusted root file and a TUF refresh of the trusted root exclude each other: pick one",
+      { details: { option: "trustedRoot", fixOptions: ["trustedRoot", "refreshTrustedRoot"] } },
     );
   }
   if (opts.mirrorURL !== undefined && !opts.refresh) {
-    throw new KarsError("USAGE", "--tuf-mirror only applies with --refresh-trusted-root");
+    throw new KarsError(
+      "USAGE",
+      "a TUF mirror only applies to a TUF refresh of the trusted root",
+      { details: { option: "tufMirror", fixOptions: ["refreshTrustedRoot"] } },
+    );
   }
   if (opts.refresh) {
     return await refreshTrustedRoot(opts.mirrorURL ? { mirrorURL: opts.mirrorURL } : {});
@@ -58,15 +65,16 @@ export async function resolveTrustedRoot(opts: TrustSourceOptions): Promise<Trus
     const code = (e as { code?: string }).code;
     throw new KarsError(
       "INPUT",
-      `--trusted-root ${opts.file}: ${code === "ENOENT" ? "no such file" : (e as Error).message}`,
-      { cause: e },
+      `trusted root ${opts.file}: ${code === "ENOENT" ? "no such file" : (e as Error).message}`,
+      { cause: e, details: { option: "trustedRoot" } },
     );
   }
   try {
     return parseTrustedRoot(bytes);
   } catch (e) {
-    throw new KarsError("INPUT", `--trusted-root ${opts.file}: ${(e as Error).message}`, {
+    throw new KarsError("INPUT", `trusted root ${opts.file}: ${(e as Error).message}`, {
       cause: e,
+      details: { option: "trustedRoot" },
     });
   }
 }

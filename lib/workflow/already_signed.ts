@@ -22,9 +22,11 @@ import { isKarsError } from "../errors.ts";
 import { BUNDLE_V03_MEDIA_TYPE } from "../verify/discover.ts";
 import type { Target } from "../oci/types.ts";
 import type { ExpectedSigner } from "../sign/signer.ts";
-import { exactSanPattern, parsePublicKeys, type SignerPolicy } from "../verify/policy.ts";
+import { exactSanPattern, type SignerPolicy } from "../verify/policy.ts";
+import { parsePublicKeys } from "../verify/policy_keys.ts";
 import type { TrustedRoot } from "../verify/sigstore/mod.ts";
-import { type AllowlistRefInput, verifyAllowlist } from "../verify/verdict.ts";
+import type { AllowlistRefInput } from "../model/sandbox.ts";
+import { verifyAllowlist } from "../verify/verdict.ts";
 
 /** Signature layouts. */
 export type SignatureLayout = "legacy" | "bundle";

@@ -50,14 +50,11 @@ import { type RecordingCredentials, recordingCredentials } from "./credential_re
 import { parseYamlDocuments, readInputText } from "../encoding/yaml_read.ts";
 import { connectCluster, type LiveCluster } from "../kube/live_cluster.ts";
 import type { LiveSandbox } from "../kube/sandbox.ts";
-import { isPolicyError, loadSignerPolicyAsync, type SignerPolicy } from "../verify/policy.ts";
+import { isPolicyError, type SignerPolicy } from "../verify/policy.ts";
+import { loadSignerPolicyAsync } from "../verify/policy_parse.ts";
 import type { TrustedRoot } from "../verify/sigstore/mod.ts";
-import {
-  type BothVerdicts,
-  CONTROLLER_FORMAT_WARNING,
-  controllerSignerWarning,
-  verifyBoth,
-} from "../verify/controller.ts";
+import { type BothVerdicts, verifyBoth } from "../verify/both.ts";
+import { CONTROLLER_FORMAT_WARNING, controllerSignerWarning } from "../verify/controller_advice.ts";
 import { controllerPolicyWarnings } from "../verify/policy_lint.ts";
 import { resolveTrustedRoot } from "../verify/trust_source.ts";
 import { resolveSigningServices, type SigningServices } from "../sign/services.ts";

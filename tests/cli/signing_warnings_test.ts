@@ -5,9 +5,10 @@
  */
 import assert from "assert";
 import { join } from "node:path";
-import { controllerSignerWarning } from "../../lib/verify/controller.ts";
+import { controllerSignerWarning } from "../../lib/verify/controller_advice.ts";
 import { controllerPolicyWarnings } from "../../lib/verify/policy_lint.ts";
-import { loadSignerPolicy, type SignerPolicy } from "../../lib/verify/policy.ts";
+import { loadSignerPolicy } from "../../lib/verify/policy_parse.ts";
+import type { SignerPolicy } from "../../lib/verify/policy.ts";
 import { runKars } from "../support/cli.ts";
 import { startSigstoreMock } from "../support/sigstore_mock.ts";
 import { keySigner, policyYaml } from "../verify/fixtures.ts";

@@ -5,8 +5,9 @@
  * controller would.
  */
 import { parseTrustedRoot } from "../../lib/verify/sigstore/mod.ts";
-import { loadSignerPolicy } from "../../lib/verify/policy.ts";
-import { verifySandbox } from "../../lib/verify/verdict.ts";
+import { loadSignerPolicy } from "../../lib/verify/policy_parse.ts";
+import { verifySandbox } from "../../lib/verify/sandbox.ts";
+import { anonymousRegistryTarget } from "../../lib/cluster/judge.ts";
 import { utf8 } from "../../lib/encoding/bytes.ts";
 import {
   type DockerRegistry,
@@ -87,6 +88,7 @@ export async function simulateController(
   const live = s.api.get(namespace, name)!;
   const policy = loadSignerPolicy({ configMap: utf8(await Deno.readTextFile(policyFile)) });
   const r = await verifySandbox(live, {
+    target: anonymousRegistryTarget,
     policy,
     trustedRoot: parseTrustedRoot(utf8(JSON.stringify(s.mock.trustedRoot))),
   });

@@ -14,7 +14,7 @@ import { ALLOWLIST_MEDIA_TYPE } from "../../lib/oci/artifact.ts";
 import { LayoutTarget } from "../../lib/oci/layout.ts";
 import { RegistryTarget } from "../../lib/oci/registry.ts";
 import type { ImageIndex, ImageManifest, Target } from "../../lib/oci/types.ts";
-import { loadSignerPolicy } from "../../lib/verify/policy.ts";
+import { loadSignerPolicy } from "../../lib/verify/policy_parse.ts";
 import { loadTrustedRoot } from "../../lib/verify/sigstore/trust_root.ts";
 import { verifyAllowlist } from "../../lib/verify/verdict.ts";
 import { runKars, spawnKars } from "../support/cli.ts";

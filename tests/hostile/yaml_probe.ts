@@ -7,7 +7,7 @@
  *   MODE: yaml | policy | kubeconfig | cli (FILE is then substituted for `@` in the args)
  */
 import { parseYamlDocuments, readInputText } from "../../lib/encoding/yaml_read.ts";
-import { parseSignerPolicy } from "../../lib/verify/policy.ts";
+import { parseSignerPolicy } from "../../lib/verify/policy_parse.ts";
 import { loadKubeConfig } from "../../lib/kube/kubeconfig.ts";
 import { runKars } from "../support/cli.ts";
 

@@ -15,7 +15,8 @@ import {
   renderExampleManifest,
 } from "../../scripts/gen_examples.ts";
 import { needs } from "../support/docker_registry.ts";
-import { matchIdentity, parseSignerPolicy } from "../../lib/verify/policy.ts";
+import { matchIdentity } from "../../lib/verify/policy.ts";
+import { parseSignerPolicy } from "../../lib/verify/policy_parse.ts";
 
 const GITHUB_ISSUER = "https://token.actions.githubusercontent.com";
 

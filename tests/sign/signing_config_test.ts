@@ -23,7 +23,8 @@ import {
 import { RegistryTarget } from "../../lib/oci/registry.ts";
 import { loadTrustedRoot } from "../../lib/verify/sigstore/trust_root.ts";
 import { verifyBundle } from "../../lib/verify/sigstore/verify.ts";
-import { isPolicyError, loadSignerPolicy } from "../../lib/verify/policy.ts";
+import { isPolicyError } from "../../lib/verify/policy.ts";
+import { loadSignerPolicy } from "../../lib/verify/policy_parse.ts";
 import { verifyAllowlist } from "../../lib/verify/verdict.ts";
 import { fromHex, fromUtf8 } from "../../lib/encoding/bytes.ts";
 import { runKars } from "../support/cli.ts";

@@ -7,8 +7,10 @@ import assert from "assert";
 import { isKarsError } from "../../lib/errors.ts";
 import { ALLOWLIST_MEDIA_TYPE } from "../../lib/oci/artifact.ts";
 import { RegistryTarget } from "../../lib/oci/registry.ts";
-import { isPolicyError, loadSignerPolicy, type SignerPolicy } from "../../lib/verify/policy.ts";
-import { type AllowlistRefInput, verifyAllowlist } from "../../lib/verify/verdict.ts";
+import { isPolicyError, type SignerPolicy } from "../../lib/verify/policy.ts";
+import { loadSignerPolicy } from "../../lib/verify/policy_parse.ts";
+import type { AllowlistRefInput } from "../../lib/model/sandbox.ts";
+import { verifyAllowlist } from "../../lib/verify/verdict.ts";
 import { startRegistryServer } from "../support/registry_server.ts";
 import { policyYaml } from "./fixtures.ts";
 
@@ -54,7 +56,7 @@ Deno.test("verifyAllowlist: a disallowed or forbidden registry is InvalidRef bef
     opened++;
     return new RegistryTarget({ registry: r.registry, repository: r.repository });
   };
-  const base = { policy: policy(), trustedRoot: {} as never, openTarget };
+  const base = { policy: policy(), trustedRoot: {} as never, target: openTarget };
   try {
     await t.step("control: an allowed registry is contacted", async () => {
       const r = await verifyAllowlist({

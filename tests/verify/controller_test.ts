@@ -13,17 +13,17 @@ import { MemoryTarget } from "../../lib/oci/memory.ts";
 import type { Target } from "../../lib/oci/types.ts";
 import { loadTrustedRoot } from "../../lib/verify/sigstore/trust_root.ts";
 import { productionTrustedRoot, verifyBundle } from "../../lib/verify/sigstore/mod.ts";
-import { loadSignerPolicy, type PolicyError, type SignerPolicy } from "../../lib/verify/policy.ts";
+import { loadSignerPolicy } from "../../lib/verify/policy_parse.ts";
+import type { PolicyError, SignerPolicy } from "../../lib/verify/policy.ts";
 import { VerdictCache } from "../../lib/verify/cache.ts";
-import {
-  controllerCanonicalAllowlist,
-  controllerSanMatches,
-  isPublicGoodRoot,
-  predictControllerVerdict,
-  TRUST_ROOT_NOTE,
-  verifyBoth,
-} from "../../lib/verify/controller.ts";
-import type { AllowlistRefInput, BundleVerifier, VerifyResult } from "../../lib/verify/verdict.ts";
+import { controllerCanonicalAllowlist } from "../../lib/verify/controller_canonical.ts";
+import { controllerSanMatches } from "../../lib/verify/controller_san.ts";
+import { isPublicGoodRoot, TRUST_ROOT_NOTE } from "../../lib/verify/trust_note.ts";
+import { predictControllerVerdict } from "../../lib/verify/controller.ts";
+import { verifyBoth } from "../../lib/verify/both.ts";
+import type { AllowlistRefInput } from "../../lib/model/sandbox.ts";
+import type { BundleVerifier } from "../../lib/verify/options.ts";
+import type { VerifyResult } from "../../lib/verify/result.ts";
 import { startSigstoreMock } from "../support/sigstore_mock.ts";
 import {
   keylessSigner,

@@ -230,7 +230,7 @@ Deno.test(
           { ...base, "trusted-root": "policy.yaml" },
           [ref],
           "INPUT",
-          "--trusted-root policy.yaml",
+          "trusted root policy.yaml",
         );
       });
     } finally {

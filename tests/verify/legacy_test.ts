@@ -4,9 +4,11 @@ import { fromBase64, fromUtf8, toBase64, utf8 } from "../../lib/encoding/bytes.t
 import { digestBytes } from "../../lib/encoding/digest.ts";
 import { isKarsError } from "../../lib/errors.ts";
 import { MemoryTarget } from "../../lib/oci/memory.ts";
-import { simpleSigningPayload } from "../../lib/cosign/simple_signing.ts";
 import {
   checkSimpleSigningPayload,
+  simpleSigningPayload,
+} from "../../lib/cosign/simple_signing.ts";
+import {
   legacyLayerToBundle,
   publicKeysFromRekorBody,
   rekorBundleToTlogEntry,

@@ -3,14 +3,16 @@ import { loadSanRegexEngine } from "../../lib/verify/san_match.ts";
 import {
   compileSanPattern,
   isPolicyError,
-  loadSignerPolicy,
   matchIdentity,
   matchKey,
-  parsePublicKeys,
-  parseSignerPolicy,
   type SignerPolicy,
-  signerPolicyFromEnv,
 } from "../../lib/verify/policy.ts";
+import {
+  loadSignerPolicy,
+  parseSignerPolicy,
+  signerPolicyFromEnv,
+} from "../../lib/verify/policy_parse.ts";
+import { parsePublicKeys } from "../../lib/verify/policy_keys.ts";
 import { isKarsError } from "../../lib/errors.ts";
 import { fromBase64 } from "../../lib/encoding/bytes.ts";
 
@@ -268,7 +270,9 @@ Deno.test("policy: env fallback, SignerPolicyMissing, and loadSignerPolicy", () 
   const missing = loadSignerPolicy({ env: {} });
   assert.ok(isPolicyError(missing));
   assert.equal(missing.reason, "SignerPolicyMissing");
-  assert.match(missing.message, /--signer-policy/);
+  assert.doesNotMatch(missing.message, /--/);
+  assert.match(missing.message, /give the ConfigMap or set both variables/);
+  assert.deepEqual(missing.fixOptions, ["signerPolicy"]);
   const half = loadSignerPolicy({ env: { KARS_SIGNER_FULCIO_ISSUERS: GH } });
   assert.ok(isPolicyError(half) && half.reason === "SignerPolicyMalformed");
   const badEnv = loadSignerPolicy({

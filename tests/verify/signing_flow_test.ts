@@ -10,7 +10,7 @@ import { ALLOWLIST_MEDIA_TYPE } from "../../lib/oci/artifact.ts";
 import { RegistryTarget } from "../../lib/oci/registry.ts";
 import { createSigner, signArtifact, type SignatureFormat } from "../../lib/sign/sign_artifact.ts";
 import { loadTrustedRoot } from "../../lib/verify/sigstore/trust_root.ts";
-import { loadSignerPolicy } from "../../lib/verify/policy.ts";
+import { loadSignerPolicy } from "../../lib/verify/policy_parse.ts";
 import { verifyAllowlist } from "../../lib/verify/verdict.ts";
 import { startSigstoreMock } from "../support/sigstore_mock.ts";
 import { needs, startDockerRegistry } from "../support/docker_registry.ts";

@@ -15,14 +15,13 @@ import { OCI_MANIFEST, type Target } from "../../lib/oci/types.ts";
 import { staticCredentials } from "../../lib/oci/auth.ts";
 import { emitGitopsManifest } from "../../lib/gitops/manifest.ts";
 import { loadTrustedRoot, type TrustedRoot } from "../../lib/verify/sigstore/trust_root.ts";
-import { loadSignerPolicy, type PolicyError, type SignerPolicy } from "../../lib/verify/policy.ts";
+import { loadSignerPolicy } from "../../lib/verify/policy_parse.ts";
+import type { PolicyError, SignerPolicy } from "../../lib/verify/policy.ts";
 import { VerdictCache } from "../../lib/verify/cache.ts";
-import {
-  type AllowlistRefInput,
-  verifyAllowlist,
-  type VerifyResult,
-  verifySandbox,
-} from "../../lib/verify/verdict.ts";
+import type { AllowlistRefInput } from "../../lib/model/sandbox.ts";
+import { verifyAllowlist } from "../../lib/verify/verdict.ts";
+import type { VerifyResult } from "../../lib/verify/result.ts";
+import { verifySandbox } from "../../lib/verify/sandbox.ts";
 import { startSigstoreMock } from "../support/sigstore_mock.ts";
 import { needs, startDockerRegistry } from "../support/docker_registry.ts";
 import {
@@ -753,9 +752,14 @@ Deno.test(
           "False",
           "NotFound",
         );
-        // no target given: an anonymous RegistryTarget is opened from the ref, and refused
+        // an opener giving an anonymous RegistryTarget for the ref: refused
         expectReason(
-          await verifyAllowlist({ ref: ref(reg.host), policy: GOOD, trustedRoot }),
+          await verifyAllowlist({
+            ref: ref(reg.host),
+            target: (r) => new RegistryTarget({ registry: r.registry, repository: r.repository }),
+            policy: GOOD,
+            trustedRoot,
+          }),
           "False",
           "Unauthorized",
         );

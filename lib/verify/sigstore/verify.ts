@@ -292,9 +292,10 @@ function verifyBundleSync(
       }
     });
     if (keys.length === 0) {
-      fail(
-        "SignatureVerifyFailed",
-        "bundle is signed with a key but no public key was given (use --key)",
+      throw new KarsError(
+        "VERIFY",
+        "bundle is signed with a key but no public key was given to verify it with",
+        { details: { reason: "SignatureVerifyFailed", fixOptions: ["publicKeys"] } },
       );
     }
     const found = keys.find((k) => signatureVerifies(b, k, artifact, digest, pae));
