@@ -15,7 +15,7 @@ import { createFetch } from "../io/transport.ts";
 import type { Credential } from "../oci/auth.ts";
 import { defaultCredentials } from "../oci/docker_config.ts";
 import { LayoutTarget } from "../oci/layout.ts";
-import { openTarget } from "../oci/open.ts";
+import { RegistryTarget } from "../oci/registry.ts";
 import { validateRepository } from "../oci/reference.ts";
 import type { Target } from "../oci/types.ts";
 import { createSigner } from "../sign/sign_artifact.ts";
@@ -93,9 +93,9 @@ export interface RegistryAccessOptions {
 
 /** Opens targets with one transport and one credential chain (each credential kept to its host). */
 export interface RegistryAccess {
-  /** Opens a parsed registry string. */
+  /** Opens a parsed registry string (the repository is not checked here). */
   open(spec: RegistrySpec, repository: string): Target;
-  /** Opens a registry named in a document (`host[:port]`, or `oci:<dir>`). */
+  /** Opens a registry named in a document (`host[:port]`, or `oci:<dir>`), checking both parts. */
   openNamed(registry: string, repository: string): Target;
   /** One sentence: the credentials tried for `registry` (never a secret). */
   describe(registry: string): string;
@@ -125,12 +125,12 @@ export function registryAccess(ctx: PlanContext, o: RegistryAccessOptions): Regi
     { env: ctx.env, explicit: o.explicit },
   );
   const log = ctx.requestLog;
+  // The parts are checked by the caller (parseRegistrySpec, the verifier's preflight).
   const open = (spec: RegistrySpec, repository: string): Target => {
-    if (spec.kind === "layout") {
-      validateRepository(repository);
-      return new LayoutTarget(at(ctx, spec.path));
-    }
-    return openTarget(spec.host, repository, {
+    if (spec.kind === "layout") return new LayoutTarget(at(ctx, spec.path));
+    return new RegistryTarget({
+      registry: spec.host,
+      repository,
       plainHttp: o.plainHttp === true,
       fetch: fetchFn,
       ...(ctx.signal ? { signal: ctx.signal } : {}),
@@ -141,8 +141,10 @@ export function registryAccess(ctx: PlanContext, o: RegistryAccessOptions): Regi
   };
   return {
     open,
-    openNamed: (registry, repository) =>
-      open(parseRegistrySpec(registry, { what: "registry" }), repository),
+    openNamed: (registry, repository) => {
+      validateRepository(repository);
+      return open(parseRegistrySpec(registry, { what: "registry" }), repository);
+    },
     describe: (registry) => report.describe(registry),
   };
 }
@@ -165,6 +167,7 @@ export function egressTarget(
   access: RegistryAccess,
 ): EgressTarget {
   const layout = spec.kind === "layout";
+  validateRepository(repository);
   return {
     target: access.open(spec, repository),
     name: layout ? `oci:${spec.path}` : spec.host,

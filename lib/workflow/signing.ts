@@ -68,7 +68,7 @@ export async function prepareSigningServices(
  * import type { Signer } from "../sign/signer.ts";
  * import type { Target } from "../oci/types.ts";
  * const signer = { identity: "key:x" } as Signer; // no expectedSigner: cannot be known
- * const ref = { registry: "r", repository: "p", digest: "sha256:0", artifactType: "t" };
+ * const ref = { registry: "r", repository: "p", digest: "sha256:0" as const, artifactType: "t" };
  * await ownSignatures(signer, {} as Target, ref, ["legacy"], () => Promise.reject()); // undefined
  * ```
  */
