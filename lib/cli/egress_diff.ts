@@ -143,7 +143,6 @@ export const egressDiffCommand: Command = {
     }
     const access = registryAccess(ctx, {
       caPem,
-      caWins: true,
       plainHttp: values["plain-http"] === true,
     });
     const open = (registry: string, repository: string, beside?: string): Target => {

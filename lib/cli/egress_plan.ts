@@ -87,8 +87,6 @@ export interface RegistryAccessOptions {
   credentialHost?: string | null;
   /** Further hosts the ACR exchange may be made for. */
   acrRegistries?: readonly string[];
-  /** When the caller's `fetch` and a CA file are both given, the CA wins (default: `fetch`). */
-  caWins?: boolean;
 }
 
 /** Opens targets with one transport and one credential chain (each credential kept to its host). */
@@ -113,7 +111,8 @@ export interface RegistryAccess {
  */
 export function registryAccess(ctx: PlanContext, o: RegistryAccessOptions): RegistryAccess {
   const caFetch = o.caPem ? createFetch({ caPem: o.caPem }) : undefined;
-  const fetchFn = o.caWins ? caFetch ?? ctx.fetch : ctx.fetch ?? caFetch;
+  // A CA file, when given, decides the transport (over the context's `fetch`).
+  const fetchFn = caFetch ?? ctx.fetch;
   const report = recordingCredentials(
     defaultCredentials({
       env: ctx.env,

@@ -324,7 +324,6 @@ export const egressVerifyCommand: Command = {
       warn: (line) => ctx.stderr(`warning: ${line}\n`),
     }, {
       caPem,
-      caWins: true,
       plainHttp: values["plain-http"] === true,
       acrRegistries: [
         ...allowedRegistries,
