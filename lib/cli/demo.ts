@@ -97,6 +97,7 @@ export async function runDemo(opts: {
   const repository = "policy/egress-allowlist/demo-agent";
   const result = await egress({
     sandbox: { name: "demo-agent" },
+    repository,
     source: fileSource(ctx, files.sandbox),
     change: { enforce: true, approve: [], deny: [] },
     target: egressTarget({ kind: "layout", path: files.layout }, repository, undefined, access),

@@ -171,7 +171,6 @@ export function egressTarget(
     target: access.open(spec, repository),
     name: layout ? `oci:${spec.path}` : spec.host,
     refRegistry: layout ? refRegistry ?? "oci-layout" : spec.host,
-    repository,
     layout,
     describeCredentials: (registry) => access.describe(registry),
   };
@@ -349,6 +348,7 @@ export async function buildEgressPlan(o: EgressOptions, ctx: PlanContext): Promi
   };
   return {
     sandbox: { name: o.name, namespace: o.namespace },
+    repository: o.repository,
     source,
     change: {
       enforce: o.enforce,

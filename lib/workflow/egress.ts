@@ -63,6 +63,7 @@ function once<T>(f: Lazy<T>): Lazy<T> {
  * import { DEMO_SANDBOX } from "./demo.ts";
  * const result = await egress({
  *   sandbox: { name: "demo-agent" },
+ *   repository: "policy/egress-allowlist/demo-agent",
  *   source: { kind: "text", read: () => Promise.resolve(DEMO_SANDBOX), label: "demo" },
  *   change: { enforce: true, approve: [], deny: [] },
  *   trustedRoot: () => Promise.reject(new Error("not needed on a dry run")),
@@ -170,7 +171,7 @@ export async function egress(plan: EgressPlan, deps: EgressDeps): Promise<Egress
   const result: EgressResult = {
     sandbox: { name, namespace },
     registry: plan.target?.name,
-    repository: plan.target?.repository ?? "",
+    repository: plan.repository,
     digest: artifact.manifestDigest,
     layerDigest: artifact.layer.digest,
     generation,
@@ -248,7 +249,7 @@ export async function egress(plan: EgressPlan, deps: EgressDeps): Promise<Egress
   }
   const ref: AllowlistRef = {
     registry: t.refRegistry,
-    repository: t.repository,
+    repository: plan.repository,
     digest: artifact.manifestDigest,
     artifactType: ALLOWLIST_MEDIA_TYPE,
   };

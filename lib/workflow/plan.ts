@@ -69,8 +69,6 @@ export interface EgressTarget {
   name: string;
   /** The registry written into `allowlistRef` and the signature's `docker-reference`. */
   refRegistry: string;
-  /** The repository. */
-  repository: string;
   /** True for an OCI image layout on disk (no credentials, no Fulcio pre-fetch). */
   layout: boolean;
   /** One sentence on the credentials tried for `registry` (user and source, never a secret). */
@@ -137,6 +135,8 @@ export interface EgressPlan {
   source: EgressSource;
   /** The change. */
   change: EgressChange;
+  /** The repository the allowlist is pushed to (`policy/egress-allowlist/<name>` by convention). */
+  repository: string;
   /** Where the artifact is pushed; absent only on a dry run. */
   target?: EgressTarget;
   /**

@@ -9,19 +9,20 @@ import { egress } from "../../lib/workflow/egress.ts";
 import type { EgressPlan } from "../../lib/workflow/plan.ts";
 import { LayoutTarget } from "../../lib/oci/layout.ts";
 import { isKarsError } from "../../lib/errors.ts";
+import { runKars } from "../support/cli.ts";
 
 const BASIC = new URL("../../testdata/sandboxes/basic.yaml", import.meta.url).pathname;
 
 function planFor(dir: string, over: Partial<EgressPlan> = {}): EgressPlan {
   return {
     sandbox: { name: "basic" },
+    repository: "policy/egress-allowlist/basic",
     source: { kind: "text", label: "basic.yaml", read: () => Deno.readTextFile(BASIC) },
     change: { enforce: true, approve: [], deny: ["absent.example"] },
     target: {
       target: new LayoutTarget(join(dir, "layout")),
       name: "oci:layout",
       refRegistry: "registry.example",
-      repository: "policy/egress-allowlist/basic",
       layout: true,
     },
     trustedRoot: () => Promise.reject(new Error("no trust material is needed unsigned")),
@@ -62,4 +63,20 @@ Deno.test("egress(plan): a document source cannot be patched live (INPUT, option
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("kars egress --dry-run without a registry: the plan still names the repository", async () => {
+  const r = await runKars([
+    "egress",
+    "basic",
+    "--from-file",
+    BASIC,
+    "--enforce",
+    "--dry-run",
+    "--json",
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.equal(out.registry, null);
+  assert.equal(out.repository, "policy/egress-allowlist/basic");
 });
