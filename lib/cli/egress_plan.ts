@@ -62,12 +62,12 @@ export interface PlanContext {
 }
 
 /** `path` resolved against the context's directory. */
-export function at(ctx: Pick<PlanContext, "cwd">, path: string): string {
+function at(ctx: Pick<PlanContext, "cwd">, path: string): string {
   return resolve(ctx.cwd, path);
 }
 
 /** All of standard input (once). */
-export async function readAllStdin(ctx: Pick<PlanContext, "stdin">): Promise<Uint8Array> {
+async function readAllStdin(ctx: Pick<PlanContext, "stdin">): Promise<Uint8Array> {
   if (!ctx.stdin) throw new KarsError("USAGE", "standard input is not available");
   return new Uint8Array(await new Response(ctx.stdin()).arrayBuffer());
 }
@@ -176,7 +176,15 @@ export function egressTarget(
   };
 }
 
-/** A sandbox document read from a file, or from standard input for `-`. */
+/**
+ * A sandbox document read from a file, or from standard input for `-`.
+ *
+ * @example
+ * ```ts
+ * import { fileSource } from "./egress_plan.ts";
+ * fileSource({ env: {}, cwd: "/work" }, "-").kind; // "text" (read from stdin, labelled <stdin>)
+ * ```
+ */
 export function fileSource(ctx: PlanContext, path: string): EgressSource {
   return path === "-"
     ? { kind: "text", label: "<stdin>", read: () => readInputText("-", { stdin: ctx.stdin?.() }) }
@@ -193,7 +201,15 @@ export interface TrustOptions {
   tufMirror?: string;
 }
 
-/** The trusted root, resolved when first needed. */
+/**
+ * The trusted root, resolved when first needed (the embedded one, a file, or through TUF).
+ *
+ * @example
+ * ```ts
+ * import { trustLoader } from "./egress_plan.ts";
+ * const root = await trustLoader({ cwd: "." }, {})(); // the embedded public-good root
+ * ```
+ */
 export function trustLoader(ctx: Pick<PlanContext, "cwd">, o: TrustOptions): Lazy<TrustedRoot> {
   return () =>
     resolveTrustedRoot({
@@ -204,7 +220,15 @@ export function trustLoader(ctx: Pick<PlanContext, "cwd">, o: TrustOptions): Laz
     });
 }
 
-/** A SignerPolicy ConfigMap file: verify after signing (a bad policy names `--signer-policy`). */
+/**
+ * A SignerPolicy ConfigMap file: verify after signing (a bad policy names `--signer-policy`).
+ *
+ * @example
+ * ```ts
+ * import { policyFile } from "./egress_plan.ts";
+ * policyFile({ env: {}, cwd: "." }, "signer-policy.yaml").label; // "signer-policy.yaml"
+ * ```
+ */
 export function policyFile(ctx: PlanContext, path: string): EgressVerification {
   return {
     label: path,
@@ -251,6 +275,13 @@ export interface SigningOptions extends TrustOptions {
 /**
  * The signing part of a plan: the signer is created from files, standard input, the
  * environment or a terminal prompt when the flow asks for it.
+ *
+ * @example
+ * ```ts
+ * import { signingPart } from "./egress_plan.ts";
+ * const s = signingPart({ env: {}, cwd: "." }, { key: "cosign.key", signatureFormat: "legacy", tlogUpload: false });
+ * s.keyRef; // "cosign.key"
+ * ```
  */
 export function signingPart(ctx: PlanContext, o: SigningOptions): EgressSigning {
   const signingConfig: Lazy<SigningConfig> | undefined = o.signingConfig !== undefined
@@ -305,7 +336,7 @@ export function signingPart(ctx: PlanContext, o: SigningOptions): EgressSigning 
 }
 
 /** The password read from standard input (one trailing newline dropped). */
-export async function passwordFromStdin(ctx: PlanContext): Promise<string> {
+async function passwordFromStdin(ctx: PlanContext): Promise<string> {
   return fromUtf8(await readAllStdin(ctx)).replace(/\r?\n$/, "");
 }
 
