@@ -80,5 +80,5 @@ export type { SummaryInput } from "./lib/gitops/summary.ts";
 
 // The whole `kars egress` flow.
 export { egress } from "./lib/workflow/egress.ts";
-export type { EgressIO, EgressResult } from "./lib/workflow/egress.ts";
-export type { EgressOptions, SignMode } from "./lib/cli/egress_options.ts";
+export type { EgressDeps, EgressPlan } from "./lib/workflow/plan.ts";
+export type { EgressResult } from "./lib/workflow/result.ts";

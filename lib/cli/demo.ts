@@ -3,8 +3,23 @@
  *
  * @module
  */
-import { runDemo } from "../workflow/demo.ts";
+import { readFile } from "node:fs/promises";
+import { join, relative, resolve } from "node:path";
+import { fromUtf8, utf8 } from "../encoding/bytes.ts";
+import { writeFileAtomic } from "../io/fs_atomic.ts";
+import { generateKeyPair, writeKeyPair } from "../sign/keyfile.ts";
+import { DEMO_PASSWORD, DEMO_SANDBOX, demoSignerPolicy } from "../workflow/demo.ts";
+import { egress, type EgressResult } from "../workflow/egress.ts";
 import { type Command, EXIT } from "./command.ts";
+import {
+  egressTarget,
+  fileSource,
+  type PlanContext,
+  policyFile,
+  registryAccess,
+  signingPart,
+  trustLoader,
+} from "./egress_plan.ts";
 
 /** What the demo says about a real cluster (it signs with a key, offline). */
 export const DEMO_CLUSTER_NOTE =
@@ -13,6 +28,99 @@ export const DEMO_CLUSTER_NOTE =
   "      refuse this artifact (IdentityMismatch). In CI, sign keylessly (kars egress\n" +
   "      --sign-mode keyless, or the ambient OIDC token) and list the workflow's exact SAN\n" +
   "      in sanPatterns; check a policy with 'kars signer-policy lint FILE'.\n";
+
+/** What {@link runDemo} produced. */
+export interface DemoResult {
+  /** The egress result. */
+  result: EgressResult;
+  /** The GitOps manifest text. */
+  manifest: string;
+  /** The files the demo used or wrote, relative to `cwd`. */
+  files: {
+    sandbox: string;
+    key: string;
+    publicKey: string;
+    layout: string;
+    manifest: string;
+    policy: string;
+  };
+}
+
+/**
+ * Runs the demo in `<cwd>/<dir>` (default `demo-out`), re-using the key pair of an earlier run:
+ * the embedded sandbox is pushed to an OCI image layout, signed with a cosign key pair in the
+ * demo folder (no Rekor upload: no network), verified against a SignerPolicy pinning that key,
+ * and written as a GitOps manifest — the plan `kars egress` builds, from the same builders.
+ *
+ * @example
+ * ```ts
+ * import { runDemo } from "./demo.ts";
+ * const { manifest } = await runDemo({ cwd: "." });
+ * console.log(manifest);
+ * ```
+ */
+export async function runDemo(opts: {
+  cwd: string;
+  dir?: string;
+  progress?: (line: string) => void;
+}): Promise<DemoResult> {
+  const root = resolve(opts.cwd, opts.dir ?? "demo-out");
+  const rel = (p: string) => relative(opts.cwd, p) || ".";
+  const files = {
+    sandbox: join(root, "sandbox.yaml"),
+    key: join(root, "cosign.key"),
+    publicKey: join(root, "cosign.pub"),
+    layout: join(root, "layout"),
+    manifest: join(root, "gitops", "demo-agent-allowlist.yaml"),
+    policy: join(root, "signer-policy.yaml"),
+  };
+  await writeFileAtomic(files.sandbox, utf8(DEMO_SANDBOX), { force: true });
+  let publicPem: string;
+  try {
+    publicPem = fromUtf8(new Uint8Array(await readFile(files.publicKey)));
+    await readFile(files.key);
+  } catch {
+    opts.progress?.(`generating a cosign key pair in ${rel(root)}`);
+    const pair = await generateKeyPair({ password: DEMO_PASSWORD });
+    await writeKeyPair(join(root, "cosign"), pair);
+    publicPem = pair.publicPem;
+  }
+  await writeFileAtomic(files.policy, utf8(demoSignerPolicy(publicPem)), { force: true });
+
+  const ctx: PlanContext = {
+    env: { COSIGN_PASSWORD: DEMO_PASSWORD },
+    cwd: opts.cwd,
+    progress: opts.progress,
+    warn: opts.progress,
+  };
+  const access = registryAccess(ctx, { credentialHost: null });
+  const repository = "policy/egress-allowlist/demo-agent";
+  const result = await egress({
+    sandbox: { name: "demo-agent" },
+    repository,
+    source: fileSource(ctx, files.sandbox),
+    change: { enforce: true, approve: [], deny: [] },
+    target: egressTarget({ kind: "layout", path: files.layout }, repository, undefined, access),
+    openPrevious: (ref) => access.openNamed(ref.registry, ref.repository),
+    signing: signingPart(ctx, { key: files.key, signatureFormat: "legacy", tlogUpload: false }),
+    trustedRoot: trustLoader(ctx, {}),
+    verification: policyFile(ctx, files.policy),
+    sink: { kind: "file", path: files.manifest, force: true, label: files.manifest },
+  }, { logger: { progress: opts.progress, warn: opts.progress } });
+  const manifest = fromUtf8(new Uint8Array(await readFile(files.manifest)));
+  return {
+    result,
+    manifest,
+    files: {
+      sandbox: rel(files.sandbox),
+      key: rel(files.key),
+      publicKey: rel(files.publicKey),
+      layout: rel(files.layout),
+      manifest: rel(files.manifest),
+      policy: rel(files.policy),
+    },
+  };
+}
 
 /**
  * The `kars demo` command.

@@ -6,6 +6,8 @@
 import { EMPTY_ALLOWLIST_REASON } from "../allowlist/canonical.ts";
 import { parseEgressOptions } from "./egress_options.ts";
 import { egress, type EgressResult } from "../workflow/egress.ts";
+import { buildEgressPlan, type PlanContext } from "./egress_plan.ts";
+import { flagFor } from "./flag_hints.ts";
 import { isKarsError, KarsError } from "../errors.ts";
 import type { CliContext, Command } from "./command.ts";
 import { EXIT, exitCodeOfCondition, faultOfCondition } from "./exit_codes.ts";
@@ -94,6 +96,12 @@ existing --emit-manifest file without --force); 3 --signer-policy verdict False 
 written); 5 transient fault (timeout, 5xx, 429, connection refused): retry.
 `;
 
+/** The warning of an unsigned run (what the controller will say about it). */
+const NO_SIGN_WARNING =
+  "⚠ --no-sign: the resulting allowlist will be unsigned. The controller will emit " +
+  "AllowlistVerified=False/Unsigned (False/SignerPolicyMissing when no SignerPolicy is " +
+  "installed) and refuse the artifact in authoritative mode. Use only for local dev.";
+
 /**
  * The `kars egress` command.
  *
@@ -151,19 +159,33 @@ export const egressCommand: Command = {
   },
   async run(values, positionals, ctx) {
     const options = parseEgressOptions(values, positionals, ctx.env);
+    const warn = (line: string) => ctx.stderr(paint(ctx, `${line}\n`));
+    const planContext: PlanContext = {
+      env: ctx.env,
+      cwd: ctx.cwd,
+      stdin: ctx.stdin,
+      stdinIsTTY: ctx.isTTY.stdin,
+      fetch: ctx.fetch,
+      signal: ctx.signal,
+      promptSecret: ctx.promptSecret,
+      progress: (line) => ctx.stderr(`${line}\n`),
+      warn,
+      requestLog: options.verbose ? (line) => ctx.stderr(`  ${line}\n`) : undefined,
+    };
     let result: EgressResult;
     try {
-      result = await egress(options, {
-        env: ctx.env,
-        cwd: ctx.cwd,
-        stdin: ctx.stdin,
-        stdinIsTTY: ctx.isTTY.stdin,
+      const plan = await buildEgressPlan(options, planContext);
+      if (!options.sign && !options.dryRun) warn(NO_SIGN_WARNING);
+      result = await egress(plan, {
         fetch: ctx.fetch,
-        signal: ctx.signal,
-        progress: (line) => ctx.stderr(`${line}\n`),
-        warn: (line) => ctx.stderr(paint(ctx, `${line}\n`)),
-        promptSecret: ctx.promptSecret,
-        requestLog: options.verbose ? (line) => ctx.stderr(`  ${line}\n`) : undefined,
+        logger: {
+          progress: planContext.progress,
+          // A warning about a plan input names the flag that set it.
+          warn: (line, option) => {
+            const flag = option === undefined ? undefined : flagFor(option, egressCommand);
+            warn(flag ? `${flag} ${line}` : line);
+          },
+        },
       });
     } catch (e) {
       // The library proves the manifest's directory writable before any network work.

@@ -13,13 +13,10 @@ import type { Digest } from "../encoding/digest.ts";
 import { KarsError } from "../errors.ts";
 import { readGitopsManifest } from "../gitops/manifest.ts";
 import { parseAllowlistManifest } from "../oci/artifact.ts";
-import { defaultCredentials } from "../oci/docker_config.ts";
-import { LayoutTarget } from "../oci/layout.ts";
-import { RegistryTarget } from "../oci/registry.ts";
 import type { Target } from "../oci/types.ts";
-import { createFetch } from "../io/transport.ts";
 import type { CliContext, Command, OptionValues } from "./command.ts";
-import { parseRefArgument } from "./egress_verify.ts";
+import { registryAccess } from "./egress_plan.ts";
+import { parseRefArgument, parseRegistrySpec } from "./registry_spec.ts";
 import { EXIT } from "./exit_codes.ts";
 import { okJson, printJson } from "./json_output.ts";
 import { findLayoutBeside, ociLayoutHint } from "./layout_hint.ts";
@@ -128,13 +125,11 @@ export const egressDiffCommand: Command = {
         `expected two allowlists, OLD and NEW (each a GitOps manifest file or <registry>/<repository>@<digest>), got ${positionals.length}`,
       );
     }
-    const layout = values.registry as string | undefined;
-    if (layout !== undefined && (!layout.startsWith("oci:") || layout.length === 4)) {
-      throw new KarsError(
-        "USAGE",
-        "--registry takes only oci:DIR here (references name the registry)",
-      );
-    }
+    const registry = values.registry as string | undefined;
+    const layoutOnly = "--registry takes only oci:DIR here (references name the registry)";
+    const layout = registry === undefined
+      ? undefined
+      : parseRegistrySpec(registry, { what: "--registry", layoutOnly });
     const caFile = values["ca-file"] as string | undefined;
     let caPem: string | undefined;
     if (caFile) {
@@ -146,27 +141,17 @@ export const egressDiffCommand: Command = {
         throw new KarsError("INPUT", `--ca-file ${caFile}: ${(e as Error).message}`, { cause: e });
       }
     }
-    const fetchFn = caPem ? createFetch({ caPem }) : ctx.fetch;
-    const credentials = defaultCredentials({
-      env: ctx.env,
-      ...(fetchFn ? { fetch: fetchFn } : {}),
+    const access = registryAccess(ctx, {
+      caPem,
+      plainHttp: values["plain-http"] === true,
     });
     const open = (registry: string, repository: string, beside?: string): Target => {
-      if (layout) {
-        const dir = layout.slice(4);
-        return new LayoutTarget(isAbsolute(dir) ? dir : join(ctx.cwd, dir));
-      }
+      if (layout) return access.open(layout, repository);
       if (registry === "oci-layout") {
-        if (beside) return new LayoutTarget(beside);
+        if (beside) return access.open({ kind: "layout", path: beside }, repository);
         throw new KarsError("USAGE", ociLayoutHint(`${registry}/${repository}`));
       }
-      return new RegistryTarget({
-        registry,
-        repository,
-        plainHttp: values["plain-http"] === true,
-        fetch: fetchFn,
-        credentials,
-      });
+      return access.open({ kind: "registry", host: registry }, repository);
     };
     const before = await readSide(positionals[0], ctx, open);
     const after = await readSide(positionals[1], ctx, open);

@@ -6,7 +6,7 @@
  */
 import { applyApproveDeny } from "../allowlist/edit.ts";
 import { KarsError } from "../errors.ts";
-import { checkRegistryAllowed, parseRegistryHost } from "../oci/registry_host.ts";
+import { parseRegistrySpec, type RegistrySpec, strictHost } from "./registry_spec.ts";
 import { isDnsLabel, isDnsSubdomain, isRepositoryName } from "../model/names.ts";
 
 import type { SignatureFormat } from "../cosign/vocabulary.ts";
@@ -39,7 +39,7 @@ export interface EgressOptions {
   /** `--from-file PATH|-`. */
   fromFile?: string;
   /** `--registry` (or `KARS_REGISTRY`): `host[:port]` or `oci:<dir>`. */
-  registry?: string;
+  registry?: RegistrySpec;
   /** `--repository` (default `policy/egress-allowlist/<name>`). */
   repository: string;
   /**
@@ -111,19 +111,6 @@ export type RawOptionValues = Record<string, string | boolean | string[] | boole
 
 function usage(message: string): KarsError {
   return new KarsError("USAGE", message);
-}
-
-/** A strict `host[:port]` (lower-cased), never link-local/metadata, or a usage error naming `what`. */
-function strictHost(value: string, what: string): string {
-  let host: string;
-  try {
-    host = parseRegistryHost(value, what);
-  } catch (e) {
-    throw usage((e as Error).message);
-  }
-  const allowed = checkRegistryAllowed(host, undefined);
-  if (!allowed.ok) throw usage(`${what}: ${allowed.why}`);
-  return host;
 }
 
 function str(v: RawOptionValues[string]): string | undefined {
@@ -223,25 +210,10 @@ export function parseEgressOptions(
     generation = Number(g);
   }
 
-  let registry = str(values.registry) ?? (env.KARS_REGISTRY || undefined);
-  if (registry !== undefined) {
-    if (registry.startsWith("oci:")) {
-      if (registry.length === 4) {
-        throw usage("--registry oci: needs a directory, e.g. oci:./layout");
-      }
-    } else if (/[\s/]/.test(registry) || registry === "") {
-      throw usage(
-        `--registry ${
-          JSON.stringify(registry)
-        } must be host[:port] (no scheme, no path) or oci:<dir>; put the path in --repository`,
-      );
-    } else {
-      registry = strictHost(
-        registry,
-        str(values.registry) !== undefined ? "--registry" : "KARS_REGISTRY",
-      );
-    }
-  }
+  const registryValue = str(values.registry) ?? (env.KARS_REGISTRY || undefined);
+  const registry = registryValue === undefined ? undefined : parseRegistrySpec(registryValue, {
+    what: str(values.registry) !== undefined ? "--registry" : "KARS_REGISTRY",
+  });
   if (registry === undefined && !dryRun) {
     throw usage(
       "no registry: pass --registry <host[:port]> (or oci:<dir> for an OCI layout on disk), or set KARS_REGISTRY",
@@ -249,7 +221,7 @@ export function parseEgressOptions(
   }
   let refRegistry = str(values["ref-registry"]);
   if (refRegistry !== undefined) {
-    if (!registry?.startsWith("oci:")) {
+    if (registry?.kind !== "layout") {
       throw usage("--ref-registry only applies with --registry oci:<dir>");
     }
     if (/[\s/]/.test(refRegistry) || refRegistry === "" || refRegistry.includes("://")) {

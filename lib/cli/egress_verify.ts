@@ -7,12 +7,7 @@ import { readFile } from "node:fs/promises";
 import { isAbsolute, join } from "node:path";
 import { fromUtf8 } from "../encoding/bytes.ts";
 import { KarsError } from "../errors.ts";
-import { ALLOWLIST_MEDIA_TYPE } from "../oci/artifact.ts";
-import { defaultCredentials } from "../oci/docker_config.ts";
-import { LayoutTarget } from "../oci/layout.ts";
-import { RegistryTarget } from "../oci/registry.ts";
 import type { Target } from "../oci/types.ts";
-import { createFetch } from "../io/transport.ts";
 import { type AllowlistVerifiedCondition, formatCondition } from "../verify/conditions.ts";
 import { isPolicyError } from "../verify/policy.ts";
 import { loadSignerPolicyAsync } from "../verify/policy_parse.ts";
@@ -25,14 +20,14 @@ import {
   verifySandboxBoth,
 } from "../verify/both.ts";
 import { type ControllerFix, controllerFixes } from "../verify/controller_advice.ts";
-import { resolveTrustedRoot } from "../verify/trust_source.ts";
 import type { AllowlistRefInput } from "../model/sandbox.ts";
 import type { VerifyResult } from "../verify/result.ts";
 import type { CliContext, Command, OptionValues } from "./command.ts";
 import { exitCodeOfCondition, faultOfCondition } from "./exit_codes.ts";
 import { okJson, printJson, verificationJson } from "./json_output.ts";
 import { findLayoutBeside, ociLayoutHint } from "./layout_hint.ts";
-import { recordingCredentials } from "../workflow/credential_report.ts";
+import { registryAccess, trustLoader } from "./egress_plan.ts";
+import { parseRefArgument, parseRegistrySpec } from "./registry_spec.ts";
 import { TIMEOUT_HELP, TIMEOUT_OPTION } from "./timeout.ts";
 
 const HELP = `kars egress verify (--manifest FILE | <registry>/<repository>@<digest>) [flags]
@@ -87,33 +82,6 @@ credentials were refused (False/Unauthorized is printed, but it is not a verdict
 content); 2 usage or input error; 5 transient fault (timeout, 5xx, connection refused: not a
 verdict, retry).
 `;
-
-/**
- * Parses `<registry>/<repository>@<digest>` into an allowlist ref (artifact type filled in).
- * Throws `KarsError("USAGE")` when the shape is wrong (the verdict checks the parts).
- *
- * @example
- * ```ts
- * import { parseRefArgument } from "./egress_verify.ts";
- * parseRefArgument("r.example/policy/a@sha256:" + "0".repeat(64)).repository; // "policy/a"
- * ```
- */
-export function parseRefArgument(arg: string): AllowlistRefInput {
-  const at = arg.lastIndexOf("@");
-  const slash = arg.indexOf("/");
-  if (at < 0 || slash < 0 || slash > at) {
-    throw new KarsError(
-      "USAGE",
-      `reference ${JSON.stringify(arg)} must be <registry>/<repository>@sha256:<hex>`,
-    );
-  }
-  return {
-    registry: arg.slice(0, slash),
-    repository: arg.slice(slash + 1, at),
-    digest: arg.slice(at + 1),
-    artifactType: ALLOWLIST_MEDIA_TYPE,
-  };
-}
 
 async function readInput(ctx: CliContext, path: string, what: string): Promise<Uint8Array> {
   const full = isAbsolute(path) ? path : join(ctx.cwd, path);
@@ -319,13 +287,11 @@ export const egressVerifyCommand: Command = {
         `--verdict ${JSON.stringify(by)}: expected ours, controller or both`,
       );
     }
-    const layout = values.registry as string | undefined;
-    if (layout !== undefined && !layout.startsWith("oci:")) {
-      throw new KarsError(
-        "USAGE",
-        "--registry takes only oci:DIR here (the reference names the registry)",
-      );
-    }
+    const registry = values.registry as string | undefined;
+    const layout = registry === undefined ? undefined : parseRegistrySpec(registry, {
+      what: "--registry",
+      layoutOnly: "--registry takes only oci:DIR here (the reference names the registry)",
+    });
     const allowedRegistries = ((values["allowed-registry"] as string[] | undefined) ?? []).map(
       (h) => {
         try {
@@ -341,58 +307,46 @@ export const egressVerifyCommand: Command = {
       source: policyFile,
       env: ctx.env,
     });
-    const trustedRoot = await resolveTrustedRoot({
-      file: values["trusted-root"] as string | undefined,
-      refresh: values["refresh-trusted-root"] === true,
-      mirrorURL: values["tuf-mirror"] as string | undefined,
-      cwd: ctx.cwd,
-    });
+    const trustedRoot = await trustLoader(ctx, {
+      trustedRoot: values["trusted-root"] as string | undefined,
+      refreshTrustedRoot: values["refresh-trusted-root"] === true,
+      tufMirror: values["tuf-mirror"] as string | undefined,
+    })();
     const caFile = values["ca-file"] as string | undefined;
     const caPem = caFile ? fromUtf8(await readInput(ctx, caFile, "--ca-file")) : undefined;
-    const fetchFn = caPem ? createFetch({ caPem }) : ctx.fetch;
     // The manifest (and so the registry) may come from a pull request: environment
     // credentials go only to the KARS_REGISTRY host, the ACR exchange only to it or an
     // allowed registry, docker config entries only to their own host.
-    const credentialReport = recordingCredentials(
-      defaultCredentials({
-        env: ctx.env,
-        acrRegistries: [
-          ...allowedRegistries,
-          ...(isPolicyError(policy) ? [] : policy.registries ?? []),
-        ],
-        ...(fetchFn ? { fetch: fetchFn } : {}),
-      }),
-      { env: ctx.env },
-    );
-    const credentials = credentialReport.source;
-    const onWithheld = (note: string) => ctx.stderr(`warning: credentials withheld: ${note}\n`);
+    const access = registryAccess({
+      env: ctx.env,
+      cwd: ctx.cwd,
+      fetch: ctx.fetch,
+      signal: ctx.signal,
+      warn: (line) => ctx.stderr(`warning: ${line}\n`),
+    }, {
+      caPem,
+      plainHttp: values["plain-http"] === true,
+      acrRegistries: [
+        ...allowedRegistries,
+        ...(isPolicyError(policy) ? [] : policy.registries ?? []),
+      ],
+    });
     const besideManifest = manifest === undefined
       ? undefined
       : await findLayoutBeside(isAbsolute(manifest) ? manifest : join(ctx.cwd, manifest));
     const openTarget = (ref: AllowlistRefInput): Target => {
-      if (layout) {
-        const dir = layout.slice(4);
-        return new LayoutTarget(isAbsolute(dir) ? dir : join(ctx.cwd, dir));
-      }
+      if (layout) return access.open(layout, ref.repository);
       if (ref.registry === "oci-layout") {
         if (besideManifest) {
           ctx.stderr(`reading oci-layout from ${besideManifest} (beside the manifest)\n`);
-          return new LayoutTarget(besideManifest);
+          return access.open({ kind: "layout", path: besideManifest }, ref.repository);
         }
         throw new KarsError(
           "USAGE",
           ociLayoutHint(`${ref.registry}/${ref.repository}@${ref.digest}`),
         );
       }
-      return new RegistryTarget({
-        registry: ref.registry,
-        repository: ref.repository,
-        plainHttp: values["plain-http"] === true,
-        fetch: fetchFn,
-        credentials,
-        onWithheld,
-        ...(ctx.signal ? { signal: ctx.signal } : {}),
-      });
+      return access.open({ kind: "registry", host: ref.registry }, ref.repository);
     };
     const opts = { policy, trustedRoot, target: openTarget, allowedRegistries };
     let both: BothVerdicts;
@@ -417,9 +371,7 @@ export const egressVerifyCommand: Command = {
         `${formatCondition(result.condition)} (not a verdict on the content${
           fault === "TRANSIENT"
             ? "; retry"
-            : `: check the registry credentials; ${
-              credentialReport.describe(result.ref?.registry ?? "")
-            }`
+            : `: check the registry credentials; ${access.describe(result.ref?.registry ?? "")}`
         })`,
         { cause: result.error },
       );

@@ -158,7 +158,8 @@ export function emitGitopsManifest(input: GitopsManifestInput): Uint8Array {
       "INPUT",
       `namespace ${
         describeInput(namespace)
-      } is not a valid Kubernetes namespace (DNS label, at most 63 characters); pass --namespace`,
+      } is not a valid Kubernetes namespace (DNS label, at most 63 characters); give a valid namespace`,
+      { details: { option: "namespace" } },
     );
   }
   if (typeof input.signer !== "string" || input.signer === "" || BAD_CHARS.test(input.signer)) {

@@ -188,7 +188,8 @@ export function selectSandbox(
       "INPUT",
       `${source}: ${found.length} KarsSandbox documents match ${wanted} (${
         found.map(label).join(", ")
-      }); name one (and --namespace)`,
+      }); name one (and its namespace)`,
+      { details: { fixOptions: ["namespace"] } },
     );
   }
   readNetworkPolicy(found[0], source);

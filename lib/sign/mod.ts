@@ -49,3 +49,4 @@ export type { DerNode } from "../encoding/der.ts";
 export type { FetchFn } from "./http.ts";
 export type { TlogEntry as RekorEntry } from "./rekor.ts";
 export type { TransparencyLogEntryJson } from "./rekor_v2.ts";
+export type { ServiceEntry, ServiceSelector, SigningConfig } from "./signing_config.ts";

@@ -1,0 +1,165 @@
+/**
+ * The last steps of the egress flow: verifying what was signed (as the controller will), and
+ * handing the signed reference over — a GitOps manifest file, the patch document, or a patch
+ * of the live sandbox — with the pull-request summary.
+ *
+ * @module
+ */
+import { canonicalizeEndpoints, type Endpoint } from "../allowlist/canonical.ts";
+import { applyApproveDeny } from "../allowlist/edit.ts";
+import { fromUtf8 } from "../encoding/bytes.ts";
+import { KarsError } from "../errors.ts";
+import { type AllowlistRef, emitGitopsManifest } from "../gitops/manifest.ts";
+import { renderSummary } from "../gitops/summary.ts";
+import { writeFileAtomic } from "../io/fs_atomic.ts";
+import type { LiveCluster } from "../kube/live_cluster.ts";
+import type { LiveSandbox } from "../kube/sandbox.ts";
+import { readNetworkPolicy } from "../model/sandbox_read.ts";
+import type { Target } from "../oci/types.ts";
+import { formatCondition } from "../verify/conditions.ts";
+import { verifyBoth } from "../verify/both.ts";
+import type { SignerPolicy } from "../verify/policy.ts";
+import type { TrustedRoot } from "../verify/sigstore/mod.ts";
+import type { EgressPlan } from "./plan.ts";
+import type { EgressResult } from "./result.ts";
+
+/**
+ * Verifies the signed reference with both verdicts and records them in `result`. When ours is
+ * not `True`, throws `VERIFY` (a verdict) or `TRANSIENT` (a fault) with `details.condition`,
+ * `details.controllerCondition` and `details.reference`.
+ *
+ * @example
+ * ```ts
+ * import { verifyStep } from "./handover.ts";
+ * typeof verifyStep; // "function"
+ * ```
+ */
+export async function verifyStep(
+  input: { ref: AllowlistRef; target: Target; policy: SignerPolicy; trustedRoot: TrustedRoot },
+  result: EgressResult,
+  notWritten: string,
+  warn: (line: string) => void,
+): Promise<void> {
+  const both = await verifyBoth(input);
+  const verdict = both.ours;
+  result.verdicts = both;
+  result.verification = formatCondition(verdict.condition);
+  result.verificationCondition = verdict.condition;
+  if (verdict.condition.status === "True" && both.controller.condition.status !== "True") {
+    warn(
+      `⚠ the kars controller will refuse this artifact (predicted): ${
+        formatCondition(both.controller.condition)
+      }`,
+    );
+  }
+  if (verdict.condition.status !== "True") {
+    const { ref } = input;
+    // details.condition lets a caller tell a verdict (False) from a fault (Unknown).
+    throw new KarsError(
+      verdict.verdict ? "VERIFY" : "TRANSIENT",
+      `verification failed; ${notWritten}: ${result.verification}`,
+      {
+        details: {
+          condition: verdict.condition,
+          controllerCondition: both.controller.condition,
+          reference: `${ref.registry}/${ref.repository}@${ref.digest}`,
+        },
+      },
+    );
+  }
+}
+
+/** Inputs of {@link handOver}. */
+export interface HandOverOptions {
+  /** The plan (sink, change, summary). */
+  plan: EgressPlan;
+  /** The result so far (filled in). */
+  result: EgressResult;
+  /** The signed reference. */
+  ref: AllowlistRef;
+  /** The endpoints signed. */
+  endpoints: Endpoint[];
+  /** `Strict` when the mode changes. */
+  egressMode?: "Strict";
+  /** The inline list, when it changed. */
+  allowedEndpoints?: Endpoint[];
+  /** The live sandbox, for a `cluster` sink. */
+  cluster?: { cluster: LiveCluster; live: LiveSandbox };
+  /** Progress lines. */
+  progress: (line: string) => void;
+}
+
+/**
+ * Writes the GitOps manifest, returns the patch document, or patches the live sandbox (only
+ * when the endpoints signed are still what the live sandbox gives); then the summary.
+ *
+ * @example
+ * ```ts
+ * import { handOver } from "./handover.ts";
+ * typeof handOver; // "function"
+ * ```
+ */
+export async function handOver(o: HandOverOptions): Promise<void> {
+  const { plan, result, ref, progress } = o;
+  const { name, namespace } = result.sandbox;
+  const sink = plan.sink;
+  const gitops = () =>
+    emitGitopsManifest({
+      name,
+      namespace,
+      signer: result.signer ?? "unsigned",
+      unsigned: !plan.signing,
+      ...ref,
+      egressMode: o.egressMode,
+      allowedEndpoints: o.allowedEndpoints,
+    });
+  if (sink.kind === "file") {
+    progress(`writing ${sink.path}`);
+    await writeFileAtomic(sink.path, gitops(), { force: sink.force });
+    result.manifestPath = sink.path;
+  } else if (sink.kind === "stdout" || !o.cluster) {
+    result.document = fromUtf8(gitops());
+  } else {
+    const { cluster, live } = o.cluster;
+    const { approve, deny } = plan.change;
+    progress(`patching KarsSandbox ${namespace}/${name}`);
+    await cluster.patch(live, {
+      egressMode: o.egressMode,
+      allowedEndpoints: o.allowedEndpoints,
+      allowlistRef: ref,
+    }, (fresh: LiveSandbox) => {
+      // A concurrent change: only patch if the endpoints we signed are still what we derive.
+      const again = applyApproveDeny(
+        canonicalizeEndpoints(readNetworkPolicy(fresh).allowedEndpoints),
+        approve,
+        deny,
+      );
+      if (JSON.stringify(again.endpoints) !== JSON.stringify(o.endpoints)) {
+        throw new KarsError(
+          "KUBE",
+          `KarsSandbox ${namespace}/${name} changed its endpoints while this run signed them; nothing was patched — re-run kars egress`,
+        );
+      }
+    });
+    result.patched = true;
+  }
+  if (plan.summary !== undefined) {
+    result.summary = renderSummary({
+      sandbox: name,
+      namespace,
+      repository: `${ref.registry}/${ref.repository}`,
+      next: { digest: result.digest, generation: result.generation },
+      previous: result.previous,
+      signer: result.signer,
+      diff: result.diff!,
+      manifestPath: sink.kind === "file" ? sink.label ?? sink.path : undefined,
+    });
+    const path = plan.summary.path;
+    if (path) {
+      await writeFileAtomic(path, new TextEncoder().encode(result.summary), {
+        force: plan.summary.force === true,
+      });
+      progress(`wrote summary ${path}`);
+    }
+  }
+}
