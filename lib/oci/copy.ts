@@ -10,7 +10,7 @@ import { type Digest, digestBytes } from "../encoding/digest.ts";
 import { isKarsError, KarsError } from "../errors.ts";
 import { parallelMap } from "../io/concurrency.ts";
 import type { UploadOptions } from "./registry.ts";
-import { checkContent } from "./registry.ts";
+import { checkContent } from "./content.ts";
 import { referrerDescriptor } from "./referrers.ts";
 import {
   type Descriptor,

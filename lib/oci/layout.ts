@@ -35,8 +35,7 @@ import {
   referrersTag,
   subjectOf,
 } from "./referrers.ts";
-import { checkContent } from "./registry.ts";
-import { verifyingStream } from "./verify_stream.ts";
+import { checkContent, verifyingStream } from "./content.ts";
 import {
   type Descriptor,
   type FetchedManifest,

@@ -13,7 +13,7 @@ import { abortableSleep } from "../io/concurrency.ts";
 import { repositoryScope } from "./auth.ts";
 import { type OpContext, RegistryClient, type RegistryClientOptions } from "./client.ts";
 import { validateRepository, validateTag } from "./reference.ts";
-import { verifyingStream } from "./verify_stream.ts";
+import { checkContent, verifyingStream } from "./content.ts";
 import { writeConfirmed } from "./confirm_write.ts";
 import {
   addToReferrersIndex,
@@ -835,51 +835,4 @@ export function nextLink(link: string | null): string | undefined {
     if (m && /rel="?next"?/i.test(m[2])) return m[1];
   }
   return undefined;
-}
-
-/**
- * Throws `REGISTRY` with `details.reason` `DigestMismatch` when `bytes` do not match
- * `digest` (and `size`); `INPUT` when `digest` is malformed.
- *
- * @example
- * ```ts
- * import { checkContent } from "./registry.ts";
- * checkContent("here", "blob", "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a", new TextEncoder().encode("{}"), 2);
- * ```
- */
-export function checkContent(
-  where: string,
-  what: string,
-  digest: Digest,
-  bytes: Uint8Array,
-  size?: number,
-): void {
-  if (!isDigest(digest)) {
-    throw new KarsError(
-      "INPUT",
-      `${where}: ${what}: ${JSON.stringify(digest)} is not a sha256 digest`,
-    );
-  }
-  if (size !== undefined && bytes.length !== size) {
-    throw new KarsError(
-      "REGISTRY",
-      `${where}: ${what} ${digest} has ${bytes.length} bytes, expected ${size}`,
-      {
-        details: {
-          reason: "DigestMismatch",
-          expected: digest,
-          expectedSize: size,
-          actualSize: bytes.length,
-        },
-      },
-    );
-  }
-  const actual = digestBytes(bytes);
-  if (actual !== digest) {
-    throw new KarsError(
-      "REGISTRY",
-      `${where}: ${what} content has digest ${actual}, expected ${digest}`,
-      { details: { reason: "DigestMismatch", expected: digest, actual } },
-    );
-  }
 }
