@@ -9,7 +9,6 @@
  */
 import { KarsError } from "../errors.ts";
 import { readBodyPrefix, SMALL_BODY_MAX_BYTES } from "../io/body.ts";
-import { abortableSleep } from "../io/concurrency.ts";
 import { formatMs, isDeadlineError, type RequestDeadlines, withDeadlines } from "../io/deadline.ts";
 import {
   basicAuthorization,
@@ -20,6 +19,14 @@ import {
   parseChallenges,
   type Token,
 } from "./auth.ts";
+import {
+  isRetryableStatus,
+  retryAfterMs,
+  type RetryOptions,
+  type RetryPolicy,
+  retryPolicy,
+  withRetries,
+} from "./retry.ts";
 
 /** One logged HTTP request. */
 export interface RequestLogEntry {
@@ -31,21 +38,6 @@ export interface RequestLogEntry {
   status: number;
   /** Duration in milliseconds. */
   ms: number;
-}
-
-/** Retry policy for idempotent requests. */
-export interface RetryOptions {
-  /** Total attempts including the first (default 4). */
-  attempts?: number;
-  /** First backoff in ms (default 200); doubles each time, with full jitter. */
-  baseMs?: number;
-  /** Largest backoff in ms (default 5000). */
-  maxMs?: number;
-  /**
-   * Largest honoured `Retry-After` in ms (default 10000). A server asking for a longer wait
-   * fails the request at once (`TRANSIENT`) instead of holding the caller.
-   */
-  maxRetryAfterMs?: number;
 }
 
 /**
@@ -179,7 +171,7 @@ export class RegistryClient {
   readonly #fetch: typeof fetch;
   readonly #credentials?: CredentialSource;
   readonly #log?: (e: RequestLogEntry) => void;
-  readonly #retry: Required<RetryOptions>;
+  readonly #retry: RetryPolicy;
   /** Deadline per operation in ms. */
   readonly deadlineMs: number;
   readonly #signal?: AbortSignal;
@@ -212,12 +204,7 @@ export class RegistryClient {
     this.#credentials = opts.credentials;
     this.#onWithheld = opts.onWithheld;
     this.#log = opts.log;
-    this.#retry = {
-      attempts: opts.retry?.attempts ?? 4,
-      baseMs: opts.retry?.baseMs ?? 200,
-      maxMs: opts.retry?.maxMs ?? 5000,
-      maxRetryAfterMs: opts.retry?.maxRetryAfterMs ?? 10_000,
-    };
+    this.#retry = retryPolicy(opts.retry);
     this.deadlineMs = opts.deadlineMs ?? 300_000;
     this.#signal = opts.signal;
   }
@@ -254,7 +241,7 @@ export class RegistryClient {
   }
 
   /** Retry policy in force. */
-  get retry(): Readonly<Required<RetryOptions>> {
+  get retry(): RetryPolicy {
     return this.#retry;
   }
 
@@ -323,58 +310,50 @@ export class RegistryClient {
    * Returns the final response whatever its status; network failures and exhausted retries
    * throw `TRANSIENT`.
    */
-  async send(ctx: OpContext, req: RegistryRequest): Promise<Response> {
-    const attempts = req.idempotent ? Math.max(1, this.#retry.attempts) : 1;
-    for (let attempt = 1;; attempt++) {
-      let res: Response;
-      try {
-        res = await this.#sendOnce(ctx, req);
-      } catch (e) {
-        if (e instanceof KarsError && e.code !== "TRANSIENT") throw e;
-        const err = e instanceof KarsError && !isDeadlineError(e)
-          ? e
-          : this.#networkError(ctx, req, e);
-        // A spent command budget is final: no retry.
-        if (isDeadlineError(e) && e.details?.deadline === "total") throw err;
-        if (attempt >= attempts || !(await this.#backoff(ctx, attempt, undefined))) throw err;
-        continue;
-      }
-      if (isRetryableStatus(res.status) && attempt < attempts) {
+  send(ctx: OpContext, req: RegistryRequest): Promise<Response> {
+    const policy = this.#retry;
+    return withRetries<Response>(
+      ctx,
+      policy,
+      req.idempotent ? policy.attempts : 1,
+      async (_, last) => {
+        let res: Response;
+        try {
+          res = await this.#sendOnce(ctx, req);
+        } catch (e) {
+          if (e instanceof KarsError && e.code !== "TRANSIENT") throw e;
+          const err = e instanceof KarsError && !isDeadlineError(e)
+            ? e
+            : this.#networkError(ctx, req, e);
+          // A spent command budget is final: no retry.
+          if (isDeadlineError(e) && e.details?.deadline === "total") throw err;
+          return { retry: err };
+        }
+        if (!isRetryableStatus(res.status) || last) return { done: res };
         const delay = retryAfterMs(res.headers.get("retry-after"));
         await res.body?.cancel();
-        if (delay !== undefined && delay > this.#retry.maxRetryAfterMs) {
+        const details = { status: res.status, registry: this.registry, repository: ctx.repository };
+        if (delay !== undefined && delay > policy.maxRetryAfterMs) {
           throw new KarsError(
             "TRANSIENT",
             `${this.registry}/${ctx.repository}: ${ctx.op}: HTTP ${res.status} with Retry-After ${
               formatMs(delay)
             }, longer than the ${
-              formatMs(this.#retry.maxRetryAfterMs)
+              formatMs(policy.maxRetryAfterMs)
             } this client waits; try again later`,
-            {
-              details: {
-                status: res.status,
-                registry: this.registry,
-                repository: ctx.repository,
-                retryAfterMs: delay,
-              },
-            },
+            { details: { ...details, retryAfterMs: delay } },
           );
         }
-        if (
-          await this.#backoff(
-            ctx,
-            attempt,
-            delay === undefined ? undefined : Math.min(delay, this.#retry.maxRetryAfterMs),
-          )
-        ) continue;
-        throw new KarsError(
-          "TRANSIENT",
-          `${this.registry}/${ctx.repository}: ${ctx.op}: HTTP ${res.status} and no time left before the deadline; try again later`,
-          { details: { status: res.status, registry: this.registry, repository: ctx.repository } },
-        );
-      }
-      return res;
-    }
+        return {
+          retry: new KarsError(
+            "TRANSIENT",
+            `${this.registry}/${ctx.repository}: ${ctx.op}: HTTP ${res.status} and no time left before the deadline; try again later`,
+            { details },
+          ),
+          afterMs: delay === undefined ? undefined : Math.min(delay, policy.maxRetryAfterMs),
+        };
+      },
+    );
   }
 
   #networkError(ctx: OpContext, req: RegistryRequest, cause: unknown): KarsError {
@@ -404,18 +383,6 @@ export class RegistryClient {
         },
       },
     );
-  }
-
-  async #backoff(
-    ctx: OpContext,
-    attempt: number,
-    retryAfter: number | undefined,
-  ): Promise<boolean> {
-    const exp = Math.min(this.#retry.maxMs, this.#retry.baseMs * 2 ** (attempt - 1));
-    const delay = retryAfter ?? Math.floor(exp / 2 + Math.random() * exp / 2);
-    if (Date.now() + delay >= ctx.deadline || ctx.signal.aborted) return false;
-    await abortableSleep(delay, ctx.signal);
-    return !ctx.signal.aborted;
   }
 
   async #fetchLogged(url: URL, init: RequestInit): Promise<Response> {
@@ -660,35 +627,4 @@ export class RegistryClient {
       },
     );
   }
-}
-
-/**
- * True for 408, 429 and 5xx.
- *
- * @example
- * ```ts
- * import { isRetryableStatus } from "./client.ts";
- * isRetryableStatus(503); // true
- * ```
- */
-export function isRetryableStatus(status: number): boolean {
-  return status === 408 || status === 429 || (status >= 500 && status <= 599);
-}
-
-/**
- * Parses `Retry-After` (delta seconds or HTTP date) into ms; `undefined` when absent/invalid.
- *
- * @example
- * ```ts
- * import { retryAfterMs } from "./client.ts";
- * retryAfterMs("2"); // 2000
- * ```
- */
-export function retryAfterMs(value: string | null, now = Date.now()): number | undefined {
-  if (!value) return undefined;
-  const v = value.trim();
-  if (/^\d+$/.test(v)) return Number(v) * 1000;
-  const t = Date.parse(v);
-  if (Number.isNaN(t)) return undefined;
-  return Math.max(0, t - now);
 }

@@ -60,8 +60,8 @@ export type {
   RegistryClientOptions,
   RegistryRequest,
   RequestLogEntry,
-  RetryOptions,
 } from "./client.ts";
+export type { RetryOptions } from "./retry.ts";
 export type { Credential, CredentialContext, CredentialSource } from "./auth.ts";
 export { defaultCredentials } from "./docker_config.ts";
 export type { DefaultCredentialsOptions, Env, HelperRunner } from "./docker_config.ts";

@@ -9,10 +9,10 @@ import { concatBytes, toHex } from "../encoding/bytes.ts";
 import { type Digest, digestBytes, isDigest } from "../encoding/digest.ts";
 import { KarsError } from "../errors.ts";
 import { MANIFEST_MAX_BYTES, readBody, readBodyPrefix, SMALL_BODY_MAX_BYTES } from "../io/body.ts";
-import { abortableSleep } from "../io/concurrency.ts";
 import { repositoryScope } from "./auth.ts";
 import { type OpContext, RegistryClient, type RegistryClientOptions } from "./client.ts";
 import { validateRepository, validateTag } from "./reference.ts";
+import { withRetries } from "./retry.ts";
 import { checkContent, verifyingStream } from "./content.ts";
 import { writeConfirmed } from "./confirm_write.ts";
 import {
@@ -359,25 +359,18 @@ export class RegistryTarget implements Target {
       return Promise.reject(e);
     }
     return this.#op(`push blob ${desc.digest}`, async (ctx) => {
-      const attempts = Math.max(1, this.client.retry.attempts);
-      for (let attempt = 1;; attempt++) {
+      // A transient failure restarts the whole upload: a session cannot be resumed.
+      await withRetries(ctx, this.client.retry, this.client.retry.attempts, async () => {
         try {
           const mountFrom = opts.mountFrom ?? this.client.blobHome(desc.digest, this.repository);
           await this.#uploadOnce(ctx, desc.digest, data, mountFrom ? { mountFrom } : {});
-          this.client.rememberBlob(desc.digest, this.repository);
-          return;
+          return { done: undefined };
         } catch (e) {
-          const transient = e instanceof KarsError && e.code === "TRANSIENT";
-          if (!transient || attempt >= attempts || ctx.signal.aborted) throw e;
-          const delay = Math.min(
-            this.client.retry.maxMs,
-            this.client.retry.baseMs * 2 ** (attempt - 1),
-          );
-          if (Date.now() + delay >= ctx.deadline) throw e;
-          await abortableSleep(delay, ctx.signal);
-          if (ctx.signal.aborted) throw e;
+          if (!(e instanceof KarsError && e.code === "TRANSIENT") || ctx.signal.aborted) throw e;
+          return { retry: e };
         }
-      }
+      });
+      this.client.rememberBlob(desc.digest, this.repository);
     }, opts.signal);
   }
 
