@@ -1,24 +1,19 @@
 /**
  * The HTTP engine under {@link RegistryTarget}: one registry host, `fetch` injected, manual
- * redirects (credentials never cross to another origin), the Docker auth challenge flow with
- * per-scope token cache, retries with exponential backoff and jitter for idempotent requests,
- * a per-operation deadline, a request log with secrets redacted, and registry errors mapped
- * to {@link KarsError} codes.
+ * redirects (credentials never cross to another origin), a per-operation deadline, and
+ * retries of idempotent requests. Its parts live beside it: the auth challenge flow and
+ * token cache (`registry_auth.ts`), the retry policy (`retry.ts`), the request log with
+ * secrets redacted (`request_log.ts`), and failure answers mapped to {@link KarsError}
+ * codes (`registry_errors.ts`).
  *
  * @module
  */
 import { KarsError } from "../errors.ts";
-import { readBodyPrefix, SMALL_BODY_MAX_BYTES } from "../io/body.ts";
 import { formatMs, isDeadlineError, type RequestDeadlines, withDeadlines } from "../io/deadline.ts";
-import {
-  basicAuthorization,
-  type Challenge,
-  type Credential,
-  type CredentialSource,
-  fetchToken,
-  parseChallenges,
-  type Token,
-} from "./auth.ts";
+import type { CredentialSource } from "./auth.ts";
+import { RegistryAuth } from "./registry_auth.ts";
+import { registryError } from "./registry_errors.ts";
+import { loggedFetch, redactUrl, type RequestLogEntry } from "./request_log.ts";
 import {
   isRetryableStatus,
   retryAfterMs,
@@ -27,18 +22,6 @@ import {
   retryPolicy,
   withRetries,
 } from "./retry.ts";
-
-/** One logged HTTP request. */
-export interface RequestLogEntry {
-  /** HTTP method. */
-  method: string;
-  /** URL with credentials and secret query parameters redacted, `_state` shortened. */
-  url: string;
-  /** HTTP status, or 0 when no response arrived. */
-  status: number;
-  /** Duration in milliseconds. */
-  ms: number;
-}
 
 /**
  * Options of {@link RegistryClient}. `connectTimeoutMs` and `idleTimeoutMs` (default 30 s
@@ -102,43 +85,6 @@ export interface RegistryRequest {
 }
 
 const LOOPBACK = /^(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/i;
-const SECRET_PARAMS =
-  /^(token|access_token|refresh_token|password|code|sig|signature|x-amz-signature|x-amz-credential|x-amz-security-token|se|sv|skoid|sktid|skt|ske|sks|skv|client_secret|assertion)$/i;
-
-/**
- * Redacts a URL for logs: drops userinfo, replaces secret query values by `REDACTED`, and
- * shortens upload `_state` values.
- *
- * @example
- * ```ts
- * import { redactUrl } from "./client.ts";
- * redactUrl("https://u:p@r.io/v2/?access_token=abc&n=1"); // "https://r.io/v2/?access_token=REDACTED&n=1"
- * ```
- */
-export function redactUrl(raw: string): string {
-  let u: URL;
-  try {
-    u = new URL(raw);
-  } catch {
-    return "<invalid url>";
-  }
-  u.username = "";
-  u.password = "";
-  if (!u.search) return u.href;
-  const parts = u.search.slice(1).split("&").map((kv) => {
-    const eq = kv.indexOf("=");
-    const k = eq < 0 ? kv : kv.slice(0, eq);
-    let name = k;
-    try {
-      name = decodeURIComponent(k);
-    } catch { /* keep raw */ }
-    if (SECRET_PARAMS.test(name)) return `${k}=REDACTED`;
-    if (name === "_state" && eq >= 0) return `${k}=${kv.slice(eq + 1, eq + 9)}…`;
-    return kv;
-  });
-  return `${u.origin}${u.pathname}?${parts.join("&")}`;
-}
-
 /**
  * True for hosts that get plain HTTP automatically (`localhost`, `127.0.0.1`, `[::1]`).
  *
@@ -168,20 +114,12 @@ export class RegistryClient {
   readonly registry: string;
   /** `http(s)://host[:port]`. */
   readonly baseUrl: string;
-  readonly #fetch: typeof fetch;
-  readonly #credentials?: CredentialSource;
-  readonly #log?: (e: RequestLogEntry) => void;
+  readonly #fetch: (url: URL, init: RequestInit) => Promise<Response>;
+  readonly #auth: RegistryAuth;
   readonly #retry: RetryPolicy;
   /** Deadline per operation in ms. */
   readonly deadlineMs: number;
   readonly #signal?: AbortSignal;
-  #credential?: Promise<Credential | undefined>;
-  readonly #onWithheld?: (note: string) => void;
-  readonly #withheld = new Set<string>();
-  #bearer?: Challenge;
-  #basic = false;
-  #tokens = new Map<string, Token>();
-  #tokenFetches = new Map<string, { promise: Promise<Token>; signal: AbortSignal }>();
   #blobHomes = new Map<string, string>();
 
   /**
@@ -197,13 +135,19 @@ export class RegistryClient {
       ? "registry-1.docker.io"
       : this.registry;
     this.baseUrl = `${http ? "http" : "https"}://${apiHost}`;
-    this.#fetch = withDeadlines(opts.fetch ?? globalThis.fetch.bind(globalThis), {
+    const f = withDeadlines(opts.fetch ?? globalThis.fetch.bind(globalThis), {
       ...(opts.connectTimeoutMs !== undefined ? { connectTimeoutMs: opts.connectTimeoutMs } : {}),
       ...(opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: opts.idleTimeoutMs } : {}),
     });
-    this.#credentials = opts.credentials;
-    this.#onWithheld = opts.onWithheld;
-    this.#log = opts.log;
+    this.#fetch = loggedFetch((url, init) => f(url, { ...init, redirect: "manual" }), opts.log);
+    this.#auth = new RegistryAuth({
+      registry: this.registry,
+      baseUrl: this.baseUrl,
+      credentials: opts.credentials,
+      onWithheld: opts.onWithheld,
+      fetch: f,
+      log: opts.log,
+    });
     this.#retry = retryPolicy(opts.retry);
     this.deadlineMs = opts.deadlineMs ?? 300_000;
     this.#signal = opts.signal;
@@ -385,152 +329,27 @@ export class RegistryClient {
     );
   }
 
-  async #fetchLogged(url: URL, init: RequestInit): Promise<Response> {
-    const t0 = Date.now();
-    try {
-      const res = await this.#fetch(url, { ...init, redirect: "manual" });
-      this.#log?.({
-        method: init.method ?? "GET",
-        url: redactUrl(url.href),
-        status: res.status,
-        ms: Date.now() - t0,
-      });
-      return res;
-    } catch (e) {
-      this.#log?.({
-        method: init.method ?? "GET",
-        url: redactUrl(url.href),
-        status: 0,
-        ms: Date.now() - t0,
-      });
-      throw e;
-    }
-  }
-
-  #noteWithheld = (note: string): void => {
-    if (this.#withheld.has(note) || this.#withheld.size >= 20) return;
-    this.#withheld.add(note);
-    this.#onWithheld?.(note);
-  };
-
-  #credentialOnce(): Promise<Credential | undefined> {
-    if (!this.#credential) {
-      this.#credential = this.#credentials
-        ? this.#credentials(this.registry, { withheld: this.#noteWithheld })
-        : Promise.resolve(undefined);
-    }
-    return this.#credential;
-  }
-
-  async #authorization(
-    ctx: OpContext,
-    scopes: string[],
-    force: boolean,
-    rejected?: string,
-  ): Promise<string | undefined> {
-    // Credentials are looked up only once the registry has asked for them (a helper is never
-    // run, nor a config file read, for an anonymous registry).
-    if (!this.#bearer && !this.#basic) return undefined;
-    const cred = await this.#credentialOnce();
-    if (this.#bearer) {
-      if (cred?.accessToken && !cred.refreshToken && !cred.username) {
-        return `Bearer ${cred.accessToken}`;
-      }
-      const key = [...scopes].sort().join(" ");
-      const cached = this.#tokens.get(key);
-      // A forced refresh is skipped when another request has already replaced the token that
-      // the registry refused.
-      if (
-        cached && cached.expiresAt > Date.now() &&
-        (!force || `Bearer ${cached.token}` !== rejected)
-      ) return `Bearer ${cached.token}`;
-      const realm = this.#bearer.params.realm;
-      if (!realm) {
-        throw new KarsError(
-          "REGISTRY",
-          `${this.registry}: Bearer challenge without realm; the registry is misconfigured`,
-        );
-      }
-      // Credentials follow the realm only where checkTokenRealm allows (https, same host).
-      const tok = await this.#sharedToken(ctx, key, () =>
-        fetchToken({
-          realm,
-          service: this.#bearer!.params.service,
-          scopes,
-          credential: cred,
-          registryUrl: this.baseUrl,
-          onWithheld: this.#noteWithheld,
-          fetch: this.#fetch,
-          signal: ctx.signal,
-          onRequest: (method, url, status, ms) =>
-            this.#log?.({ method, url: redactUrl(url), status, ms }),
-        }));
-      this.#tokens.set(key, tok);
-      return `Bearer ${tok.token}`;
-    }
-    if (this.#basic && cred?.username !== undefined && cred.password !== undefined) {
-      return basicAuthorization(cred.username, cred.password);
-    }
-    return undefined;
-  }
-
-  /**
-   * One token request per scope set at a time: concurrent requests (sibling uploads) share
-   * it. When the sharer that started it is cancelled, the others request their own.
-   */
-  async #sharedToken(ctx: OpContext, key: string, get: () => Promise<Token>): Promise<Token> {
-    for (;;) {
-      const running = this.#tokenFetches.get(key);
-      if (!running) {
-        const entry = { promise: get(), signal: ctx.signal };
-        this.#tokenFetches.set(key, entry);
-        try {
-          return await entry.promise;
-        } finally {
-          if (this.#tokenFetches.get(key) === entry) this.#tokenFetches.delete(key);
-        }
-      }
-      try {
-        return await running.promise;
-      } catch (e) {
-        if (!running.signal.aborted || ctx.signal.aborted) throw e;
-        if (this.#tokenFetches.get(key) === running) this.#tokenFetches.delete(key);
-      }
-    }
-  }
-
   async #sendOnce(ctx: OpContext, req: RegistryRequest): Promise<Response> {
     const origin = new URL(this.baseUrl).origin;
     let url = this.url(req.url);
     let method = req.method;
     let body = req.body;
     let auth = url.origin === origin
-      ? await this.#authorization(ctx, req.scopes, false)
+      ? await this.#auth.authorization(ctx.signal, req.scopes)
       : undefined;
     let reauthed = false;
     for (let hop = 0;; hop++) {
       const headers = new Headers(req.headers);
       if (auth && url.origin === origin) headers.set("authorization", auth);
-      const res = await this.#fetchLogged(url, {
+      const res = await this.#fetch(url, {
         method,
         headers,
         body: body as BodyInit | undefined,
         signal: ctx.signal,
       });
       if (res.status === 401 && url.origin === origin && !reauthed) {
-        const challenges = parseChallenges(res.headers.get("www-authenticate") ?? "");
-        const bearer = challenges.find((c) => c.scheme === "bearer");
-        const basic = challenges.find((c) => c.scheme === "basic");
-        const cred = await this.#credentialOnce();
-        let next: string | undefined;
-        if (bearer) {
-          this.#bearer = bearer;
-          next = await this.#authorization(ctx, req.scopes, true, auth);
-        } else if (basic && cred?.username !== undefined && cred.password !== undefined) {
-          this.#basic = true;
-          next = await this.#authorization(ctx, req.scopes, true);
-        }
-        if (next !== undefined && (next !== auth || bearer)) {
+        const next = await this.#auth.challenged(res, ctx.signal, req.scopes, auth);
+        if (next !== undefined) {
           await res.body?.cancel();
           auth = next;
           reauthed = true;
@@ -582,49 +401,11 @@ export class RegistryClient {
    * registry, repository, operation, status and the registry's error code, and what to do.
    */
   async fail(ctx: OpContext, res: Response): Promise<never> {
-    // Error bodies are only quoted: read at most 1 MiB of them.
-    const text = new TextDecoder().decode(await readBodyPrefix(res, SMALL_BODY_MAX_BYTES));
-    let codes: string[] = [];
-    let messages: string[] = [];
-    try {
-      const j = JSON.parse(text) as { errors?: { code?: string; message?: string }[] };
-      codes = (j.errors ?? []).map((e) => String(e.code ?? "")).filter(Boolean);
-      messages = (j.errors ?? []).map((e) => String(e.message ?? "")).filter(Boolean);
-    } catch { /* not JSON */ }
-    const s = res.status;
-    const code = s === 404
-      ? "NOT_FOUND"
-      : s === 401 || s === 403
-      ? "AUTH"
-      : isRetryableStatus(s)
-      ? "TRANSIENT"
-      : "REGISTRY";
-    const hint = s === 401
-      ? "log in (docker login, or KARS_REGISTRY_USERNAME/KARS_REGISTRY_PASSWORD) or check the credentials"
-      : s === 403
-      ? "the credentials lack permission for this repository; check the role or scope granted"
-      : s === 404
-      ? "check the registry, repository name and reference"
-      : code === "TRANSIENT"
-      ? "the registry is failing or overloaded; try again later"
-      : "check the request against the registry's documentation";
-    const regCode = codes.length ? ` ${codes.join(",")}` : "";
-    const withheld = (s === 401 || s === 403) && this.#withheld.size
-      ? ` (withheld: ${[...this.#withheld].join("; ")})`
-      : "";
-    const regMsg = messages.length ? ` (${messages.join("; ").slice(0, 300)})` : "";
-    throw new KarsError(
-      code,
-      `${this.registry}/${ctx.repository}: ${ctx.op}: HTTP ${s}${regCode}${regMsg}; ${hint}${withheld}`,
-      {
-        details: {
-          registry: this.registry,
-          repository: ctx.repository,
-          operation: ctx.op,
-          status: s,
-          registryCodes: codes,
-        },
-      },
-    );
+    throw await registryError(res, {
+      registry: this.registry,
+      repository: ctx.repository,
+      op: ctx.op,
+      withheld: this.#auth.withheld,
+    });
   }
 }

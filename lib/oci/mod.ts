@@ -55,12 +55,8 @@ export type { Reference } from "./reference.ts";
 
 // The registry client and credentials.
 export { RegistryClient } from "./client.ts";
-export type {
-  OpContext,
-  RegistryClientOptions,
-  RegistryRequest,
-  RequestLogEntry,
-} from "./client.ts";
+export type { OpContext, RegistryClientOptions, RegistryRequest } from "./client.ts";
+export type { RequestLogEntry } from "./request_log.ts";
 export type { RetryOptions } from "./retry.ts";
 export type { Credential, CredentialContext, CredentialSource } from "./auth.ts";
 export { defaultCredentials } from "./docker_config.ts";

@@ -7,7 +7,7 @@ import { allowlistArtifact } from "../support/oci_fixtures.ts";
 import assert from "assert";
 import { isKarsError } from "../../lib/errors.ts";
 import { staticCredentials } from "../../lib/oci/auth.ts";
-import type { RequestLogEntry } from "../../lib/oci/client.ts";
+import type { RequestLogEntry } from "../../lib/oci/request_log.ts";
 import { retryAfterMs } from "../../lib/oci/retry.ts";
 import { pushArtifact } from "../../lib/oci/copy.ts";
 import { RegistryTarget } from "../../lib/oci/registry.ts";
