@@ -9,7 +9,7 @@ import { fromUtf8 } from "../encoding/bytes.ts";
 import { type Digest, digestBytes } from "../encoding/digest.ts";
 import { isKarsError, KarsError } from "../errors.ts";
 import { parallelMap } from "../io/concurrency.ts";
-import type { UploadOptions } from "./registry.ts";
+import type { UploadOptions } from "./blob_upload.ts";
 import { checkContent } from "./content.ts";
 import { referrerDescriptor } from "./referrers.ts";
 import {

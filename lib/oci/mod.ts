@@ -45,7 +45,8 @@ export type {
 export { MemoryTarget } from "./memory.ts";
 export { LayoutTarget } from "./layout.ts";
 export { RegistryTarget } from "./registry.ts";
-export type { RegistryTargetOptions, UploadOptions } from "./registry.ts";
+export type { RegistryTargetOptions } from "./registry.ts";
+export type { BlobUploadOptions, UploadOptions } from "./blob_upload.ts";
 export { openTarget } from "./open.ts";
 export type { OpenTargetOptions } from "./open.ts";
 export { copy, pushArtifact } from "./copy.ts";
