@@ -13,7 +13,7 @@ import type { Digest } from "../encoding/digest.ts";
 import { KarsError } from "../errors.ts";
 import { readGitopsManifest } from "../gitops/manifest.ts";
 import { parseAllowlistManifest } from "../oci/artifact.ts";
-import { defaultCredentials } from "../oci/docker_config.ts";
+import { defaultCredentials } from "../oci/credentials.ts";
 import { LayoutTarget } from "../oci/layout.ts";
 import { RegistryTarget } from "../oci/registry.ts";
 import type { Target } from "../oci/types.ts";

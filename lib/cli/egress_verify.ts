@@ -8,7 +8,7 @@ import { isAbsolute, join } from "node:path";
 import { fromUtf8 } from "../encoding/bytes.ts";
 import { KarsError } from "../errors.ts";
 import { ALLOWLIST_MEDIA_TYPE } from "../oci/artifact.ts";
-import { defaultCredentials } from "../oci/docker_config.ts";
+import { defaultCredentials } from "../oci/credentials.ts";
 import { LayoutTarget } from "../oci/layout.ts";
 import { RegistryTarget } from "../oci/registry.ts";
 import type { Target } from "../oci/types.ts";

@@ -185,7 +185,7 @@ export class RegistryClient {
   }
 
   /** Retry policy in force. */
-  get retry(): RetryPolicy {
+  get retry(): Readonly<Required<RetryOptions>> {
     return this.#retry;
   }
 

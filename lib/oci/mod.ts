@@ -60,8 +60,10 @@ export type { OpContext, RegistryClientOptions, RegistryRequest } from "./client
 export type { RequestLogEntry } from "./request_log.ts";
 export type { RetryOptions } from "./retry.ts";
 export type { Credential, CredentialContext, CredentialSource } from "./auth.ts";
-export { defaultCredentials } from "./docker_config.ts";
-export type { DefaultCredentialsOptions, Env, HelperRunner } from "./docker_config.ts";
+export { defaultCredentials } from "./credentials.ts";
+export type { DefaultCredentialsOptions } from "./credentials.ts";
+export type { Env } from "./docker_config.ts";
+export type { HelperRunner } from "./credential_helper.ts";
 export { checkRegistryAllowed, parseRegistryHost } from "./registry_host.ts";
 export type { RegistryAllowed } from "./registry_host.ts";
 

@@ -37,7 +37,7 @@ export interface RegistryTargetOptions extends RegistryClientOptions, BlobUpload
  *
  * Plain HTTP is used automatically for `localhost`, `127.0.0.1` and `[::1]`, otherwise only
  * with `plainHttp: true`. Pass `fetch` to carry TLS options (custom CA), `credentials` for
- * auth (see `credentialChain` in `docker_config.ts`), `log` to see every request.
+ * auth (see `defaultCredentials` in `credentials.ts`), `log` to see every request.
  *
  * @example
  * ```ts

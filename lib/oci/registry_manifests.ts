@@ -39,7 +39,12 @@ import {
  * const headers = { accept: MANIFEST_ACCEPT };
  * ```
  */
-export const MANIFEST_ACCEPT = [OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST]
+export const MANIFEST_ACCEPT: string = [
+  OCI_MANIFEST,
+  OCI_INDEX,
+  DOCKER_MANIFEST,
+  DOCKER_MANIFEST_LIST,
+]
   .join(", ");
 
 /**

@@ -37,7 +37,7 @@ import {
 } from "../oci/artifact.ts";
 import { openTarget, type OpenTargetOptions } from "../oci/open.ts";
 import { pushArtifact } from "../oci/copy.ts";
-import { defaultCredentials } from "../oci/docker_config.ts";
+import { defaultCredentials } from "../oci/credentials.ts";
 import { createFetch } from "../io/transport.ts";
 import { OCI_MANIFEST, type Target } from "../oci/types.ts";
 import { type KarsSandbox, readNetworkPolicy, selectSandbox } from "../model/sandbox_read.ts";
