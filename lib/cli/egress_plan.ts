@@ -13,7 +13,7 @@ import { readInputText } from "../encoding/yaml_read.ts";
 import { KarsError } from "../errors.ts";
 import { createFetch } from "../io/transport.ts";
 import type { Credential } from "../oci/auth.ts";
-import { defaultCredentials } from "../oci/docker_config.ts";
+import { defaultCredentials } from "../oci/credentials.ts";
 import { LayoutTarget } from "../oci/layout.ts";
 import { RegistryTarget } from "../oci/registry.ts";
 import { validateRepository } from "../oci/reference.ts";

@@ -11,7 +11,7 @@ import { stat } from "node:fs/promises";
 import { isAbsolute, join } from "node:path";
 import { fromUtf8 } from "../encoding/bytes.ts";
 import { KarsError } from "../errors.ts";
-import { defaultCredentials } from "../oci/docker_config.ts";
+import { defaultCredentials } from "../oci/credentials.ts";
 import { RegistryTarget } from "../oci/registry.ts";
 import { unionRegistries } from "../oci/registry_host.ts";
 import { createFetch } from "../io/transport.ts";

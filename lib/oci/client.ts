@@ -1,52 +1,27 @@
 /**
  * The HTTP engine under {@link RegistryTarget}: one registry host, `fetch` injected, manual
- * redirects (credentials never cross to another origin), the Docker auth challenge flow with
- * per-scope token cache, retries with exponential backoff and jitter for idempotent requests,
- * a per-operation deadline, a request log with secrets redacted, and registry errors mapped
- * to {@link KarsError} codes.
+ * redirects (credentials never cross to another origin), a per-operation deadline, and
+ * retries of idempotent requests. Its parts live beside it: the auth challenge flow and
+ * token cache (`registry_auth.ts`), the retry policy (`retry.ts`), the request log with
+ * secrets redacted (`request_log.ts`), and failure answers mapped to {@link KarsError}
+ * codes (`registry_errors.ts`).
  *
  * @module
  */
 import { KarsError } from "../errors.ts";
-import { readBodyPrefix, SMALL_BODY_MAX_BYTES } from "../io/body.ts";
-import { abortableSleep } from "../io/concurrency.ts";
 import { formatMs, isDeadlineError, type RequestDeadlines, withDeadlines } from "../io/deadline.ts";
+import type { CredentialSource } from "./auth.ts";
+import { RegistryAuth } from "./registry_auth.ts";
+import { registryError } from "./registry_errors.ts";
+import { loggedFetch, redactUrl, type RequestLogEntry } from "./request_log.ts";
 import {
-  basicAuthorization,
-  type Challenge,
-  type Credential,
-  type CredentialSource,
-  fetchToken,
-  parseChallenges,
-  type Token,
-} from "./auth.ts";
-
-/** One logged HTTP request. */
-export interface RequestLogEntry {
-  /** HTTP method. */
-  method: string;
-  /** URL with credentials and secret query parameters redacted, `_state` shortened. */
-  url: string;
-  /** HTTP status, or 0 when no response arrived. */
-  status: number;
-  /** Duration in milliseconds. */
-  ms: number;
-}
-
-/** Retry policy for idempotent requests. */
-export interface RetryOptions {
-  /** Total attempts including the first (default 4). */
-  attempts?: number;
-  /** First backoff in ms (default 200); doubles each time, with full jitter. */
-  baseMs?: number;
-  /** Largest backoff in ms (default 5000). */
-  maxMs?: number;
-  /**
-   * Largest honoured `Retry-After` in ms (default 10000). A server asking for a longer wait
-   * fails the request at once (`TRANSIENT`) instead of holding the caller.
-   */
-  maxRetryAfterMs?: number;
-}
+  isRetryableStatus,
+  retryAfterMs,
+  type RetryOptions,
+  type RetryPolicy,
+  retryPolicy,
+  withRetries,
+} from "./retry.ts";
 
 /**
  * Options of {@link RegistryClient}. `connectTimeoutMs` and `idleTimeoutMs` (default 30 s
@@ -110,43 +85,6 @@ export interface RegistryRequest {
 }
 
 const LOOPBACK = /^(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/i;
-const SECRET_PARAMS =
-  /^(token|access_token|refresh_token|password|code|sig|signature|x-amz-signature|x-amz-credential|x-amz-security-token|se|sv|skoid|sktid|skt|ske|sks|skv|client_secret|assertion)$/i;
-
-/**
- * Redacts a URL for logs: drops userinfo, replaces secret query values by `REDACTED`, and
- * shortens upload `_state` values.
- *
- * @example
- * ```ts
- * import { redactUrl } from "./client.ts";
- * redactUrl("https://u:p@r.io/v2/?access_token=abc&n=1"); // "https://r.io/v2/?access_token=REDACTED&n=1"
- * ```
- */
-export function redactUrl(raw: string): string {
-  let u: URL;
-  try {
-    u = new URL(raw);
-  } catch {
-    return "<invalid url>";
-  }
-  u.username = "";
-  u.password = "";
-  if (!u.search) return u.href;
-  const parts = u.search.slice(1).split("&").map((kv) => {
-    const eq = kv.indexOf("=");
-    const k = eq < 0 ? kv : kv.slice(0, eq);
-    let name = k;
-    try {
-      name = decodeURIComponent(k);
-    } catch { /* keep raw */ }
-    if (SECRET_PARAMS.test(name)) return `${k}=REDACTED`;
-    if (name === "_state" && eq >= 0) return `${k}=${kv.slice(eq + 1, eq + 9)}…`;
-    return kv;
-  });
-  return `${u.origin}${u.pathname}?${parts.join("&")}`;
-}
-
 /**
  * True for hosts that get plain HTTP automatically (`localhost`, `127.0.0.1`, `[::1]`).
  *
@@ -176,20 +114,12 @@ export class RegistryClient {
   readonly registry: string;
   /** `http(s)://host[:port]`. */
   readonly baseUrl: string;
-  readonly #fetch: typeof fetch;
-  readonly #credentials?: CredentialSource;
-  readonly #log?: (e: RequestLogEntry) => void;
-  readonly #retry: Required<RetryOptions>;
+  readonly #fetch: (url: URL, init: RequestInit) => Promise<Response>;
+  readonly #auth: RegistryAuth;
+  readonly #retry: RetryPolicy;
   /** Deadline per operation in ms. */
   readonly deadlineMs: number;
   readonly #signal?: AbortSignal;
-  #credential?: Promise<Credential | undefined>;
-  readonly #onWithheld?: (note: string) => void;
-  readonly #withheld = new Set<string>();
-  #bearer?: Challenge;
-  #basic = false;
-  #tokens = new Map<string, Token>();
-  #tokenFetches = new Map<string, { promise: Promise<Token>; signal: AbortSignal }>();
   #blobHomes = new Map<string, string>();
 
   /**
@@ -205,19 +135,20 @@ export class RegistryClient {
       ? "registry-1.docker.io"
       : this.registry;
     this.baseUrl = `${http ? "http" : "https"}://${apiHost}`;
-    this.#fetch = withDeadlines(opts.fetch ?? globalThis.fetch.bind(globalThis), {
+    const f = withDeadlines(opts.fetch ?? globalThis.fetch.bind(globalThis), {
       ...(opts.connectTimeoutMs !== undefined ? { connectTimeoutMs: opts.connectTimeoutMs } : {}),
       ...(opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: opts.idleTimeoutMs } : {}),
     });
-    this.#credentials = opts.credentials;
-    this.#onWithheld = opts.onWithheld;
-    this.#log = opts.log;
-    this.#retry = {
-      attempts: opts.retry?.attempts ?? 4,
-      baseMs: opts.retry?.baseMs ?? 200,
-      maxMs: opts.retry?.maxMs ?? 5000,
-      maxRetryAfterMs: opts.retry?.maxRetryAfterMs ?? 10_000,
-    };
+    this.#fetch = loggedFetch((url, init) => f(url, { ...init, redirect: "manual" }), opts.log);
+    this.#auth = new RegistryAuth({
+      registry: this.registry,
+      baseUrl: this.baseUrl,
+      credentials: opts.credentials,
+      onWithheld: opts.onWithheld,
+      fetch: f,
+      log: opts.log,
+    });
+    this.#retry = retryPolicy(opts.retry);
     this.deadlineMs = opts.deadlineMs ?? 300_000;
     this.#signal = opts.signal;
   }
@@ -323,58 +254,50 @@ export class RegistryClient {
    * Returns the final response whatever its status; network failures and exhausted retries
    * throw `TRANSIENT`.
    */
-  async send(ctx: OpContext, req: RegistryRequest): Promise<Response> {
-    const attempts = req.idempotent ? Math.max(1, this.#retry.attempts) : 1;
-    for (let attempt = 1;; attempt++) {
-      let res: Response;
-      try {
-        res = await this.#sendOnce(ctx, req);
-      } catch (e) {
-        if (e instanceof KarsError && e.code !== "TRANSIENT") throw e;
-        const err = e instanceof KarsError && !isDeadlineError(e)
-          ? e
-          : this.#networkError(ctx, req, e);
-        // A spent command budget is final: no retry.
-        if (isDeadlineError(e) && e.details?.deadline === "total") throw err;
-        if (attempt >= attempts || !(await this.#backoff(ctx, attempt, undefined))) throw err;
-        continue;
-      }
-      if (isRetryableStatus(res.status) && attempt < attempts) {
+  send(ctx: OpContext, req: RegistryRequest): Promise<Response> {
+    const policy = this.#retry;
+    return withRetries<Response>(
+      ctx,
+      policy,
+      req.idempotent ? policy.attempts : 1,
+      async (_, last) => {
+        let res: Response;
+        try {
+          res = await this.#sendOnce(ctx, req);
+        } catch (e) {
+          if (e instanceof KarsError && e.code !== "TRANSIENT") throw e;
+          const err = e instanceof KarsError && !isDeadlineError(e)
+            ? e
+            : this.#networkError(ctx, req, e);
+          // A spent command budget is final: no retry.
+          if (isDeadlineError(e) && e.details?.deadline === "total") throw err;
+          return { retry: err };
+        }
+        if (!isRetryableStatus(res.status) || last) return { done: res };
         const delay = retryAfterMs(res.headers.get("retry-after"));
         await res.body?.cancel();
-        if (delay !== undefined && delay > this.#retry.maxRetryAfterMs) {
+        const details = { status: res.status, registry: this.registry, repository: ctx.repository };
+        if (delay !== undefined && delay > policy.maxRetryAfterMs) {
           throw new KarsError(
             "TRANSIENT",
             `${this.registry}/${ctx.repository}: ${ctx.op}: HTTP ${res.status} with Retry-After ${
               formatMs(delay)
             }, longer than the ${
-              formatMs(this.#retry.maxRetryAfterMs)
+              formatMs(policy.maxRetryAfterMs)
             } this client waits; try again later`,
-            {
-              details: {
-                status: res.status,
-                registry: this.registry,
-                repository: ctx.repository,
-                retryAfterMs: delay,
-              },
-            },
+            { details: { ...details, retryAfterMs: delay } },
           );
         }
-        if (
-          await this.#backoff(
-            ctx,
-            attempt,
-            delay === undefined ? undefined : Math.min(delay, this.#retry.maxRetryAfterMs),
-          )
-        ) continue;
-        throw new KarsError(
-          "TRANSIENT",
-          `${this.registry}/${ctx.repository}: ${ctx.op}: HTTP ${res.status} and no time left before the deadline; try again later`,
-          { details: { status: res.status, registry: this.registry, repository: ctx.repository } },
-        );
-      }
-      return res;
-    }
+        return {
+          retry: new KarsError(
+            "TRANSIENT",
+            `${this.registry}/${ctx.repository}: ${ctx.op}: HTTP ${res.status} and no time left before the deadline; try again later`,
+            { details },
+          ),
+          afterMs: delay === undefined ? undefined : Math.min(delay, policy.maxRetryAfterMs),
+        };
+      },
+    );
   }
 
   #networkError(ctx: OpContext, req: RegistryRequest, cause: unknown): KarsError {
@@ -406,164 +329,27 @@ export class RegistryClient {
     );
   }
 
-  async #backoff(
-    ctx: OpContext,
-    attempt: number,
-    retryAfter: number | undefined,
-  ): Promise<boolean> {
-    const exp = Math.min(this.#retry.maxMs, this.#retry.baseMs * 2 ** (attempt - 1));
-    const delay = retryAfter ?? Math.floor(exp / 2 + Math.random() * exp / 2);
-    if (Date.now() + delay >= ctx.deadline || ctx.signal.aborted) return false;
-    await abortableSleep(delay, ctx.signal);
-    return !ctx.signal.aborted;
-  }
-
-  async #fetchLogged(url: URL, init: RequestInit): Promise<Response> {
-    const t0 = Date.now();
-    try {
-      const res = await this.#fetch(url, { ...init, redirect: "manual" });
-      this.#log?.({
-        method: init.method ?? "GET",
-        url: redactUrl(url.href),
-        status: res.status,
-        ms: Date.now() - t0,
-      });
-      return res;
-    } catch (e) {
-      this.#log?.({
-        method: init.method ?? "GET",
-        url: redactUrl(url.href),
-        status: 0,
-        ms: Date.now() - t0,
-      });
-      throw e;
-    }
-  }
-
-  #noteWithheld = (note: string): void => {
-    if (this.#withheld.has(note) || this.#withheld.size >= 20) return;
-    this.#withheld.add(note);
-    this.#onWithheld?.(note);
-  };
-
-  #credentialOnce(): Promise<Credential | undefined> {
-    if (!this.#credential) {
-      this.#credential = this.#credentials
-        ? this.#credentials(this.registry, { withheld: this.#noteWithheld })
-        : Promise.resolve(undefined);
-    }
-    return this.#credential;
-  }
-
-  async #authorization(
-    ctx: OpContext,
-    scopes: string[],
-    force: boolean,
-    rejected?: string,
-  ): Promise<string | undefined> {
-    // Credentials are looked up only once the registry has asked for them (a helper is never
-    // run, nor a config file read, for an anonymous registry).
-    if (!this.#bearer && !this.#basic) return undefined;
-    const cred = await this.#credentialOnce();
-    if (this.#bearer) {
-      if (cred?.accessToken && !cred.refreshToken && !cred.username) {
-        return `Bearer ${cred.accessToken}`;
-      }
-      const key = [...scopes].sort().join(" ");
-      const cached = this.#tokens.get(key);
-      // A forced refresh is skipped when another request has already replaced the token that
-      // the registry refused.
-      if (
-        cached && cached.expiresAt > Date.now() &&
-        (!force || `Bearer ${cached.token}` !== rejected)
-      ) return `Bearer ${cached.token}`;
-      const realm = this.#bearer.params.realm;
-      if (!realm) {
-        throw new KarsError(
-          "REGISTRY",
-          `${this.registry}: Bearer challenge without realm; the registry is misconfigured`,
-        );
-      }
-      // Credentials follow the realm only where checkTokenRealm allows (https, same host).
-      const tok = await this.#sharedToken(ctx, key, () =>
-        fetchToken({
-          realm,
-          service: this.#bearer!.params.service,
-          scopes,
-          credential: cred,
-          registryUrl: this.baseUrl,
-          onWithheld: this.#noteWithheld,
-          fetch: this.#fetch,
-          signal: ctx.signal,
-          onRequest: (method, url, status, ms) =>
-            this.#log?.({ method, url: redactUrl(url), status, ms }),
-        }));
-      this.#tokens.set(key, tok);
-      return `Bearer ${tok.token}`;
-    }
-    if (this.#basic && cred?.username !== undefined && cred.password !== undefined) {
-      return basicAuthorization(cred.username, cred.password);
-    }
-    return undefined;
-  }
-
-  /**
-   * One token request per scope set at a time: concurrent requests (sibling uploads) share
-   * it. When the sharer that started it is cancelled, the others request their own.
-   */
-  async #sharedToken(ctx: OpContext, key: string, get: () => Promise<Token>): Promise<Token> {
-    for (;;) {
-      const running = this.#tokenFetches.get(key);
-      if (!running) {
-        const entry = { promise: get(), signal: ctx.signal };
-        this.#tokenFetches.set(key, entry);
-        try {
-          return await entry.promise;
-        } finally {
-          if (this.#tokenFetches.get(key) === entry) this.#tokenFetches.delete(key);
-        }
-      }
-      try {
-        return await running.promise;
-      } catch (e) {
-        if (!running.signal.aborted || ctx.signal.aborted) throw e;
-        if (this.#tokenFetches.get(key) === running) this.#tokenFetches.delete(key);
-      }
-    }
-  }
-
   async #sendOnce(ctx: OpContext, req: RegistryRequest): Promise<Response> {
     const origin = new URL(this.baseUrl).origin;
     let url = this.url(req.url);
     let method = req.method;
     let body = req.body;
     let auth = url.origin === origin
-      ? await this.#authorization(ctx, req.scopes, false)
+      ? await this.#auth.authorization(ctx.signal, req.scopes)
       : undefined;
     let reauthed = false;
     for (let hop = 0;; hop++) {
       const headers = new Headers(req.headers);
       if (auth && url.origin === origin) headers.set("authorization", auth);
-      const res = await this.#fetchLogged(url, {
+      const res = await this.#fetch(url, {
         method,
         headers,
         body: body as BodyInit | undefined,
         signal: ctx.signal,
       });
       if (res.status === 401 && url.origin === origin && !reauthed) {
-        const challenges = parseChallenges(res.headers.get("www-authenticate") ?? "");
-        const bearer = challenges.find((c) => c.scheme === "bearer");
-        const basic = challenges.find((c) => c.scheme === "basic");
-        const cred = await this.#credentialOnce();
-        let next: string | undefined;
-        if (bearer) {
-          this.#bearer = bearer;
-          next = await this.#authorization(ctx, req.scopes, true, auth);
-        } else if (basic && cred?.username !== undefined && cred.password !== undefined) {
-          this.#basic = true;
-          next = await this.#authorization(ctx, req.scopes, true);
-        }
-        if (next !== undefined && (next !== auth || bearer)) {
+        const next = await this.#auth.challenged(res, ctx.signal, req.scopes, auth);
+        if (next !== undefined) {
           await res.body?.cancel();
           auth = next;
           reauthed = true;
@@ -615,80 +401,11 @@ export class RegistryClient {
    * registry, repository, operation, status and the registry's error code, and what to do.
    */
   async fail(ctx: OpContext, res: Response): Promise<never> {
-    // Error bodies are only quoted: read at most 1 MiB of them.
-    const text = new TextDecoder().decode(await readBodyPrefix(res, SMALL_BODY_MAX_BYTES));
-    let codes: string[] = [];
-    let messages: string[] = [];
-    try {
-      const j = JSON.parse(text) as { errors?: { code?: string; message?: string }[] };
-      codes = (j.errors ?? []).map((e) => String(e.code ?? "")).filter(Boolean);
-      messages = (j.errors ?? []).map((e) => String(e.message ?? "")).filter(Boolean);
-    } catch { /* not JSON */ }
-    const s = res.status;
-    const code = s === 404
-      ? "NOT_FOUND"
-      : s === 401 || s === 403
-      ? "AUTH"
-      : isRetryableStatus(s)
-      ? "TRANSIENT"
-      : "REGISTRY";
-    const hint = s === 401
-      ? "log in (docker login, or KARS_REGISTRY_USERNAME/KARS_REGISTRY_PASSWORD) or check the credentials"
-      : s === 403
-      ? "the credentials lack permission for this repository; check the role or scope granted"
-      : s === 404
-      ? "check the registry, repository name and reference"
-      : code === "TRANSIENT"
-      ? "the registry is failing or overloaded; try again later"
-      : "check the request against the registry's documentation";
-    const regCode = codes.length ? ` ${codes.join(",")}` : "";
-    const withheld = (s === 401 || s === 403) && this.#withheld.size
-      ? ` (withheld: ${[...this.#withheld].join("; ")})`
-      : "";
-    const regMsg = messages.length ? ` (${messages.join("; ").slice(0, 300)})` : "";
-    throw new KarsError(
-      code,
-      `${this.registry}/${ctx.repository}: ${ctx.op}: HTTP ${s}${regCode}${regMsg}; ${hint}${withheld}`,
-      {
-        details: {
-          registry: this.registry,
-          repository: ctx.repository,
-          operation: ctx.op,
-          status: s,
-          registryCodes: codes,
-        },
-      },
-    );
+    throw await registryError(res, {
+      registry: this.registry,
+      repository: ctx.repository,
+      op: ctx.op,
+      withheld: this.#auth.withheld,
+    });
   }
-}
-
-/**
- * True for 408, 429 and 5xx.
- *
- * @example
- * ```ts
- * import { isRetryableStatus } from "./client.ts";
- * isRetryableStatus(503); // true
- * ```
- */
-export function isRetryableStatus(status: number): boolean {
-  return status === 408 || status === 429 || (status >= 500 && status <= 599);
-}
-
-/**
- * Parses `Retry-After` (delta seconds or HTTP date) into ms; `undefined` when absent/invalid.
- *
- * @example
- * ```ts
- * import { retryAfterMs } from "./client.ts";
- * retryAfterMs("2"); // 2000
- * ```
- */
-export function retryAfterMs(value: string | null, now = Date.now()): number | undefined {
-  if (!value) return undefined;
-  const v = value.trim();
-  if (/^\d+$/.test(v)) return Number(v) * 1000;
-  const t = Date.parse(v);
-  if (Number.isNaN(t)) return undefined;
-  return Math.max(0, t - now);
 }

@@ -9,9 +9,10 @@ import { fromUtf8 } from "../encoding/bytes.ts";
 import { type Digest, digestBytes } from "../encoding/digest.ts";
 import { isKarsError, KarsError } from "../errors.ts";
 import { parallelMap } from "../io/concurrency.ts";
-import type { UploadOptions } from "./registry.ts";
-import { checkContent } from "./registry.ts";
+import type { UploadOptions } from "./blob_upload.ts";
+import { checkContent } from "./content.ts";
 import { referrerDescriptor } from "./referrers.ts";
+import { retryPolicy, withRetries } from "./retry.ts";
 import {
   type Descriptor,
   DOCKER_MANIFEST_LIST,
@@ -222,6 +223,9 @@ export interface PushArtifactOptions {
   onNew?: () => void;
 }
 
+/** Manifest PUTs refused with `BLOB_UNKNOWN`: 4 attempts, 50 ms first backoff. */
+const BLOB_UNKNOWN_RETRY = retryPolicy({ attempts: 4, baseMs: 50 });
+
 /**
  * Pushes an artifact with the fewest requests: one HEAD of the first tag (or the digest);
  * when it already names this manifest, only the other tags are written. Otherwise blobs are
@@ -283,21 +287,30 @@ export async function pushArtifact(
         } else await target.pushBlob(b.desc, b.data, { signal });
       }, { signal: opts.signal });
     await upload();
-    let d: Descriptor;
-    for (let attempt = 1;; attempt++) {
-      try {
-        d = await target.pushManifest(bytes, mediaType, tags[0]);
-        break;
-      } catch (e) {
-        // A concurrent writer of the same blobs can make a registry briefly report them unknown
-        // (docker-registry's filesystem driver rewrites the repository's blob link in place):
-        // upload again and retry, bounded, with jitter.
-        if (attempt >= 4 || !isBlobUnknown(e)) throw e;
-        await new Promise((r) => setTimeout(r, 50 * attempt * (0.5 + Math.random())));
-        present.fill(false);
-        await upload();
-      }
-    }
+    // A concurrent writer of the same blobs can make a registry briefly report them unknown
+    // (docker-registry's filesystem driver rewrites the repository's blob link in place):
+    // upload again and retry, bounded, with jitter.
+    const scope = {
+      deadline: Number.POSITIVE_INFINITY,
+      signal: opts.signal ?? new AbortController().signal,
+    };
+    const d = await withRetries<Descriptor>(
+      scope,
+      BLOB_UNKNOWN_RETRY,
+      BLOB_UNKNOWN_RETRY.attempts,
+      async (n) => {
+        if (n > 1) {
+          present.fill(false);
+          await upload();
+        }
+        try {
+          return { done: await target.pushManifest(bytes, mediaType, tags[0]) };
+        } catch (e) {
+          if (!isBlobUnknown(e)) throw e;
+          return { retry: e };
+        }
+      },
+    );
     if (d.digest !== digest) {
       throw new KarsError(
         "REGISTRY",

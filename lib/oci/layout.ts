@@ -6,7 +6,9 @@
  * referrers can be found by scanning `subject`. Every file is written atomically (temporary
  * file in the same directory, then rename). Uses `node:fs` only.
  *
- * Safe with concurrent writers and hostile content:
+ * The blob store is `layout_blobs.ts`, `index.json` and its lock `layout_index.ts`, the
+ * directory (symlink checks, atomic writes) `layout_dir.ts`. Safe with concurrent writers
+ * and hostile content:
  * - every `index.json` read-modify-write holds a cross-process lock (`index.json.lock`,
  *   created with `O_EXCL`; stale-lock recovery in `lib/io/lock.ts`), and tags can be moved
  *   with a compare-and-swap ({@link LayoutTarget.pushManifestIf});
@@ -20,13 +22,12 @@
  *
  * @module
  */
-import { createHash, randomBytes } from "node:crypto";
-import { type FileHandle, lstat, mkdir, open, readFile, rename, unlink } from "node:fs/promises";
-import { dirname, join } from "node:path";
-import { withFileLock } from "../io/lock.ts";
-import { fromUtf8, toHex, utf8 } from "../encoding/bytes.ts";
+import { fromUtf8 } from "../encoding/bytes.ts";
 import { type Digest, digestBytes, isDigest } from "../encoding/digest.ts";
 import { KarsError } from "../errors.ts";
+import { LayoutBlobs } from "./layout_blobs.ts";
+import { LayoutDir } from "./layout_dir.ts";
+import { LayoutIndex } from "./layout_index.ts";
 import { validateTag } from "./reference.ts";
 import {
   filterReferrers,
@@ -35,12 +36,9 @@ import {
   referrersTag,
   subjectOf,
 } from "./referrers.ts";
-import { checkContent } from "./registry.ts";
-import { verifyingStream } from "./verify_stream.ts";
 import {
   type Descriptor,
   type FetchedManifest,
-  type ImageIndex,
   OCI_INDEX,
   OCI_MANIFEST,
   type Target,
@@ -56,39 +54,6 @@ import {
  * ```
  */
 export const REF_NAME = "org.opencontainers.image.ref.name";
-
-/**
- * Writes `data` to `path` atomically: a temporary file in the same directory, flushed,
- * then renamed over `path`.
- *
- * @example
- * ```ts
- * import { writeAtomic } from "./layout.ts";
- * await writeAtomic("/tmp/x.json", new TextEncoder().encode("{}"));
- * ```
- */
-export async function writeAtomic(path: string, data: Uint8Array): Promise<void> {
-  const dir = dirname(path);
-  await mkdir(dir, { recursive: true });
-  const tmp = join(dir, `.tmp-${toHex(new Uint8Array(randomBytes(8)))}`);
-  const fh = await open(tmp, "wx", 0o644);
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
-    await rename(tmp, path);
-  } catch (e) {
-    await unlink(tmp).catch(() => {});
-    throw e;
-  }
-}
-
-function errCode(e: unknown): string | undefined {
-  return (e as { code?: string })?.code;
-}
 
 /**
  * An OCI image layout directory as a {@link Target}. The directory is created on first write.
@@ -112,7 +77,8 @@ export class LayoutTarget implements Target {
    * manifest is already tagged (read by `pushArtifact`).
    */
   readonly recheckBlobs = true;
-  #lock: Promise<unknown> = Promise.resolve();
+  readonly #blobs: LayoutBlobs;
+  readonly #index: LayoutIndex;
 
   /**
    * Opens (lazily: nothing is read or created until first use) the layout at `dir`.
@@ -120,196 +86,24 @@ export class LayoutTarget implements Target {
    * @param dir the layout directory
    */
   constructor(dir: string) {
+    const d = new LayoutDir(dir);
     this.dir = dir;
-    this.location = `oci:${dir}`;
-  }
-
-  #blobPath(digest: Digest): Promise<string> {
-    if (!isDigest(digest)) {
-      return Promise.reject(
-        new KarsError(
-          "INPUT",
-          `${this.location}: ${JSON.stringify(digest)} is not a sha256 digest`,
-        ),
-      );
-    }
-    return this.#safe("blobs", "sha256", digest.slice(7));
-  }
-
-  /**
-   * The path of `parts` below the layout directory, after checking with `lstat` that no
-   * existing component is a symbolic link (absent components are fine).
-   */
-  async #safe(...parts: string[]): Promise<string> {
-    let p = this.dir;
-    for (let i = 0; i < parts.length; i++) {
-      p = join(p, parts[i]);
-      let st;
-      try {
-        st = await lstat(p);
-      } catch (e) {
-        if (errCode(e) === "ENOENT") return join(p, ...parts.slice(i + 1));
-        throw this.#fsError(`inspect ${p}`, e);
-      }
-      if (st.isSymbolicLink()) {
-        throw new KarsError(
-          "FILE",
-          `${this.location}: refusing to use ${p}: it is a symbolic link, and nothing in an OCI ` +
-            `layout may point outside it; replace the link with the real directory or file`,
-          { details: { reason: "Symlink", path: p } },
-        );
-      }
-    }
-    return p;
-  }
-
-  #fsError(what: string, e: unknown): KarsError {
-    return new KarsError(
-      "FILE",
-      `${this.location}: cannot ${what}: ${
-        errCode(e) ?? (e as Error)?.message
-      }; check the directory and its permissions`,
-      { cause: e },
-    );
-  }
-
-  async #ensureLayout(): Promise<void> {
-    try {
-      await mkdir(this.dir, { recursive: true });
-      for (const sub of [["blobs"], ["blobs", "sha256"]]) {
-        try {
-          await mkdir(await this.#safe(...sub)); // checked first: never through a symlink
-        } catch (e) {
-          if (errCode(e) !== "EEXIST") throw e;
-          await this.#safe(...sub); // appeared meanwhile: check it again
-        }
-      }
-      const marker = await this.#safe("oci-layout");
-      try {
-        const raw = JSON.parse(await readFile(marker, "utf8"));
-        if (typeof raw?.imageLayoutVersion !== "string") throw new Error("bad oci-layout");
-      } catch (e) {
-        if (errCode(e) !== "ENOENT") {
-          throw new KarsError(
-            "INPUT",
-            `${this.location}: oci-layout is not a valid OCI layout marker; is this an OCI layout directory?`,
-            { cause: e },
-          );
-        }
-        await writeAtomic(marker, utf8('{"imageLayoutVersion":"1.0.0"}'));
-      }
-    } catch (e) {
-      if (e instanceof KarsError) throw e;
-      throw this.#fsError("create the layout", e);
-    }
-  }
-
-  async #readIndex(): Promise<ImageIndex> {
-    let text: string;
-    const path = await this.#safe("index.json");
-    try {
-      text = await readFile(path, "utf8");
-    } catch (e) {
-      if (errCode(e) === "ENOENT") return { schemaVersion: 2, mediaType: OCI_INDEX, manifests: [] };
-      throw this.#fsError("read index.json", e);
-    }
-    let j: ImageIndex;
-    try {
-      j = JSON.parse(text);
-    } catch (cause) {
-      throw new KarsError("INPUT", `${this.location}: index.json is not JSON`, { cause });
-    }
-    if (j?.schemaVersion !== 2 || !Array.isArray(j.manifests)) {
-      throw new KarsError("INPUT", `${this.location}: index.json is not an OCI image index`);
-    }
-    return j;
-  }
-
-  /** Runs `fn` (an index.json read-modify-write) after the previous one finished. */
-  #serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.#lock.then(fn, fn);
-    this.#lock = run.catch(() => {});
-    return run;
-  }
-
-  /**
-   * One `index.json` read-modify-write: serialized within this process, and across processes
-   * by the `index.json.lock` file lock; the new index replaces the old one atomically.
-   */
-  async #updateIndex(fn: (manifests: Descriptor[]) => Descriptor[] | null): Promise<void> {
-    await this.#serial(async () => {
-      await this.#ensureLayout();
-      const lockPath = await this.#safe("index.json.lock");
-      await withFileLock(lockPath, async () => {
-        const index = await this.#readIndex();
-        const next = fn(index.manifests);
-        if (!next) return;
-        const out: ImageIndex = {
-          ...index,
-          schemaVersion: 2,
-          mediaType: OCI_INDEX,
-          manifests: next,
-        };
-        try {
-          await writeAtomic(await this.#safe("index.json"), utf8(JSON.stringify(out)));
-        } catch (e) {
-          if (e instanceof KarsError) throw e;
-          throw this.#fsError("write index.json", e);
-        }
-      }, { what: `${this.location}: index.json` });
-    });
+    this.location = d.location;
+    this.#blobs = new LayoutBlobs(d);
+    this.#index = new LayoutIndex(d);
   }
 
   /**
    * See {@link Target.blobExists}: true only when the blob file is a regular file whose bytes
    * hash to `digest` (a corrupted or truncated file counts as absent, so it gets rewritten).
    */
-  async blobExists(digest: Digest): Promise<boolean> {
-    const path = await this.#blobPath(digest);
-    let fh: FileHandle;
-    try {
-      const st = await lstat(path);
-      if (!st.isFile()) return false;
-      fh = await open(path, "r");
-    } catch (e) {
-      if (errCode(e) === "ENOENT") return false;
-      throw this.#fsError(`check blob ${digest}`, e);
-    }
-    try {
-      const h = createHash("sha256");
-      const buf = new Uint8Array(64 * 1024);
-      for (;;) {
-        const { bytesRead } = await fh.read(buf, 0, buf.length, null);
-        if (bytesRead === 0) break;
-        h.update(buf.subarray(0, bytesRead));
-      }
-      return `sha256:${h.digest("hex")}` === digest;
-    } catch (e) {
-      throw this.#fsError(`check blob ${digest}`, e);
-    } finally {
-      await fh.close();
-    }
-  }
-
-  async #read(digest: Digest, what: string, size?: number): Promise<Uint8Array> {
-    let bytes: Uint8Array;
-    const path = await this.#blobPath(digest);
-    try {
-      bytes = new Uint8Array(await readFile(path));
-    } catch (e) {
-      if (errCode(e) === "ENOENT") {
-        throw new KarsError("NOT_FOUND", `${this.location}: ${what} ${digest} not found`);
-      }
-      if (e instanceof KarsError) throw e;
-      throw this.#fsError(`read ${what} ${digest}`, e);
-    }
-    checkContent(this.location, what, digest, bytes, size);
-    return bytes;
+  blobExists(digest: Digest): Promise<boolean> {
+    return this.#blobs.has(digest);
   }
 
   /** See {@link Target.fetchBlob}. */
   fetchBlob(digest: Digest, size?: number): Promise<Uint8Array> {
-    return this.#read(digest, "blob", size);
+    return this.#blobs.read(digest, "blob", size);
   }
 
   /**
@@ -323,64 +117,22 @@ export class LayoutTarget implements Target {
    * // const s = await t.fetchBlobStream("sha256:...", 2);
    * ```
    */
-  async fetchBlobStream(digest: Digest, size?: number): Promise<ReadableStream<Uint8Array>> {
-    let fh: FileHandle;
-    const path = await this.#blobPath(digest);
-    try {
-      fh = await open(path, "r");
-    } catch (e) {
-      if (errCode(e) === "ENOENT") {
-        throw new KarsError("NOT_FOUND", `${this.location}: blob ${digest} not found`);
-      }
-      if (e instanceof KarsError) throw e;
-      throw this.#fsError(`read blob ${digest}`, e);
-    }
-    let closed = false;
-    const close = async () => {
-      if (closed) return;
-      closed = true;
-      await fh.close();
-    };
-    const source = new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        try {
-          const buf = new Uint8Array(64 * 1024);
-          const { bytesRead } = await fh.read(buf, 0, buf.length, null);
-          if (bytesRead === 0) {
-            await close();
-            controller.close();
-          } else controller.enqueue(buf.subarray(0, bytesRead));
-        } catch (e) {
-          await close().catch(() => {});
-          controller.error(e);
-        }
-      },
-      cancel: () => close(),
-    });
-    return verifyingStream(source, digest, size, `${this.location}: blob ${digest}`);
+  fetchBlobStream(digest: Digest, size?: number): Promise<ReadableStream<Uint8Array>> {
+    return this.#blobs.stream(digest, size);
   }
 
   /** See {@link Target.pushBlob}. */
-  async pushBlob(desc: Pick<Descriptor, "digest" | "size">, data: Uint8Array): Promise<void> {
-    checkContent(this.location, "blob to push", desc.digest, data, desc.size);
-    await this.#ensureLayout();
-    if (await this.blobExists(desc.digest)) return;
-    try {
-      // Replaces a corrupted file of that name atomically.
-      await writeAtomic(await this.#blobPath(desc.digest), data);
-    } catch (e) {
-      if (e instanceof KarsError) throw e;
-      throw this.#fsError(`write blob ${desc.digest}`, e);
-    }
+  pushBlob(desc: Pick<Descriptor, "digest" | "size">, data: Uint8Array): Promise<void> {
+    return this.#blobs.write(desc, data);
   }
 
   /** See {@link Target.resolve}. */
   async resolve(reference: string): Promise<Descriptor | null> {
-    const index = await this.#readIndex();
+    const index = await this.#index.read();
     if (isDigest(reference)) {
       const entry = index.manifests.find((d) => d.digest === reference);
-      if (!(await this.blobExists(reference))) return null;
-      const bytes = await this.#read(reference, "manifest");
+      if (!(await this.#blobs.has(reference))) return null;
+      const bytes = await this.#blobs.read(reference, "manifest");
       const mediaType = entry?.mediaType ?? mediaTypeOf(bytes);
       if (!mediaType) return null; // a blob, not a manifest
       return referrerDescriptor(bytes, mediaType, reference);
@@ -394,7 +146,7 @@ export class LayoutTarget implements Target {
   async fetchManifest(reference: string): Promise<FetchedManifest> {
     const d = await this.resolve(reference);
     if (!d) throw new KarsError("NOT_FOUND", `${this.location}: manifest ${reference} not found`);
-    const bytes = await this.#read(d.digest, "manifest", d.size);
+    const bytes = await this.#blobs.read(d.digest, "manifest", d.size);
     return {
       descriptor: referrerDescriptor(bytes, mediaTypeOf(bytes) || d.mediaType, d.digest),
       bytes,
@@ -405,7 +157,7 @@ export class LayoutTarget implements Target {
   async pushManifest(bytes: Uint8Array, mediaType: string, tag?: string): Promise<Descriptor> {
     if (tag !== undefined) validateTag(tag);
     const digest = digestBytes(bytes);
-    await this.pushBlob({ digest, size: bytes.length }, bytes);
+    await this.#blobs.write({ digest, size: bytes.length }, bytes);
     const desc = referrerDescriptor(bytes, mediaType, digest);
     await this.#record(desc, tag);
     return desc;
@@ -431,7 +183,7 @@ export class LayoutTarget implements Target {
   ): Promise<Descriptor | null> {
     validateTag(tag);
     const digest = digestBytes(bytes);
-    await this.pushBlob({ digest, size: bytes.length }, bytes);
+    await this.#blobs.write({ digest, size: bytes.length }, bytes);
     const desc = referrerDescriptor(bytes, mediaType, digest);
     return (await this.#record(desc, tag, expected)) ? desc : null;
   }
@@ -441,7 +193,7 @@ export class LayoutTarget implements Target {
     const entry: Descriptor = { mediaType: desc.mediaType, digest: desc.digest, size: desc.size };
     if (desc.artifactType) entry.artifactType = desc.artifactType;
     let ok = true;
-    await this.#updateIndex((manifests) => {
+    await this.#index.update((manifests) => {
       if (expected !== undefined && tag !== undefined) {
         const now = manifests.find((d) => d.annotations?.[REF_NAME] === tag)?.digest ?? null;
         if (now !== expected) {
@@ -467,7 +219,7 @@ export class LayoutTarget implements Target {
   /** See {@link Target.tag}. */
   async tag(desc: Descriptor, tag: string): Promise<void> {
     validateTag(tag);
-    const bytes = await this.#read(desc.digest, "manifest");
+    const bytes = await this.#blobs.read(desc.digest, "manifest");
     await this.#record(
       referrerDescriptor(bytes, mediaTypeOf(bytes) || desc.mediaType, desc.digest),
       tag,
@@ -476,7 +228,7 @@ export class LayoutTarget implements Target {
 
   /** See {@link Target.listTags}. */
   async listTags(): Promise<string[]> {
-    const index = await this.#readIndex();
+    const index = await this.#index.read();
     const tags = index.manifests.map((d) => d.annotations?.[REF_NAME]).filter((t): t is string =>
       typeof t === "string"
     );
@@ -488,7 +240,7 @@ export class LayoutTarget implements Target {
    * `subject`, plus the entries of a `sha256-<hex>` fallback index if one was copied in.
    */
   async referrers(subject: Digest, artifactType?: string): Promise<Descriptor[]> {
-    const index = await this.#readIndex();
+    const index = await this.#index.read();
     const out: Descriptor[] = [];
     const seen = new Set<string>();
     for (const d of index.manifests) {
@@ -497,7 +249,7 @@ export class LayoutTarget implements Target {
       if (d.size > 4 * 1024 * 1024) continue;
       let bytes: Uint8Array;
       try {
-        bytes = await this.#read(d.digest, "manifest", d.size);
+        bytes = await this.#blobs.read(d.digest, "manifest", d.size);
       } catch (e) {
         if (e instanceof KarsError && e.code === "NOT_FOUND") continue;
         throw e;
@@ -508,7 +260,7 @@ export class LayoutTarget implements Target {
     }
     const fb = index.manifests.find((d) => d.annotations?.[REF_NAME] === referrersTag(subject));
     if (fb) {
-      const bytes = await this.#read(fb.digest, "manifest", fb.size);
+      const bytes = await this.#blobs.read(fb.digest, "manifest", fb.size);
       out.push(
         ...parseReferrersIndex(bytes, `${this.location}:${referrersTag(subject)}`, fb.mediaType)
           .manifests,

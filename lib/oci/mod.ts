@@ -45,7 +45,8 @@ export type {
 export { MemoryTarget } from "./memory.ts";
 export { LayoutTarget } from "./layout.ts";
 export { RegistryTarget } from "./registry.ts";
-export type { RegistryTargetOptions, UploadOptions } from "./registry.ts";
+export type { RegistryTargetOptions } from "./registry.ts";
+export type { BlobUploadOptions, UploadOptions } from "./blob_upload.ts";
 export { openTarget } from "./open.ts";
 export type { OpenTargetOptions } from "./open.ts";
 export { copy, pushArtifact } from "./copy.ts";
@@ -55,16 +56,14 @@ export type { Reference } from "./reference.ts";
 
 // The registry client and credentials.
 export { RegistryClient } from "./client.ts";
-export type {
-  OpContext,
-  RegistryClientOptions,
-  RegistryRequest,
-  RequestLogEntry,
-  RetryOptions,
-} from "./client.ts";
+export type { OpContext, RegistryClientOptions, RegistryRequest } from "./client.ts";
+export type { RequestLogEntry } from "./request_log.ts";
+export type { RetryOptions } from "./retry.ts";
 export type { Credential, CredentialContext, CredentialSource } from "./auth.ts";
-export { defaultCredentials } from "./docker_config.ts";
-export type { DefaultCredentialsOptions, Env, HelperRunner } from "./docker_config.ts";
+export { defaultCredentials } from "./credentials.ts";
+export type { DefaultCredentialsOptions } from "./credentials.ts";
+export type { Env } from "./docker_config.ts";
+export type { HelperRunner } from "./credential_helper.ts";
 export { checkRegistryAllowed, parseRegistryHost } from "./registry_host.ts";
 export type { RegistryAllowed } from "./registry_host.ts";
 

@@ -15,7 +15,7 @@ import assert from "assert";
 import { join } from "node:path";
 import { toBase64, utf8 } from "../../lib/encoding/bytes.ts";
 import { copy } from "../../lib/oci/copy.ts";
-import { defaultCredentials } from "../../lib/oci/docker_config.ts";
+import { defaultCredentials } from "../../lib/oci/credentials.ts";
 import { RegistryTarget } from "../../lib/oci/registry.ts";
 import { allowlistArtifact } from "../support/oci_fixtures.ts";
 import { pushArtifact } from "../../lib/oci/copy.ts";

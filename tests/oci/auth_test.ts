@@ -2,7 +2,7 @@ import { allowlistArtifact } from "../support/oci_fixtures.ts";
 import assert from "assert";
 import { isKarsError } from "../../lib/errors.ts";
 import { parseChallenges, staticCredentials } from "../../lib/oci/auth.ts";
-import type { RequestLogEntry } from "../../lib/oci/client.ts";
+import type { RequestLogEntry } from "../../lib/oci/request_log.ts";
 import { pushArtifact } from "../../lib/oci/copy.ts";
 import { RegistryTarget } from "../../lib/oci/registry.ts";
 import { needs, startDockerRegistry } from "../support/docker_registry.ts";

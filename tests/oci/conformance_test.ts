@@ -8,7 +8,7 @@ import assert from "assert";
 import { utf8 } from "../../lib/encoding/bytes.ts";
 import { type Digest, digestBytes } from "../../lib/encoding/digest.ts";
 import { isKarsError } from "../../lib/errors.ts";
-import type { RequestLogEntry } from "../../lib/oci/client.ts";
+import type { RequestLogEntry } from "../../lib/oci/request_log.ts";
 import { RegistryTarget } from "../../lib/oci/registry.ts";
 import { OCI_EMPTY, OCI_EMPTY_DIGEST, OCI_INDEX, OCI_MANIFEST } from "../../lib/oci/types.ts";
 import { needs, startDockerRegistry } from "../support/docker_registry.ts";

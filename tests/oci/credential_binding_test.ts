@@ -1,6 +1,6 @@
 import assert from "assert";
 import { checkTokenRealm, hostCredentials, isLoopbackHostname } from "../../lib/oci/auth.ts";
-import { acrCredentials, isAcrHost } from "../../lib/oci/docker_config.ts";
+import { acrCredentials, isAcrHost } from "../../lib/oci/acr_credentials.ts";
 
 Deno.test("checkTokenRealm: https on the registry's own host, or auth.docker.io for Docker Hub", () => {
   const ok: [string, string][] = [

@@ -2,13 +2,13 @@ import assert from "assert";
 import { toBase64, utf8 } from "../../lib/encoding/bytes.ts";
 import { isKarsError } from "../../lib/errors.ts";
 import { pushArtifact } from "../../lib/oci/copy.ts";
+import { acrCredentials } from "../../lib/oci/acr_credentials.ts";
+import { runCredentialHelper } from "../../lib/oci/credential_helper.ts";
+import { defaultCredentials } from "../../lib/oci/credentials.ts";
 import {
   ACR_REFRESH_USER,
-  acrCredentials,
-  defaultCredentials,
   dockerConfigCredentials,
   normalizeRegistryKey,
-  runCredentialHelper,
 } from "../../lib/oci/docker_config.ts";
 import { RegistryTarget } from "../../lib/oci/registry.ts";
 import { allowlistArtifact } from "../support/oci_fixtures.ts";

@@ -3,7 +3,8 @@
  * request log: a fresh push, a repeat push (no blob uploaded), and a next generation.
  */
 import assert from "assert";
-import { RegistryClient, type RequestLogEntry } from "../../lib/oci/client.ts";
+import { RegistryClient } from "../../lib/oci/client.ts";
+import type { RequestLogEntry } from "../../lib/oci/request_log.ts";
 import { pushArtifact } from "../../lib/oci/copy.ts";
 import { RegistryTarget } from "../../lib/oci/registry.ts";
 import { needs, startDockerRegistry } from "../support/docker_registry.ts";

@@ -1,6 +1,7 @@
 import assert from "assert";
 import { isKarsError } from "../../lib/errors.ts";
-import { isLoopbackHost, redactUrl } from "../../lib/oci/client.ts";
+import { isLoopbackHost } from "../../lib/oci/client.ts";
+import { redactUrl } from "../../lib/oci/request_log.ts";
 import { formatReference, parseReference } from "../../lib/oci/reference.ts";
 import { RegistryTarget } from "../../lib/oci/registry.ts";
 

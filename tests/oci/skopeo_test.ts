@@ -6,7 +6,7 @@
  */
 import assert from "assert";
 import { fromUtf8 } from "../../lib/encoding/bytes.ts";
-import type { RequestLogEntry } from "../../lib/oci/client.ts";
+import type { RequestLogEntry } from "../../lib/oci/request_log.ts";
 import { copy, pushArtifact } from "../../lib/oci/copy.ts";
 import { LayoutTarget } from "../../lib/oci/layout.ts";
 import { RegistryTarget } from "../../lib/oci/registry.ts";

@@ -1,14 +1,62 @@
 /**
- * Streams that check content against a digest as it flows: the bytes pass through
- * unchanged, a SHA-256 is computed incrementally, and the stream errors at its end with a
- * `KarsError("REGISTRY")` (`details.reason` `DigestMismatch`) when digest or size differ.
+ * Content checks: bytes, or a stream as it flows, against the digest (and size) a descriptor
+ * names. Every read from a `Target` and every blob about to be pushed goes through one
+ * of these, so content that does not match its name is never accepted or stored. A mismatch
+ * is `KarsError("REGISTRY")` with `details.reason` `DigestMismatch`.
  *
  * @module
  */
 import { sha256 } from "@noble/hashes/sha2.js";
 import { toHex } from "../encoding/bytes.ts";
-import type { Digest } from "../encoding/digest.ts";
+import { type Digest, digestBytes, isDigest } from "../encoding/digest.ts";
 import { KarsError } from "../errors.ts";
+
+/**
+ * Throws `REGISTRY` with `details.reason` `DigestMismatch` when `bytes` do not match
+ * `digest` (and `size`); `INPUT` when `digest` is malformed.
+ *
+ * @example
+ * ```ts
+ * import { checkContent } from "./content.ts";
+ * checkContent("here", "blob", "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a", new TextEncoder().encode("{}"), 2);
+ * ```
+ */
+export function checkContent(
+  where: string,
+  what: string,
+  digest: Digest,
+  bytes: Uint8Array,
+  size?: number,
+): void {
+  if (!isDigest(digest)) {
+    throw new KarsError(
+      "INPUT",
+      `${where}: ${what}: ${JSON.stringify(digest)} is not a sha256 digest`,
+    );
+  }
+  if (size !== undefined && bytes.length !== size) {
+    throw new KarsError(
+      "REGISTRY",
+      `${where}: ${what} ${digest} has ${bytes.length} bytes, expected ${size}`,
+      {
+        details: {
+          reason: "DigestMismatch",
+          expected: digest,
+          expectedSize: size,
+          actualSize: bytes.length,
+        },
+      },
+    );
+  }
+  const actual = digestBytes(bytes);
+  if (actual !== digest) {
+    throw new KarsError(
+      "REGISTRY",
+      `${where}: ${what} content has digest ${actual}, expected ${digest}`,
+      { details: { reason: "DigestMismatch", expected: digest, actual } },
+    );
+  }
+}
 
 /**
  * Wraps `source` so that it errors (instead of ending) when its bytes do not hash to
@@ -16,7 +64,7 @@ import { KarsError } from "../errors.ts";
  *
  * @example
  * ```ts
- * import { verifyingStream } from "./verify_stream.ts";
+ * import { verifyingStream } from "./content.ts";
  * const s = verifyingStream(new Blob(["{}"]).stream(),
  *   "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a", 2, "example");
  * await new Response(s).text(); // "{}"
