@@ -36,7 +36,7 @@ import {
   parseAllowlistManifest,
 } from "../oci/artifact.ts";
 import { openTarget, type OpenTargetOptions } from "../oci/open.ts";
-import { pushArtifact } from "../oci/copy.ts";
+import { isBlobUnknown, pushArtifact } from "../oci/copy.ts";
 import { defaultCredentials } from "../oci/docker_config.ts";
 import { createFetch } from "../io/transport.ts";
 import { OCI_MANIFEST, type Target } from "../oci/types.ts";
@@ -343,6 +343,7 @@ export async function egress(o: EgressOptions, io: EgressIO): Promise<EgressResu
   // is then requested while the blobs upload. A digest already there may be signed already
   // (step 5), so nothing is started for it.
   let preparing: Promise<void> | undefined;
+  let pushedNew = false;
   try {
     await pushArtifact(target, {
       manifestBytes: artifact.manifestBytes,
@@ -352,6 +353,7 @@ export async function egress(o: EgressOptions, io: EgressIO): Promise<EgressResu
       ],
     }, {
       onNew: () => {
+        pushedNew = true;
         if (signer?.prepare && !registry.startsWith("oci:")) preparing = signer.prepare();
       },
     }); // by digest: `latest` moves only after signing succeeded (step 5)
@@ -383,7 +385,9 @@ export async function egress(o: EgressOptions, io: EgressIO): Promise<EgressResu
   let toSign: SignatureLayout[] = o.signatureFormat === "both"
     ? ["legacy", "bundle"]
     : [o.signatureFormat];
-  if (signer && !o.resign) {
+  // A digest that was not in the target a moment ago carries no signature of ours: the lookup
+  // would be one request answering 404 (and the store reads the `.sig` tag before writing).
+  if (signer && !o.resign && !pushedNew) {
     const root = verification ??
       (services?.trustedRoot ? { trustedRoot: services.trustedRoot } : undefined);
     const own = await ownSignatures(signer, target, ref, toSign, o, io, root);
@@ -465,7 +469,17 @@ export async function egress(o: EgressOptions, io: EgressIO): Promise<EgressResu
   }
 
   // Signing (and verification, when asked) succeeded: now `latest` may name this digest.
-  await target.pushManifest(artifact.manifestBytes, OCI_MANIFEST, "latest");
+  // A concurrent pusher of the same blobs can make docker-registry briefly report them unknown
+  // (it rewrites the blob link in place): retry, bounded, with jitter, as pushArtifact does.
+  for (let attempt = 1;; attempt++) {
+    try {
+      await target.pushManifest(artifact.manifestBytes, OCI_MANIFEST, "latest");
+      break;
+    } catch (e) {
+      if (attempt >= 4 || !isBlobUnknown(e)) throw e;
+      await new Promise((r) => setTimeout(r, 50 * attempt * (0.5 + Math.random())));
+    }
+  }
 
   // 7. Hand over: GitOps file, stdout document, or the live sandbox.
   const gitops = () =>
