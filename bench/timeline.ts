@@ -45,6 +45,8 @@ interface Sample {
   longestGap: number;
   /** Entry → first request (ms). */
   firstRequest: number;
+  /** The gap before the last GET of the `.sig` tag: the re-check delay after writing it (ms). */
+  confirmGap: number;
 }
 
 function print(label: string, wall: number, p: RunProfile): void {
@@ -70,9 +72,10 @@ function print(label: string, wall: number, p: RunProfile): void {
 }
 
 function sample(wall: number, p: RunProfile): Sample {
-  let last = p.entry, longestGap = 0;
+  let last = p.entry, longestGap = 0, confirmGap = 0;
   for (const r of p.requests) {
     longestGap = Math.max(longestGap, r.start - last);
+    if (/^GET .*\.sig$/.test(r.what)) confirmGap = Math.max(0, r.start - last);
     last = Math.max(last, r.start + r.ms);
   }
   longestGap = Math.max(longestGap, p.end - last);
@@ -81,6 +84,7 @@ function sample(wall: number, p: RunProfile): Sample {
     requests: p.requests.length,
     longestGap,
     firstRequest: (p.requests[0]?.start ?? p.end) - p.entry,
+    confirmGap,
   };
 }
 
@@ -130,8 +134,8 @@ try {
     }
   }
   console.log(
-    `\n| tree | run | median wall | requests | entry → first request | longest gap |` +
-      `\n|---|---|--:|--:|--:|--:|`,
+    `\n| tree | run | median wall | requests | entry → first request | longest gap | ` +
+      `gap before the last GET .sig |\n|---|---|--:|--:|--:|--:|--:|`,
   );
   for (const [label, r] of results) {
     for (const kind of ["fresh", "repeat"] as const) {
@@ -139,7 +143,8 @@ try {
       const m = (f: (x: Sample) => number) => median(s.map(f)).toFixed(0);
       console.log(
         `| ${label} | ${kind} | ${m((x) => x.wall)} ms | ${m((x) => x.requests)} | ` +
-          `${m((x) => x.firstRequest)} ms | ${m((x) => x.longestGap)} ms |`,
+          `${m((x) => x.firstRequest)} ms | ${m((x) => x.longestGap)} ms | ` +
+          `${m((x) => x.confirmGap)} ms |`,
       );
     }
   }
