@@ -215,6 +215,15 @@ export async function runProfile(opts: {
       "",
       ...table(rows),
       "",
+      ...(Deno.env.get("NODE_EXTRA_CA_CERTS") !== undefined
+        ? [
+          "`NODE_EXTRA_CA_CERTS` is set in this environment and inherited by every Node row here " +
+          "(boot included): Node 20 reads and parses that bundle at start, which a bare " +
+          "`env -i node -e 0` (the start-up table) does not pay. The standalone binary adds " +
+          "nothing to Node's own boot: an empty SEA starts as fast as `node -e 0`.",
+          "",
+        ]
+        : []),
       "`kars --help` (process start → entry body → exit):",
       "",
       "| runtime | boot (bare runtime) | module graph | whole `--help` |",

@@ -88,7 +88,8 @@ async function run(
 }
 
 /**
- * Bundles `entry` (with the repository's import map and lockfile) into one file.
+ * Bundles `entry` (with the repository's import map and lockfile) into one file; `minify`
+ * (the standalone binary's bundle) keeps function and class names.
  *
  * @example
  * ```ts
@@ -100,11 +101,16 @@ export async function bundle(
   outFile: string,
   format: "cjs" | "esm",
   verbose = false,
+  minify = false,
 ): Promise<number> {
   await run(Deno.execPath(), [
     "bundle",
     "--quiet",
     "--frozen",
+    // Minified (names kept: error and class names stay as written): a smaller script for the
+    // SEA's code cache to check and deserialize. Measured on Node 20: `kars --help` 58 → 47 ms
+    // of CPU per run (bare `node -e 0`: 35 ms), the bundle 3.2 → 1.8 MiB.
+    ...(minify ? ["--minify", "--keep-names"] : []),
     "--format",
     format,
     "--platform",
@@ -140,7 +146,7 @@ export async function buildBinary(options: BuildOptions = {}): Promise<BuildResu
     if (builder === "sea") {
       const js = join(work, "kars.cjs");
       if (verbose) console.error(`bundling ${entry} → CommonJS`);
-      bundleSize = await bundle(entry, js, "cjs", verbose);
+      bundleSize = await bundle(entry, js, "cjs", verbose, true);
       const blob = join(work, "kars.blob");
       await Deno.writeTextFile(
         join(work, "sea.json"),

@@ -1,15 +1,32 @@
 /**
  * Read-modify-write of a shared document (a `.sig` manifest, a `sha256-<hex>` referrers
- * fallback index) that survives concurrent writers without conditional requests: write our
- * entry merged into what is there, read back, and when a concurrent writer replaced the
- * document, merge into theirs and write again (bounded attempts, jittered backoff). Once our
- * entry is seen, it is checked once more after a short randomized delay, which catches a
- * writer whose stale write lands just after our read-back.
+ * fallback index) that survives concurrent writers without conditional requests: read, write
+ * our entry merged into what is there, then confirm with one read after a short delay; when a
+ * concurrent writer replaced the document, merge into theirs and write again (bounded
+ * attempts, jittered backoff).
+ *
+ * Why one confirming read after a delay, and how long. The lost write this guards against is
+ * a rival whose read happened before our write landed and whose (stale) write lands after our
+ * confirming read: the rival's read → write turnaround spans our write and our read. That
+ * turnaround is one response plus one request on the same registry (the writers re-read right
+ * before they write), plus whatever stalls the rival process in between. So the delay is
+ * bounded by what this call observed of the registry and of the machine — the longer of
+ * {@link ConfirmOptions.latencyFactor} × the slowest read and our own slowest `write` call
+ * (which holds the same read → write turnaround, and grows with the load that stalls a rival
+ * too), never less than {@link ConfirmOptions.minRecheckMs} — rather than a fixed blind
+ * sleep: tens of milliseconds on a nearby idle registry, longer on a distant one (where a
+ * fixed 100–300 ms would be too short) or on a loaded machine. Once a concurrent writer has been
+ * seen (our entry was replaced, or a conditional write conflicted), contention is proven and
+ * the delay widens to the randomized {@link ConfirmOptions.recheckMs} range, which also
+ * de-synchronizes writers that keep colliding. An immediate read-back before the delayed one
+ * adds a request without adding safety: only the last read before we return decides whether
+ * a late stale write is caught.
  *
  * Residual race: on a registry without conditional writes, a writer that read the document
- * before our write and lands its stale write after both our checks still drops our entry.
- * Targets with an atomic compare-and-swap (the OCI layout) pass a conditional `write` that
- * reports `"conflict"` instead, which closes the race there.
+ * before our write and lands its stale write after our confirming read (a turnaround several
+ * times the observed latency, e.g. a process stalled between its read and its write) still
+ * drops our entry. Targets with an atomic compare-and-swap (the OCI layout) pass a conditional
+ * `write` that reports `"conflict"` instead, which closes the race there.
  *
  * @module
  */
@@ -34,15 +51,60 @@ export interface ConfirmedWrite<S> {
 export interface ConfirmOptions {
   /** Write attempts before giving up (default 8). */
   attempts?: number;
-  /** Re-check delay range in ms (default [100, 300]). */
+  /**
+   * Re-check delay range in ms once a concurrent writer has been seen (default [100, 300]);
+   * its upper bound also caps the uncontended delay unless the observed latency needs more.
+   */
   recheckMs?: [number, number];
+  /**
+   * Uncontended re-check delay: this many times the slowest read of this call (default 4), or
+   * the slowest `write` call when that is longer.
+   */
+  latencyFactor?: number;
+  /** Least uncontended re-check delay, ms (default 25). */
+  minRecheckMs?: number;
+  /** Most re-check delay, ms, however slow the reads were (default 2000). */
+  maxRecheckMs?: number;
   /** Base of the jittered exponential backoff between attempts, ms (default 25). */
   backoffMs?: number;
   /** Sleep function (tests). */
   sleep?: (ms: number) => Promise<void>;
+  /** Clock in ms (tests; default `performance.now`). */
+  now?: () => number;
 }
 
 const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * The delay before the confirming read (see the module documentation): `factor` × the
+ * slowest read or the slowest write call, whichever is longer, at least `min`, jittered up by
+ * half; the randomized `contended` range (and
+ * at least the latency bound) once a concurrent writer was seen; never more than `max`.
+ *
+ * @example
+ * ```ts
+ * import { recheckDelay } from "./confirm_write.ts";
+ * recheckDelay({ slowestReadMs: 3, contended: false, random: 0 }); // 25 (the floor)
+ * recheckDelay({ slowestReadMs: 40, contended: false, random: 0 }); // 160
+ * recheckDelay({ slowestReadMs: 3, contended: true, random: 0 }); // 100
+ * ```
+ */
+export function recheckDelay(o: {
+  slowestReadMs: number;
+  slowestWriteMs?: number;
+  contended: boolean;
+  random?: number;
+  factor?: number;
+  min?: number;
+  max?: number;
+  contendedMs?: [number, number];
+}): number {
+  const r = o.random ?? Math.random();
+  const bound = Math.max(o.min ?? 25, (o.factor ?? 4) * o.slowestReadMs, o.slowestWriteMs ?? 0);
+  const [cmin, cmax] = o.contendedMs ?? [100, 300];
+  const ms = o.contended ? Math.max(bound, cmin + r * (cmax - cmin)) : bound * (1 + r / 2);
+  return Math.min(ms, o.max ?? 2000);
+}
 
 /**
  * Writes our entry into a shared document and confirms it is there (see the module
@@ -62,7 +124,7 @@ const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  *     doc = [...(s ?? []), "mine"];
  *     return Promise.resolve("written");
  *   },
- * }, { recheckMs: [0, 0] });
+ * }, { minRecheckMs: 0 });
  * ```
  */
 export async function writeConfirmed<S>(
@@ -70,30 +132,49 @@ export async function writeConfirmed<S>(
   options: ConfirmOptions = {},
 ): Promise<S> {
   const attempts = options.attempts ?? 8;
-  const [rmin, rmax] = options.recheckMs ?? [100, 300];
   const base = options.backoffMs ?? 25;
   const sleep = options.sleep ?? realSleep;
+  const now = options.now ?? (() => performance.now());
+  const backoff = (i: number) => sleep(Math.min(base * 2 ** i, 1000) * (0.5 + Math.random()));
+  let slowestReadMs = 0, slowestWriteMs = 0;
+  const read = async () => {
+    const t0 = now();
+    const s = await w.read();
+    slowestReadMs = Math.max(slowestReadMs, now() - t0);
+    return s;
+  };
   let wrote = false;
   let replaced = 0;
   for (let i = 0; i < attempts; i++) {
-    let state = await w.read();
+    const state = await read();
     if (!w.has(state)) {
-      if (wrote) replaced++;
-      if ((await w.write(state)) === "written") {
+      if (wrote) replaced++; // our confirmed-missing entry, or ours replaced since
+      const t0 = now();
+      const written = (await w.write(state)) === "written";
+      slowestWriteMs = Math.max(slowestWriteMs, now() - t0);
+      if (written) {
         wrote = true;
-        state = await w.read();
       } else {
         replaced++;
-        state = null;
+        await backoff(i);
+        continue;
       }
+    } else if (!wrote) {
+      return state as S; // already there before us: nothing of ours to lose
     }
-    if (w.has(state)) {
-      if (!wrote) return state as S; // already there before us: nothing of ours to lose
-      await sleep(rmin + Math.random() * (rmax - rmin));
-      const again = await w.read();
-      if (w.has(again)) return again as S;
-    }
-    await sleep(Math.min(base * 2 ** i, 1000) * (0.5 + Math.random()));
+    // Ours is written (or merged in by a rival after we wrote): confirm once, after the delay.
+    await sleep(recheckDelay({
+      slowestReadMs,
+      slowestWriteMs,
+      contended: replaced > 0,
+      factor: options.latencyFactor,
+      min: options.minRecheckMs,
+      max: options.maxRecheckMs,
+      contendedMs: options.recheckMs,
+    }));
+    const again = await read();
+    if (w.has(again)) return again as S;
+    await backoff(i); // a concurrent writer replaced ours: read theirs and merge again
   }
   throw new KarsError(
     "TRANSIENT",

@@ -326,6 +326,53 @@ export async function pushArtifact(
 }
 
 /**
+ * Tags a manifest whose blobs are already in `target` (e.g. moving `latest` after signing).
+ * A concurrent pusher of the same blobs can make docker-registry briefly report one of them
+ * unknown (it rewrites the repository's blob link in place): the tag is retried, bounded, with
+ * the same jittered policy as {@link pushArtifact}.
+ *
+ * @example
+ * ```ts
+ * import { MemoryTarget } from "./memory.ts";
+ * import { pushArtifact, tagManifest } from "./copy.ts";
+ * import { buildAllowlistArtifact, EMPTY_CONFIG_BYTES } from "./artifact.ts";
+ * const bytes = new TextEncoder().encode("apiVersion: v1\n");
+ * const a = buildAllowlistArtifact(bytes);
+ * const t = new MemoryTarget();
+ * await pushArtifact(t, {
+ *   manifestBytes: a.manifestBytes,
+ *   blobs: [{ desc: a.config, data: EMPTY_CONFIG_BYTES }, { desc: a.layer, data: bytes }],
+ * });
+ * await tagManifest(t, a.manifestBytes, "application/vnd.oci.image.manifest.v1+json", "latest");
+ * ```
+ */
+export function tagManifest(
+  target: Target,
+  bytes: Uint8Array,
+  mediaType: string,
+  tag: string,
+  options: RequestOptions = {},
+): Promise<Descriptor> {
+  const scope = {
+    deadline: Number.POSITIVE_INFINITY,
+    signal: options.signal ?? new AbortController().signal,
+  };
+  return withRetries<Descriptor>(
+    scope,
+    BLOB_UNKNOWN_RETRY,
+    BLOB_UNKNOWN_RETRY.attempts,
+    async () => {
+      try {
+        return { done: await target.pushManifest(bytes, mediaType, tag) };
+      } catch (e) {
+        if (!isBlobUnknown(e)) throw e;
+        return { retry: e };
+      }
+    },
+  );
+}
+
+/**
  * True when a registry refused a manifest because a blob it references is unknown — what a
  * concurrent writer of the same blob can briefly cause; worth uploading again.
  *

@@ -114,7 +114,15 @@ async function attachLegacy(
   const isOurs = (l: Descriptor) =>
     l.digest === layer.digest && l.mediaType === layer.mediaType &&
     sameAnnotations(l.annotations, layer.annotations);
-  let payloadStored = false;
+  // The payload blob does not depend on what the `.sig` manifest holds: upload it while the
+  // first read is in flight (straight away, no HEAD: an identical payload of a concurrent
+  // signer is the same blob, and a re-upload of an existing blob is harmless).
+  let payloadUpload: Promise<void> | undefined = step(
+    target,
+    "push payload blob",
+    () => storeBlob(target, layer, sig.payload, { knownAbsent: true }),
+  );
+  payloadUpload.catch(() => {}); // observed below (awaited by the first write, or at the end)
   // Every layer seen in any read: a write never drops a signature we once saw, even when a
   // later read is stale or torn (docker-registry rewrites tag links in place).
   const seen = new Map<string, Descriptor>();
@@ -124,7 +132,8 @@ async function attachLegacy(
     return state;
   };
   // Concurrent signers of one digest each rewrite the whole `.sig` manifest: write ours merged
-  // into what is there, read back, merge again when someone replaced it (lib/oci/confirm_write.ts).
+  // into what is there, confirm it after a delay bounded by the registry latency, merge again
+  // when someone replaced it (lib/oci/confirm_write.ts).
   const final = await writeConfirmed<SigState>({
     what: `${target.location}:${tag}`,
     read,
@@ -139,14 +148,14 @@ async function attachLegacy(
       ];
       // No .sig manifest yet: nothing references these blobs, so skip the HEADs.
       const knownAbsent = state === null;
-      if (!payloadStored) {
-        await step(
+      if (!payloadUpload) {
+        payloadUpload = step(
           target,
           "push payload blob",
           () => storeBlob(target, layer, sig.payload, { knownAbsent }),
         );
-        payloadStored = true;
       }
+      await payloadUpload;
       const config = sigConfig(layers);
       const configDesc: Descriptor = {
         mediaType: "application/vnd.oci.image.config.v1+json",
@@ -180,12 +189,13 @@ async function attachLegacy(
       } catch (e) {
         // A concurrent upload of the same payload blob: upload again on the next attempt.
         if (!isBlobUnknown(e)) throw e;
-        payloadStored = false;
+        payloadUpload = undefined;
         return "conflict";
       }
       return "written";
     },
-  }).catch((e) => {
+  }).catch(async (e) => {
+    await payloadUpload?.catch(() => {}); // nothing of this call left running
     if (isKarsError(e) && e.details?.stage === "store-signature") throw e;
     throw new KarsError(
       isKarsError(e) ? e.code : "REGISTRY",
@@ -193,6 +203,9 @@ async function attachLegacy(
       { cause: e, details: { ...(isKarsError(e) ? e.details : {}), stage: "store-signature" } },
     );
   });
+  // Already there before us (an identical layer): the early upload is not needed, but it must
+  // not be left running or fail unobserved.
+  await payloadUpload?.catch(() => {});
   return final.descriptor;
 }
 

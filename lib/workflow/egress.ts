@@ -23,7 +23,7 @@ import {
   buildAllowlistArtifact,
   EMPTY_CONFIG_BYTES,
 } from "../oci/artifact.ts";
-import { pushArtifact } from "../oci/copy.ts";
+import { pushArtifact, tagManifest } from "../oci/copy.ts";
 import { OCI_MANIFEST } from "../oci/types.ts";
 import { type KarsSandbox, readNetworkPolicy, selectSandbox } from "../model/sandbox_read.ts";
 import type { Signer } from "../sign/signer.ts";
@@ -224,6 +224,7 @@ export async function egress(plan: EgressPlan, deps: EgressDeps): Promise<Egress
   // is then requested while the blobs upload. A digest already there may be signed already
   // (step 5), so nothing is started for it.
   let preparing: Promise<void> | undefined;
+  let pushedNew = false;
   try {
     await pushArtifact(t.target, {
       manifestBytes: artifact.manifestBytes,
@@ -233,6 +234,7 @@ export async function egress(plan: EgressPlan, deps: EgressDeps): Promise<Egress
       ],
     }, {
       onNew: () => {
+        pushedNew = true;
         if (signer?.prepare && !t.layout) preparing = signer.prepare();
       },
     }); // by digest: `latest` moves only after signing succeeded (step 5)
@@ -261,7 +263,9 @@ export async function egress(plan: EgressPlan, deps: EgressDeps): Promise<Egress
     let toSign: SignatureLayout[] = signing.format === "both"
       ? ["legacy", "bundle"]
       : [signing.format];
-    if (!signing.resign) {
+    // A digest that was not in the target a moment ago carries no signature of ours: the lookup
+    // would be one request answering 404 (and the store reads the `.sig` tag before writing).
+    if (!signing.resign && !pushedNew) {
       const own = await ownSignatures(signer, t.target, ref, toSign, trustedRoot);
       if (own) {
         toSign = toSign.filter((f) => !own.formats.includes(f));
@@ -302,7 +306,7 @@ export async function egress(plan: EgressPlan, deps: EgressDeps): Promise<Egress
   }
 
   // Signing (and verification, when asked) succeeded: now `latest` may name this digest.
-  await t.target.pushManifest(artifact.manifestBytes, OCI_MANIFEST, "latest");
+  await tagManifest(t.target, artifact.manifestBytes, OCI_MANIFEST, "latest");
 
   // 7. Hand over: GitOps file, returned document, or the live sandbox.
   await handOver({

@@ -1,15 +1,23 @@
 /** lib/oci/confirm_write.ts against simulated concurrent writers. */
 import assert from "assert";
 import { isKarsError } from "../../lib/errors.ts";
-import { writeConfirmed } from "../../lib/oci/confirm_write.ts";
+import { recheckDelay, writeConfirmed } from "../../lib/oci/confirm_write.ts";
 
 const fast = { sleep: () => Promise.resolve(), recheckMs: [0, 0] as [number, number] };
 
-/** A shared document and a rival writer that replaces it with a stale copy at chosen reads. */
-function doc(rivalAtRead: number[]) {
+/**
+ * A shared document and a rival writer that replaces it with a stale copy at chosen reads (and,
+ * through `sleep`, at chosen sleeps: while we wait).
+ */
+function doc(rivalAtRead: number[], rivalAtSleep: number[] = []) {
   let state: string[] | null = null;
-  let reads = 0, writes = 0;
+  let reads = 0, writes = 0, sleeps = 0;
   return {
+    sleep: (_ms: number) => {
+      sleeps++;
+      if (rivalAtSleep.includes(sleeps)) state = ["theirs"]; // a stale write lands
+      return Promise.resolve();
+    },
     get state() {
       return state;
     },
@@ -41,10 +49,11 @@ Deno.test("confirm_write: a rival's stale write right after ours is seen on read
   assert.equal(d.writes, 2);
 });
 
-Deno.test("confirm_write: a stale write landing between read-back and re-check is caught by the re-check", async () => {
-  const d = doc([3]); // read 3 is the delayed re-check
-  const out = await writeConfirmed(d.ops, fast);
+Deno.test("confirm_write: a stale write landing during the re-check delay is caught by the confirming read", async () => {
+  const d = doc([], [1]); // sleep 1 is the delay after our first write: the rival lands then
+  const out = await writeConfirmed(d.ops, { ...fast, sleep: d.sleep });
   assert.deepEqual(out, ["theirs", "mine"]);
+  assert.deepEqual(d.state, ["theirs", "mine"]);
   assert.equal(d.writes, 2);
 });
 
@@ -76,4 +85,81 @@ Deno.test("confirm_write: a conditional write reporting conflict is retried, not
     },
   }, fast);
   assert.deepEqual(out, ["theirs", "mine"]);
+});
+
+Deno.test("confirm_write: an uncontended write is one read, one write, one confirming read after a latency-bounded delay", async () => {
+  const d = doc([]);
+  let clock = 0;
+  const delays: number[] = [];
+  const reads = d.ops.read;
+  const out = await writeConfirmed({
+    ...d.ops,
+    read: () => {
+      clock += 10; // every read takes 10 ms
+      return reads();
+    },
+  }, {
+    now: () => clock,
+    sleep: (ms) => {
+      delays.push(ms);
+      return Promise.resolve();
+    },
+  });
+  assert.deepEqual(out, ["mine"]);
+  assert.equal(d.writes, 1);
+  assert.equal(delays.length, 1, "one delay: before the confirming read");
+  // 4 × the slowest read (10 ms), jittered up by at most a half; not the contended 100–300 ms.
+  assert.ok(delays[0] >= 40 && delays[0] <= 60, `delay ${delays[0]}`);
+});
+
+Deno.test("confirm_write: once a rival replaced our entry, the next re-check waits the contended range", async () => {
+  const d = doc([2]); // the confirming read finds a rival's stale write
+  const delays: number[] = [];
+  await writeConfirmed(d.ops, {
+    now: () => 0,
+    sleep: (ms) => {
+      delays.push(ms);
+      return Promise.resolve();
+    },
+  });
+  assert.equal(d.writes, 2);
+  // [uncontended re-check, backoff, contended re-check]
+  assert.equal(delays.length, 3);
+  assert.ok(delays[0] >= 25 && delays[0] <= 37.5, `first re-check ${delays[0]}`);
+  assert.ok(delays[2] >= 100 && delays[2] <= 300, `contended re-check ${delays[2]}`);
+});
+
+Deno.test("confirm_write: recheckDelay is bounded by the observed latency, floored, capped", () => {
+  assert.equal(recheckDelay({ slowestReadMs: 1, contended: false, random: 0 }), 25);
+  assert.equal(recheckDelay({ slowestReadMs: 50, contended: false, random: 0 }), 200);
+  assert.equal(recheckDelay({ slowestReadMs: 50, contended: false, random: 1 }), 300);
+  assert.equal(recheckDelay({ slowestReadMs: 5000, contended: false, random: 0 }), 2000);
+  assert.equal(recheckDelay({ slowestReadMs: 1, contended: true, random: 0.5 }), 200);
+  // A slow registry under contention: the latency bound wins over the fixed range.
+  assert.equal(recheckDelay({ slowestReadMs: 100, contended: true, random: 0 }), 400);
+});
+
+Deno.test("confirm_write: a slow write call (a loaded machine) lengthens the uncontended re-check", async () => {
+  const d = doc([]);
+  let clock = 0;
+  const delays: number[] = [];
+  const write = d.ops.write;
+  await writeConfirmed({
+    ...d.ops,
+    write: (s) => {
+      clock += 80; // the write call (uploads, re-read, PUT) took 80 ms
+      return write(s);
+    },
+  }, {
+    now: () => clock,
+    sleep: (ms) => {
+      delays.push(ms);
+      return Promise.resolve();
+    },
+  });
+  assert.ok(delays[0] >= 80 && delays[0] <= 120, `delay ${delays[0]}`);
+  assert.equal(
+    recheckDelay({ slowestReadMs: 1, slowestWriteMs: 80, contended: false, random: 0 }),
+    80,
+  );
 });

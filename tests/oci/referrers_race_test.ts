@@ -1,7 +1,8 @@
 /**
  * The `sha256-<hex>` referrers fallback index under a rival writer (in-process registry without
- * the referrers API): a stale index written by someone else right after our write, or right
- * before our delayed re-check, never costs an entry — ours or theirs. The same for `.sig`.
+ * the referrers API): a stale index written by someone else after our write, before our
+ * (delayed) confirming read — once, or again after we merged and wrote a second time — never
+ * costs an entry, ours or theirs. The same for `.sig`.
  */
 import assert from "assert";
 import { fromUtf8, utf8 } from "../../lib/encoding/bytes.ts";
@@ -20,8 +21,8 @@ import { startRegistryServer } from "../support/registry_server.ts";
 
 const REPO = "policy/egress-allowlist/race";
 
-for (const at of [1, 2]) {
-  const when = at === 1 ? "our read-back" : "our delayed re-check";
+for (const times of [1, 2]) {
+  const when = times === 1 ? "our delayed confirming read" : "each of our two confirming reads";
   Deno.test(`referrers fallback: a rival's stale index landing before ${when} is merged, not lost`, async () => {
     const server = await startRegistryServer({ referrersApi: false });
     try {
@@ -62,13 +63,18 @@ for (const at of [1, 2]) {
       const stale = utf8(
         JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [rival] }),
       );
-      let putsOfTag = 0, getsAfterPut = 0, fired = false;
+      // Our PUTs of the tag, and the rival's stale write landing just before the first GET
+      // after each of them (then our GET is answered), `times` times.
+      let ourPuts = 0, firedAt = 0, fired = 0, rivalWriting = false;
       server.setFault(async (req, url) => {
         if (!url.pathname.endsWith(`/manifests/${tag}`)) return undefined;
-        if (req.method === "PUT") putsOfTag++;
-        if (req.method === "GET" && putsOfTag > 0 && !fired && ++getsAfterPut === at) {
-          fired = true; // the rival's stale write lands now, then our GET is answered
+        if (req.method === "PUT" && !rivalWriting) ourPuts++;
+        if (req.method === "GET" && ourPuts > firedAt && fired < times) {
+          fired++;
+          firedAt = ourPuts;
+          rivalWriting = true;
           await put(tag, OCI_INDEX, stale);
+          rivalWriting = false;
         }
         return undefined;
       });
@@ -81,7 +87,7 @@ for (const at of [1, 2]) {
         subject,
       }));
       const ours = await t.pushManifest(referrer, OCI_MANIFEST);
-      assert.ok(fired, "the rival wrote");
+      assert.equal(fired, times, "the rival wrote");
       server.setFault(undefined);
       const index = JSON.parse(fromUtf8((await t.fetchManifest(tag)).bytes)) as ImageIndex;
       assert.deepEqual(
@@ -94,8 +100,8 @@ for (const at of [1, 2]) {
   });
 }
 
-for (const at of [1, 2]) {
-  const when = at === 1 ? "our read-back" : "our delayed re-check";
+for (const times of [1, 2]) {
+  const when = times === 1 ? "our delayed confirming read" : "each of our two confirming reads";
   Deno.test(`.sig manifest: a rival's stale .sig landing before ${when} is merged, not lost`, async () => {
     const server = await startRegistryServer({ referrersApi: false });
     try {
@@ -118,18 +124,21 @@ for (const at of [1, 2]) {
         config: { mediaType: OCI_EMPTY, digest: OCI_EMPTY_DIGEST, size: 2 },
         layers: [rivalLayer],
       }));
-      let putsOfTag = 0, getsAfterPut = 0, fired = false;
+      let ourPuts = 0, firedAt = 0, fired = 0, rivalWriting = false;
       server.setFault(async (req, url) => {
         if (!url.pathname.endsWith(`/manifests/${tag}`)) return undefined;
-        if (req.method === "PUT") putsOfTag++;
-        if (req.method === "GET" && putsOfTag > 0 && !fired && ++getsAfterPut === at) {
-          fired = true;
+        if (req.method === "PUT" && !rivalWriting) ourPuts++;
+        if (req.method === "GET" && ourPuts > firedAt && fired < times) {
+          fired++;
+          firedAt = ourPuts;
+          rivalWriting = true;
           const res = await fetch(`${server.url}/v2/${REPO}/manifests/${tag}`, {
             method: "PUT",
             headers: { "content-type": OCI_MANIFEST },
             body: new Uint8Array(stale),
           });
           await res.body?.cancel();
+          rivalWriting = false;
           assert.equal(res.status, 201);
         }
         return undefined;
@@ -140,7 +149,7 @@ for (const at of [1, 2]) {
         payload,
         annotations: { "dev.cosignproject.cosign/signature": "ours" },
       });
-      assert.ok(fired, "the rival wrote");
+      assert.equal(fired, times, "the rival wrote");
       server.setFault(undefined);
       const sig = JSON.parse(fromUtf8((await t.fetchManifest(tag)).bytes)) as ImageManifest;
       assert.deepEqual(

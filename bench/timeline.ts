@@ -1,0 +1,155 @@
+/**
+ * Fresh and repeat keyless `kars egress --enforce --emit-manifest` runs with `KARS_PROFILE`,
+ * against Debian's docker-registry and the `@sigstore/mock` services on loopback:
+ * - `--timeline`: each request's start, duration and the gap before it (time the process
+ *   spent between requests), so the "other" of `bench/profile.ts` can be attributed to the
+ *   step that precedes a gap;
+ * - `--compare DIR`: the same runs of another checkout (e.g. `git archive main | tar -x -C
+ *   DIR`), interleaved run by run with this one so both see the same machine load; prints the
+ *   medians side by side (wall time, requests, the longest in-process gap).
+ * Not part of the package.
+ *
+ * `deno run -A bench/timeline.ts [--runs N] [--timeline] [--compare DIR] [--binary "CMD"]`
+ * (`--binary` replaces `deno run cli.ts` and may carry arguments, e.g.
+ * `"node --cpu-prof --cpu-prof-dir=/tmp/prof kars.cjs"`).
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { startDockerRegistry } from "../tests/support/docker_registry.ts";
+import { startSigstoreMock } from "../tests/support/sigstore_mock.ts";
+import type { RunProfile } from "../lib/cli/profile.ts";
+import { median } from "./harness.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    binary: { type: "string" },
+    runs: { type: "string", default: "1" },
+    timeline: { type: "boolean", default: false },
+    compare: { type: "string" },
+  },
+});
+const here = new URL("..", import.meta.url).pathname;
+const denoCli = (root: string) => [Deno.execPath(), "run", "-A", "--frozen", join(root, "cli.ts")];
+const clis: Array<{ label: string; cli: string[] }> = [
+  { label: "this tree", cli: values.binary ? values.binary.split(" ") : denoCli(here) },
+];
+if (values.compare) clis.push({ label: values.compare, cli: denoCli(values.compare) });
+
+interface Sample {
+  wall: number;
+  requests: number;
+  /** The longest stretch without a request in flight after the entry (ms). */
+  longestGap: number;
+  /** Entry → first request (ms). */
+  firstRequest: number;
+  /** The gap before the last GET of the `.sig` tag: the re-check delay after writing it (ms). */
+  confirmGap: number;
+}
+
+function print(label: string, wall: number, p: RunProfile): void {
+  console.log(
+    `\n## ${label}: wall ${wall.toFixed(0)} ms; entry ${p.entry.toFixed(1)} ms; ` +
+      `end ${p.end.toFixed(1)} ms; network ${p.network.toFixed(1)} ms; ` +
+      `${p.requests.length} requests`,
+  );
+  let last = p.entry;
+  for (const r of p.requests) {
+    console.log(
+      `${r.start.toFixed(1).padStart(7)} +${(r.start - last).toFixed(1).padStart(6)} ` +
+        `${r.ms.toFixed(1).padStart(6)} ms ${r.status} ${
+          r.what.replace(/([0-9a-f]{8})[0-9a-f]{32,}/g, "$1…").replace(
+            /uploads\/[0-9a-f-]{36}/,
+            "uploads/…",
+          )
+        }`,
+    );
+    last = Math.max(last, r.start + r.ms);
+  }
+  console.log(`${p.end.toFixed(1).padStart(7)} +${(p.end - last).toFixed(1).padStart(6)} end`);
+}
+
+function sample(wall: number, p: RunProfile): Sample {
+  let last = p.entry, longestGap = 0, confirmGap = 0;
+  for (const r of p.requests) {
+    longestGap = Math.max(longestGap, r.start - last);
+    if (/^GET .*\.sig$/.test(r.what)) confirmGap = Math.max(0, r.start - last);
+    last = Math.max(last, r.start + r.ms);
+  }
+  longestGap = Math.max(longestGap, p.end - last);
+  return {
+    wall,
+    requests: p.requests.length,
+    longestGap,
+    firstRequest: (p.requests[0]?.start ?? p.end) - p.entry,
+    confirmGap,
+  };
+}
+
+const reg = await startDockerRegistry();
+const mock = await startSigstoreMock();
+const dir = await Deno.makeTempDir({ prefix: "kars-timeline-" });
+const results = new Map<string, { fresh: Sample[]; repeat: Sample[] }>();
+try {
+  await Deno.mkdir(join(dir, "docker"));
+  await Deno.copyFile(join(here, "examples", "sandbox.yaml"), join(dir, "sandbox.yaml"));
+  await Deno.writeTextFile(join(dir, "root.json"), JSON.stringify(mock.trustedRoot));
+  for (let i = 0; i < Number(values.runs); i++) {
+    for (const [k, c] of clis.entries()) {
+      const repo = `policy/egress-allowlist/timeline-${k}-${i}`;
+      const got = results.get(c.label) ?? { fresh: [], repeat: [] };
+      results.set(c.label, got);
+      for (const kind of ["fresh", "repeat"] as const) {
+        const file = join(dir, `${kind}-${k}-${i}.json`);
+        const t0 = performance.now();
+        const o = await new Deno.Command(c.cli[0], {
+          args: [
+            ...c.cli.slice(1),
+            ...["egress", "my-agent", "--from-file", "sandbox.yaml", "--enforce"],
+            ...["--registry", reg.host, "--repository", repo],
+            ...["--emit-manifest", `gitops/${k}-${i}.yaml`, "--force"],
+            ...["--fulcio-url", mock.fulcioUrl, "--rekor-url", mock.rekorUrl],
+            ...["--trusted-root", "root.json", "--json"],
+          ],
+          env: {
+            ...Deno.env.toObject(),
+            NO_COLOR: "1",
+            DOCKER_CONFIG: join(dir, "docker"),
+            SIGSTORE_ID_TOKEN: mock.mintToken(),
+            KARS_PROFILE: file,
+          },
+          cwd: dir,
+          stdin: "null",
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        const wall = performance.now() - t0;
+        if (!o.success) throw new Error(new TextDecoder().decode(o.stderr));
+        const p = JSON.parse(await Deno.readTextFile(file)) as RunProfile;
+        if (values.timeline) print(`${c.label}, ${kind} ${i}`, wall, p);
+        got[kind].push(sample(wall, p));
+      }
+    }
+  }
+  console.log(
+    `\n| tree | run | median wall | requests | entry → first request | longest gap | ` +
+      `gap before the last GET .sig |\n|---|---|--:|--:|--:|--:|--:|`,
+  );
+  for (const [label, r] of results) {
+    for (const kind of ["fresh", "repeat"] as const) {
+      const s = r[kind];
+      const m = (f: (x: Sample) => number) => median(s.map(f)).toFixed(0);
+      console.log(
+        `| ${label} | ${kind} | ${m((x) => x.wall)} ms | ${m((x) => x.requests)} | ` +
+          `${m((x) => x.firstRequest)} ms | ${m((x) => x.longestGap)} ms | ` +
+          `${m((x) => x.confirmGap)} ms |`,
+      );
+    }
+  }
+} finally {
+  await mock.stop();
+  await reg.stop();
+  await Deno.remove(dir, { recursive: true });
+}
