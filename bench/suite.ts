@@ -4,7 +4,7 @@
  * tree (GNU time's maximum RSS of the largest process, via `/usr/bin/time -f %M`) and the
  * load average when it ended (the machine is shared: compare runs made under the same load).
  * A flaky test shows up as a failing run, with the failing tests' names printed under the
- * table; the table goes into bench/RESULTS.md by hand. The issue's "10 consecutive runs" is
+ * table and the run's whole output kept in a temp file; the table goes into bench/RESULTS.md by hand. The issue's "10 consecutive runs" is
  * `deno run -A bench/suite.ts --runs 10` (exit 0 only when every run passed).
  *
  * Usage: `deno run -A bench/suite.ts [--runs 10] [--task test|test:unit|test:ship]`
@@ -50,8 +50,12 @@ for (let i = 1; i <= runs; i++) {
   if (!o.success) {
     failed++;
     // The default reporter's failure list: "name => ./tests/x_test.ts:12:6".
-    const names = [...out.matchAll(/^(.+ => \.\/\S+)$/gm)].map((m) => m[1]);
-    failures.push(`run ${i}: ${names.length ? names.join("; ") : out.slice(-2000)}`);
+    const names = [...new Set([...out.matchAll(/^(.+ => \.\/\S+)$/gm)].map((m) => m[1]))];
+    const log = await Deno.makeTempFile({ prefix: `kars-suite-run${i}-`, suffix: ".log" });
+    await Deno.writeTextFile(log, out);
+    failures.push(
+      `run ${i}: ${names.length ? names.join("; ") : "no test named"} (output: ${log})`,
+    );
   }
   // "ok | 510 passed (255 steps) | 0 failed (6m14s)" → "ok: 510 passed (255 steps), 0 failed"
   const result = summary.replace(/\s*\(\d+(m|s|ms)[^)]*\)$/, "").replace(" | ", ": ").replace(
