@@ -4,6 +4,8 @@
 import { commands } from "../../lib/cli/commands.ts";
 import type { CliContext } from "../../lib/cli/command.ts";
 import { runCli } from "../../lib/cli/main.ts";
+import { isOneShotCryptoRun } from "../../lib/cli/short_run.ts";
+import { setKeyTableMinUses } from "../../lib/verify/sigstore/keys.ts";
 
 export interface KarsRun {
   code: number;
@@ -20,7 +22,30 @@ export interface KarsRunOptions {
   promptSecret?: (prompt: string) => Promise<string | undefined>;
 }
 
-/** Runs `kars <args>` in-process. */
+let oneShotDepth = 0;
+let savedMinUses = 2;
+
+/**
+ * Runs `fn` (an in-process `kars <args>`) the way a real `kars` process of these arguments runs:
+ * `cli.ts` calls `tuneForShortRun(args)` (lib/cli/short_run.ts), which for a one-shot signing
+ * or verifying run builds no per-key precompute tables for trust-root keys. Without this an
+ * in-process run builds a window-10 table (hundreds of ms of CPU) for keys of a trust root
+ * loaded for that run alone, which a real one-shot process never does. The threshold is
+ * restored when the last overlapping one-shot run ends; long-running commands (webhook, audit,
+ * status) keep the default. (The base-point window of `tuneForShortRun` is process-wide and
+ * irreversible, so it is left alone; it does not change any verdict.)
+ */
+export async function asCliProcess<T>(args: readonly string[], fn: () => Promise<T>): Promise<T> {
+  if (!isOneShotCryptoRun(args)) return await fn();
+  if (oneShotDepth++ === 0) savedMinUses = setKeyTableMinUses(Infinity);
+  try {
+    return await fn();
+  } finally {
+    if (--oneShotDepth === 0) setKeyTableMinUses(savedMinUses);
+  }
+}
+
+/** Runs `kars <args>` in-process (as a one-shot `kars` process would: {@link asCliProcess}). */
 export async function runKars(args: string[], opts: KarsRunOptions = {}): Promise<KarsRun> {
   const dec = new TextDecoder();
   let stdout = "";
@@ -45,7 +70,7 @@ export async function runKars(args: string[], opts: KarsRunOptions = {}): Promis
     promptSecret: opts.promptSecret,
     fetch: opts.fetch,
   };
-  const code = await runCli(args, ctx, commands);
+  const code = await asCliProcess(args, () => runCli(args, ctx, commands));
   return { code, stdout, stderr };
 }
 

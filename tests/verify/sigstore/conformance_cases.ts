@@ -7,6 +7,7 @@
 import { join } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { loadTrustedRoot } from "../../../lib/verify/sigstore/mod.ts";
 
 /** Root of the vendored conformance data (overridable with `KARS_CONFORMANCE_DIR`). */
 export const CONFORMANCE_DIR = Deno.env.get("KARS_CONFORMANCE_DIR") ??
@@ -75,4 +76,18 @@ export function loadConformanceCases(): ConformanceCase[] {
       keyPem: keyPath ? readFileSync(keyPath, "utf8") : undefined,
     };
   });
+}
+
+const roots = new Map<string, ReturnType<typeof loadTrustedRoot>>();
+
+/**
+ * `loadTrustedRoot(c.trustedRoot)`, shared by the cases that use the same trust root file: one
+ * loaded root per file, as a long-running verifier (webhook, audit) holds one, so each
+ * trust-root key's precompute table is built once per test file rather than once per case
+ * (hundreds of ms of CPU each). A root that fails to load fails again on every call.
+ */
+export function sharedTrustedRoot(c: ConformanceCase): ReturnType<typeof loadTrustedRoot> {
+  let root = roots.get(c.trustedRootPath);
+  if (!root) roots.set(c.trustedRootPath, root = loadTrustedRoot(c.trustedRoot));
+  return root;
 }

@@ -8,8 +8,8 @@ import assert from "assert";
 import { fromBase64, toBase64 } from "../../../lib/encoding/bytes.ts";
 import { KarsError } from "../../../lib/errors.ts";
 import { pemDecode } from "../../../lib/encoding/pem.ts";
-import { loadTrustedRoot, verifyBundle } from "../../../lib/verify/sigstore/mod.ts";
-import { loadConformanceCases } from "./conformance_cases.ts";
+import { verifyBundle } from "../../../lib/verify/sigstore/mod.ts";
+import { loadConformanceCases, sharedTrustedRoot } from "./conformance_cases.ts";
 
 // deno-lint-ignore no-explicit-any
 type Json = Record<string, any>;
@@ -51,7 +51,7 @@ Deno.test("mutations: one flipped bit in a security-relevant field is always ref
   let tried = 0;
   for (const c of loadConformanceCases().filter((x) => x.expectOk)) {
     const opts = {
-      trustedRoot: loadTrustedRoot(c.trustedRoot),
+      trustedRoot: sharedTrustedRoot(c),
       identity: c.identity,
       publicKeys: c.keyPem ? [pemDecode(c.keyPem)!.der] : undefined,
     };

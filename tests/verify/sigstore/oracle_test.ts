@@ -10,9 +10,9 @@
  */
 import assert from "assert";
 import { pemDecode } from "../../../lib/encoding/pem.ts";
-import { loadTrustedRoot, verifyBundle } from "../../../lib/verify/sigstore/mod.ts";
+import { verifyBundle } from "../../../lib/verify/sigstore/mod.ts";
 import { oracleVerify } from "../../support/node_oracle.ts";
-import { loadConformanceCases } from "./conformance_cases.ts";
+import { loadConformanceCases, sharedTrustedRoot } from "./conformance_cases.ts";
 
 const ORACLE_WRONG: Record<string, { oracleOk: boolean; error?: RegExp }> = {
   "trust-root-tlog-missing-validity-start_fail": { oracleOk: true },
@@ -58,7 +58,7 @@ Deno.test({
       let ours = false;
       try {
         await verifyBundle(c.bundleText, { bytes: c.artifact }, {
-          trustedRoot: loadTrustedRoot(c.trustedRoot),
+          trustedRoot: sharedTrustedRoot(c),
           identity: c.identity,
           publicKeys: c.keyPem ? [pemDecode(c.keyPem)!.der] : undefined,
         });

@@ -18,10 +18,18 @@ for await (const c of proc.stdin) chunks.push(c);
 const cases = JSON.parse(globalThis.Buffer.concat(chunks).toString("utf8"));
 const b64 = (s) => Uint8Array.from(atob(s), (ch) => ch.charCodeAt(0));
 const out = [];
+// One loaded root per distinct trust root, as a long-running verifier holds it (a trust-root
+// key's precompute table is then built once, not once per case).
+const roots = new Map();
+const rootOf = (json) => {
+  const key = JSON.stringify(json);
+  if (!roots.has(key)) roots.set(key, loadTrustedRoot(json));
+  return roots.get(key);
+};
 for (const c of cases) {
   try {
     await verifyBundle(c.bundle, { bytes: b64(c.artifact) }, {
-      trustedRoot: loadTrustedRoot(c.trustedRoot),
+      trustedRoot: rootOf(c.trustedRoot),
       identity: c.identity,
       publicKeys: c.publicKeys?.map(b64),
     });

@@ -10,6 +10,7 @@ import type { CliContext, OptionValues } from "../../../lib/cli/command.ts";
 import { KarsError } from "../../../lib/errors.ts";
 import { exitCodeOf } from "../../../lib/cli/main.ts";
 import { verifyBlobCommand } from "../../../lib/cli/verify_blob.ts";
+import { asCliProcess } from "../../support/cli.ts";
 
 /** Exit code and stderr of one run. */
 export interface BlobRun {
@@ -17,8 +18,12 @@ export interface BlobRun {
   stderr: string;
 }
 
-/** Runs `kars verify-blob <argv>` in-process. */
-export async function runVerifyBlob(argv: string[], cwd = Deno.cwd()): Promise<BlobRun> {
+/** Runs `kars verify-blob <argv>` in-process (tuned as the real one-shot process is). */
+export function runVerifyBlob(argv: string[], cwd = Deno.cwd()): Promise<BlobRun> {
+  return asCliProcess(["verify-blob", ...argv], () => verifyBlob(argv, cwd));
+}
+
+async function verifyBlob(argv: string[], cwd: string): Promise<BlobRun> {
   let stderr = "";
   const ctx: CliContext = {
     stdout: () => {},
