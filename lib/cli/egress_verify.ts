@@ -23,6 +23,7 @@ import { type ControllerFix, controllerFixes } from "../verify/controller_advice
 import type { AllowlistRefInput } from "../model/sandbox.ts";
 import type { VerifyResult } from "../verify/result.ts";
 import type { CliContext, Command, OptionValues } from "./command.ts";
+import { flagFor } from "./flag_hints.ts";
 import { exitCodeOfCondition, faultOfCondition } from "./exit_codes.ts";
 import { okJson, printJson, verificationJson } from "./json_output.ts";
 import { findLayoutBeside, ociLayoutHint } from "./layout_hint.ts";
@@ -378,6 +379,12 @@ export const egressVerifyCommand: Command = {
     }
     if (values.json === true) ctx.stdout(printJson(bothJson(both, by)));
     else ctx.stdout(renderBoth(both, by));
+    // No usable policy is a verdict (False), not an error: name the flag that supplies one.
+    if (isPolicyError(policy) && policy.fixOptions && values.json !== true) {
+      const flags = policy.fixOptions.map((o) => flagFor(o, egressVerifyCommand))
+        .filter((f): f is string => f !== undefined);
+      if (flags.length > 0) ctx.stderr(`hint: ${policy.reason}: see ${flags.join(", ")}\n`);
+    }
     return exitCodeOfResult(result);
   },
 };

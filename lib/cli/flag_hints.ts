@@ -16,6 +16,10 @@ const SPECIAL: Readonly<Record<string, string>> = {
   namespace: "-n/--namespace",
   allNamespaces: "-A/--all-namespaces",
 };
+/** Library options whose flag has another name (the library's plural is one repeated flag). */
+const RENAMED: Readonly<Record<string, string>> = {
+  publicKeys: "key",
+};
 
 /**
  * The flag for library option `option` on `command`, or `undefined` when the command has none.
@@ -28,7 +32,7 @@ const SPECIAL: Readonly<Record<string, string>> = {
  * ```
  */
 export function flagFor(option: string, command: Pick<Command, "options">): string | undefined {
-  const kebab = option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  const kebab = RENAMED[option] ?? option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
   if (!(kebab in command.options)) return undefined;
   return SPECIAL[option] ?? `--${kebab}`;
 }

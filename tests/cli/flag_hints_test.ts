@@ -165,3 +165,15 @@ Deno.test("flag hints: library errors render with the egress command's flags", (
   const own = new KarsError("INPUT", "m", { cause: e, details: { fixOptions: ["deny"] } });
   assert.equal((withFlagHints(own, egress) as KarsError).message, "m (flags: --deny)");
 });
+
+Deno.test("flag hints: verify-blob's publicKeys option is the repeated --key flag", () => {
+  const verifyBlob = commands.find((c) => c.path.join(" ") === "verify-blob");
+  assert.ok(verifyBlob, "verify-blob command");
+  const e = withFlagHints(
+    new KarsError("VERIFY", "bundle is signed with a key but no public key was given", {
+      details: { fixOptions: ["publicKeys"] },
+    }),
+    verifyBlob,
+  ) as KarsError;
+  assert.ok(e.message.endsWith("(flags: --key)"), e.message);
+});

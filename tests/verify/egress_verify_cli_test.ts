@@ -151,6 +151,12 @@ Deno.test(
           const r = await run(dir, args, pos, env);
           assert.equal(r.code, 3, `${reason}: ${r.out}${r.err}`);
           assert.ok(r.out.startsWith(`AllowlistVerified=False/${reason}: `), r.out);
+          // No policy at all: the CLI names the flag that supplies one (the library cannot).
+          assert.equal(
+            r.err.includes("hint: SignerPolicyMissing: see --signer-policy"),
+            reason === "SignerPolicyMissing",
+            r.err,
+          );
         }
         // the env fallback policy, as the controller uses it without a ConfigMap
         const env = (sans: string) => ({
