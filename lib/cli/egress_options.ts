@@ -6,7 +6,8 @@
  */
 import { applyApproveDeny } from "../allowlist/edit.ts";
 import { KarsError } from "../errors.ts";
-import { parseRegistrySpec, type RegistrySpec, strictHost } from "./registry_spec.ts";
+import { parseRegistrySpec, type RegistrySpec } from "./registry_spec.ts";
+import { targetHost } from "../oci/open.ts";
 import { isDnsLabel, isDnsSubdomain, isRepositoryName } from "../model/names.ts";
 
 import type { SignatureFormat } from "../cosign/vocabulary.ts";
@@ -227,7 +228,7 @@ export function parseEgressOptions(
     if (/[\s/]/.test(refRegistry) || refRegistry === "" || refRegistry.includes("://")) {
       throw usage(`--ref-registry ${JSON.stringify(refRegistry)} must be host[:port]`);
     }
-    refRegistry = strictHost(refRegistry, "--ref-registry");
+    refRegistry = targetHost(refRegistry, "--ref-registry");
   }
   const repository = str(values.repository) ?? `policy/egress-allowlist/${name}`;
   if (!isRepositoryName(repository)) {

@@ -14,9 +14,7 @@ import { KarsError } from "../errors.ts";
 import { createFetch } from "../io/transport.ts";
 import type { Credential } from "../oci/auth.ts";
 import { defaultCredentials } from "../oci/credentials.ts";
-import { LayoutTarget } from "../oci/layout.ts";
-import { RegistryTarget } from "../oci/registry.ts";
-import { validateRepository } from "../oci/reference.ts";
+import { openTarget } from "../oci/open.ts";
 import type { Target } from "../oci/types.ts";
 import { createSigner } from "../sign/sign_artifact.ts";
 import { parseSigningConfig, type SigningConfig } from "../sign/signing_config.ts";
@@ -92,7 +90,7 @@ export interface RegistryAccessOptions {
 
 /** Opens targets with one transport and one credential chain (each credential kept to its host). */
 export interface RegistryAccess {
-  /** Opens a parsed registry string (the repository is not checked here). */
+  /** Opens a parsed registry string (the repository is validated). */
   open(spec: RegistrySpec, repository: string): Target;
   /** Opens a registry named in a document (`host[:port]`, or `oci:<dir>`), checking both parts. */
   openNamed(registry: string, repository: string): Target;
@@ -125,26 +123,24 @@ export function registryAccess(ctx: PlanContext, o: RegistryAccessOptions): Regi
     { env: ctx.env, explicit: o.explicit },
   );
   const log = ctx.requestLog;
-  // The parts are checked by the caller (parseRegistrySpec, the verifier's preflight).
-  const open = (spec: RegistrySpec, repository: string): Target => {
-    if (spec.kind === "layout") return new LayoutTarget(at(ctx, spec.path));
-    return new RegistryTarget({
-      registry: spec.host,
+  // The host is checked by the caller (parseRegistrySpec, the verifier's preflight).
+  const open = (spec: RegistrySpec, repository: string): Target =>
+    openTarget(
+      spec.kind === "layout" ? { kind: "layout", path: at(ctx, spec.path) } : spec,
       repository,
-      plainHttp: o.plainHttp === true,
-      fetch: fetchFn,
-      ...(ctx.signal ? { signal: ctx.signal } : {}),
-      credentials: report.source,
-      onWithheld: (note) => ctx.warn?.(`credentials withheld: ${note}`),
-      log: log ? (e) => log(`${e.method} ${e.url} ${e.status} ${e.ms}ms`) : undefined,
-    });
-  };
+      {
+        plainHttp: o.plainHttp === true,
+        fetch: fetchFn,
+        ...(ctx.signal ? { signal: ctx.signal } : {}),
+        credentials: report.source,
+        onWithheld: (note) => ctx.warn?.(`credentials withheld: ${note}`),
+        log: log ? (e) => log(`${e.method} ${e.url} ${e.status} ${e.ms}ms`) : undefined,
+      },
+    );
   return {
     open,
-    openNamed: (registry, repository) => {
-      validateRepository(repository);
-      return open(parseRegistrySpec(registry, { what: "registry" }), repository);
-    },
+    openNamed: (registry, repository) =>
+      open(parseRegistrySpec(registry, { what: "registry" }), repository),
     describe: (registry) => report.describe(registry),
   };
 }
@@ -167,7 +163,6 @@ export function egressTarget(
   access: RegistryAccess,
 ): EgressTarget {
   const layout = spec.kind === "layout";
-  validateRepository(repository);
   return {
     target: access.open(spec, repository),
     name: layout ? `oci:${spec.path}` : spec.host,

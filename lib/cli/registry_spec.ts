@@ -8,23 +8,11 @@
  */
 import { KarsError } from "../errors.ts";
 import { ALLOWLIST_MEDIA_TYPE } from "../oci/artifact.ts";
-import { checkRegistryAllowed, parseRegistryHost } from "../oci/registry_host.ts";
+import { parseTargetSpec, type TargetSpec } from "../oci/open.ts";
 import type { AllowlistRefInput } from "../model/sandbox.ts";
 
-/** A parsed registry string. */
-export type RegistrySpec =
-  | {
-    /** A remote registry. */
-    kind: "registry";
-    /** `host[:port]`, lower-cased, never link-local or a metadata address. */
-    host: string;
-  }
-  | {
-    /** An OCI image layout on disk (`oci:<dir>`). */
-    kind: "layout";
-    /** The directory as given (relative paths are resolved by the caller). */
-    path: string;
-  };
+/** A parsed registry string (the library's {@link TargetSpec}). */
+export type RegistrySpec = TargetSpec;
 
 /** Options of {@link parseRegistrySpec}. */
 export interface ParseRegistrySpecOptions {
@@ -51,42 +39,17 @@ function usage(message: string): KarsError {
  */
 export function parseRegistrySpec(value: string, opts: ParseRegistrySpecOptions): RegistrySpec {
   const { what } = opts;
-  if (value.startsWith("oci:")) {
-    const path = value.slice("oci:".length);
-    if (path === "") throw usage(`${what} oci: needs a directory, e.g. oci:./layout`);
-    return { kind: "layout", path };
+  if (!value.startsWith("oci:")) {
+    if (opts.layoutOnly !== undefined) throw usage(opts.layoutOnly);
+    if (/[\s/]/.test(value) || value === "") {
+      throw usage(
+        `${what} ${
+          JSON.stringify(value)
+        } must be host[:port] (no scheme, no path) or oci:<dir>; put the path in --repository`,
+      );
+    }
   }
-  if (opts.layoutOnly !== undefined) throw usage(opts.layoutOnly);
-  if (/[\s/]/.test(value) || value === "") {
-    throw usage(
-      `${what} ${
-        JSON.stringify(value)
-      } must be host[:port] (no scheme, no path) or oci:<dir>; put the path in --repository`,
-    );
-  }
-  return { kind: "registry", host: strictHost(value, what) };
-}
-
-/**
- * A strict `host[:port]` (lower-cased), never link-local or a cloud metadata address; a usage
- * error naming `what` otherwise.
- *
- * @example
- * ```ts
- * import { strictHost } from "./registry_spec.ts";
- * strictHost("Registry.Example", "--ref-registry"); // "registry.example"
- * ```
- */
-export function strictHost(value: string, what: string): string {
-  let host: string;
-  try {
-    host = parseRegistryHost(value, what);
-  } catch (e) {
-    throw usage((e as Error).message);
-  }
-  const allowed = checkRegistryAllowed(host, undefined);
-  if (!allowed.ok) throw usage(`${what}: ${allowed.why}`);
-  return host;
+  return parseTargetSpec(value, what);
 }
 
 /**

@@ -5,7 +5,7 @@ import { isKarsError } from "../../lib/errors.ts";
 import { copy, pushArtifact } from "../../lib/oci/copy.ts";
 import { LayoutTarget, REF_NAME } from "../../lib/oci/layout.ts";
 import { MemoryTarget } from "../../lib/oci/memory.ts";
-import { openTarget } from "../../lib/oci/open.ts";
+import { openTarget, parseTargetSpec } from "../../lib/oci/open.ts";
 import { RegistryTarget } from "../../lib/oci/registry.ts";
 import { OCI_INDEX, OCI_MANIFEST } from "../../lib/oci/types.ts";
 import { allowlistArtifact } from "../support/oci_fixtures.ts";
@@ -206,4 +206,19 @@ Deno.test("openTarget: oci:<dir> is the layout; host is a registry; else USAGE",
     assert.throws(() => openTarget("r.example", "Bad/Name"), (e) => isKarsError(e, "INPUT"));
     return Promise.resolve();
   });
+});
+
+Deno.test("parseTargetSpec: the one reader of target strings (library and CLI)", () => {
+  assert.deepEqual(parseTargetSpec("oci:./l", "registry"), { kind: "layout", path: "./l" });
+  assert.deepEqual(parseTargetSpec("R.Example:5000", "registry"), {
+    kind: "registry",
+    host: "r.example:5000",
+  });
+  for (const bad of ["oci:", "https://r.example", "r.example/path", "169.254.169.254", ""]) {
+    assert.throws(
+      () => parseTargetSpec(bad, "--registry"),
+      (e) => isKarsError(e, "USAGE") && e.message.includes("--registry"),
+      bad,
+    );
+  }
 });
