@@ -4,11 +4,8 @@
  * and list-then-watch streams a change from the test API server (node:https transport, mTLS).
  */
 import assert from "assert";
-import { fileURLToPath } from "node:url";
 import { makeTestPki, startKubeApiServer } from "../support/kube_apiserver.ts";
-
-const LIB = new URL("../../lib/", import.meta.url);
-const DENO_JSON = fileURLToPath(new URL("../../deno.json", import.meta.url));
+import { bundleLibForNode } from "../support/node_bundle.ts";
 
 const noNode = await (async () => {
   try {
@@ -80,35 +77,14 @@ Deno.test({
     });
     try {
       await makeTestPki(dir);
-      const mod = (p: string) => new URL(p, LIB).href;
-      await Deno.writeTextFile(
-        `${dir}/entry.ts`,
-        [
-          `export { AdmissionController } from "${mod("cluster/admission.ts")}";`,
-          `export { WebhookMetrics } from "${mod("cluster/metrics.ts")}";`,
-          `export { startWebhookServer } from "${mod("cluster/webhook_server.ts")}";`,
-          `export { loadKubeConfig } from "${mod("kube/kubeconfig.ts")}";`,
-          `export { KubeClient } from "${mod("kube/client.ts")}";`,
-          `export { listWatch } from "${mod("kube/watch.ts")}";`,
-        ].join("\n") + "\n",
-      );
-      const b = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "bundle",
-          "--quiet",
-          "--frozen",
-          "--config",
-          DENO_JSON,
-          "--platform=node",
-          "--format=esm",
-          "-o",
-          `${dir}/bundle.mjs`,
-          `${dir}/entry.ts`,
-        ],
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      assert.ok(b.success, new TextDecoder().decode(b.stderr));
+      await bundleLibForNode(dir, {
+        "cluster/admission.ts": ["AdmissionController"],
+        "cluster/metrics.ts": ["WebhookMetrics"],
+        "cluster/webhook_server.ts": ["startWebhookServer"],
+        "kube/kubeconfig.ts": ["loadKubeConfig"],
+        "kube/client.ts": ["KubeClient"],
+        "kube/watch.ts": ["listWatch"],
+      });
       await Deno.writeTextFile(`${dir}/main.mjs`, SCRIPT);
       const r = await new Deno.Command("node", {
         args: [`${dir}/main.mjs`, dir, api.kubeconfigPath],

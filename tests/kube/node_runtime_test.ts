@@ -6,9 +6,7 @@
 import assert from "assert";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { startKubeApiServer } from "../support/kube_apiserver.ts";
-
-const LIB = new URL("../../lib/", import.meta.url);
-const DENO_JSON = fromFileUrl(new URL("../../deno.json", import.meta.url));
+import { bundleLibForNode } from "../support/node_bundle.ts";
 
 async function hasNode(): Promise<boolean> {
   try {
@@ -61,29 +59,11 @@ Deno.test({
     tokens: { "node-token-123": "nodeuser" },
   });
   try {
-    await Deno.writeTextFile(
-      `${dir}/entry.ts`,
-      `export { loadKubeConfig } from "${new URL("kube/kubeconfig.ts", LIB).href}";\n` +
-        `export { KubeClient } from "${new URL("kube/client.ts", LIB).href}";\n` +
-        `export { findSandbox, patchSandbox } from "${new URL("kube/sandbox.ts", LIB).href}";\n`,
-    );
-    const b = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "bundle",
-        "--quiet",
-        "--frozen",
-        "--config",
-        DENO_JSON,
-        "--platform=node",
-        "--format=esm",
-        "-o",
-        `${dir}/bundle.mjs`,
-        `${dir}/entry.ts`,
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert.ok(b.success, new TextDecoder().decode(b.stderr));
+    await bundleLibForNode(dir, {
+      "kube/kubeconfig.ts": ["loadKubeConfig"],
+      "kube/client.ts": ["KubeClient"],
+      "kube/sandbox.ts": ["findSandbox", "patchSandbox"],
+    });
     await Deno.writeTextFile(`${dir}/main.mjs`, SCRIPT);
     await Deno.writeTextFile(
       `${dir}/insecure.yaml`,
