@@ -4,7 +4,6 @@
  * (client certificate auth, CA pinned; then a token over insecure-skip-tls-verify).
  */
 import assert from "assert";
-import { fileURLToPath as fromFileUrl } from "node:url";
 import { startKubeApiServer } from "../support/kube_apiserver.ts";
 import { bundleLibForNode } from "../support/node_bundle.ts";
 
