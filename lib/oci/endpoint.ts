@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { KarsError } from "../errors.ts";
 import { repositoryScope } from "./auth.ts";
 import type { RegistryClient } from "./client.ts";
 
@@ -97,19 +98,45 @@ export class RepositoryEndpoint {
 }
 
 /**
- * The `rel="next"` target of a `Link` header, if any.
+ * The `rel="next"` target of a `Link` header, if any, as a path on the registry that sent it.
+ * The header comes from the registry (possibly hostile): a link resolved against `base` (the
+ * response's URL) must stay on the same origin — another host, scheme or a `file:` URL is
+ * refused with `KarsError("REGISTRY")`, never followed.
  *
  * @example
  * ```ts
  * import { nextLink } from "./endpoint.ts";
- * nextLink('</v2/a/tags/list?n=2&last=b>; rel="next"'); // "/v2/a/tags/list?n=2&last=b"
+ * nextLink('</v2/a/tags/list?n=2&last=b>; rel="next"', "https://r.example/v2/a/tags/list");
+ * // "/v2/a/tags/list?n=2&last=b"
  * ```
  */
-export function nextLink(link: string | null): string | undefined {
+export function nextLink(link: string | null, base: string): string | undefined {
   if (!link) return undefined;
   for (const part of link.split(/,(?=\s*<)/)) {
     const m = /^\s*<([^>]*)>\s*;(.*)$/.exec(part);
-    if (m && /rel="?next"?/i.test(m[2])) return m[1];
+    if (!m || !/rel="?next"?/i.test(m[2])) continue;
+    let url: URL;
+    let origin: string;
+    try {
+      origin = new URL(base).origin;
+      url = new URL(m[1], base);
+    } catch {
+      // No usable base (e.g. an injected fetch without response URLs): only a path is taken.
+      if (m[1].startsWith("/") && !m[1].startsWith("//")) return m[1];
+      throw offOrigin(m[1]);
+    }
+    if (url.origin !== origin) throw offOrigin(m[1]);
+    return url.pathname + url.search;
   }
   return undefined;
+}
+
+function offOrigin(link: string): KarsError {
+  return new KarsError(
+    "REGISTRY",
+    `the registry's pagination Link ${
+      JSON.stringify(link.slice(0, 200))
+    } points outside the registry; refusing to follow it`,
+    { details: { reason: "LinkOffOrigin" } },
+  );
 }

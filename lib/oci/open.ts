@@ -103,5 +103,6 @@ export function openTarget(
   validateRepository(repository);
   const s = typeof spec === "string" ? parseTargetSpec(spec, "registry") : spec;
   if (s.kind === "layout") return new LayoutTarget(s.path);
-  return new RegistryTarget({ ...opts, registry: s.host, repository });
+  // A spec built by hand gets the same host checks as a parsed string.
+  return new RegistryTarget({ ...opts, registry: targetHost(s.host, "registry"), repository });
 }

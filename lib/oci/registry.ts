@@ -315,7 +315,7 @@ export class RegistryTarget implements Target {
           });
         }
         out.push(...(j.tags ?? []));
-        url = nextLink(res.headers.get("link"));
+        url = nextLink(res.headers.get("link"), res.url);
       }
       return out;
     });

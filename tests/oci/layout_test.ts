@@ -222,3 +222,14 @@ Deno.test("parseTargetSpec: the one reader of target strings (library and CLI)",
     );
   }
 });
+
+Deno.test("openTarget: a hand-built registry spec gets the same host checks", () => {
+  assert.throws(
+    () => openTarget({ kind: "registry", host: "169.254.169.254" }, "a/b"),
+    (e) => isKarsError(e, "USAGE"),
+  );
+  assert.equal(
+    openTarget({ kind: "registry", host: "R.Example" }, "a/b").location,
+    "r.example/a/b",
+  );
+});

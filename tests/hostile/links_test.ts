@@ -1,0 +1,74 @@
+/**
+ * A hostile registry's pagination `Link` header: followed only on the registry's own origin.
+ * Another host (a credential or SSRF target) or a `file:` URL (Deno's fetch reads files) is
+ * refused, never requested.
+ */
+import assert from "assert";
+import { isKarsError } from "../../lib/errors.ts";
+import { nextLink } from "../../lib/oci/endpoint.ts";
+import { RegistryTarget } from "../../lib/oci/registry.ts";
+
+Deno.test("hostile Link: tag pagination never leaves the registry's origin", async () => {
+  let elsewhereHits = 0;
+  const elsewhere = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, () => {
+    elsewhereHits++;
+    return new Response("{}");
+  });
+  const links = [
+    `<http://127.0.0.1:${elsewhere.addr.port}/v2/a/b/tags/list?last=x>; rel="next"`,
+    `<file:///etc/passwd>; rel="next"`,
+    `<//127.0.0.1:${elsewhere.addr.port}/v2/a/b/tags/list>; rel="next"`,
+  ];
+  let link = links[0];
+  const reg = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () =>
+      new Response(JSON.stringify({ name: "a/b", tags: ["t1"] }), {
+        headers: { "content-type": "application/json", link },
+      }),
+  );
+  try {
+    const target = new RegistryTarget({
+      registry: `127.0.0.1:${reg.addr.port}`,
+      repository: "a/b",
+      plainHttp: true,
+    });
+    for (const l of links) {
+      link = l;
+      await assert.rejects(
+        target.listTags(),
+        (e) => isKarsError(e, "REGISTRY") && e.details?.reason === "LinkOffOrigin",
+        l,
+      );
+    }
+    assert.equal(elsewhereHits, 0);
+  } finally {
+    await reg.shutdown();
+    await elsewhere.shutdown();
+  }
+});
+
+Deno.test("nextLink: same-origin links become paths; others are refused", () => {
+  const base = "https://r.example/v2/a/tags/list?n=1";
+  assert.equal(
+    nextLink('</v2/a/tags/list?n=1&last=b>; rel="next"', base),
+    "/v2/a/tags/list?n=1&last=b",
+  );
+  assert.equal(
+    nextLink('<https://r.example/v2/a/tags/list?last=c>; rel="next"', base),
+    "/v2/a/tags/list?last=c",
+  );
+  assert.equal(nextLink('</x>; rel="prev"', base), undefined);
+  assert.equal(nextLink(null, base), undefined);
+  for (
+    const l of ["<https://evil.example/v2/a>", "<http://r.example/v2/a>", "<file:///etc/passwd>"]
+  ) {
+    assert.throws(() => nextLink(`${l}; rel="next"`, base), (e) => isKarsError(e, "REGISTRY"));
+  }
+  // Without a base URL (an injected fetch), only a path is followed.
+  assert.equal(nextLink('</v2/a?last=b>; rel="next"', ""), "/v2/a?last=b");
+  assert.throws(
+    () => nextLink('<//evil.example/v2>; rel="next"', ""),
+    (e) => isKarsError(e, "REGISTRY"),
+  );
+});
