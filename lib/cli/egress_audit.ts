@@ -10,7 +10,7 @@ import { RegistryTarget } from "../oci/registry.ts";
 import { unionRegistries } from "../oci/registry_host.ts";
 import { createFetch } from "../io/transport.ts";
 import { VerdictCache } from "../verify/cache.ts";
-import { loadSignerPolicy } from "../verify/policy_parse.ts";
+import { loadSignerPolicyAsync } from "../verify/policy_parse.ts";
 import type { PolicyError, SignerPolicy } from "../verify/policy.ts";
 import { resolveTrustedRoot } from "../verify/trust_source.ts";
 import type { AllowlistRefInput } from "../model/sandbox.ts";
@@ -151,7 +151,7 @@ export const egressAuditCommand: Command = {
     const policyFile = values["signer-policy"] as string | undefined;
     let policy: SignerPolicy | PolicyError;
     if (policyFile !== undefined) {
-      policy = loadSignerPolicy({
+      policy = await loadSignerPolicyAsync({
         configMap: await readFlagFile(ctx, policyFile, "--signer-policy"),
         source: policyFile,
         env: ctx.env,

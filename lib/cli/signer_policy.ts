@@ -7,7 +7,9 @@
 import { readFile } from "node:fs/promises";
 import { isAbsolute, join } from "node:path";
 import { KarsError } from "../errors.ts";
+import { fromUtf8 } from "../encoding/bytes.ts";
 import { parseSignerPolicy } from "../verify/policy_parse.ts";
+import { loadSanRegexEngine } from "../verify/san_match.ts";
 import { type LintEntry, lintSignerPolicy, type PolicyLint } from "../verify/policy_lint.ts";
 import { type Command, EXIT } from "./command.ts";
 
@@ -93,6 +95,8 @@ export const signerPolicyLintCommand: Command = {
         { cause: e },
       );
     }
+    // `re:` SAN patterns are compiled while parsing: their engine is loaded on demand.
+    if (fromUtf8(bytes).includes("re:")) await loadSanRegexEngine();
     const lint = lintSignerPolicy(parseSignerPolicy(bytes, file));
     if (values.json === true) {
       ctx.stdout(

@@ -17,7 +17,7 @@ import { unionRegistries } from "../oci/registry_host.ts";
 import { createFetch } from "../io/transport.ts";
 import { VerdictCache } from "../verify/cache.ts";
 import { isPolicyError, type PolicyError, type SignerPolicy } from "../verify/policy.ts";
-import { loadSignerPolicy } from "../verify/policy_parse.ts";
+import { loadSignerPolicyAsync } from "../verify/policy_parse.ts";
 import { resolveTrustedRoot } from "../verify/trust_source.ts";
 import type { AllowlistRefInput } from "../model/sandbox.ts";
 import type { VerifyResult } from "../verify/result.ts";
@@ -185,7 +185,7 @@ export const webhookCommand: Command = {
     if (policyFile !== undefined) {
       const load = async () =>
         setPolicy(
-          loadSignerPolicy({
+          await loadSignerPolicyAsync({
             configMap: await readFlagFile(ctx, policyFile, "--signer-policy"),
             source: policyFile,
             env: ctx.env,

@@ -11,7 +11,7 @@ import { isKarsError } from "../errors.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { listWatch, type WatchedObject } from "../kube/watch.ts";
 import { isPolicyError, type PolicyError, type SignerPolicy } from "../verify/policy.ts";
-import { loadSignerPolicy, SIGNER_POLICY_CONFIGMAP } from "../verify/policy_parse.ts";
+import { loadSignerPolicyAsync, SIGNER_POLICY_CONFIGMAP } from "../verify/policy_parse.ts";
 import type { BackoffOptions } from "../kube/backoff.ts";
 
 /** Default namespace of the SignerPolicy ConfigMap. */
@@ -29,9 +29,14 @@ export interface PolicyFromCluster {
 export type ClusterEnv = Readonly<Record<string, string | undefined>>;
 type Env = ClusterEnv;
 
-function fromConfigMap(obj: unknown, namespace: string, env: Env): PolicyFromCluster {
+/** `re:` SAN patterns load their regex engine here (the watch delivers ConfigMaps at any time). */
+async function fromConfigMap(
+  obj: unknown,
+  namespace: string,
+  env: Env,
+): Promise<PolicyFromCluster> {
   if (!obj) {
-    const policy = loadSignerPolicy({ env });
+    const policy = await loadSignerPolicyAsync({ env });
     return {
       policy,
       source: isPolicyError(policy) && policy.reason === "SignerPolicyMissing"
@@ -40,7 +45,10 @@ function fromConfigMap(obj: unknown, namespace: string, env: Env): PolicyFromClu
     };
   }
   const source = `ConfigMap ${namespace}/${SIGNER_POLICY_CONFIGMAP}`;
-  return { policy: loadSignerPolicy({ configMap: JSON.stringify(obj), source }), source };
+  return {
+    policy: await loadSignerPolicyAsync({ configMap: JSON.stringify(obj), source }),
+    source,
+  };
 }
 
 function cmPath(namespace: string): string {
@@ -75,7 +83,7 @@ export async function readClusterSignerPolicy(
     if (!isKarsError(e, "NOT_FOUND")) throw e;
     obj = undefined;
   }
-  return fromConfigMap(obj, namespace, env);
+  return await fromConfigMap(obj, namespace, env);
 }
 
 /**
@@ -112,6 +120,6 @@ export async function watchClusterSignerPolicy(
     } else {
       continue;
     }
-    onChange(fromConfigMap(current, namespace, env));
+    onChange(await fromConfigMap(current, namespace, env));
   }
 }

@@ -91,3 +91,34 @@ Deno.test("signer-policy lint CLI: 0 when consistent, 3 when the controller diff
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("signer-policy lint CLI: a re: pattern loads its regex engine (a fresh process)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "kars-lint-re-" });
+  try {
+    await Deno.writeTextFile(
+      join(dir, "re.yaml"),
+      policyYaml([ISSUER], ["re:^https://github\\.com/acme/.*$"]),
+    );
+    // A separate process: in this one another test may have loaded the engine already.
+    const r = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "--frozen",
+        new URL("../../cli.ts", import.meta.url).pathname,
+        "signer-policy",
+        "lint",
+        "re.yaml",
+      ],
+      cwd: dir,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const out = new TextDecoder().decode(r.stdout);
+    const err = new TextDecoder().decode(r.stderr);
+    assert.equal(r.code, 3, out + err); // the controller reads re: differently (email SANs only)
+    assert.ok(out.includes("ours:       anchored regular expression"), out);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
