@@ -126,7 +126,8 @@ async function tryCreate(path: string, body: string): Promise<boolean> {
 }
 
 /** Removes `path` when it is stale and still holds the same token; under `<path>.break`. */
-async function breakStale(path: string, staleMs: number): Promise<void> {
+/** Breaks a stale lock; true when this call removed it (retry at once), false otherwise. */
+async function breakStale(path: string, staleMs: number): Promise<boolean> {
   const breakPath = `${path}.break`;
   const me = JSON.stringify({ pid: process.pid, host: hostname(), created: Date.now(), token: "" });
   if (!(await tryCreate(breakPath, me))) {
@@ -135,14 +136,15 @@ async function breakStale(path: string, staleMs: number): Promise<void> {
       const st = await lstat(breakPath);
       if (Date.now() - st.mtimeMs > staleMs) await unlink(breakPath).catch(() => {});
     } catch { /* gone */ }
-    return;
+    return false;
   }
   try {
     const st = await lstat(path).catch(() => null);
-    if (!st) return;
+    if (!st) return true;
     const owner = await readOwner(path);
-    if (owner === "gone") return;
-    if (isStale(owner, st.mtimeMs, Date.now(), staleMs)) await unlink(path).catch(() => {});
+    if (owner === "gone") return true;
+    if (!isStale(owner, st.mtimeMs, Date.now(), staleMs)) return false;
+    return await unlink(path).then(() => true, () => false);
   } finally {
     await unlink(breakPath).catch(() => {});
   }
@@ -205,8 +207,9 @@ export async function acquireFileLock(
       if (owner !== "gone") {
         last = owner;
         if (isStale(owner, st.mtimeMs, Date.now(), staleMs)) {
-          await breakStale(path, staleMs);
-          if (Date.now() < deadline) continue;
+          // Retry at once only when the break happened; while another process is breaking
+          // it (its `.break` file), wait like any other holder instead of spinning.
+          if (await breakStale(path, staleMs) && Date.now() < deadline) continue;
         }
       }
     }
