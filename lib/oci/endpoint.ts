@@ -140,3 +140,28 @@ function offOrigin(link: string): KarsError {
     { details: { reason: "LinkOffOrigin" } },
   );
 }
+
+/** Most pages, and most entries, one list operation reads (a registry can paginate forever). */
+export const LIST_LIMITS: { readonly pages: number; readonly entries: number } = {
+  pages: 1000,
+  entries: 100_000,
+};
+
+/**
+ * Refuses a list that has gone past {@link LIST_LIMITS} (`pages` read so far, `entries`
+ * collected): `KarsError("REGISTRY")`, never a silently partial answer.
+ *
+ * @example
+ * ```ts
+ * import { checkListLimits } from "./endpoint.ts";
+ * checkListLimits(3, 250, "r.example/a: list tags"); // within the limits: returns
+ * ```
+ */
+export function checkListLimits(pages: number, entries: number, what: string): void {
+  if (pages < LIST_LIMITS.pages && entries <= LIST_LIMITS.entries) return;
+  throw new KarsError(
+    "REGISTRY",
+    `${what}: the registry's list goes past ${LIST_LIMITS.pages} pages or ${LIST_LIMITS.entries} entries; refusing a partial answer`,
+    { details: { reason: "ListTooLong" } },
+  );
+}

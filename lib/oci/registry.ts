@@ -13,7 +13,7 @@ import { repositoryScope } from "./auth.ts";
 import { BlobUploader, type BlobUploadOptions, type UploadOptions } from "./blob_upload.ts";
 import { type OpContext, RegistryClient, type RegistryClientOptions } from "./client.ts";
 import { checkContent, verifyingStream } from "./content.ts";
-import { nextLink, RepositoryEndpoint } from "./endpoint.ts";
+import { checkListLimits, nextLink, RepositoryEndpoint } from "./endpoint.ts";
 import { validateRepository, validateTag } from "./reference.ts";
 import { RegistryManifests } from "./registry_manifests.ts";
 import type { Descriptor, FetchedManifest, RequestOptions, Target } from "./types.ts";
@@ -287,7 +287,8 @@ export class RegistryTarget implements Target {
       const out: string[] = [];
       let url: string | undefined = this.#ep.path("tags", "list") +
         (opts.pageSize ? `?n=${opts.pageSize}` : "");
-      for (let page = 0; url && page < 10_000; page++) {
+      for (let page = 0; url; page++) {
+        checkListLimits(page, out.length, `${this.location}: ${ctx.op}`);
         const res = await this.client.send(ctx, {
           method: "GET",
           url,
@@ -317,6 +318,7 @@ export class RegistryTarget implements Target {
         out.push(...(j.tags ?? []));
         url = nextLink(res.headers.get("link"), res.url);
       }
+      checkListLimits(0, out.length, `${this.location}: ${ctx.op}`);
       return out;
     });
   }

@@ -40,7 +40,9 @@ export async function registryError(res: Response, where: FailedRequest): Promis
   let messages: string[] = [];
   try {
     const j = JSON.parse(text) as { errors?: { code?: string; message?: string }[] };
-    codes = (j.errors ?? []).map((e) => String(e.code ?? "")).filter(Boolean);
+    // The body is the registry's (possibly hostile): a few short codes are enough to act on.
+    codes = (j.errors ?? []).map((e) => String(e.code ?? "").slice(0, 64)).filter(Boolean)
+      .slice(0, 8);
     messages = (j.errors ?? []).map((e) => String(e.message ?? "")).filter(Boolean);
   } catch { /* not JSON */ }
   const s = res.status;

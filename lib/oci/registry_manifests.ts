@@ -11,7 +11,7 @@ import { KarsError } from "../errors.ts";
 import { MANIFEST_MAX_BYTES, readBody } from "../io/body.ts";
 import type { OpContext } from "./client.ts";
 import { writeConfirmed } from "./confirm_write.ts";
-import { nextLink, type RepositoryEndpoint } from "./endpoint.ts";
+import { checkListLimits, nextLink, type RepositoryEndpoint } from "./endpoint.ts";
 import {
   addToReferrersIndex,
   filterReferrers,
@@ -309,7 +309,8 @@ export class RegistryManifests {
       let url: string | undefined = this.#ep.path("referrers", subject) +
         (artifactType ? `?artifactType=${encodeURIComponent(artifactType)}` : "");
       let supported = true;
-      for (let page = 0; url && page < 1000; page++) {
+      for (let page = 0; url; page++) {
+        checkListLimits(page, out.length, `${this.#ep.location}: ${ctx.op}`);
         const res = await this.#ep.client.send(ctx, {
           method: "GET",
           url,
@@ -335,6 +336,7 @@ export class RegistryManifests {
         return await this.#ep.client.fail(ctx, res);
       }
       if (supported) {
+        checkListLimits(0, out.length, `${this.#ep.location}: ${ctx.op}`);
         this.#referrersApi = true;
         return filterReferrers(out, artifactType);
       }

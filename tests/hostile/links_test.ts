@@ -5,7 +5,7 @@
  */
 import assert from "assert";
 import { isKarsError } from "../../lib/errors.ts";
-import { nextLink } from "../../lib/oci/endpoint.ts";
+import { LIST_LIMITS, nextLink } from "../../lib/oci/endpoint.ts";
 import { RegistryTarget } from "../../lib/oci/registry.ts";
 
 Deno.test("hostile Link: tag pagination never leaves the registry's origin", async () => {
@@ -71,4 +71,32 @@ Deno.test("nextLink: same-origin links become paths; others are refused", () => 
     () => nextLink('<//evil.example/v2>; rel="next"', ""),
     (e) => isKarsError(e, "REGISTRY"),
   );
+});
+
+Deno.test("hostile Link: endless same-origin pagination is refused, not returned partially", async () => {
+  let hits = 0;
+  const reg = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
+    hits++;
+    const last = new URL(req.url).searchParams.get("last") ?? "0";
+    return new Response(JSON.stringify({ name: "a/b", tags: [`t${last}`] }), {
+      headers: {
+        "content-type": "application/json",
+        link: `</v2/a/b/tags/list?last=${Number(last) + 1}>; rel="next"`,
+      },
+    });
+  });
+  try {
+    const target = new RegistryTarget({
+      registry: `127.0.0.1:${reg.addr.port}`,
+      repository: "a/b",
+      plainHttp: true,
+    });
+    await assert.rejects(
+      target.listTags(),
+      (e) => isKarsError(e, "REGISTRY") && e.details?.reason === "ListTooLong",
+    );
+    assert.equal(hits, LIST_LIMITS.pages);
+  } finally {
+    await reg.shutdown();
+  }
 });
