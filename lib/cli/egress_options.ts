@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { resolve } from "node:path";
 import { applyApproveDeny } from "../allowlist/edit.ts";
 import { KarsError } from "../errors.ts";
 import { parseRegistrySpec, type RegistrySpec } from "./registry_spec.ts";
@@ -275,6 +276,11 @@ export function parseEgressOptions(
   if (summary !== undefined) {
     if (summary.trim() === "") throw usage("--summary needs a file path, or - for stdout");
     if (dryRun) throw usage("--summary cannot be combined with --dry-run (it describes a push)");
+    // Both are relative to the same directory: one file cannot be both (the summary would
+    // replace the GitOps manifest, or fail after it was written).
+    if (emitManifest !== undefined && resolve("/", summary) === resolve("/", emitManifest)) {
+      throw usage("--summary and --emit-manifest name the same file; give the summary its own");
+    }
     if (summary === "-" && values.json === true) {
       throw usage("--summary - cannot be combined with --json (both use stdout); give a file");
     }

@@ -91,6 +91,9 @@ export async function egress(plan: EgressPlan, deps: EgressDeps): Promise<Egress
   const summaryPath = plan.summary?.path;
   if (summaryPath && !dryRun) {
     await checkWritable(summaryPath, { force: plan.summary?.force === true });
+    // Like the manifest: a summary that cannot be written must fail before anything is pushed,
+    // not after the manifest was written or the sandbox patched.
+    await proveWritable(summaryPath);
   }
   // The policy and the trust material are loaded now: a bad policy or trust root is refused
   // before anything is pushed or signed.

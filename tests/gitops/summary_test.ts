@@ -223,6 +223,21 @@ Deno.test("--summary and kars egress diff through the real flow: added, removed,
     assert.match(missing.stderr, /absent\.yaml: no such file/);
     const help = await runKars(["egress", "diff", "--help"]);
     assert.match(help.stdout, /VERIFIES NOTHING/);
+
+    // The summary and the manifest cannot be one file (usage error, nothing touched).
+    const before = await Deno.readFile(join(dir, "gitops/web.yaml"));
+    const same = await runKars([...args, "--summary", "./gitops/../gitops/web.yaml"], { cwd: dir });
+    assert.equal(same.code, 2, same.stderr);
+    assert.match(same.stderr, /--summary and --emit-manifest name the same file/);
+    assert.deepEqual(await Deno.readFile(join(dir, "gitops/web.yaml")), before);
+    // A summary whose directory cannot be written fails before anything is pushed or written.
+    await Deno.writeTextFile(join(dir, "not-a-dir"), "x");
+    const tags = await Deno.readTextFile(join(dir, "layout/index.json"));
+    const bad = await runKars([...args, "--summary", "not-a-dir/s.md"], { cwd: dir });
+    assert.equal(bad.code, 1, bad.stderr);
+    assert.match(bad.stderr, /cannot write .*s\.md/);
+    assert.deepEqual(await Deno.readFile(join(dir, "gitops/web.yaml")), before);
+    assert.equal(await Deno.readTextFile(join(dir, "layout/index.json")), tags);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
