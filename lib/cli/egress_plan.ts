@@ -16,15 +16,12 @@ import type { Credential } from "../oci/auth.ts";
 import { defaultCredentials } from "../oci/credentials.ts";
 import { openTarget } from "../oci/open.ts";
 import type { Target } from "../oci/types.ts";
-import { createSigner } from "../sign/sign_artifact.ts";
 import { parseSigningConfig, type SigningConfig } from "../sign/signing_config.ts";
 import { isPolicyError, type SignerPolicy } from "../verify/policy.ts";
 import { loadSignerPolicyAsync } from "../verify/policy_parse.ts";
 import type { TrustedRoot } from "../verify/sigstore/mod.ts";
-import { fetchTufTarget } from "../verify/sigstore/tuf.ts";
 import { resolveTrustedRoot } from "../verify/trust_source.ts";
 import { recordingCredentials } from "../workflow/credential_report.ts";
-import { connectCluster } from "../kube/live_cluster.ts";
 import type {
   EgressPlan,
   EgressSigning,
@@ -286,7 +283,7 @@ export function signingPart(ctx: PlanContext, o: SigningOptions): EgressSigning 
     : o.rekorV2 && o.refreshTrustedRoot
     ? async () =>
       parseSigningConfig(
-        await fetchTufTarget(
+        await (await import("../verify/sigstore/tuf.ts")).fetchTufTarget(
           "signing_config_rekor_v2.v0.2.json",
           o.tufMirror ? { mirrorURL: o.tufMirror } : {},
         ),
@@ -306,8 +303,9 @@ export function signingPart(ctx: PlanContext, o: SigningOptions): EgressSigning 
       rekorUrl: o.rekorUrl,
       tsaUrl: o.tsaUrl,
     },
-    signer: ({ fulcioUrl }) =>
-      createSigner({
+    // Loaded when a run signs: `egress verify` and `diff` share these builders and never do.
+    signer: async ({ fulcioUrl }) =>
+      (await import("../sign/sign_artifact.ts")).createSigner({
         mode: o.signMode,
         key: o.key ? (o.key.startsWith("azurekms://") ? o.key : at(ctx, o.key)) : undefined,
         identityTokenFile: o.identityTokenFile === undefined || o.identityTokenFile === "-"
@@ -364,8 +362,8 @@ export async function buildEgressPlan(o: EgressOptions, ctx: PlanContext): Promi
   });
   const source: EgressSource = o.fromFile !== undefined ? fileSource(ctx, o.fromFile) : {
     kind: "cluster",
-    connect: () =>
-      connectCluster({
+    connect: async () =>
+      (await import("../kube/live_cluster.ts")).connectCluster({
         kubeconfig: o.kubeconfig,
         context: o.context,
         env: ctx.env,
