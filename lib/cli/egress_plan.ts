@@ -170,6 +170,19 @@ export function egressTarget(
 }
 
 /**
+ * Reads the file an option names; a failure carries `details.option`, so the CLI's error
+ * names the flag (`--ca-file: …`) as `egress verify` does.
+ */
+async function readOptionFile(ctx: PlanContext, path: string, option: string): Promise<string> {
+  try {
+    return await readInputText(at(ctx, path));
+  } catch (e) {
+    if (!(e instanceof KarsError) || e.details?.option !== undefined) throw e;
+    throw new KarsError(e.code, e.message, { cause: e, details: { ...e.details, option } });
+  }
+}
+
+/**
  * A sandbox document read from a file, or from standard input for `-`.
  *
  * @example
@@ -227,7 +240,7 @@ export function policyFile(ctx: PlanContext, path: string): EgressVerification {
     label: path,
     policy: async (): Promise<SignerPolicy> => {
       const policy = await loadSignerPolicyAsync({
-        configMap: await readInputText(at(ctx, path)),
+        configMap: await readOptionFile(ctx, path, "signerPolicy"),
         source: path,
         env: ctx.env,
       });
@@ -279,7 +292,10 @@ export interface SigningOptions extends TrustOptions {
 export function signingPart(ctx: PlanContext, o: SigningOptions): EgressSigning {
   const signingConfig: Lazy<SigningConfig> | undefined = o.signingConfig !== undefined
     ? async () =>
-      parseSigningConfig(await readInputText(at(ctx, o.signingConfig!)), o.signingConfig!)
+      parseSigningConfig(
+        await readOptionFile(ctx, o.signingConfig!, "signingConfig"),
+        o.signingConfig!,
+      )
     : o.rekorV2 && o.refreshTrustedRoot
     ? async () =>
       parseSigningConfig(
@@ -348,7 +364,7 @@ async function passwordFromStdin(ctx: PlanContext): Promise<string> {
  */
 export async function buildEgressPlan(o: EgressOptions, ctx: PlanContext): Promise<EgressPlan> {
   const password = o.passwordStdin ? await passwordFromStdin(ctx) : undefined;
-  const caPem = o.caFile ? await readInputText(at(ctx, o.caFile)) : undefined;
+  const caPem = o.caFile ? await readOptionFile(ctx, o.caFile, "caFile") : undefined;
   const explicit = o.username !== undefined && password !== undefined
     ? { username: o.username, password, origin: "--username/--password-stdin" }
     : undefined;

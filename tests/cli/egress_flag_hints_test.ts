@@ -79,3 +79,36 @@ Deno.test("kars egress: an unreadable previous allowlist names --generation as t
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("kars egress: a missing --ca-file, --signer-policy or --signing-config is named by its flag", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "kars-hints-files-" });
+  try {
+    const base = [
+      "egress",
+      "basic",
+      "--enforce",
+      "--from-file",
+      BASIC,
+      "--registry",
+      `oci:${join(dir, "l")}`,
+    ];
+    const key = ["--key", join(dir, "absent.key"), "--tlog-upload=false"];
+    for (
+      const [flag, args] of [
+        ["--ca-file", [...base, ...key, "--ca-file", join(dir, "nope.pem")]],
+        ["--signer-policy", [...base, ...key, "--signer-policy", join(dir, "nope.yaml")]],
+        ["--signing-config", [...base, "--signing-config", join(dir, "nope.json")]],
+      ] as const
+    ) {
+      const r = await runKars([...args]);
+      assert.equal(r.code, 2, `${flag}: ${r.stderr}`);
+      assert.match(
+        r.stderr,
+        new RegExp(`^kars: error: ${flag}: .*nope\\.\\w+: no such file`),
+        flag,
+      );
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
