@@ -44,7 +44,7 @@ Where it goes:
                              written into allowlistRef and the signature (default oci-layout)
   --emit-manifest PATH       write the KarsSandbox patch to PATH for GitOps (no cluster
                              write); needs --enforce or --approve, and signing
-  --force                    overwrite an existing --emit-manifest file
+  --force                    overwrite an existing --emit-manifest (or --summary) file
   --username USER            registry user (or KARS_REGISTRY_USERNAME, docker config)
   --password-stdin           read the registry password from stdin
   --plain-http               talk HTTP, not HTTPS (automatic for localhost/127.0.0.1)

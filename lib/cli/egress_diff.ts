@@ -141,7 +141,8 @@ export const egressDiffCommand: Command = {
         throw new KarsError("INPUT", `--ca-file ${caFile}: ${(e as Error).message}`, { cause: e });
       }
     }
-    const access = registryAccess(ctx, {
+    // Withheld credentials are reported, as in egress verify (the refs may come from a PR).
+    const access = registryAccess({ ...ctx, warn: (line) => ctx.stderr(`warning: ${line}\n`) }, {
       caPem,
       plainHttp: values["plain-http"] === true,
     });

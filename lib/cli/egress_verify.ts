@@ -68,8 +68,9 @@ ${TIMEOUT_HELP}
 
 Registry credentials stay with their host: KARS_REGISTRY_USERNAME / KARS_REGISTRY_PASSWORD
 only for the registry KARS_REGISTRY names; the ACR exchange (Entra ID token) only for an ACR
-login server that KARS_REGISTRY or --allowed-registry names; ~/.docker/config.json
-($DOCKER_CONFIG) entries only for their own host. A withheld credential is named on stderr.
+login server that KARS_REGISTRY, --allowed-registry or the SignerPolicy's registries name;
+~/.docker/config.json ($DOCKER_CONFIG) entries only for their own host. A withheld credential
+is named on stderr.
 
 Output: the deciding condition first, then each verdict:
         AllowlistVerified=False/<Reason>: <message>
