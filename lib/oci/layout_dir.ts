@@ -27,14 +27,15 @@ export async function writeAtomic(path: string, data: Uint8Array): Promise<void>
   const tmp = join(dir, `.tmp-${toHex(new Uint8Array(randomBytes(8)))}`);
   const fh = await open(tmp, "wx", 0o644);
   try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
     await rename(tmp, path);
   } catch (e) {
+    // A failed write (disk full, I/O error) or rename leaves no temporary file behind.
     await unlink(tmp).catch(() => {});
     throw e;
   }
