@@ -17,7 +17,7 @@ import type { Candidate } from "./discover.ts";
 import { legacyLayerToBundle, publicKeysFromRekorBody } from "./legacy.ts";
 import type { AllowlistMaterial } from "./material.ts";
 import type { BundleVerifier, VerifyAllowlistOptions } from "./options.ts";
-import { matchIdentity, type SignerPolicy } from "./policy.ts";
+import { matchIdentity, matchKey, type SignerPolicy } from "./policy.ts";
 import type { SignatureReport, SignerIdentity } from "./result.ts";
 import type { VerifiedSignature } from "./sigstore/mod.ts";
 
@@ -178,30 +178,29 @@ async function checkSignature(
     return { outcome: "accepted", message: `signed by pinned key ${k.keyId}`, signer };
   }
   // Not a pinned key: is it a valid signature by a key named in its (verified) Rekor entry?
-  for (const body of tlogBodies(bundle)) {
-    for (const spki of publicKeysFromRekorBody(body)) {
-      if (ctx.policy.publicKeys.some((k) => toHex(k.spki) === toHex(spki))) continue;
-      let v: VerifiedSignature;
-      try {
-        v = await ctx.verifier(bundle, artifact, {
-          ...base,
-          publicKeys: [spki],
-          requireTlog: true,
-        });
-      } catch (e) {
-        if (!isSignatureFault(e)) throw e;
-        continue;
-      }
-      if (v.tlog !== "verified") continue;
-      bind(v);
-      const id = keyId(spki);
-      return {
-        outcome: "identity-mismatch",
-        message:
-          `signed by key ${id}, which is not one of the SignerPolicy publicKeys; add its PEM to publicKeys or sign with a pinned key`,
-        signer: { kind: "key", keyId: id, format, id: `key:${id}` },
-      };
+  // Only a diagnosis (the verdict is False either way), and the bundle is the pusher's: each
+  // distinct key is tried once, at most MAX_DIAGNOSED_KEYS of them.
+  for (const spki of diagnosedKeys(bundle, ctx.policy)) {
+    let v: VerifiedSignature;
+    try {
+      v = await ctx.verifier(bundle, artifact, {
+        ...base,
+        publicKeys: [spki],
+        requireTlog: true,
+      });
+    } catch (e) {
+      if (!isSignatureFault(e)) throw e;
+      continue;
     }
+    if (v.tlog !== "verified") continue;
+    bind(v);
+    const id = keyId(spki);
+    return {
+      outcome: "identity-mismatch",
+      message:
+        `signed by key ${id}, which is not one of the SignerPolicy publicKeys; add its PEM to publicKeys or sign with a pinned key`,
+      signer: { kind: "key", keyId: id, format, id: `key:${id}` },
+    };
   }
   return {
     outcome: "invalid",
@@ -211,4 +210,23 @@ async function checkSignature(
         lastError ? ` (${(lastError as Error).message})` : ""
       }`,
   };
+}
+
+/** At most this many keys named by a bundle's Rekor entries are tried for the diagnosis. */
+const MAX_DIAGNOSED_KEYS = 4;
+
+/** The distinct keys a bundle's Rekor entries name that are not SignerPolicy keys (bounded). */
+function diagnosedKeys(bundle: unknown, policy: SignerPolicy): Uint8Array[] {
+  const seen = new Set<string>();
+  const out: Uint8Array[] = [];
+  for (const body of tlogBodies(bundle)) {
+    for (const spki of publicKeysFromRekorBody(body)) {
+      const hex = toHex(spki);
+      if (seen.has(hex) || matchKey(policy, spki)) continue;
+      seen.add(hex);
+      out.push(spki);
+      if (out.length >= MAX_DIAGNOSED_KEYS) return out;
+    }
+  }
+  return out;
 }
