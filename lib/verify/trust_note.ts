@@ -8,6 +8,9 @@ import { toHex } from "../encoding/bytes.ts";
 import type { VerifyResult } from "./result.ts";
 import { productionTrustedRoot, type TrustedRoot } from "./sigstore/mod.ts";
 
+/** `isPublicGoodRoot` answers, per loaded root object (a root lives as long as its verifier). */
+const publicGood = new WeakMap<TrustedRoot, boolean>();
+
 function rootFingerprints(root: TrustedRoot): { cas: Set<string>; logs: Set<string> } {
   const cas = new Set<string>();
   for (const ca of root.certificateAuthorities ?? []) {
@@ -31,13 +34,19 @@ function rootFingerprints(root: TrustedRoot): { cas: Set<string>; logs: Set<stri
 export function isPublicGoodRoot(root: TrustedRoot): boolean {
   const prod = productionTrustedRoot();
   if (root === prod) return true;
-  try {
-    const a = rootFingerprints(root);
-    const b = rootFingerprints(prod);
-    return [...a.cas].every((x) => b.cas.has(x)) && [...a.logs].every((x) => b.logs.has(x));
-  } catch {
-    return false;
+  // Asked per verdict (ours and the controller's) with the same loaded root: once per root.
+  let answer = publicGood.get(root);
+  if (answer === undefined) {
+    try {
+      const a = rootFingerprints(root);
+      const b = rootFingerprints(prod);
+      answer = [...a.cas].every((x) => b.cas.has(x)) && [...a.logs].every((x) => b.logs.has(x));
+    } catch {
+      answer = false;
+    }
+    publicGood.set(root, answer);
   }
+  return answer;
 }
 
 /**
