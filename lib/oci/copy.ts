@@ -321,7 +321,9 @@ export async function pushArtifact(
       );
     }
   }
-  for (const t of tags.slice(1)) await target.pushManifest(bytes, mediaType, t);
+  for (const t of tags.slice(1)) {
+    await tagManifest(target, bytes, mediaType, t, opts.signal ? { signal: opts.signal } : {});
+  }
   return referrerDescriptor(bytes, mediaType, digest);
 }
 
