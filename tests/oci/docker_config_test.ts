@@ -3,7 +3,7 @@ import { toBase64, utf8 } from "../../lib/encoding/bytes.ts";
 import { isKarsError } from "../../lib/errors.ts";
 import { pushArtifact } from "../../lib/oci/copy.ts";
 import { acrCredentials } from "../../lib/oci/acr_credentials.ts";
-import { runCredentialHelper } from "../../lib/oci/credential_helper.ts";
+import { HELPER_OUTPUT_LIMIT, runCredentialHelper } from "../../lib/oci/credential_helper.ts";
 import { defaultCredentials } from "../../lib/oci/credentials.ts";
 import {
   ACR_REFRESH_USER,
@@ -173,7 +173,7 @@ Deno.test("docker config: credHelpers and credsStore via docker-credential-<name
     );
     await helper("kars-broken", `cat >/dev/null; echo "secret-ish output"; exit 3`);
     const env = { PATH: `${bin}:${Deno.env.get("PATH") ?? "/usr/bin:/bin"}` };
-    const runHelper = (h: string, s: string) => runCredentialHelper(h, s, env);
+    const runHelper = (h: string, s: string) => runCredentialHelper(h, s, { env });
     await Deno.writeTextFile(
       `${dir}/config.json`,
       JSON.stringify({
@@ -211,9 +211,51 @@ Deno.test("docker config: credHelpers and credsStore via docker-credential-<name
     );
     await assert.rejects(() => runCredentialHelper("../evil", "x"), (e) => isKarsError(e, "INPUT"));
     await assert.rejects(
-      () => runCredentialHelper("kars-absent-helper", "x", env),
+      () => runCredentialHelper("kars-absent-helper", "x", { env }),
       (e) => isKarsError(e, "AUTH") && /docker-credential-kars-absent-helper/.test(e.message),
     );
+  });
+});
+
+Deno.test("docker config: a credential helper's answer is bounded in size, time and shape", async () => {
+  await withDir(async (dir) => {
+    const bin = `${dir}/bin`;
+    await Deno.mkdir(bin);
+    const helper = (name: string, body: string) =>
+      Deno.writeTextFile(`${bin}/docker-credential-${name}`, `#!/bin/sh\n${body}\n`, {
+        mode: 0o755,
+      });
+    // `exec` so that killing the helper leaves no child behind.
+    await helper("kars-hang", `echo $$ > ${dir}/pid; exec sleep 30`);
+    await helper("kars-flood", `cat >/dev/null; head -c ${HELPER_OUTPUT_LIMIT + 1} /dev/zero`);
+    await helper("kars-shape", `cat >/dev/null; printf '{"Username":1,"Secret":"s3cret"}'`);
+    await helper("kars-array", `cat >/dev/null; printf '["s3cret"]'`);
+    const env = { PATH: `${bin}:${Deno.env.get("PATH") ?? "/usr/bin:/bin"}` };
+    await assert.rejects(
+      () => runCredentialHelper("kars-hang", "x", { env, timeoutMs: 300 }),
+      (e) =>
+        isKarsError(e, "TRANSIENT") && /docker-credential-kars-hang did not answer/.test(e.message),
+    );
+    // The helper was stopped, not left running (bounded poll: at most 50 × 20 ms).
+    const pid = Number((await Deno.readTextFile(`${dir}/pid`)).trim());
+    let alive = true;
+    for (let i = 0; i < 50 && alive; i++) {
+      alive = await Deno.stat(`/proc/${pid}`).then(() => true, () => false);
+      if (alive) await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(alive, false, "the timed-out helper process is gone");
+    await assert.rejects(
+      () => runCredentialHelper("kars-flood", "x", { env }),
+      (e) => isKarsError(e, "AUTH") && /more than 65536 bytes on stdout/.test(e.message),
+    );
+    for (const name of ["kars-shape", "kars-array"]) {
+      await assert.rejects(
+        () => runCredentialHelper(name, "x", { env }),
+        (e) =>
+          isKarsError(e, "AUTH") && /not \{"Username"/.test(e.message) &&
+          !e.message.includes("s3cret"),
+      );
+    }
   });
 });
 
