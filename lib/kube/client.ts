@@ -130,41 +130,11 @@ export class KubeClient {
     target: RequestTarget,
     o: { signal?: AbortSignal } = {},
   ): Promise<ReadableStream<Uint8Array>> {
-    for (let attempt = 0;; attempt++) {
-      const auth = await this.config.auth.get();
-      const base = this.#fetch ?? createFetch({
-        caPem: this.config.caPem,
-        insecureSkipTlsVerify: this.config.insecureSkipTlsVerify,
-        clientCertPem: auth.clientCertPem,
-        clientKeyPem: auth.clientKeyPem,
-      });
-      // The connect deadline bounds the response head; the idle deadline is off (a watch may
-      // be quiet between bookmarks): the stream ends with `signal` or the server's timeout.
-      const f = withDeadlines(base, { connectTimeoutMs: this.#timeoutMs, idleTimeoutMs: 0 });
-      const headers: Record<string, string> = { accept: "application/json" };
-      if (auth.token) headers.authorization = `Bearer ${auth.token}`;
-      let res: Response;
-      try {
-        res = await f(this.config.server + path, { method: "GET", headers, signal: o.signal });
-      } catch (e) {
-        throw new KarsError(
-          "TRANSIENT",
-          isDeadlineError(e)
-            ? `the Kubernetes API of ${this.describe()} did not answer GET ${path} within ${this.#timeoutMs} ms`
-            : `cannot reach the Kubernetes API of ${this.describe()}: ${
-              (e as Error)?.message ?? e
-            }${tlsHint(e)}`,
-          { cause: e, details: { server: this.config.server } },
-        );
-      }
-      if (res.ok && res.body) return res.body;
-      const text = new TextDecoder().decode(await readBodyPrefix(res, SMALL_BODY_MAX_BYTES));
-      if (res.status === 401 && attempt === 0) {
-        this.config.auth.invalidate();
-        continue;
-      }
-      throw this.#error(res.status, text, "GET", target);
-    }
+    // The connect deadline bounds the response head; the idle deadline is off (a watch may be
+    // quiet between bookmarks): the stream ends with `signal` or the server's timeout.
+    const { res } = await this.#send("GET", path, target, { stream: true, signal: o.signal });
+    if (!res.body) throw this.#error(res.status, "", "GET", target);
+    return res.body;
   }
 
   /**
@@ -179,9 +149,44 @@ export class KubeClient {
     target: RequestTarget,
     o: { body?: string; contentType?: string } = {},
   ): Promise<T> {
+    const { res, deadline } = await this.#send(method, path, target, o);
+    let text: string;
+    try {
+      // Bounded: answers up to 32 MiB.
+      text = await readBodyText(res, {
+        maxBytes: KUBE_RESPONSE_MAX_BYTES,
+        what: `the Kubernetes API of ${this.describe()}: ${method} ${path}`,
+        code: "KUBE",
+      });
+    } catch (e) {
+      if (e instanceof KarsError && e.code === "KUBE") throw e;
+      throw this.#unreachable(e, method, path, deadline.aborted);
+    }
+    try {
+      return JSON.parse(text) as T;
+    } catch (e) {
+      throw new KarsError(
+        "KUBE",
+        `${this.describe()} answered ${method} ${path} with a body that is not JSON`,
+        { cause: e },
+      );
+    }
+  }
+
+  /**
+   * One request with the credential in force: a successful response (its body unread), after
+   * at most one retry on a 401 (the credential is fetched again), or the mapped error. A
+   * `stream` request's deadline covers only the response head; otherwise the whole exchange.
+   */
+  async #send(
+    method: string,
+    path: string,
+    target: RequestTarget,
+    o: { body?: string; contentType?: string; stream?: boolean; signal?: AbortSignal },
+  ): Promise<{ res: Response; deadline: AbortSignal }> {
     for (let attempt = 0;; attempt++) {
       const auth = await this.config.auth.get();
-      const f = this.#fetch ?? createFetch({
+      const base = this.#fetch ?? createFetch({
         caPem: this.config.caPem,
         insecureSkipTlsVerify: this.config.insecureSkipTlsVerify,
         clientCertPem: auth.clientCertPem,
@@ -190,41 +195,30 @@ export class KubeClient {
       const headers: Record<string, string> = { accept: "application/json" };
       if (auth.token) headers.authorization = `Bearer ${auth.token}`;
       if (o.contentType) headers["content-type"] = o.contentType;
+      const deadline = o.stream
+        ? new AbortController().signal
+        : AbortSignal.timeout(this.#timeoutMs);
+      const f = o.stream
+        ? withDeadlines(base, { connectTimeoutMs: this.#timeoutMs, idleTimeoutMs: 0 })
+        : base;
       let res: Response;
-      let text: string;
-      const signal = AbortSignal.timeout(this.#timeoutMs);
       try {
-        res = await f(this.config.server + path, { method, headers, body: o.body, signal });
-        // Bounded: answers up to 32 MiB, error bodies only their first 1 MiB.
-        text = res.ok
-          ? await readBodyText(res, {
-            maxBytes: KUBE_RESPONSE_MAX_BYTES,
-            what: `the Kubernetes API of ${this.describe()}: ${method} ${path}`,
-            code: "KUBE",
-          })
-          : new TextDecoder().decode(await readBodyPrefix(res, SMALL_BODY_MAX_BYTES));
+        res = await f(this.config.server + path, {
+          method,
+          headers,
+          body: o.body,
+          signal: o.stream ? o.signal : deadline,
+        });
       } catch (e) {
-        if (e instanceof KarsError && e.code === "KUBE") throw e;
-        throw new KarsError(
-          "TRANSIENT",
-          signal.aborted
-            ? `the Kubernetes API of ${this.describe()} did not answer ${method} ${path} within ${this.#timeoutMs} ms`
-            : `cannot reach the Kubernetes API of ${this.describe()}: ${
-              (e as Error)?.message ?? e
-            }${tlsHint(e)}`,
-          { cause: e, details: { server: this.config.server } },
-        );
+        throw this.#unreachable(e, method, path, deadline.aborted || isDeadlineError(e));
       }
-      if (res.ok) {
-        try {
-          return JSON.parse(text) as T;
-        } catch (e) {
-          throw new KarsError(
-            "KUBE",
-            `${this.describe()} answered ${method} ${path} with a body that is not JSON`,
-            { cause: e },
-          );
-        }
+      if (res.ok) return { res, deadline };
+      let text: string;
+      try {
+        // Error bodies: only their first 1 MiB.
+        text = new TextDecoder().decode(await readBodyPrefix(res, SMALL_BODY_MAX_BYTES));
+      } catch (e) {
+        throw this.#unreachable(e, method, path, deadline.aborted);
       }
       if (res.status === 401 && attempt === 0) {
         this.config.auth.invalidate();
@@ -232,6 +226,18 @@ export class KubeClient {
       }
       throw this.#error(res.status, text, method, target);
     }
+  }
+
+  #unreachable(e: unknown, method: string, path: string, timedOut: boolean): KarsError {
+    return new KarsError(
+      "TRANSIENT",
+      timedOut
+        ? `the Kubernetes API of ${this.describe()} did not answer ${method} ${path} within ${this.#timeoutMs} ms`
+        : `cannot reach the Kubernetes API of ${this.describe()}: ${(e as Error)?.message ?? e}${
+          tlsHint(e)
+        }`,
+      { cause: e, details: { server: this.config.server } },
+    );
   }
 
   #error(status: number, text: string, method: string, t: RequestTarget): KarsError {
