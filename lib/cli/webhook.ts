@@ -267,7 +267,7 @@ export const webhookCommand: Command = {
         intervalMs: refreshEvery,
         signal: stop.signal,
         onChange: () => {
-          cache.clear(); // one cache serves one trust root
+          cache.clear(); // frees the old root's entries (keys name the root, so none could answer)
           log("info", "trusted root refreshed", {});
         },
         onError: (e) =>

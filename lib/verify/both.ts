@@ -45,9 +45,12 @@ export async function verifyBoth(options: VerifyAllowlistOptions): Promise<BothV
   const preCtl = preflightController(options);
   const notes = trustNotes(options.trustedRoot);
   const cache = options.cache;
-  const oursKey = "policy" in preOurs ? verdictCacheKey(options.ref, preOurs.policy.hash) : "";
+  const oursKey = "policy" in preOurs
+    ? verdictCacheKey(options.ref, preOurs.policy.hash, options.trustedRoot)
+    : "";
   const ctlKey = "policy" in preCtl
-    ? CONTROLLER_CACHE_PREFIX + verdictCacheKey(options.ref, preCtl.policy.hash)
+    ? CONTROLLER_CACHE_PREFIX +
+      verdictCacheKey(options.ref, preCtl.policy.hash, options.trustedRoot)
     : "";
   const oursHit = "policy" in preOurs ? cache?.get(oursKey) : undefined;
   const ctlHit = "policy" in preCtl ? cache?.get(ctlKey) : undefined;

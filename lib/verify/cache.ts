@@ -4,7 +4,10 @@
  * the access-dependent verdicts `NotFound` / `Unauthorized`, which may change without the
  * content changing. Entries expire after `ttlMs`; the oldest go first past `maxEntries`.
  *
- * One cache serves one trust root: build a new cache when the trusted root changes.
+ * Keys name the trust root in force (by object identity): after a trust-root refresh a lookup
+ * under the new root never returns a verdict reached under the old one — not even one stored
+ * by a verification that was still running when the root changed. Clearing the cache on a
+ * refresh only frees the old entries sooner.
  *
  * @module
  */
@@ -26,8 +29,19 @@ export interface VerdictCacheOptions {
   clock?: () => number;
 }
 
+const rootIds = new WeakMap<object, number>();
+let nextRootId = 1;
+
+/** A number naming one trust-root object for as long as it lives. */
+function rootId(root: object): number {
+  let id = rootIds.get(root);
+  if (id === undefined) rootIds.set(root, id = nextRootId++);
+  return id;
+}
+
 /**
- * The cache key of an artifact under a policy.
+ * The cache key of an artifact under a policy and, when given, the trust root in force (by
+ * object identity: a refreshed root is a new object, so it gets new keys).
  *
  * @example
  * ```ts
@@ -38,8 +52,10 @@ export interface VerdictCacheOptions {
 export function verdictCacheKey(
   ref: { registry: string; repository: string; digest: string },
   policyHash: string,
+  trustRoot?: object,
 ): string {
-  return `${ref.registry}/${ref.repository}@${ref.digest}|${policyHash}`;
+  const root = trustRoot ? `|root#${rootId(trustRoot)}` : "";
+  return `${ref.registry}/${ref.repository}@${ref.digest}|${policyHash}${root}`;
 }
 
 /**

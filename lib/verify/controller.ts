@@ -157,7 +157,8 @@ export async function predictControllerVerdict(
     : refOrOptions as VerifyAllowlistOptions;
   const pre = preflightController(options);
   if ("result" in pre) return withNotes(pre.result, trustNotes(options.trustedRoot));
-  const key = CONTROLLER_CACHE_PREFIX + verdictCacheKey(options.ref, pre.policy.hash);
+  const key = CONTROLLER_CACHE_PREFIX +
+    verdictCacheKey(options.ref, pre.policy.hash, options.trustedRoot);
   const cache = options.cache as VerdictCache<VerifyResult> | undefined;
   const hit = cache?.get(key);
   if (hit) return { ...hit, cached: true };

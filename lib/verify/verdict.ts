@@ -55,7 +55,7 @@ export async function verifyAllowlist(options: VerifyAllowlistOptions): Promise<
   const pre = preflightAllowlist(options);
   if ("result" in pre) return pre.result;
   const { policy } = pre;
-  const key = verdictCacheKey(options.ref, policy.hash);
+  const key = verdictCacheKey(options.ref, policy.hash, options.trustedRoot);
   const hit = options.cache?.get(key);
   if (hit) return { ...hit, cached: true };
   let result: VerifyResult;

@@ -620,6 +620,20 @@ Deno.test("verdict: signed allowlists verify True; every tamper case gives its e
       const nf = await verify(target, `sha256:${"1".repeat(64)}`, policy(GOOD), { cache });
       expectReason(nf, "False", "NotFound");
       assert.equal(cache.size, 2, "NotFound is access-dependent: not cached");
+      // A refreshed trust root (another object, even with the same content) gets its own
+      // entries: a verdict reached under the old root never answers for the new one.
+      const refreshed = { ...trustedRoot };
+      const underNew = await verify(target, a.manifestDigest, policy(GOOD), {
+        cache,
+        trustedRoot: refreshed,
+      });
+      expectReason(underNew, "True", "Verified");
+      assert.equal(underNew.cached, undefined, "not answered from the old root's entry");
+      assert.equal(
+        (await verify(target, a.manifestDigest, policy(GOOD), { cache, trustedRoot: refreshed }))
+          .cached,
+        true,
+      );
     });
   } finally {
     await mock.stop();
