@@ -5,7 +5,7 @@
  * `@sigstore/mock` services (next to `skopeo copy` of the same artifact), and writes
  * `bench/RESULTS.md`.
  *
- * Usage: `deno task bench [--quick] [--no-binary] [--no-flow] [--no-profile] [--no-verdicts] [--output FILE]`
+ * Usage: `deno task bench [--quick] [--no-binary] [--no-flow] [--no-profile] [--no-verdicts] [--no-scale] [--output FILE]`
  *
  * Measurements, never assertions: a part that cannot run here (a tool missing, a feature
  * not landed yet) is reported as "not measured" with the reason, and the rest goes on.
@@ -19,6 +19,7 @@ import { type BenchCase, type BenchResult, measure, median } from "./harness.ts"
 import { buildBinary } from "../scripts/build_binary.ts";
 import { runFlowBench } from "./flow.ts";
 import { runVerdictBench } from "./verdicts.ts";
+import { runScaleBench } from "./scale.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const BENCH_FILES = ["canonical_bench.ts", "digest_bench.ts", "sign_bench.ts", "verify_bench.ts"];
@@ -200,6 +201,7 @@ if (import.meta.main) {
       "no-flow": { type: "boolean" },
       "no-profile": { type: "boolean" },
       "no-verdicts": { type: "boolean" },
+      "no-scale": { type: "boolean" },
       output: { type: "string" },
     },
   });
@@ -274,6 +276,16 @@ if (import.meta.main) {
         profile: !values["no-profile"],
       }),
       "",
+    );
+  }
+
+  if (!values["no-scale"]) {
+    console.error("scale: the canonical curve, the largest sandbox file, memory per command…");
+    lines.push(
+      ...await runScaleBench({
+        runs: quick ? 1 : 3,
+        binary: typeof binary === "object" ? binary.path : undefined,
+      }),
     );
   }
 
