@@ -50,7 +50,8 @@ added as a warning. Stateless: scale it by replicas.
                            SignerPolicy's registries); others are denied (InvalidRef) with
                            no request. In-cluster an empty list is a start-up error.
   --require-ref            authoritative mode: deny a sandbox without allowlistRef once a
-                           SignerPolicy is installed
+                           SignerPolicy is installed (one that predates it may be updated,
+                           but not have its inline allowlist changed)
   --allow-on-error         allow (with a warning) when verification fails transiently;
                            default: deny (fail closed)
   --deadline T             answer within T (default 8s; keep it below the webhook's

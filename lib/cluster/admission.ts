@@ -91,6 +91,23 @@ function sameRef(a: unknown, b: unknown): boolean {
     Object.keys(a).length === Object.keys(b).length;
 }
 
+/**
+ * Deep equality of two JSON values (object key order ignored). Past 64 levels of nesting the
+ * values count as different (fail closed: the change is then judged, not waved through).
+ */
+function sameJson(a: unknown, b: unknown, depth = 0): boolean {
+  if (a === b) return true;
+  if (depth > 64) return false;
+  if (Array.isArray(a)) {
+    return Array.isArray(b) && a.length === b.length &&
+      a.every((x, i) => sameJson(x, b[i], depth + 1));
+  }
+  if (!isObj(a) || !isObj(b)) return false;
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length &&
+    ka.every((k) => Object.hasOwn(b, k) && sameJson(a[k], b[k], depth + 1));
+}
+
 function clip(s: string, n = 256): string {
   return s.length <= n ? s : s.slice(0, n - 1) + "…";
 }
@@ -186,7 +203,12 @@ export class AdmissionController {
     const ref = obj.spec?.networkPolicy?.allowlistRef;
     if (op === "UPDATE" && isObj(req.oldObject)) {
       const oldRef = req.oldObject.spec?.networkPolicy?.allowlistRef;
-      if (sameRef(oldRef, ref)) {
+      // In authoritative mode a sandbox without ref that predates the SignerPolicy may still be
+      // updated (labels, other spec fields), but not have its inline allowlist changed: that is
+      // a new egress decision, judged below as a CREATE would be.
+      const inlineChanged = (ref === undefined || ref === null) && this.#o.requireRef === true &&
+        !sameJson(req.oldObject.spec?.networkPolicy, obj.spec?.networkPolicy);
+      if (sameRef(oldRef, ref) && !inlineChanged) {
         return answer(true, "Unchanged", "allowlistRef unchanged: no verification needed");
       }
     }

@@ -336,6 +336,17 @@ Deno.test({
             (await h.post(review("UPDATE", undefined, null))).json.response.allowed,
             true,
           );
+          // Widening the inline allowlist of a sandbox without ref is a new decision: denied.
+          const widened = review("UPDATE", undefined, null);
+          (widened.request.object!.spec.networkPolicy as { allowedEndpoints: unknown[] })
+            .allowedEndpoints.push({ host: "exfil.example" });
+          const w = await h.post(widened);
+          assert.equal(w.json.response.allowed, false);
+          assert.match(w.json.response.status.message, /AllowlistVerified=False\/Unsigned/);
+          // Other changes (a label) to such a sandbox stay allowed.
+          const labelled = review("UPDATE", undefined, null);
+          (labelled.request.object!.metadata as Record<string, unknown>).labels = { team: "a" };
+          assert.equal((await h.post(labelled)).json.response.allowed, true);
         });
       } finally {
         await hang.shutdown();
