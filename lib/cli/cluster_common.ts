@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { readFile } from "node:fs/promises";
+import { readFileBounded } from "../io/file_read.ts";
 import { isAbsolute, join } from "node:path";
 import { KarsError } from "../errors.ts";
 import { KubeClient } from "../kube/client.ts";
@@ -70,21 +70,17 @@ export async function readFlagFile(
   maxBytes = 4 << 20,
 ): Promise<Uint8Array> {
   const full = isAbsolute(path) ? path : join(ctx.cwd, path);
-  let bytes: Uint8Array;
   try {
-    bytes = new Uint8Array(await readFile(full));
+    return await readFileBounded(full, { maxBytes });
   } catch (e) {
     const code = (e as { code?: string }).code;
-    throw new KarsError(
-      "INPUT",
-      `${flag} ${path}: ${code === "ENOENT" ? "no such file" : (e as Error).message}`,
-      { cause: e },
-    );
+    const why = code === "NOT_FOUND"
+      ? "no such file"
+      : code === "INPUT"
+      ? `larger than ${maxBytes} bytes`
+      : (e as Error).message;
+    throw new KarsError("INPUT", `${flag} ${path}: ${why}`, { cause: e });
   }
-  if (bytes.length > maxBytes) {
-    throw new KarsError("INPUT", `${flag} ${path}: larger than ${maxBytes} bytes`);
-  }
-  return bytes;
 }
 
 /**

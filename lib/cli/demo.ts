@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { readFile } from "node:fs/promises";
+import { readFileBounded } from "../io/file_read.ts";
 import { join, relative, resolve } from "node:path";
 import { fromUtf8, utf8 } from "../encoding/bytes.ts";
 import { writeFileAtomic } from "../io/fs_atomic.ts";
@@ -77,8 +77,8 @@ export async function runDemo(opts: {
   await writeFileAtomic(files.sandbox, utf8(DEMO_SANDBOX), { force: true });
   let publicPem: string;
   try {
-    publicPem = fromUtf8(new Uint8Array(await readFile(files.publicKey)));
-    await readFile(files.key);
+    publicPem = fromUtf8(await readFileBounded(files.publicKey, { maxBytes: 64 * 1024 }));
+    await readFileBounded(files.key, { maxBytes: 64 * 1024 });
   } catch {
     opts.progress?.(`generating a cosign key pair in ${rel(root)}`);
     const pair = await generateKeyPair({ password: DEMO_PASSWORD });
@@ -107,7 +107,7 @@ export async function runDemo(opts: {
     verification: policyFile(ctx, files.policy),
     sink: { kind: "file", path: files.manifest, force: true, label: files.manifest },
   }, { logger: { progress: opts.progress, warn: opts.progress } });
-  const manifest = fromUtf8(new Uint8Array(await readFile(files.manifest)));
+  const manifest = fromUtf8(await readFileBounded(files.manifest));
   return {
     result,
     manifest,

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { readFile } from "node:fs/promises";
+import { readFileBounded } from "../io/file_read.ts";
 import { isAbsolute, join } from "node:path";
 import { type Allowlist, parseCanonicalAllowlist } from "../allowlist/canonical.ts";
 import { diffAllowlists, renderDiffText } from "../allowlist/diff.ts";
@@ -59,13 +59,13 @@ async function readSide(
   let bytes: Uint8Array | undefined;
   if (!/^[^/]+\/[^@]+@sha256:/.test(arg)) {
     try {
-      bytes = new Uint8Array(await readFile(path));
+      bytes = await readFileBounded(path);
     } catch (e) {
       const code = (e as { code?: string }).code;
       throw new KarsError(
         "INPUT",
         `${arg}: ${
-          code === "ENOENT" ? "no such file" : (e as Error).message
+          code === "NOT_FOUND" ? "no such file" : (e as Error).message
         } (give a GitOps manifest file or <registry>/<repository>@sha256:<hex>)`,
         { cause: e },
       );
@@ -135,7 +135,7 @@ export const egressDiffCommand: Command = {
     if (caFile) {
       try {
         caPem = fromUtf8(
-          new Uint8Array(await readFile(isAbsolute(caFile) ? caFile : join(ctx.cwd, caFile))),
+          await readFileBounded(isAbsolute(caFile) ? caFile : join(ctx.cwd, caFile)),
         );
       } catch (e) {
         throw new KarsError("INPUT", `--ca-file ${caFile}: ${(e as Error).message}`, { cause: e });

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { readFile } from "node:fs/promises";
+import { readFileBounded } from "../io/file_read.ts";
 import { resolve } from "node:path";
 import { fromUtf8 } from "../encoding/bytes.ts";
 import { readInputText } from "../encoding/yaml_read.ts";
@@ -329,7 +329,8 @@ export function signingPart(ctx: PlanContext, o: SigningOptions): EgressSigning 
           : at(ctx, o.identityTokenFile),
         fulcioUrl: fulcioUrl ?? o.fulcioUrl,
         env: { ...ctx.env },
-        readFile: (p: string) => readFile(p).then((b) => new Uint8Array(b)),
+        // Key files and identity tokens are small: bounded like every input.
+        readFile: (p: string) => readFileBounded(p, { maxBytes: 1024 * 1024 }),
         readStdin: () => readAllStdin(ctx),
         promptSecret: prompt
           ? async (p) => {

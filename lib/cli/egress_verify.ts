@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { readFile } from "node:fs/promises";
+import { readFlagFile } from "./cluster_common.ts";
 import { isAbsolute, join } from "node:path";
 import { fromUtf8 } from "../encoding/bytes.ts";
 import { KarsError } from "../errors.ts";
@@ -86,17 +86,7 @@ verdict, retry).
 `;
 
 async function readInput(ctx: CliContext, path: string, what: string): Promise<Uint8Array> {
-  const full = isAbsolute(path) ? path : join(ctx.cwd, path);
-  try {
-    return new Uint8Array(await readFile(full));
-  } catch (e) {
-    const code = (e as { code?: string }).code;
-    throw new KarsError(
-      "INPUT",
-      `${what} ${path}: ${code === "ENOENT" ? "no such file" : (e as Error).message}`,
-      { cause: e },
-    );
-  }
+  return await readFlagFile(ctx, path, what);
 }
 
 /**

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { readFile } from "node:fs/promises";
+import { readFileBounded } from "../io/file_read.ts";
 import { isAbsolute, join } from "node:path";
 import { KarsError } from "../errors.ts";
 import { fromUtf8 } from "../encoding/bytes.ts";
@@ -86,12 +86,12 @@ export const signerPolicyLintCommand: Command = {
     const file = positionals[0];
     let bytes: Uint8Array;
     try {
-      bytes = new Uint8Array(await readFile(isAbsolute(file) ? file : join(ctx.cwd, file)));
+      bytes = await readFileBounded(isAbsolute(file) ? file : join(ctx.cwd, file));
     } catch (e) {
       const code = (e as { code?: string }).code;
       throw new KarsError(
         "INPUT",
-        `${file}: ${code === "ENOENT" ? "no such file" : (e as Error).message}`,
+        `${file}: ${code === "NOT_FOUND" ? "no such file" : (e as Error).message}`,
         { cause: e },
       );
     }

@@ -4,8 +4,8 @@
  *
  * @module
  */
+import { readFileBounded } from "../io/file_read.ts";
 import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { fromHex, fromUtf8 } from "../encoding/bytes.ts";
 import { KarsError } from "../errors.ts";
@@ -16,10 +16,13 @@ import { type CliContext, type Command, EXIT } from "./command.ts";
 import { TIMEOUT_OPTION } from "./timeout.ts";
 
 const DIGEST_RE = /^sha256:[0-9a-fA-F]{64}$/;
+/** Largest file verified by content (64 MiB); a larger artifact is verified by its sha256 digest. */
+const VERIFY_BLOB_MAX_BYTES = 64 * 1024 * 1024;
 
 async function readInput(ctx: CliContext, flag: string, path: string): Promise<Uint8Array> {
   try {
-    return new Uint8Array(await readFile(resolve(ctx.cwd, path)));
+    // Bounded: a blob to verify is read into memory (a larger one: pass its sha256 digest).
+    return await readFileBounded(resolve(ctx.cwd, path), { maxBytes: VERIFY_BLOB_MAX_BYTES });
   } catch (e) {
     const code = (e as { code?: string }).code;
     throw new KarsError(

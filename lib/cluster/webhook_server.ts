@@ -8,13 +8,14 @@
  *
  * @module
  */
+import { readFileBounded } from "../io/file_read.ts";
 import http from "node:http";
 import https from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Buffer } from "node:buffer";
 import { createPrivateKey, X509Certificate } from "node:crypto";
-import { readFile, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { KarsError } from "../errors.ts";
 import type { AdmissionController } from "./admission.ts";
 import type { WebhookMetrics } from "./metrics.ts";
@@ -70,7 +71,11 @@ async function readPair(o: WebhookServerOptions["tls"]) {
   let cert: Buffer;
   let key: Buffer;
   try {
-    [cert, key] = await Promise.all([readFile(o.certFile), readFile(o.keyFile)]);
+    // PEM files of a serving certificate and key: bounded.
+    [cert, key] = (await Promise.all([
+      readFileBounded(o.certFile, { maxBytes: 1024 * 1024 }),
+      readFileBounded(o.keyFile, { maxBytes: 1024 * 1024 }),
+    ])).map((b) => Buffer.from(b));
   } catch (e) {
     throw new KarsError("INPUT", `TLS certificate or key cannot be read: ${(e as Error).message}`, {
       cause: e,

@@ -17,8 +17,9 @@
  *
  * @module
  */
+import { readFileBounded } from "./file_read.ts";
 import { randomBytes } from "node:crypto";
-import { lstat, open, readFile, unlink } from "node:fs/promises";
+import { lstat, open, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
 import process from "node:process";
 import { KarsError } from "../errors.ts";
@@ -62,9 +63,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function readOwner(path: string): Promise<LockOwner | null | "gone"> {
   let text: string;
   try {
-    text = await readFile(path, "utf8");
+    // A lock file holds one small JSON object: bounded.
+    text = new TextDecoder().decode(await readFileBounded(path, { maxBytes: 64 * 1024 }));
   } catch (e) {
-    if (errCode(e) === "ENOENT") return "gone";
+    if (errCode(e) === "NOT_FOUND") return "gone";
     return null;
   }
   try {

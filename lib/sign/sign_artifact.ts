@@ -353,6 +353,10 @@ export async function createSigner(opts: CreateSignerOptions): Promise<Signer> {
 
 function errnoOf(e: unknown): string {
   const code = (e as { code?: string })?.code;
-  if (code === "ENOENT" || (e instanceof Error && e.name === "NotFound")) return "no such file";
+  if (code === "ENOENT" || code === "NOT_FOUND" || (e instanceof Error && e.name === "NotFound")) {
+    return "no such file";
+  }
+  const limit = (e as { details?: { limit?: number } })?.details?.limit;
+  if (e instanceof KarsError && limit !== undefined) return `larger than ${limit} bytes`;
   return code ?? (e instanceof Error ? e.message : String(e));
 }
