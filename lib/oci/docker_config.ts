@@ -9,10 +9,10 @@
  *
  * @module
  */
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fromBase64, fromUtf8 } from "../encoding/bytes.ts";
 import { KarsError } from "../errors.ts";
+import { readFileBounded } from "../io/file_read.ts";
 import type { Credential, CredentialSource } from "./auth.ts";
 import { type HelperRunner, runCredentialHelper } from "./credential_helper.ts";
 
@@ -81,14 +81,18 @@ interface DockerConfig {
  * ```
  */
 export async function readOptionalFile(path: string): Promise<string | undefined> {
+  let bytes: Uint8Array;
   try {
-    return await readFile(path, "utf8");
+    // Bounded: a Docker config or token file is small (a few KiB).
+    bytes = await readFileBounded(path, { maxBytes: 4 * 1024 * 1024 });
   } catch (e) {
-    if ((e as { code?: string }).code === "ENOENT") return undefined;
-    throw new KarsError("FILE", `cannot read ${path}: ${(e as { code?: string }).code ?? e}`, {
+    if ((e as { code?: string }).code === "NOT_FOUND") return undefined;
+    if (e instanceof KarsError && e.code === "INPUT") throw e;
+    throw new KarsError("FILE", `cannot read ${path}: ${(e as Error).message ?? e}`, {
       cause: e,
     });
   }
+  return new TextDecoder().decode(bytes);
 }
 
 /**
