@@ -23,7 +23,12 @@ import type { TlogEntry } from "./rekor.ts";
 import type { TransparencyLogEntryJson } from "./rekor_v2.ts";
 import type { TrustedRoot } from "../verify/sigstore/trust_root.ts";
 import type { Signature, Signer } from "./signer.ts";
-import { attachSignature, type BundleSignature, type LegacySignature } from "./store.ts";
+import {
+  type AttachOptions,
+  attachSignature,
+  type BundleSignature,
+  type LegacySignature,
+} from "./store.ts";
 import {
   rekorV1Witness,
   rekorV2Witness,
@@ -70,6 +75,8 @@ export interface SignArtifactOptions {
   format?: SignatureFormat;
   /** Transport for Rekor and TSA. */
   fetch?: FetchFn;
+  /** How the signature is stored: the manifest is new to the target, blobs staged ahead. */
+  store?: AttachOptions;
 }
 
 /** What {@link signArtifact} stored. */
@@ -176,7 +183,7 @@ export async function signArtifact(opts: SignArtifactOptions): Promise<SignArtif
   }
   result.identity = opts.signer.identity;
   for (const p of pending) {
-    const desc = await attachSignature(opts.target, opts.manifest, p);
+    const desc = await attachSignature(opts.target, opts.manifest, p, opts.store ?? {});
     result.stored.push({ format: p.format, digest: desc.digest });
   }
   return result;

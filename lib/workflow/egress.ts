@@ -24,9 +24,11 @@ import {
   EMPTY_CONFIG_BYTES,
 } from "../oci/artifact.ts";
 import { pushArtifact, tagManifest } from "../oci/copy.ts";
+import { cachingTarget } from "../oci/read_cache.ts";
 import { OCI_MANIFEST } from "../oci/types.ts";
 import { type KarsSandbox, readNetworkPolicy, selectSandbox } from "../model/sandbox_read.ts";
 import type { Signer } from "../sign/signer.ts";
+import { type StagedLegacySignature, stageLegacySignature } from "../sign/store.ts";
 import { diffAllowlists } from "../allowlist/diff.ts";
 import type { SignatureLayout } from "./already_signed.ts";
 import { parseYamlDocuments } from "../encoding/yaml_read.ts";
@@ -78,6 +80,10 @@ export async function egress(plan: EgressPlan, deps: EgressDeps): Promise<Egress
   const warn = deps.logger?.warn ?? (() => {});
   const dryRun = plan.dryRun === true;
   const sink = plan.sink;
+  // One read cache for the run: what it read by digest (the previous allowlist, the pushed
+  // artifact, signatures) is not fetched again by the push, the own-signature lookup or the
+  // verification. Tags always reach the target.
+  const target = plan.target && { ...plan.target, target: cachingTarget(plan.target.target) };
   const manifestPath = sink.kind === "file" ? sink.path : undefined;
   const force = sink.kind === "file" && sink.force;
   const trustedRoot = once(plan.trustedRoot);
@@ -148,7 +154,8 @@ export async function egress(plan: EgressPlan, deps: EgressDeps): Promise<Egress
     : await readPrevious({
       fromSandbox: policy.allowlistRef as AllowlistRef | undefined,
       manifestPath,
-      target: plan.target,
+      target,
+      repository: plan.repository,
       open: plan.openPrevious,
       warn,
     });
@@ -173,7 +180,7 @@ export async function egress(plan: EgressPlan, deps: EgressDeps): Promise<Egress
   const allowedEndpoints: Endpoint[] | undefined = changed ? endpoints : undefined;
   const result: EgressResult = {
     sandbox: { name, namespace },
-    registry: plan.target?.name,
+    registry: target?.name,
     repository: plan.repository,
     digest: artifact.manifestDigest,
     layerDigest: artifact.layer.digest,
@@ -191,7 +198,7 @@ export async function egress(plan: EgressPlan, deps: EgressDeps): Promise<Egress
       : {}),
   };
   if (dryRun) return result;
-  const t = plan.target;
+  const t = target;
   if (!t) throw new KarsError("INPUT", "no target to push to", { details: { option: "registry" } });
 
   // 3. Prepare the signer before anything is pushed: a missing identity token, key file or
@@ -228,6 +235,9 @@ export async function egress(plan: EgressPlan, deps: EgressDeps): Promise<Egress
   // (step 5), so nothing is started for it.
   let preparing: Promise<void> | undefined;
   let pushedNew = false;
+  // …and the blobs of its legacy signature (payload, `.sig` config) upload beside them.
+  let staged: StagedLegacySignature | undefined;
+  const legacy = signing !== undefined && signing.format !== "bundle";
   try {
     await pushArtifact(t.target, {
       manifestBytes: artifact.manifestBytes,
@@ -239,10 +249,18 @@ export async function egress(plan: EgressPlan, deps: EgressDeps): Promise<Egress
       onNew: () => {
         pushedNew = true;
         if (signer?.prepare && !t.layout) preparing = signer.prepare();
+        if (signer && legacy) {
+          staged = stageLegacySignature(
+            t.target,
+            `${t.refRegistry}/${plan.repository}`,
+            artifact.manifestDigest,
+          );
+        }
       },
     }); // by digest: `latest` moves only after signing succeeded (step 5)
   } catch (e) {
     await preparing; // nothing of this run is left running (it never rejects)
+    await staged?.settled;
     // Refused credentials: name the user and where they came from (never the secret).
     if (isKarsError(e, "AUTH") && !t.layout && t.describeCredentials) {
       throw new KarsError("AUTH", `${e.message}; ${t.describeCredentials(t.name)}`, {
@@ -294,7 +312,8 @@ export async function egress(plan: EgressPlan, deps: EgressDeps): Promise<Egress
         services,
         notWritten,
         fetch: deps.fetch,
-      });
+        store: { subjectNew: pushedNew, ...(staged ? { staged } : {}) },
+      }).finally(() => staged?.settled);
       result.signer = signed.identity;
       result.signatureFormat = signing.format;
       result.signatures = signed.stored;

@@ -10,6 +10,7 @@ import { ALLOWLIST_MEDIA_TYPE } from "../oci/artifact.ts";
 import { OCI_MANIFEST, type Target } from "../oci/types.ts";
 import { resolveSigningServices, type SigningServices } from "../sign/services.ts";
 import { checkSigningPlan, signArtifact } from "../sign/sign_artifact.ts";
+import type { AttachOptions } from "../sign/store.ts";
 import { normalizeIdentity, type Signer } from "../sign/signer.ts";
 import type { TrustedRoot } from "../verify/sigstore/mod.ts";
 import { findOwnSignatures, type SignatureLayout } from "./already_signed.ts";
@@ -116,6 +117,8 @@ export interface SignStepOptions {
   notWritten: string;
   /** `fetch` for the Sigstore services. */
   fetch?: typeof fetch;
+  /** Storage hints: the artifact was new to the target; legacy blobs staged ahead. */
+  store?: AttachOptions;
 }
 
 /**
@@ -150,6 +153,7 @@ export async function signStep(
       tlogUpload: o.signing.tlogUpload,
       format: o.formats.length === 2 ? "both" : o.formats[0],
       fetch: o.fetch,
+      ...(o.store ? { store: o.store } : {}),
     });
   } catch (e) {
     throw new KarsError(
