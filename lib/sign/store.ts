@@ -204,16 +204,20 @@ async function attachLegacy(
     () => storeBlob(target, layer, sig.payload, { knownAbsent: true }),
   );
   payloadUpload.catch(() => {}); // observed below (awaited by the first write, or at the end)
-  let stagedFirst = staged !== undefined;
+  if (staged) {
+    // In place before the first read (which then times the registry, not the uploads).
+    try {
+      await staged.payload;
+      await staged.config;
+    } catch (e) {
+      await staged.settled; // nothing of this call left running
+      throw e;
+    }
+  }
   // Every layer seen in any read: a write never drops a signature we once saw, even when a
   // later read is stale or torn (docker-registry rewrites tag links in place).
   const seen = new Map<string, Descriptor>();
   const read = async () => {
-    if (stagedFirst) {
-      stagedFirst = false;
-      await staged!.payload;
-      await staged!.config;
-    }
     const state = await readSig(target, tag);
     for (const l of state?.manifest.layers ?? []) seen.set(layerKey(l), l);
     return state;
