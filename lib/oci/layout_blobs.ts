@@ -6,7 +6,6 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
 import { type FileHandle, lstat, open, readFile } from "node:fs/promises";
 import { type Digest, isDigest } from "../encoding/digest.ts";
 import { KarsError } from "../errors.ts";
@@ -85,6 +84,8 @@ export class LayoutBlobs {
       throw this.#d.fsError(`check blob ${digest}`, e);
     }
     try {
+      // node:crypto is loaded by the runs that use a layout, not by every run.
+      const { createHash } = await import("node:crypto");
       const h = createHash("sha256");
       const buf = new Uint8Array(64 * 1024);
       for (;;) {

@@ -12,10 +12,8 @@ import { utf8 } from "../encoding/bytes.ts";
 import { KarsError } from "../errors.ts";
 import type { Descriptor, Target } from "../oci/types.ts";
 import type { Digest } from "../encoding/digest.ts";
-import { AzureKmsSigner } from "./azure_kms.ts";
 import { buildDsseBundle } from "./bundle.ts";
 import type { FetchFn } from "./http.ts";
-import { KeyFileSigner, loadPrivateKey } from "./keyfile.ts";
 import { KeylessSigner } from "./keyless.ts";
 import { legacyAnnotations } from "../cosign/annotations.ts";
 import { getIdentityToken } from "./oidc.ts";
@@ -303,7 +301,9 @@ export async function createSigner(opts: CreateSignerOptions): Promise<Signer> {
         details: { option: "signMode", fixOptions: ["key"] },
       });
     }
+    // Each signer's code (scrypt, KMS) is loaded by the runs that sign with it.
     if (key.startsWith("azurekms://")) {
+      const { AzureKmsSigner } = await import("./azure_kms.ts");
       return new AzureKmsSigner({
         uri: key,
         env: opts.env,
@@ -336,6 +336,7 @@ export async function createSigner(opts: CreateSignerOptions): Promise<Signer> {
         `${key} is encrypted: set COSIGN_PASSWORD or run on a terminal to be prompted`,
       );
     };
+    const { KeyFileSigner, loadPrivateKey } = await import("./keyfile.ts");
     return new KeyFileSigner(await loadPrivateKey(pem, key, password));
   }
   if (opts.key) {

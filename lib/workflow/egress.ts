@@ -36,8 +36,6 @@ import type { LiveCluster } from "../kube/live_cluster.ts";
 import type { LiveSandbox } from "../kube/sandbox.ts";
 import type { SignerPolicy } from "../verify/policy.ts";
 import type { TrustedRoot } from "../verify/sigstore/mod.ts";
-import { CONTROLLER_FORMAT_WARNING, controllerSignerWarning } from "../verify/controller_advice.ts";
-import { controllerPolicyWarnings } from "../verify/policy_lint.ts";
 import type { EgressDeps, EgressPlan, Lazy } from "./plan.ts";
 import type { EgressResult } from "./result.ts";
 import { readPrevious } from "./previous.ts";
@@ -47,7 +45,7 @@ import {
   prepareSigningServices,
   signStep,
 } from "./signing.ts";
-import { handOver, verifyStep } from "./handover.ts";
+import { handOver } from "./handover.ts";
 
 export type { EgressResult } from "./result.ts";
 
@@ -107,6 +105,7 @@ export async function egress(plan: EgressPlan, deps: EgressDeps): Promise<Egress
   if (plan.verification) {
     const policy = await plan.verification.policy();
     verification = { policy, trustedRoot: await trustedRoot() };
+    const { controllerPolicyWarnings } = await import("../verify/policy_lint.ts");
     for (const w of controllerPolicyWarnings(policy, plan.verification.label)) warn(w);
   }
   // The Sigstore services are chosen now too (a bad signing config is refused before any push).
@@ -224,8 +223,11 @@ export async function egress(plan: EgressPlan, deps: EgressDeps): Promise<Egress
         { cause: e, ...(isKarsError(e) && e.details ? { details: e.details } : {}) },
       );
     }
-    if (signing.keyRef !== undefined) warn(controllerSignerWarning(signing.keyRef));
-    if (signing.format === "bundle") warn(CONTROLLER_FORMAT_WARNING);
+    if (signing.keyRef !== undefined || signing.format === "bundle") {
+      const advice = await import("../verify/controller_advice.ts");
+      if (signing.keyRef !== undefined) warn(advice.controllerSignerWarning(signing.keyRef));
+      if (signing.format === "bundle") warn(advice.CONTROLLER_FORMAT_WARNING);
+    }
   }
 
   // 4. Push.
@@ -248,7 +250,12 @@ export async function egress(plan: EgressPlan, deps: EgressDeps): Promise<Egress
     }, {
       onNew: () => {
         pushedNew = true;
-        if (signer?.prepare && !t.layout) preparing = signer.prepare();
+        if (signer?.prepare && !t.layout) {
+          // After a macrotask: the blob uploads below are on their way first, and the key
+          // generation (CPU) overlaps them instead of delaying them.
+          const prepare = signer.prepare.bind(signer);
+          preparing = new Promise<void>((r) => setTimeout(r, 0)).then(prepare);
+        }
         if (signer && legacy) {
           staged = stageLegacySignature(
             t.target,
@@ -323,6 +330,7 @@ export async function egress(plan: EgressPlan, deps: EgressDeps): Promise<Egress
 
   // 6. Verify, as the controller will, when the plan verifies.
   if (verification) {
+    const { verifyStep } = await import("./verify_step.ts");
     await verifyStep({ ref, target: t.target, ...verification }, result, notWritten, warn);
     progress(result.verification!);
   }

@@ -13,7 +13,7 @@ import { checkSigningPlan, signArtifact } from "../sign/sign_artifact.ts";
 import type { AttachOptions } from "../sign/store.ts";
 import { normalizeIdentity, type Signer } from "../sign/signer.ts";
 import type { TrustedRoot } from "../verify/sigstore/mod.ts";
-import { findOwnSignatures, type SignatureLayout } from "./already_signed.ts";
+import type { SignatureLayout } from "./already_signed.ts";
 import type { EgressSigning, Lazy } from "./plan.ts";
 
 /** The services of a signing run, and the trusted root a Rekor v2 log is checked against. */
@@ -82,6 +82,8 @@ export async function ownSignatures(
 ): Promise<{ formats: SignatureLayout[]; identity: string } | undefined> {
   const expected = await signer.expectedSigner?.();
   if (!expected) return undefined;
+  // The verifier is loaded only by runs that look for their own signatures.
+  const { findOwnSignatures } = await import("./already_signed.ts");
   const own = await findOwnSignatures({
     target,
     ref,
