@@ -237,6 +237,7 @@ export async function egress(plan: EgressPlan, deps: EgressDeps): Promise<Egress
   // (step 5), so nothing is started for it.
   let preparing: Promise<void> | undefined;
   let pushedNew = false;
+  let pushFailed = false;
   // …and the blobs of its legacy signature (payload, `.sig` config) upload beside them.
   let staged: StagedLegacySignature | undefined;
   const legacy = signing !== undefined && signing.format !== "bundle";
@@ -254,7 +255,9 @@ export async function egress(plan: EgressPlan, deps: EgressDeps): Promise<Egress
           // After a macrotask: the blob uploads below are on their way first, and the key
           // generation (CPU) overlaps them instead of delaying them.
           const prepare = signer.prepare.bind(signer);
-          preparing = new Promise<void>((r) => setTimeout(r, 0)).then(prepare);
+          preparing = new Promise<void>((r) => setTimeout(r, 0)).then(() =>
+            pushFailed ? undefined : prepare()
+          );
         }
         if (signer && legacy) {
           staged = stageLegacySignature(
@@ -266,6 +269,7 @@ export async function egress(plan: EgressPlan, deps: EgressDeps): Promise<Egress
       },
     }); // by digest: `latest` moves only after signing succeeded (step 5)
   } catch (e) {
+    pushFailed = true; // a certificate not yet asked for is not asked for any more
     await preparing; // nothing of this run is left running (it never rejects)
     await staged?.settled;
     // Refused credentials: name the user and where they came from (never the secret).
