@@ -57,7 +57,7 @@ export interface DockerConfigOptions {
   env: Env;
   /** Reads a file; `undefined` when absent (default: node:fs). */
   readFile?: (path: string) => Promise<string | undefined>;
-  /** Runs a credential helper (default {@link runCredentialHelper}). */
+  /** Runs a credential helper (default `runCredentialHelper` of `credential_helper.ts`). */
   runHelper?: HelperRunner;
 }
 
