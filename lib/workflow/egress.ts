@@ -157,6 +157,14 @@ export async function egress(plan: EgressPlan, deps: EgressDeps): Promise<Egress
       repository: plan.repository,
       open: plan.openPrevious,
       warn,
+      // A previous allowlist in this very repository: the run may well be a repeat, whose
+      // own-signature lookup needs the verifier's code and the trust root — loaded while the
+      // previous allowlist is read (a lookup that does not happen just leaves them unused).
+      onRead: (_ref, inRun) => {
+        if (!inRun || dryRun || !plan.signing || plan.signing.resign) return;
+        import("./already_signed.ts").catch(() => {});
+        trustedRoot().catch(() => {}); // a fault is reported by the lookup that needs it
+      },
     });
   const previous = prior?.allowlist;
   const diff = diffAllowlists(previous?.endpoints ?? [], endpoints);

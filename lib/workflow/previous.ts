@@ -30,6 +30,11 @@ export interface ReadPreviousOptions {
   open?: (ref: AllowlistRef) => Target;
   /** Warnings. */
   warn: (line: string) => void;
+  /**
+   * Called when the previous allowlist is about to be read from a target (`inRun`: through the
+   * run's own target), so that the caller can start independent work while it is read.
+   */
+  onRead?: (ref: AllowlistRef, inRun: boolean) => void;
 }
 
 /**
@@ -90,6 +95,7 @@ export async function readPrevious(
   }
   try {
     const target = inRun ? opts.target!.target : opts.open(ref);
+    opts.onRead?.(ref, inRun);
     const m = await target.fetchManifest(ref.digest);
     const parsed = parseAllowlistManifest(m.bytes, { expectedDigest: ref.digest as Digest });
     const layer = await target.fetchBlob(parsed.layer.digest, parsed.layer.size);
