@@ -158,12 +158,12 @@ export async function egress(plan: EgressPlan, deps: EgressDeps): Promise<Egress
       open: plan.openPrevious,
       warn,
       // A previous allowlist in this very repository: the run may well be a repeat, whose
-      // own-signature lookup needs the verifier's code and the trust root — loaded while the
-      // previous allowlist is read (a lookup that does not happen just leaves them unused).
+      // own-signature lookup needs the verifier's code — loaded while the previous allowlist
+      // is read (a lookup that does not happen just leaves it unused). The trust root is not
+      // loaded ahead: its loader may reach the network (TUF), which only a lookup may cause.
       onRead: (_ref, inRun) => {
         if (!inRun || dryRun || !plan.signing || plan.signing.resign) return;
         import("./already_signed.ts").catch(() => {});
-        trustedRoot().catch(() => {}); // a fault is reported by the lookup that needs it
       },
     });
   const previous = prior?.allowlist;
