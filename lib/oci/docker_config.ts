@@ -14,7 +14,7 @@ import { fromBase64, fromUtf8 } from "../encoding/bytes.ts";
 import { KarsError } from "../errors.ts";
 import { readFileBounded } from "../io/file_read.ts";
 import type { Credential, CredentialSource } from "./auth.ts";
-import { type HelperRunner, runCredentialHelper } from "./credential_helper.ts";
+import type { HelperRunner } from "./credential_helper.ts";
 
 /** An environment map (e.g. `Deno.env.toObject()` or `process.env`). */
 export type Env = Record<string, string | undefined>;
@@ -57,7 +57,7 @@ export interface DockerConfigOptions {
   env: Env;
   /** Reads a file; `undefined` when absent (default: node:fs). */
   readFile?: (path: string) => Promise<string | undefined>;
-  /** Runs a credential helper (default {@link runCredentialHelper}). */
+  /** Runs a credential helper (default `runCredentialHelper` of `credential_helper.ts`). */
   runHelper?: HelperRunner;
 }
 
@@ -135,7 +135,9 @@ function fromHelper(
  */
 export function dockerConfigCredentials(opts: DockerConfigOptions): CredentialSource {
   const read = opts.readFile ?? readOptionalFile;
-  const run: HelperRunner = opts.runHelper ?? ((h, s) => runCredentialHelper(h, s));
+  // The helper runner (node:child_process) is loaded only when a helper is run.
+  const run: HelperRunner = opts.runHelper ??
+    (async (h, s) => (await import("./credential_helper.ts")).runCredentialHelper(h, s));
   return async (registry) => {
     const path = dockerConfigPath(opts.env);
     if (!path) return undefined;

@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { randomBytes } from "node:crypto";
 import { lstat, mkdir, open, readFile, rename, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { toHex, utf8 } from "../encoding/bytes.ts";
@@ -24,7 +23,7 @@ import { KarsError } from "../errors.ts";
 export async function writeAtomic(path: string, data: Uint8Array): Promise<void> {
   const dir = dirname(path);
   await mkdir(dir, { recursive: true });
-  const tmp = join(dir, `.tmp-${toHex(new Uint8Array(randomBytes(8)))}`);
+  const tmp = join(dir, `.tmp-${toHex(crypto.getRandomValues(new Uint8Array(8)))}`);
   const fh = await open(tmp, "wx", 0o644);
   try {
     try {

@@ -9,7 +9,6 @@
 import { readFile } from "node:fs/promises";
 import { utf8 } from "../encoding/bytes.ts";
 import { KarsError } from "../errors.ts";
-import { withFileLock } from "../io/lock.ts";
 import { fsErrorCode, type LayoutDir, writeAtomic } from "./layout_dir.ts";
 import { type Descriptor, type ImageIndex, OCI_INDEX } from "./types.ts";
 
@@ -94,6 +93,8 @@ export class LayoutIndex {
     await this.#serial(async () => {
       await this.#d.ensure();
       const lockPath = await this.#d.safe("index.json.lock");
+      // The lock (node:os, node:process) is loaded by the runs that write a layout.
+      const { withFileLock } = await import("../io/lock.ts");
       await withFileLock(lockPath, async () => {
         const index = await this.read();
         const next = fn(index.manifests);

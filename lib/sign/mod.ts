@@ -28,7 +28,12 @@ export type {
 } from "./sign_artifact.ts";
 export type { ExpectedSigner, Signature, SignatureKey, Signer } from "./signer.ts";
 export { attachSignature } from "./store.ts";
-export type { BundleSignature, LegacySignature } from "./store.ts";
+export type {
+  AttachOptions,
+  BundleSignature,
+  LegacySignature,
+  StagedLegacySignature,
+} from "./store.ts";
 
 // The signers.
 export { generateKeyPair, KeyFileSigner, loadPrivateKey, writeKeyPair } from "./keyfile.ts";

@@ -12,7 +12,6 @@
 import { fromBase64, fromUtf8 } from "../encoding/bytes.ts";
 import { KarsError } from "../errors.ts";
 import { callService, type FetchFn, parseServiceJson } from "./http.ts";
-import { interactiveIdentityToken } from "./oidc_interactive.ts";
 
 /** Options of {@link getIdentityToken}. */
 export interface IdentityTokenOptions {
@@ -112,6 +111,8 @@ export async function getIdentityToken(opts: IdentityTokenOptions): Promise<Iden
     return { token: checkJwt(text, what, details), source: where };
   }
   if (opts.interactive) {
+    // The browser sign-in (node:http) is loaded only when it runs.
+    const { interactiveIdentityToken } = await import("./oidc_interactive.ts");
     const token = await interactiveIdentityToken({ ...opts.interactive, fetch: opts.fetch });
     return { token, source: "interactive" };
   }

@@ -12,10 +12,8 @@ import { utf8 } from "../encoding/bytes.ts";
 import { KarsError } from "../errors.ts";
 import type { Descriptor, Target } from "../oci/types.ts";
 import type { Digest } from "../encoding/digest.ts";
-import { AzureKmsSigner } from "./azure_kms.ts";
 import { buildDsseBundle } from "./bundle.ts";
 import type { FetchFn } from "./http.ts";
-import { KeyFileSigner, loadPrivateKey } from "./keyfile.ts";
 import { KeylessSigner } from "./keyless.ts";
 import { legacyAnnotations } from "../cosign/annotations.ts";
 import { getIdentityToken } from "./oidc.ts";
@@ -23,7 +21,12 @@ import type { TlogEntry } from "./rekor.ts";
 import type { TransparencyLogEntryJson } from "./rekor_v2.ts";
 import type { TrustedRoot } from "../verify/sigstore/trust_root.ts";
 import type { Signature, Signer } from "./signer.ts";
-import { attachSignature, type BundleSignature, type LegacySignature } from "./store.ts";
+import {
+  type AttachOptions,
+  attachSignature,
+  type BundleSignature,
+  type LegacySignature,
+} from "./store.ts";
 import {
   rekorV1Witness,
   rekorV2Witness,
@@ -70,6 +73,8 @@ export interface SignArtifactOptions {
   format?: SignatureFormat;
   /** Transport for Rekor and TSA. */
   fetch?: FetchFn;
+  /** How the signature is stored: the manifest is new to the target, blobs staged ahead. */
+  store?: AttachOptions;
 }
 
 /** What {@link signArtifact} stored. */
@@ -176,7 +181,7 @@ export async function signArtifact(opts: SignArtifactOptions): Promise<SignArtif
   }
   result.identity = opts.signer.identity;
   for (const p of pending) {
-    const desc = await attachSignature(opts.target, opts.manifest, p);
+    const desc = await attachSignature(opts.target, opts.manifest, p, opts.store ?? {});
     result.stored.push({ format: p.format, digest: desc.digest });
   }
   return result;
@@ -296,7 +301,9 @@ export async function createSigner(opts: CreateSignerOptions): Promise<Signer> {
         details: { option: "signMode", fixOptions: ["key"] },
       });
     }
+    // Each signer's code (scrypt, KMS) is loaded by the runs that sign with it.
     if (key.startsWith("azurekms://")) {
+      const { AzureKmsSigner } = await import("./azure_kms.ts");
       return new AzureKmsSigner({
         uri: key,
         env: opts.env,
@@ -329,6 +336,7 @@ export async function createSigner(opts: CreateSignerOptions): Promise<Signer> {
         `${key} is encrypted: set COSIGN_PASSWORD or run on a terminal to be prompted`,
       );
     };
+    const { KeyFileSigner, loadPrivateKey } = await import("./keyfile.ts");
     return new KeyFileSigner(await loadPrivateKey(pem, key, password));
   }
   if (opts.key) {

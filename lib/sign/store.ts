@@ -13,7 +13,7 @@ import { isBlobUnknown, storeBlob } from "../oci/copy.ts";
 import { writeConfirmed } from "../oci/confirm_write.ts";
 import { signatureTag } from "../cosign/vocabulary.ts";
 import { fromUtf8, utf8 } from "../encoding/bytes.ts";
-import { digestBytes } from "../encoding/digest.ts";
+import { type Digest, digestBytes } from "../encoding/digest.ts";
 import { isKarsError, KarsError } from "../errors.ts";
 import {
   type Descriptor,
@@ -25,6 +25,7 @@ import {
 } from "../oci/types.ts";
 import { BUNDLE_V03_MEDIA_TYPE, COSIGN_SIGN_PREDICATE } from "./bundle.ts";
 import { legacyLayer } from "../cosign/annotations.ts";
+import { simpleSigningPayload } from "../cosign/simple_signing.ts";
 
 /** A legacy signature to attach: payload bytes and layer annotations. */
 export interface LegacySignature {
@@ -47,7 +48,7 @@ export interface BundleSignature {
 }
 
 /** The image config cosign (go-containerregistry) writes for a `.sig` manifest. */
-function sigConfig(layers: Descriptor[]): Uint8Array {
+function sigConfig(layers: Pick<Descriptor, "digest">[]): Uint8Array {
   const zero = "0001-01-01T00:00:00Z";
   return utf8(JSON.stringify({
     architecture: "",
@@ -98,31 +99,121 @@ export async function attachSignature(
   target: Target,
   subject: Descriptor,
   sig: LegacySignature | BundleSignature,
+  options: AttachOptions = {},
 ): Promise<Descriptor> {
   return sig.format === "legacy"
-    ? await attachLegacy(target, subject, sig)
+    ? await attachLegacy(target, subject, sig, options)
     : await attachBundle(target, subject, sig);
+}
+
+/** Hints to {@link attachSignature} (legacy layout). */
+export interface AttachOptions {
+  /**
+   * The subject was not in the target a moment ago, so its `.sig` manifest is expected absent:
+   * the payload and the config of a one-layer `.sig` manifest are uploaded first, and the one
+   * read before the write follows them directly (no second read).
+   */
+  subjectNew?: boolean;
+  /** The blobs already staged by {@link stageLegacySignature} (used when they match). */
+  staged?: StagedLegacySignature;
+}
+
+/** The blobs of a legacy signature uploaded ahead of signing ({@link stageLegacySignature}). */
+export interface StagedLegacySignature {
+  /** Digest of the simple-signing payload staged. */
+  payloadDigest: Digest;
+  /** Digest of the config of a `.sig` manifest holding that one layer. */
+  configDigest: Digest;
+  /** The payload upload (rejects with the store's error). */
+  payload: Promise<void>;
+  /** The config upload (rejects with the store's error). */
+  config: Promise<void>;
+  /** Settles (never rejects) once both uploads have ended. */
+  settled: Promise<void>;
+}
+
+/**
+ * Uploads, ahead of signing, the two blobs a new legacy signature of `subjectDigest` will need
+ * when its `.sig` manifest is still absent: the simple-signing payload (a pure function of the
+ * reference and the digest) and the config of a one-layer `.sig` manifest (which names only the
+ * payload's digest). Neither depends on the signature, so a caller can upload them while the
+ * certificate is requested; {@link attachSignature} then finds them in place. No HEAD first:
+ * an upload of a blob that exists is harmless.
+ *
+ * @example
+ * ```ts
+ * import { stageLegacySignature } from "./store.ts";
+ * import { MemoryTarget } from "../oci/memory.ts";
+ * const staged = stageLegacySignature(new MemoryTarget(), "r.example/p", "sha256:" + "0".repeat(64));
+ * await staged.settled;
+ * ```
+ */
+export function stageLegacySignature(
+  target: Target,
+  dockerReference: string,
+  subjectDigest: Digest,
+): StagedLegacySignature {
+  return stageBlobs(target, simpleSigningPayload(dockerReference, subjectDigest));
+}
+
+function stageBlobs(target: Target, payload: Uint8Array): StagedLegacySignature {
+  const payloadDesc = { digest: digestBytes(payload), size: payload.length };
+  const config = sigConfig([payloadDesc]);
+  const configDesc = { digest: digestBytes(config), size: config.length };
+  const upload = (what: string, desc: typeof payloadDesc, data: Uint8Array) => {
+    const p = step(target, what, () => storeBlob(target, desc, data, { knownAbsent: true }));
+    p.catch(() => {}); // observed by whoever uses it, or through `settled`
+    return p;
+  };
+  const p = upload("push payload blob", payloadDesc, payload);
+  const c = upload("push config blob", configDesc, config);
+  return {
+    payloadDigest: payloadDesc.digest,
+    configDigest: configDesc.digest,
+    payload: p,
+    config: c,
+    settled: Promise.allSettled([p, c]).then(() => {}),
+  };
 }
 
 async function attachLegacy(
   target: Target,
   subject: Descriptor,
   sig: LegacySignature,
+  options: AttachOptions,
 ): Promise<Descriptor> {
   const tag = signatureTag(subject.digest);
   const layer = legacyLayer(sig.payload, sig.annotations);
   const isOurs = (l: Descriptor) =>
     l.digest === layer.digest && l.mediaType === layer.mediaType &&
     sameAnnotations(l.annotations, layer.annotations);
-  // The payload blob does not depend on what the `.sig` manifest holds: upload it while the
-  // first read is in flight (straight away, no HEAD: an identical payload of a concurrent
-  // signer is the same blob, and a re-upload of an existing blob is harmless).
-  let payloadUpload: Promise<void> | undefined = step(
+  // A subject new to the target: its `.sig` manifest is expected absent, so the blobs of a
+  // one-layer manifest go first (or were staged while signing), and the read before the write
+  // comes right after them.
+  const staged = options.staged?.payloadDigest === layer.digest
+    ? options.staged
+    : options.subjectNew
+    ? stageBlobs(target, sig.payload)
+    : undefined;
+  // Otherwise the payload blob, which does not depend on what the `.sig` manifest holds, is
+  // uploaded while the first read is in flight (straight away, no HEAD: an identical payload
+  // of a concurrent signer is the same blob, and a re-upload of an existing blob is harmless).
+  let payloadUpload: Promise<void> | undefined = staged?.payload ?? step(
     target,
     "push payload blob",
     () => storeBlob(target, layer, sig.payload, { knownAbsent: true }),
   );
   payloadUpload.catch(() => {}); // observed below (awaited by the first write, or at the end)
+  if (staged) {
+    // In place before the first read (which then times the registry, not the uploads).
+    try {
+      await staged.payload;
+      await staged.config;
+    } catch (e) {
+      await staged.settled; // nothing of this call left running
+      throw e;
+    }
+  }
   // Every layer seen in any read: a write never drops a signature we once saw, even when a
   // later read is stale or torn (docker-registry rewrites tag links in place).
   const seen = new Map<string, Descriptor>();
@@ -148,7 +239,11 @@ async function attachLegacy(
       ];
       // No .sig manifest yet: nothing references these blobs, so skip the HEADs.
       const knownAbsent = state === null;
+      // Whether this write may have waited for an upload since `state` was read (see below):
+      // only staged blobs are known to have been in place before the read.
+      let uploaded = staged === undefined;
       if (!payloadUpload) {
+        uploaded = true;
         payloadUpload = step(
           target,
           "push payload blob",
@@ -162,11 +257,16 @@ async function attachLegacy(
         digest: digestBytes(config),
         size: config.length,
       };
-      await step(
-        target,
-        "push config blob",
-        () => storeBlob(target, configDesc, config, { knownAbsent }),
-      );
+      if (staged?.configDigest === configDesc.digest) {
+        await staged.config; // uploaded before `state` was read
+      } else {
+        uploaded = true;
+        await step(
+          target,
+          "push config blob",
+          () => storeBlob(target, configDesc, config, { knownAbsent }),
+        );
+      }
       const manifest: ImageManifest = {
         schemaVersion: 2,
         mediaType: OCI_MANIFEST,
@@ -182,8 +282,9 @@ async function attachLegacy(
         return d ? "written" : "conflict";
       }
       // No compare-and-swap on registries: narrow the window instead — if the manifest moved
-      // while the blobs were uploaded, merge again rather than write a stale list.
-      if (((await read())?.descriptor.digest ?? null) !== expected) return "conflict";
+      // while the blobs were uploaded, merge again rather than write a stale list. (When every
+      // blob was in place before `state` was read, that read is the one right before the write.)
+      if (uploaded && ((await read())?.descriptor.digest ?? null) !== expected) return "conflict";
       try {
         await step(target, `push ${tag}`, () => target.pushManifest(bytes, OCI_MANIFEST, tag));
       } catch (e) {
@@ -196,6 +297,7 @@ async function attachLegacy(
     },
   }).catch(async (e) => {
     await payloadUpload?.catch(() => {}); // nothing of this call left running
+    await staged?.settled;
     if (isKarsError(e) && e.details?.stage === "store-signature") throw e;
     throw new KarsError(
       isKarsError(e) ? e.code : "REGISTRY",
@@ -206,6 +308,7 @@ async function attachLegacy(
   // Already there before us (an identical layer): the early upload is not needed, but it must
   // not be left running or fail unobserved.
   await payloadUpload?.catch(() => {});
+  await staged?.settled;
   return final.descriptor;
 }
 

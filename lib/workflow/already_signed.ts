@@ -20,7 +20,7 @@ import { signatureTag } from "../cosign/vocabulary.ts";
 import type { Digest } from "../encoding/digest.ts";
 import { isKarsError } from "../errors.ts";
 import { BUNDLE_V03_MEDIA_TYPE } from "../verify/discover.ts";
-import type { Target } from "../oci/types.ts";
+import type { Descriptor, Target } from "../oci/types.ts";
 import type { ExpectedSigner } from "../sign/signer.ts";
 import { exactSanPattern, type SignerPolicy } from "../verify/policy.ts";
 import { parsePublicKeys } from "../verify/policy_keys.ts";
@@ -97,15 +97,18 @@ export async function findOwnSignatures(opts: {
 }): Promise<OwnSignatures> {
   const formats: SignatureLayout[] = [];
   let identity: string | undefined;
+  // The lookup writes nothing: the `.sig` tag its first look resolved is what the verifier's
+  // discovery would resolve a moment later, so the discovery reuses it (one HEAD, not two).
+  const target = lookupView(opts.target);
   // One verification per layout, each seeing only that layout's signatures (the verifier
   // stops at the first accepted signature).
   for (const format of opts.formats) {
     // Cheap first look (one request): nothing in this layout, nothing to verify. A fresh push
     // then costs a HEAD of the .sig tag, not a manifest and blob fetch.
-    if (!(await anySignature(opts.target, opts.ref.digest as Digest, format))) continue;
+    if (!(await anySignature(target, opts.ref.digest as Digest, format))) continue;
     const result = await verifyAllowlist({
       ref: opts.ref,
-      target: layoutView(opts.target, format),
+      target: layoutView(target, format),
       policy: policyForSigner(opts.expected),
       trustedRoot: opts.trustedRoot,
     });
@@ -131,8 +134,28 @@ async function anySignature(t: Target, digest: Digest, format: SignatureLayout):
   }
 }
 
+/**
+ * A read-only view of `t` for one lookup: each tag is resolved at most once (the lookup's
+ * first look and the verifier's discovery see the same answer); writes are refused.
+ */
+function lookupView(t: Target): Target {
+  const resolved = new Map<string, Promise<Descriptor | null>>();
+  return {
+    ...layoutView(t, "both"),
+    resolve: (r) => {
+      let p = resolved.get(r);
+      if (!p) {
+        p = t.resolve(r);
+        resolved.set(r, p);
+        p.catch(() => resolved.delete(r)); // a fault is not remembered
+      }
+      return p.then((d) => d && { ...d });
+    },
+  };
+}
+
 /** A read-only view of `t` in which only one signature layout is visible. */
-function layoutView(t: Target, only: SignatureLayout): Target {
+function layoutView(t: Target, only: SignatureLayout | "both"): Target {
   const readOnly = () => Promise.reject(new Error("read-only view"));
   return {
     location: t.location,

@@ -24,9 +24,11 @@ import {
   EMPTY_CONFIG_BYTES,
 } from "../oci/artifact.ts";
 import { pushArtifact, tagManifest } from "../oci/copy.ts";
+import { cachingTarget } from "../oci/read_cache.ts";
 import { OCI_MANIFEST } from "../oci/types.ts";
 import { type KarsSandbox, readNetworkPolicy, selectSandbox } from "../model/sandbox_read.ts";
 import type { Signer } from "../sign/signer.ts";
+import { type StagedLegacySignature, stageLegacySignature } from "../sign/store.ts";
 import { diffAllowlists } from "../allowlist/diff.ts";
 import type { SignatureLayout } from "./already_signed.ts";
 import { parseYamlDocuments } from "../encoding/yaml_read.ts";
@@ -34,8 +36,6 @@ import type { LiveCluster } from "../kube/live_cluster.ts";
 import type { LiveSandbox } from "../kube/sandbox.ts";
 import type { SignerPolicy } from "../verify/policy.ts";
 import type { TrustedRoot } from "../verify/sigstore/mod.ts";
-import { CONTROLLER_FORMAT_WARNING, controllerSignerWarning } from "../verify/controller_advice.ts";
-import { controllerPolicyWarnings } from "../verify/policy_lint.ts";
 import type { EgressDeps, EgressPlan, Lazy } from "./plan.ts";
 import type { EgressResult } from "./result.ts";
 import { readPrevious } from "./previous.ts";
@@ -45,7 +45,7 @@ import {
   prepareSigningServices,
   signStep,
 } from "./signing.ts";
-import { handOver, verifyStep } from "./handover.ts";
+import { handOver } from "./handover.ts";
 
 export type { EgressResult } from "./result.ts";
 
@@ -78,6 +78,10 @@ export async function egress(plan: EgressPlan, deps: EgressDeps): Promise<Egress
   const warn = deps.logger?.warn ?? (() => {});
   const dryRun = plan.dryRun === true;
   const sink = plan.sink;
+  // One read cache for the run: what it read by digest (the previous allowlist, the pushed
+  // artifact, signatures) is not fetched again by the push, the own-signature lookup or the
+  // verification. Tags always reach the target.
+  const target = plan.target && { ...plan.target, target: cachingTarget(plan.target.target) };
   const manifestPath = sink.kind === "file" ? sink.path : undefined;
   const force = sink.kind === "file" && sink.force;
   const trustedRoot = once(plan.trustedRoot);
@@ -101,6 +105,7 @@ export async function egress(plan: EgressPlan, deps: EgressDeps): Promise<Egress
   if (plan.verification) {
     const policy = await plan.verification.policy();
     verification = { policy, trustedRoot: await trustedRoot() };
+    const { controllerPolicyWarnings } = await import("../verify/policy_lint.ts");
     for (const w of controllerPolicyWarnings(policy, plan.verification.label)) warn(w);
   }
   // The Sigstore services are chosen now too (a bad signing config is refused before any push).
@@ -148,9 +153,18 @@ export async function egress(plan: EgressPlan, deps: EgressDeps): Promise<Egress
     : await readPrevious({
       fromSandbox: policy.allowlistRef as AllowlistRef | undefined,
       manifestPath,
-      target: plan.target,
+      target,
+      repository: plan.repository,
       open: plan.openPrevious,
       warn,
+      // A previous allowlist in this very repository: the run may well be a repeat, whose
+      // own-signature lookup needs the verifier's code — loaded while the previous allowlist
+      // is read (a lookup that does not happen just leaves it unused). The trust root is not
+      // loaded ahead: its loader may reach the network (TUF), which only a lookup may cause.
+      onRead: (_ref, inRun) => {
+        if (!inRun || dryRun || !plan.signing || plan.signing.resign) return;
+        import("./already_signed.ts").catch(() => {});
+      },
     });
   const previous = prior?.allowlist;
   const diff = diffAllowlists(previous?.endpoints ?? [], endpoints);
@@ -173,7 +187,7 @@ export async function egress(plan: EgressPlan, deps: EgressDeps): Promise<Egress
   const allowedEndpoints: Endpoint[] | undefined = changed ? endpoints : undefined;
   const result: EgressResult = {
     sandbox: { name, namespace },
-    registry: plan.target?.name,
+    registry: target?.name,
     repository: plan.repository,
     digest: artifact.manifestDigest,
     layerDigest: artifact.layer.digest,
@@ -191,7 +205,7 @@ export async function egress(plan: EgressPlan, deps: EgressDeps): Promise<Egress
       : {}),
   };
   if (dryRun) return result;
-  const t = plan.target;
+  const t = target;
   if (!t) throw new KarsError("INPUT", "no target to push to", { details: { option: "registry" } });
 
   // 3. Prepare the signer before anything is pushed: a missing identity token, key file or
@@ -217,8 +231,11 @@ export async function egress(plan: EgressPlan, deps: EgressDeps): Promise<Egress
         { cause: e, ...(isKarsError(e) && e.details ? { details: e.details } : {}) },
       );
     }
-    if (signing.keyRef !== undefined) warn(controllerSignerWarning(signing.keyRef));
-    if (signing.format === "bundle") warn(CONTROLLER_FORMAT_WARNING);
+    if (signing.keyRef !== undefined || signing.format === "bundle") {
+      const advice = await import("../verify/controller_advice.ts");
+      if (signing.keyRef !== undefined) warn(advice.controllerSignerWarning(signing.keyRef));
+      if (signing.format === "bundle") warn(advice.CONTROLLER_FORMAT_WARNING);
+    }
   }
 
   // 4. Push.
@@ -228,6 +245,10 @@ export async function egress(plan: EgressPlan, deps: EgressDeps): Promise<Egress
   // (step 5), so nothing is started for it.
   let preparing: Promise<void> | undefined;
   let pushedNew = false;
+  let pushFailed = false;
+  // …and the blobs of its legacy signature (payload, `.sig` config) upload beside them.
+  let staged: StagedLegacySignature | undefined;
+  const legacy = signing !== undefined && signing.format !== "bundle";
   try {
     await pushArtifact(t.target, {
       manifestBytes: artifact.manifestBytes,
@@ -238,11 +259,27 @@ export async function egress(plan: EgressPlan, deps: EgressDeps): Promise<Egress
     }, {
       onNew: () => {
         pushedNew = true;
-        if (signer?.prepare && !t.layout) preparing = signer.prepare();
+        if (signer?.prepare && !t.layout) {
+          // After a macrotask: the blob uploads below are on their way first, and the key
+          // generation (CPU) overlaps them instead of delaying them.
+          const prepare = signer.prepare.bind(signer);
+          preparing = new Promise<void>((r) => setTimeout(r, 0)).then(() =>
+            pushFailed ? undefined : prepare()
+          );
+        }
+        if (signer && legacy) {
+          staged = stageLegacySignature(
+            t.target,
+            `${t.refRegistry}/${plan.repository}`,
+            artifact.manifestDigest,
+          );
+        }
       },
     }); // by digest: `latest` moves only after signing succeeded (step 5)
   } catch (e) {
+    pushFailed = true; // a certificate not yet asked for is not asked for any more
     await preparing; // nothing of this run is left running (it never rejects)
+    await staged?.settled;
     // Refused credentials: name the user and where they came from (never the secret).
     if (isKarsError(e, "AUTH") && !t.layout && t.describeCredentials) {
       throw new KarsError("AUTH", `${e.message}; ${t.describeCredentials(t.name)}`, {
@@ -294,7 +331,8 @@ export async function egress(plan: EgressPlan, deps: EgressDeps): Promise<Egress
         services,
         notWritten,
         fetch: deps.fetch,
-      });
+        store: { subjectNew: pushedNew, ...(staged ? { staged } : {}) },
+      }).finally(() => staged?.settled);
       result.signer = signed.identity;
       result.signatureFormat = signing.format;
       result.signatures = signed.stored;
@@ -304,6 +342,7 @@ export async function egress(plan: EgressPlan, deps: EgressDeps): Promise<Egress
 
   // 6. Verify, as the controller will, when the plan verifies.
   if (verification) {
+    const { verifyStep } = await import("./verify_step.ts");
     await verifyStep({ ref, target: t.target, ...verification }, result, notWritten, warn);
     progress(result.verification!);
   }

@@ -1,7 +1,7 @@
 /**
- * The last steps of the egress flow: verifying what was signed (as the controller will), and
- * handing the signed reference over — a GitOps manifest file, the patch document, or a patch
- * of the live sandbox — with the pull-request summary.
+ * The last step of the egress flow: handing the signed reference over — a GitOps manifest
+ * file, the patch document, or a patch of the live sandbox — with the pull-request summary.
+ * (Verifying what was signed is `verify_step.ts`, loaded only when the plan verifies.)
  *
  * @module
  */
@@ -10,64 +10,12 @@ import { applyApproveDeny } from "../allowlist/edit.ts";
 import { fromUtf8 } from "../encoding/bytes.ts";
 import { KarsError } from "../errors.ts";
 import { type AllowlistRef, emitGitopsManifest } from "../gitops/manifest.ts";
-import { renderSummary } from "../gitops/summary.ts";
 import { writeFileAtomic } from "../io/fs_atomic.ts";
 import type { LiveCluster } from "../kube/live_cluster.ts";
 import type { LiveSandbox } from "../kube/sandbox.ts";
 import { readNetworkPolicy } from "../model/sandbox_read.ts";
-import type { Target } from "../oci/types.ts";
-import { formatCondition } from "../verify/conditions.ts";
-import { verifyBoth } from "../verify/both.ts";
-import type { SignerPolicy } from "../verify/policy.ts";
-import type { TrustedRoot } from "../verify/sigstore/mod.ts";
 import type { EgressPlan } from "./plan.ts";
 import type { EgressResult } from "./result.ts";
-
-/**
- * Verifies the signed reference with both verdicts and records them in `result`. When ours is
- * not `True`, throws `VERIFY` (a verdict) or `TRANSIENT` (a fault) with `details.condition`,
- * `details.controllerCondition` and `details.reference`.
- *
- * @example
- * ```ts
- * import { verifyStep } from "./handover.ts";
- * typeof verifyStep; // "function"
- * ```
- */
-export async function verifyStep(
-  input: { ref: AllowlistRef; target: Target; policy: SignerPolicy; trustedRoot: TrustedRoot },
-  result: EgressResult,
-  notWritten: string,
-  warn: (line: string) => void,
-): Promise<void> {
-  const both = await verifyBoth(input);
-  const verdict = both.ours;
-  result.verdicts = both;
-  result.verification = formatCondition(verdict.condition);
-  result.verificationCondition = verdict.condition;
-  if (verdict.condition.status === "True" && both.controller.condition.status !== "True") {
-    warn(
-      `⚠ the kars controller will refuse this artifact (predicted): ${
-        formatCondition(both.controller.condition)
-      }`,
-    );
-  }
-  if (verdict.condition.status !== "True") {
-    const { ref } = input;
-    // details.condition lets a caller tell a verdict (False) from a fault (Unknown).
-    throw new KarsError(
-      verdict.verdict ? "VERIFY" : "TRANSIENT",
-      `verification failed; ${notWritten}: ${result.verification}`,
-      {
-        details: {
-          condition: verdict.condition,
-          controllerCondition: both.controller.condition,
-          reference: `${ref.registry}/${ref.repository}@${ref.digest}`,
-        },
-      },
-    );
-  }
-}
 
 /** Inputs of {@link handOver}. */
 export interface HandOverOptions {
@@ -144,6 +92,7 @@ export async function handOver(o: HandOverOptions): Promise<void> {
     result.patched = true;
   }
   if (plan.summary !== undefined) {
+    const { renderSummary } = await import("../gitops/summary.ts");
     result.summary = renderSummary({
       sandbox: name,
       namespace,

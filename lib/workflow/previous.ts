@@ -19,12 +19,22 @@ export interface ReadPreviousOptions {
   fromSandbox?: AllowlistRef;
   /** The GitOps manifest path about to be written (its `allowlistRef` is the fallback). */
   manifestPath?: string;
-  /** The target of this run: a ref to its `refRegistry` is read from it (an OCI layout). */
+  /**
+   * The target of this run: a ref to its `refRegistry` is read from it (an OCI layout, or the
+   * run's own repository, so that the run's read cache sees the read).
+   */
   target?: EgressTarget;
+  /** The repository of this run (with `target`). */
+  repository?: string;
   /** Opens another registry; absent: nothing is read (offline). */
   open?: (ref: AllowlistRef) => Target;
   /** Warnings. */
   warn: (line: string) => void;
+  /**
+   * Called when the previous allowlist is about to be read from a target (`inRun`: through the
+   * run's own target), so that the caller can start independent work while it is read.
+   */
+  onRead?: (ref: AllowlistRef, inRun: boolean) => void;
 }
 
 /**
@@ -64,8 +74,13 @@ export async function readPrevious(
     }
   }
   if (!ref) return undefined;
-  // The previous allowlist lives where the ref says; with an OCI layout, in the layout.
+  // The previous allowlist lives where the ref says; with an OCI layout, in the layout. In the
+  // run's own repository it is read through the run's target (whose read cache the push and
+  // the own-signature lookup then share).
   const inLayout = opts.target?.layout === true && ref.registry === opts.target.refRegistry;
+  const inRun = inLayout ||
+    (opts.target !== undefined && ref.registry === opts.target.refRegistry &&
+      ref.repository === opts.repository);
   if (!opts.open) {
     warn(
       `offline: the previous allowlist in ${source} was not read; the generation (and so the digest) is a guess`,
@@ -79,7 +94,8 @@ export async function readPrevious(
     return undefined;
   }
   try {
-    const target = inLayout ? opts.target!.target : opts.open(ref);
+    const target = inRun ? opts.target!.target : opts.open(ref);
+    opts.onRead?.(ref, inRun);
     const m = await target.fetchManifest(ref.digest);
     const parsed = parseAllowlistManifest(m.bytes, { expectedDigest: ref.digest as Digest });
     const layer = await target.fetchBlob(parsed.layer.digest, parsed.layer.size);

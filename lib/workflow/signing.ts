@@ -10,9 +10,10 @@ import { ALLOWLIST_MEDIA_TYPE } from "../oci/artifact.ts";
 import { OCI_MANIFEST, type Target } from "../oci/types.ts";
 import { resolveSigningServices, type SigningServices } from "../sign/services.ts";
 import { checkSigningPlan, signArtifact } from "../sign/sign_artifact.ts";
+import type { AttachOptions } from "../sign/store.ts";
 import { normalizeIdentity, type Signer } from "../sign/signer.ts";
 import type { TrustedRoot } from "../verify/sigstore/mod.ts";
-import { findOwnSignatures, type SignatureLayout } from "./already_signed.ts";
+import type { SignatureLayout } from "./already_signed.ts";
 import type { EgressSigning, Lazy } from "./plan.ts";
 
 /** The services of a signing run, and the trusted root a Rekor v2 log is checked against. */
@@ -81,6 +82,8 @@ export async function ownSignatures(
 ): Promise<{ formats: SignatureLayout[]; identity: string } | undefined> {
   const expected = await signer.expectedSigner?.();
   if (!expected) return undefined;
+  // The verifier is loaded only by runs that look for their own signatures.
+  const { findOwnSignatures } = await import("./already_signed.ts");
   const own = await findOwnSignatures({
     target,
     ref,
@@ -116,6 +119,8 @@ export interface SignStepOptions {
   notWritten: string;
   /** `fetch` for the Sigstore services. */
   fetch?: typeof fetch;
+  /** Storage hints: the artifact was new to the target; legacy blobs staged ahead. */
+  store?: AttachOptions;
 }
 
 /**
@@ -150,6 +155,7 @@ export async function signStep(
       tlogUpload: o.signing.tlogUpload,
       format: o.formats.length === 2 ? "both" : o.formats[0],
       fetch: o.fetch,
+      ...(o.store ? { store: o.store } : {}),
     });
   } catch (e) {
     throw new KarsError(

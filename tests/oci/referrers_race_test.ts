@@ -100,9 +100,10 @@ for (const times of [1, 2]) {
   });
 }
 
-for (const times of [1, 2]) {
+for (const [times, subjectNew] of [[1, false], [2, false], [1, true], [2, true]] as const) {
   const when = times === 1 ? "our delayed confirming read" : "each of our two confirming reads";
-  Deno.test(`.sig manifest: a rival's stale .sig landing before ${when} is merged, not lost`, async () => {
+  const staged = subjectNew ? " (blobs staged for a subject new to the target)" : "";
+  Deno.test(`.sig manifest: a rival's stale .sig landing before ${when} is merged, not lost${staged}`, async () => {
     const server = await startRegistryServer({ referrersApi: false });
     try {
       const t = new RegistryTarget({ registry: server.host, repository: REPO });
@@ -148,7 +149,7 @@ for (const times of [1, 2]) {
         format: "legacy",
         payload,
         annotations: { "dev.cosignproject.cosign/signature": "ours" },
-      });
+      }, { subjectNew });
       assert.equal(fired, times, "the rival wrote");
       server.setFault(undefined);
       const sig = JSON.parse(fromUtf8((await t.fetchManifest(tag)).bytes)) as ImageManifest;
