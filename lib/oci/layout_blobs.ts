@@ -6,9 +6,13 @@
  *
  * @module
  */
-import { type FileHandle, lstat, open, readFile } from "node:fs/promises";
+import { type FileHandle, lstat, open } from "node:fs/promises";
 import { type Digest, isDigest } from "../encoding/digest.ts";
 import { KarsError } from "../errors.ts";
+import { readFileBounded } from "../io/file_read.ts";
+
+/** Largest layout blob read into memory when the caller states no size (as for a registry). */
+const UNSIZED_READ_MAX_BYTES = 64 * 1024 * 1024;
 import { checkContent, verifyingStream } from "./content.ts";
 import { fsErrorCode, type LayoutDir, writeAtomic } from "./layout_dir.ts";
 import type { Descriptor } from "./types.ts";
@@ -116,11 +120,23 @@ export class LayoutBlobs {
   async read(digest: Digest, what: string, size?: number): Promise<Uint8Array> {
     let bytes: Uint8Array;
     const path = await this.path(digest);
+    const limit = size ?? UNSIZED_READ_MAX_BYTES;
     try {
-      bytes = new Uint8Array(await readFile(path));
+      // Bounded: never more than the descriptor's size (or 64 MiB without one) is read.
+      bytes = await readFileBounded(path, { maxBytes: limit });
     } catch (e) {
-      if (fsErrorCode(e) === "ENOENT") {
+      const code = (e as { code?: string }).code;
+      if (code === "NOT_FOUND" || fsErrorCode(e) === "ENOENT") {
         throw new KarsError("NOT_FOUND", `${this.#d.location}: ${what} ${digest} not found`);
+      }
+      if (code === "INPUT") {
+        throw new KarsError(
+          "REGISTRY",
+          `${this.#d.location}: ${what} ${digest} has more than ${limit} bytes${
+            size === undefined ? "" : `, expected ${size}`
+          }`,
+          { cause: e, details: { reason: "DigestMismatch", expected: digest, expectedSize: size } },
+        );
       }
       if (e instanceof KarsError) throw e;
       throw this.#d.fsError(`read ${what} ${digest}`, e);

@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { lstat, mkdir, open, readFile, rename, unlink } from "node:fs/promises";
+import { readFileBounded } from "../io/file_read.ts";
+import { lstat, mkdir, open, rename, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { toHex, utf8 } from "../encoding/bytes.ts";
 import { KarsError } from "../errors.ts";
@@ -157,10 +158,13 @@ export class LayoutDir {
       }
       const marker = await this.safe("oci-layout");
       try {
-        const raw = JSON.parse(await readFile(marker, "utf8"));
+        // The marker is a one-line JSON object: bounded.
+        const raw = JSON.parse(
+          new TextDecoder().decode(await readFileBounded(marker, { maxBytes: 64 * 1024 })),
+        );
         if (typeof raw?.imageLayoutVersion !== "string") throw new Error("bad oci-layout");
       } catch (e) {
-        if (fsErrorCode(e) !== "ENOENT") {
+        if (fsErrorCode(e) !== "ENOENT" && fsErrorCode(e) !== "NOT_FOUND") {
           throw new KarsError(
             "INPUT",
             `${this.location}: oci-layout is not a valid OCI layout marker; is this an OCI layout directory?`,

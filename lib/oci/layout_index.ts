@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { readFile } from "node:fs/promises";
+import { readFileBounded } from "../io/file_read.ts";
+import { MANIFEST_MAX_BYTES } from "../io/body.ts";
 import { utf8 } from "../encoding/bytes.ts";
 import { KarsError } from "../errors.ts";
 import { fsErrorCode, type LayoutDir, writeAtomic } from "./layout_dir.ts";
@@ -51,9 +52,13 @@ export class LayoutIndex {
     let text: string;
     const path = await this.#d.safe("index.json");
     try {
-      text = await readFile(path, "utf8");
+      // Bounded like a manifest (4 MiB).
+      text = new TextDecoder().decode(
+        await readFileBounded(path, { maxBytes: MANIFEST_MAX_BYTES }),
+      );
     } catch (e) {
-      if (fsErrorCode(e) === "ENOENT") {
+      if (e instanceof KarsError && e.code === "INPUT") throw e;
+      if (fsErrorCode(e) === "ENOENT" || fsErrorCode(e) === "NOT_FOUND") {
         return { schemaVersion: 2, mediaType: OCI_INDEX, manifests: [] };
       }
       throw this.#d.fsError("read index.json", e);

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { readFile } from "node:fs/promises";
+import { readFileBounded } from "../io/file_read.ts";
 import { resolve } from "node:path";
 import { KarsError } from "../errors.ts";
 import {
@@ -60,12 +60,18 @@ export async function resolveTrustedRoot(opts: TrustSourceOptions): Promise<Trus
   if (opts.file === undefined) return productionTrustedRoot();
   let bytes: Uint8Array;
   try {
-    bytes = new Uint8Array(await readFile(resolve(opts.cwd ?? ".", opts.file)));
+    // Bounded: the public-good trusted_root.json is ~10 KiB.
+    bytes = await readFileBounded(resolve(opts.cwd ?? ".", opts.file));
   } catch (e) {
     const code = (e as { code?: string }).code;
+    const why = code === "NOT_FOUND"
+      ? "no such file"
+      : code === "INPUT"
+      ? `larger than ${(e as KarsError).details?.limit} bytes`
+      : (e as Error).message;
     throw new KarsError(
       "INPUT",
-      `trusted root ${opts.file}: ${code === "ENOENT" ? "no such file" : (e as Error).message}`,
+      `trusted root ${opts.file}: ${why}`,
       { cause: e, details: { option: "trustedRoot" } },
     );
   }

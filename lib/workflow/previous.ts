@@ -4,13 +4,13 @@
  *
  * @module
  */
+import { readFileBounded } from "../io/file_read.ts";
 import { type Allowlist, parseCanonicalAllowlist } from "../allowlist/canonical.ts";
 import type { Digest } from "../encoding/digest.ts";
 import { isKarsError, KarsError } from "../errors.ts";
 import { type AllowlistRef, readGitopsManifest } from "../gitops/manifest.ts";
 import { parseAllowlistManifest } from "../oci/artifact.ts";
 import type { Target } from "../oci/types.ts";
-import { readFile } from "node:fs/promises";
 import type { EgressTarget } from "./plan.ts";
 
 /** Inputs of {@link readPrevious}. */
@@ -57,7 +57,7 @@ export async function readPrevious(
   if (!ref && opts.manifestPath) {
     let bytes: Uint8Array | undefined;
     try {
-      bytes = new Uint8Array(await readFile(opts.manifestPath));
+      bytes = await readFileBounded(opts.manifestPath);
     } catch {
       bytes = undefined;
     }
