@@ -13,7 +13,11 @@ import { runCli } from "../lib/cli/main.ts";
 import { commands } from "../lib/cli/commands.ts";
 import { createNodeContext, exitAfterFlush, writeOut } from "./node_context.ts";
 import { tuneForShortRun } from "../lib/cli/short_run.ts";
+import { installWebGlobals } from "./node_web.ts";
 
+// Light `Headers`/`Response` instead of Node's undici-backed ones (node_web.ts), before any
+// command runs.
+installWebGlobals();
 // Bundled as CommonJS, every module above has been evaluated when this line runs. The clock
 // is read only when profiling: the global `performance` loads a Node module of its own.
 const entry = process.env.KARS_PROFILE ? performance.now() : 0;
