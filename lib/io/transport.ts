@@ -221,39 +221,40 @@ async function requestParts(
 
 /** A `fetch` over `node:https`/`node:http` with the given TLS options (buffers request bodies). */
 function nodeFetch(o: TransportOptions, keepAlive: boolean): Entry {
-  let agentP:
-    | Promise<{ https: AnyRecord; http: AnyRecord; agent: AnyRecord; plain: AnyRecord }>
-    | undefined;
   let closed = false;
   // Keep-alive (when asked): a run talks to one registry (and Fulcio/Rekor) many times;
   // reusing the connection saves a TCP (and TLS) handshake per request. Idle sockets are
   // unref'd by Node's agent, so they never hold a Node process open; `close()` destroys them.
-  const setup = () =>
-    agentP ??= (async () => {
-      // `process.getBuiltinModule` (Node ≥ 20.16) first: a Node single-executable binary's
-      // main script has no dynamic-import support, and `deno bundle` leaves `import("node:…")`
-      // as a real dynamic import.
-      const builtin = (globalThis as AnyRecord).process?.getBuiltinModule;
-      const https = typeof builtin === "function"
-        ? builtin("node:https")
-        : await import("node:https");
-      const http = typeof builtin === "function" ? builtin("node:http") : await import("node:http");
-      const agent = new https.Agent({
-        keepAlive,
-        rejectUnauthorized: !o.insecureSkipTlsVerify,
-        ...(o.caPem ? { ca: o.caPem } : {}),
-        ...(o.clientCertPem ? { cert: o.clientCertPem, key: o.clientKeyPem } : {}),
-      });
-      const plain = new http.Agent({ keepAlive });
-      if (closed) {
-        agent.destroy();
-        plain.destroy();
-      }
-      return { https, http, agent, plain };
-    })();
+  // Each side (`node:http`, `node:https` with its TLS stack) is loaded on its first request.
+  const sides = new Map<boolean, Promise<{ mod: AnyRecord; agent: AnyRecord }>>();
+  const side = (tls: boolean) => {
+    let p = sides.get(tls);
+    if (!p) {
+      p = (async () => {
+        // `process.getBuiltinModule` (Node ≥ 20.16) first: a Node single-executable binary's
+        // main script has no dynamic-import support, and `deno bundle` leaves
+        // `import("node:…")` as a real dynamic import.
+        const builtin = (globalThis as AnyRecord).process?.getBuiltinModule;
+        const mod = tls
+          ? (typeof builtin === "function" ? builtin("node:https") : await import("node:https"))
+          : (typeof builtin === "function" ? builtin("node:http") : await import("node:http"));
+        const agent = tls
+          ? new mod.Agent({
+            keepAlive,
+            rejectUnauthorized: !o.insecureSkipTlsVerify,
+            ...(o.caPem ? { ca: o.caPem } : {}),
+            ...(o.clientCertPem ? { cert: o.clientCertPem, key: o.clientKeyPem } : {}),
+          })
+          : new mod.Agent({ keepAlive });
+        if (closed) agent.destroy();
+        return { mod, agent };
+      })();
+      sides.set(tls, p);
+    }
+    return p;
+  };
 
   const f = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
-    const { https, http, agent, plain } = await setup();
     const req0 = await requestParts(input, init);
     let url = req0.url;
     let method = req0.method;
@@ -261,11 +262,12 @@ function nodeFetch(o: TransportOptions, keepAlive: boolean): Entry {
     let body = req0.body;
     const signal = init?.signal ?? undefined;
     for (let hop = 0; hop <= 10; hop++) {
-      const res = await nodeRequest(url.protocol === "https:" ? https : http, url, {
+      const { mod, agent } = await side(url.protocol === "https:");
+      const res = await nodeRequest(mod, url, {
         method,
         headers,
         body,
-        agent: url.protocol === "https:" ? agent : plain,
+        agent,
         signal,
       });
       const redirect = req0.redirect;
@@ -293,10 +295,7 @@ function nodeFetch(o: TransportOptions, keepAlive: boolean): Entry {
     fetch: f as typeof fetch,
     close: () => {
       closed = true;
-      agentP?.then(({ agent, plain }) => {
-        agent.destroy();
-        plain.destroy();
-      }, () => {});
+      for (const p of sides.values()) p.then(({ agent }) => agent.destroy(), () => {});
     },
   };
 }
