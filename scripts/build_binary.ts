@@ -20,6 +20,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
   BUNDLE_ASSET,
+  FAST_OUTPUTS,
   HELP_CACHE_ASSET,
   nonAscii,
   RUN_CACHE_ASSET,
@@ -148,8 +149,9 @@ export const TRAINING_RUNS: readonly (readonly string[])[] = [
 /**
  * Makes the SEA's assets from the CommonJS bundle `js`: the wrapped bundle and its two code
  * caches, trained by running `node` (the binary's own runtime) on {@link TRAINING_RUNS}
- * (help cache: `--help` only). Returns the asset map for `sea.json` and whether the bundle
- * is ASCII.
+ * (help cache: `--help` only), and the fast path's outputs (`--help`, `--version`, as the
+ * bundle prints them). Returns the asset map for `sea.json`, whether the bundle is ASCII and
+ * whether the fast path can be used.
  *
  * @example
  * ```ts
@@ -161,7 +163,7 @@ export async function prepareSeaAssets(
   js: string,
   work: string,
   verbose: boolean,
-): Promise<{ files: Record<string, string>; ascii: boolean }> {
+): Promise<{ files: Record<string, string>; ascii: boolean; fast: boolean }> {
   const text = await Deno.readTextFile(js);
   const odd = nonAscii(text);
   if (odd.length && verbose) {
@@ -183,22 +185,40 @@ export async function prepareSeaAssets(
     await Deno.copyFile(join(ROOT, "examples", "sandbox.yaml"), join(scratch, "sandbox.yaml"));
     if (verbose) console.error(`training ${out.split("/").pop()} on ${runs.length} run(s)`);
     // A clean environment, as `env -i`: no credentials or proxies reach the training runs.
-    await run(node, [trainer, wrapped, out, JSON.stringify(runs)], {
+    const stdout = await run(node, [trainer, wrapped, out, JSON.stringify(runs)], {
       cwd: scratch,
       verbose: false,
       env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", NO_COLOR: "1" },
       clearEnv: true,
     });
     await Deno.remove(scratch, { recursive: true });
+    const exits: number[] = JSON.parse(await Deno.readTextFile(`${out}.exit.json`));
+    return { stdout, exits };
   };
   const help = join(work, HELP_CACHE_ASSET);
   const all = join(work, RUN_CACHE_ASSET);
-  await train(help, [["--help"]]);
-  await train(all, TRAINING_RUNS);
-  return {
-    files: { [BUNDLE_ASSET]: wrapped, [HELP_CACHE_ASSET]: help, [RUN_CACHE_ASSET]: all },
-    ascii,
+  const files: Record<string, string> = {
+    [BUNDLE_ASSET]: wrapped,
+    [HELP_CACHE_ASSET]: help,
+    [RUN_CACHE_ASSET]: all,
   };
+  // The fast path's outputs are what the bundle printed for them here (exit 0 required).
+  const helpRun = await train(help, [[FAST_OUTPUTS.help.args[0]]]);
+  const versionRun = await train(join(work, "version.cache"), [[FAST_OUTPUTS.version.args[0]]]);
+  let fast = true;
+  for (
+    const [f, r] of [[FAST_OUTPUTS.help, helpRun], [FAST_OUTPUTS.version, versionRun]] as const
+  ) {
+    if (r.exits.join() !== "0" || !r.stdout) fast = false;
+    await Deno.writeTextFile(join(work, f.asset), r.stdout);
+    files[f.asset] = join(work, f.asset);
+  }
+  if (!fast && verbose) console.error("warning: no fast path (a help or version run failed)");
+  const trained = await train(all, TRAINING_RUNS);
+  if (trained.exits.some((c) => c !== 0)) {
+    throw new Error(`a training run failed (exit codes ${trained.exits.join(", ")})`);
+  }
+  return { files, ascii, fast };
 }
 
 /**
@@ -230,7 +250,7 @@ export async function buildBinary(options: BuildOptions = {}): Promise<BuildResu
       const assets = await prepareSeaAssets(node, js, work, verbose);
       const blob = join(work, "kars.blob");
       const main = join(work, "main.cjs");
-      await Deno.writeTextFile(main, seaLoader({ ascii: assets.ascii }));
+      await Deno.writeTextFile(main, seaLoader({ ascii: assets.ascii, fast: assets.fast }));
       await Deno.writeTextFile(
         join(work, "sea.json"),
         JSON.stringify({

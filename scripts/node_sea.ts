@@ -10,6 +10,8 @@
  *   functions those runs called are in it too and a run compiles (almost) nothing.
  * - Two caches, chosen by the arguments: a small one for help and version output (less to
  *   deserialize: `kars --help` is measured against a bare `node -e 0`) and one for commands.
+ * - `kars --help` and `kars --version` (alone, and their aliases) print output recorded at
+ *   build time from the bundle itself ({@link FAST_OUTPUTS}), without compiling it.
  * - The bundle is ASCII, so the loader makes it a one-byte string (`latin1`, a plain copy);
  *   one non-ASCII character makes the whole 1.8 MiB script a two-byte string, decoded from
  *   UTF-8 (about 4 ms more per start on this machine). {@link nonAscii} finds offenders.
@@ -27,6 +29,18 @@ export const BUNDLE_ASSET = "kars.cjs";
 export const HELP_CACHE_ASSET = "kars-help.cache";
 /** Asset name of the code cache used for every other run. */
 export const RUN_CACHE_ASSET = "kars-run.cache";
+
+/**
+ * The fast path: arguments whose whole output is fixed (the same bytes on stdout, exit 0, for
+ * any environment), each with the asset holding the output that the bundle itself printed for
+ * them at build time (`kars --help` and `kars --version` run by the trainer). The loader
+ * writes that asset and exits without compiling the bundle; the binary tests compare these
+ * outputs with `deno run cli.ts` byte for byte.
+ */
+export const FAST_OUTPUTS: Readonly<Record<string, { asset: string; args: readonly string[] }>> = {
+  help: { asset: "kars-help.out", args: ["--help", "-h", "help"] },
+  version: { asset: "kars-version.out", args: ["--version", "-V", "version"] },
+};
 
 /**
  * The global symbol under which the loader leaves what V8 did with the code cache
@@ -97,30 +111,55 @@ export function isHelpRun(args: readonly string[]): boolean {
  * const main = seaLoader({ ascii: true });
  * ```
  */
-export function seaLoader(opts: { ascii: boolean }): string {
+export function seaLoader(opts: { ascii: boolean; fast?: boolean }): string {
+  const fast: Record<string, string> = {};
+  if (opts.fast) {
+    for (const f of Object.values(FAST_OUTPUTS)) for (const a of f.args) fast[a] = f.asset;
+  }
   return `"use strict";
 // kars standalone binary: compiles the embedded bundle with its build-time V8 code cache
 // (scripts/node_sea.ts).
 const sea = require("node:sea");
-const { Script } = require("node:vm");
-const raw = Buffer.from(sea.getRawAsset(${JSON.stringify(BUNDLE_ASSET)}));
-const source = raw.toString(${JSON.stringify(opts.ascii ? "latin1" : "utf8")});
-const helpRun = ${isHelpRun.toString()};
-let cachedData;
-try {
-  cachedData = Buffer.from(sea.getRawAsset(
-    helpRun(process.argv.slice(2)) ? ${JSON.stringify(HELP_CACHE_ASSET)} : ${
-    JSON.stringify(RUN_CACHE_ASSET)
-  },
-  ));
-} catch {
-  cachedData = undefined;
+const args = process.argv.slice(2);
+const fast = args.length === 1 && !process.env.KARS_PROFILE
+  ? ${JSON.stringify(fast)}[args[0]]
+  : undefined;
+if (typeof fast === "string") {
+  // Output the bundle printed for these arguments at build time; written as the CLI writes
+  // (synchronously; through the stream if the descriptor is non-blocking and full).
+  const { writeSync } = require("node:fs");
+  const out = Buffer.from(sea.getRawAsset(fast));
+  let off = 0;
+  try {
+    while (off < out.length) off += writeSync(1, out, off, out.length - off);
+    process.exit(0);
+  } catch (e) {
+    if (e && e.code === "EAGAIN") {
+      process.stdout.write(out.subarray(off), () => process.exit(0));
+    } else {
+      writeSync(2, "kars: internal error: " + (e instanceof Error ? e.message : String(e)) + "\\n");
+      process.exit(1);
+    }
+  }
+} else {
+  const { Script } = require("node:vm");
+  const raw = Buffer.from(sea.getRawAsset(${JSON.stringify(BUNDLE_ASSET)}));
+  const source = raw.toString(${JSON.stringify(opts.ascii ? "latin1" : "utf8")});
+  const helpRun = ${isHelpRun.toString()};
+  let cachedData;
+  try {
+    cachedData = Buffer.from(sea.getRawAsset(helpRun(args) ? ${
+    JSON.stringify(HELP_CACHE_ASSET)
+  } : ${JSON.stringify(RUN_CACHE_ASSET)}));
+  } catch {
+    cachedData = undefined;
+  }
+  const script = new Script(source, { filename: ${JSON.stringify(BUNDLE_ASSET)}, cachedData });
+  globalThis[Symbol.for(${JSON.stringify(CODE_CACHE_SYMBOL)})] = cachedData === undefined
+    ? "none"
+    : script.cachedDataRejected ? "rejected" : "accepted";
+  script.runInThisContext()(exports, require, module, __filename, __dirname);
 }
-const script = new Script(source, { filename: ${JSON.stringify(BUNDLE_ASSET)}, cachedData });
-globalThis[Symbol.for(${JSON.stringify(CODE_CACHE_SYMBOL)})] = cachedData === undefined
-  ? "none"
-  : script.cachedDataRejected ? "rejected" : "accepted";
-script.runInThisContext()(exports, require, module, __filename, __dirname);
 `;
 }
 
@@ -130,7 +169,8 @@ script.runInThisContext()(exports, require, module, __filename, __dirname);
  * `node trainer.cjs WRAPPED_BUNDLE OUT_CACHE ARG_SETS_JSON` compiles the wrapped bundle as the
  * loader does, runs the CLI once per argument set (in the current directory; `process.exit`
  * is caught, output goes where the trainer's goes), then writes `script.createCachedData()`:
- * the top level and every function those runs compiled.
+ * the top level and every function those runs compiled, and beside it `OUT_CACHE.exit.json`,
+ * the runs' exit codes.
  *
  * @example
  * ```ts
@@ -149,6 +189,7 @@ const script = new Script(fs.readFileSync(file, ${
 const main = script.runInThisContext();
 const exit = process.exit;
 const argv0 = process.argv[0];
+const codes = [];
 (async () => {
   for (const args of JSON.parse(sets)) {
     process.argv = [argv0, "kars", ...args];
@@ -158,9 +199,11 @@ const argv0 = process.argv[0];
       main(mod.exports, require, mod, "kars.cjs", ".");
     });
     process.exit = exit;
+    codes.push(code);
     process.stderr.write("trained: kars " + args.join(" ") + " (exit " + code + ")\\n");
   }
   fs.writeFileSync(out, script.createCachedData());
+  fs.writeFileSync(out + ".exit.json", JSON.stringify(codes));
   exit(0);
 })().catch((e) => {
   process.stderr.write(String(e && e.stack || e) + "\\n");

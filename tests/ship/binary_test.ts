@@ -7,7 +7,7 @@
 import assert from "assert";
 import { join } from "node:path";
 import { buildBinary, bundle, ROOT } from "../../scripts/build_binary.ts";
-import { nonAscii } from "../../scripts/node_sea.ts";
+import { FAST_OUTPUTS, nonAscii } from "../../scripts/node_sea.ts";
 import { VERSION } from "../../lib/version.ts";
 import { needs, startDockerRegistry } from "../support/docker_registry.ts";
 import { startSigstoreMock } from "../support/sigstore_mock.ts";
@@ -77,6 +77,33 @@ Deno.test("standalone binary runs under env -i from an empty directory", async (
       assert.match(r.stdout, /kars egress/);
       assert.equal(r.stdout, (await denoCli(["--help"], empty)).stdout);
     });
+
+    await t.step(
+      "fast-path outputs (recorded at build time) equal deno run cli.ts byte for byte",
+      async () => {
+        // `kars --help`, `--version` and their aliases print what the bundle printed for them at
+        // build time (scripts/node_sea.ts FAST_OUTPUTS); nothing may differ from the CLI itself.
+        const all = Object.values(FAST_OUTPUTS).flatMap((f) => f.args);
+        assert.ok(all.includes("--help") && all.includes("--version"));
+        for (const arg of all) {
+          const b = await kars([arg]);
+          const d = await denoCli([arg], empty);
+          assert.deepEqual(b, d, `kars ${arg}`);
+          assert.equal(b.code, 0);
+        }
+        // The same arguments with the slow path (KARS_PROFILE bypasses the fast path).
+        const file = join(work, "fast.json");
+        for (const arg of all) {
+          const slow = await run([bin, arg], {
+            cwd: empty,
+            clearEnv: true,
+            env: { KARS_PROFILE: file },
+          });
+          assert.deepEqual(slow, await kars([arg]), `kars ${arg} through the bundle`);
+        }
+        await Deno.remove(file);
+      },
+    );
 
     await t.step("the build-time code caches are accepted (help and command runs)", async () => {
       const file = join(work, "profile.json");
