@@ -28,6 +28,7 @@ import {
   trainerSource,
   wrapCommonJs,
 } from "./node_sea.ts";
+import { startKeylessTraining } from "./node_sea_training.ts";
 
 /** Pinned builder tools, fetched from npm through `npx`. */
 export const POSTJECT = "postject@1.0.0-alpha.6";
@@ -148,8 +149,9 @@ export const TRAINING_RUNS: readonly (readonly string[])[] = [
 
 /**
  * Makes the SEA's assets from the CommonJS bundle `js`: the wrapped bundle and its two code
- * caches, trained by running `node` (the binary's own runtime) on {@link TRAINING_RUNS}
- * (help cache: `--help` only), and the fast path's outputs (`--help`, `--version`, as the
+ * caches, trained by running `node` (the binary's own runtime) on {@link TRAINING_RUNS} and
+ * the keyless flow against loopback services (scripts/node_sea_training.ts; help cache:
+ * `--help` only), and the fast path's outputs (`--help`, `--version`, as the
  * bundle prints them). Returns the asset map for `sea.json`, whether the bundle is ASCII and
  * whether the fast path can be used.
  *
@@ -179,16 +181,26 @@ export async function prepareSeaAssets(
   const trainer = join(work, "trainer.cjs");
   await Deno.writeTextFile(trainer, trainerSource({ ascii }));
   const scratch = join(work, "training");
-  const train = async (out: string, runs: readonly (readonly string[])[]) => {
+  const train = async (
+    out: string,
+    runs: readonly (readonly string[])[],
+    extra: { env?: Record<string, string>; prepare?: (dir: string) => Promise<void> } = {},
+  ) => {
     await Deno.remove(scratch, { recursive: true }).catch(() => {});
     await Deno.mkdir(scratch);
     await Deno.copyFile(join(ROOT, "examples", "sandbox.yaml"), join(scratch, "sandbox.yaml"));
+    await extra.prepare?.(scratch);
     if (verbose) console.error(`training ${out.split("/").pop()} on ${runs.length} run(s)`);
     // A clean environment, as `env -i`: no credentials or proxies reach the training runs.
     const stdout = await run(node, [trainer, wrapped, out, JSON.stringify(runs)], {
       cwd: scratch,
       verbose: false,
-      env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", NO_COLOR: "1" },
+      env: {
+        PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+        NO_COLOR: "1",
+        DOCKER_CONFIG: join(scratch, "docker"),
+        ...extra.env,
+      },
       clearEnv: true,
     });
     await Deno.remove(scratch, { recursive: true });
@@ -214,9 +226,23 @@ export async function prepareSeaAssets(
     files[f.asset] = join(work, f.asset);
   }
   if (!fast && verbose) console.error("warning: no fast path (a help or version run failed)");
-  const trained = await train(all, TRAINING_RUNS);
-  if (trained.exits.some((c) => c !== 0)) {
-    throw new Error(`a training run failed (exit codes ${trained.exits.join(", ")})`);
+  // The keyless flow too (fresh and repeat), against loopback services in this process.
+  const keyless = await startKeylessTraining().catch((e) => {
+    if (verbose) console.error(`warning: no keyless training runs (${e})`);
+    return undefined;
+  });
+  try {
+    const runs = [...TRAINING_RUNS, ...(keyless?.runs ?? [])];
+    const trained = await train(all, runs, { env: keyless?.env, prepare: keyless?.prepare });
+    const offline = trained.exits.slice(0, TRAINING_RUNS.length);
+    if (offline.some((c) => c !== 0)) {
+      throw new Error(`a training run failed (exit codes ${trained.exits.join(", ")})`);
+    }
+    if (trained.exits.some((c) => c !== 0) && verbose) {
+      console.error(`warning: a keyless training run failed (exit codes ${trained.exits})`);
+    }
+  } finally {
+    await keyless?.stop();
   }
   return { files, ascii, fast };
 }
