@@ -25,6 +25,9 @@ const entry = process.env.KARS_PROFILE ? performance.now() : 0;
 const codeCache = (globalThis as Record<symbol, unknown>)[Symbol.for("kars.codeCache")];
 const profiled = profileRun(createNodeContext(), entry, "node", {
   codeCache: typeof codeCache === "string" ? codeCache : undefined,
+  undiciLoaded: () =>
+    ((process as unknown as { moduleLoadList?: string[] }).moduleLoadList ?? [])
+      .some((m) => m.includes("internal/deps/undici")),
 });
 const args = process.argv.slice(2);
 tuneForShortRun(args).then(() => runCli(args, profiled.ctx, commands)).then(

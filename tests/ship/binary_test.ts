@@ -210,8 +210,18 @@ Deno.test("standalone binary runs under env -i from an empty directory", async (
             "gitops/my-agent-allowlist.yaml",
             ...trust,
             "--json",
-          ], { cwd: empty, clearEnv: true, env: { SIGSTORE_ID_TOKEN: token } });
+          ], {
+            cwd: empty,
+            clearEnv: true,
+            env: { SIGSTORE_ID_TOKEN: token, KARS_PROFILE: join(work, "flow-profile.json") },
+          });
           assert.equal(flow.code, 0, flow.stderr);
+          // The whole keyless flow ran without Node's undici (~30 ms of CPU to load) and on
+          // the build-time code cache.
+          const profile = JSON.parse(await Deno.readTextFile(join(work, "flow-profile.json")));
+          assert.equal(profile.undiciLoaded, false);
+          assert.equal(profile.codeCache, "accepted");
+          assert.ok(profile.requests.length > 10, "the profile saw the flow's requests");
           assert.ok(!flow.stdout.includes(token) && !flow.stderr.includes(token), "token leaked");
           const result = JSON.parse(flow.stdout);
           assert.match(result.digest, /^sha256:[0-9a-f]{64}$/);
