@@ -2,7 +2,9 @@
  * Builds the self-contained `kars` binary offline: `deno bundle` of the Node entry
  * (`scripts/node_main.ts`) into one CommonJS file, then a Node single-executable
  * application (SEA): `node --experimental-sea-config` makes the preparation blob and
- * `postject` (npm) injects it into a copy of the running `node` binary.
+ * `postject` (npm) injects it into a copy of the running `node` binary. The bundle travels
+ * as an asset with two V8 code caches trained at build time by running it
+ * ({@link TRAINING_RUNS}); the SEA's main script is a small loader (scripts/node_sea.ts).
  *
  * `deno compile` (`deno task compile`) is the normal path for users with internet; it
  * downloads its `denort` runtime (or takes `DENORT_BIN`), which these machines cannot,
@@ -16,6 +18,17 @@
 import { parseArgs } from "node:util";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import {
+  BUNDLE_ASSET,
+  FAST_OUTPUTS,
+  HELP_CACHE_ASSET,
+  nonAscii,
+  RUN_CACHE_ASSET,
+  seaLoader,
+  trainerSource,
+  wrapCommonJs,
+} from "./node_sea.ts";
+import { startKeylessTraining } from "./node_sea_training.ts";
 
 /** Pinned builder tools, fetched from npm through `npx`. */
 export const POSTJECT = "postject@1.0.0-alpha.6";
@@ -61,12 +74,13 @@ export const ROOT: string = resolve(dirname(fileURLToPath(import.meta.url)), "..
 async function run(
   cmd: string,
   args: string[],
-  opts: { cwd?: string; verbose: boolean; env?: Record<string, string> },
+  opts: { cwd?: string; verbose: boolean; env?: Record<string, string>; clearEnv?: boolean },
 ): Promise<string> {
   const out = await new Deno.Command(cmd, {
     args,
     cwd: opts.cwd,
     env: opts.env,
+    clearEnv: opts.clearEnv,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -123,6 +137,117 @@ export async function bundle(
 }
 
 /**
+ * The command lines the run cache is trained on, each run in a scratch directory holding
+ * `sandbox.yaml` (examples/sandbox.yaml): offline, deterministic, and covering the main job's
+ * in-process work (YAML, canonical form, digests, OCI layout, signing, verification).
+ */
+export const TRAINING_RUNS: readonly (readonly string[])[] = [
+  ["--help"],
+  ["egress", "my-agent", "--from-file", "sandbox.yaml", "--enforce", "--dry-run"],
+  ["demo", "--dir", "demo-out"],
+];
+
+/**
+ * Makes the SEA's assets from the CommonJS bundle `js`: the wrapped bundle and its two code
+ * caches, trained by running `node` (the binary's own runtime) on {@link TRAINING_RUNS} and
+ * the keyless flow against loopback services (scripts/node_sea_training.ts; help cache:
+ * `--help` only), and the fast path's outputs (`--help`, `--version`, as the
+ * bundle prints them). Returns the asset map for `sea.json`, whether the bundle is ASCII and
+ * whether the fast path can be used.
+ *
+ * @example
+ * ```ts
+ * const { files } = await prepareSeaAssets("node", "/tmp/b/kars.cjs", "/tmp/b", false);
+ * ```
+ */
+export async function prepareSeaAssets(
+  node: string,
+  js: string,
+  work: string,
+  verbose: boolean,
+): Promise<{ files: Record<string, string>; ascii: boolean; fast: boolean }> {
+  const text = await Deno.readTextFile(js);
+  const odd = nonAscii(text);
+  if (odd.length && verbose) {
+    console.error(
+      `warning: the bundle is not ASCII (loads as a two-byte string, slower); write these as \\u escapes in the source:\n${
+        odd.map((o) => `  ${JSON.stringify(o.char)} in …${o.context}…`).join("\n")
+      }`,
+    );
+  }
+  const ascii = odd.length === 0;
+  const wrapped = join(work, BUNDLE_ASSET);
+  await Deno.writeTextFile(wrapped, wrapCommonJs(text));
+  const trainer = join(work, "trainer.cjs");
+  await Deno.writeTextFile(trainer, trainerSource({ ascii }));
+  const scratch = join(work, "training");
+  const train = async (
+    out: string,
+    runs: readonly (readonly string[])[],
+    extra: { env?: Record<string, string>; prepare?: (dir: string) => Promise<void> } = {},
+  ) => {
+    await Deno.remove(scratch, { recursive: true }).catch(() => {});
+    await Deno.mkdir(scratch);
+    await Deno.copyFile(join(ROOT, "examples", "sandbox.yaml"), join(scratch, "sandbox.yaml"));
+    await extra.prepare?.(scratch);
+    if (verbose) console.error(`training ${out.split("/").pop()} on ${runs.length} run(s)`);
+    // A clean environment, as `env -i`: no credentials or proxies reach the training runs.
+    const stdout = await run(node, [trainer, wrapped, out, JSON.stringify(runs)], {
+      cwd: scratch,
+      verbose: false,
+      env: {
+        PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+        NO_COLOR: "1",
+        DOCKER_CONFIG: join(scratch, "docker"),
+        ...extra.env,
+      },
+      clearEnv: true,
+    });
+    await Deno.remove(scratch, { recursive: true });
+    const exits: number[] = JSON.parse(await Deno.readTextFile(`${out}.exit.json`));
+    return { stdout, exits };
+  };
+  const help = join(work, HELP_CACHE_ASSET);
+  const all = join(work, RUN_CACHE_ASSET);
+  const files: Record<string, string> = {
+    [BUNDLE_ASSET]: wrapped,
+    [HELP_CACHE_ASSET]: help,
+    [RUN_CACHE_ASSET]: all,
+  };
+  // The fast path's outputs are what the bundle printed for them here (exit 0 required).
+  const helpRun = await train(help, [[FAST_OUTPUTS.help.args[0]]]);
+  const versionRun = await train(join(work, "version.cache"), [[FAST_OUTPUTS.version.args[0]]]);
+  let fast = true;
+  for (
+    const [f, r] of [[FAST_OUTPUTS.help, helpRun], [FAST_OUTPUTS.version, versionRun]] as const
+  ) {
+    if (r.exits.join() !== "0" || !r.stdout) fast = false;
+    await Deno.writeTextFile(join(work, f.asset), r.stdout);
+    files[f.asset] = join(work, f.asset);
+  }
+  if (!fast && verbose) console.error("warning: no fast path (a help or version run failed)");
+  // The keyless flow too (fresh and repeat), against loopback services in this process.
+  const keyless = await startKeylessTraining().catch((e) => {
+    if (verbose) console.error(`warning: no keyless training runs (${e})`);
+    return undefined;
+  });
+  try {
+    const runs = [...TRAINING_RUNS, ...(keyless?.runs ?? [])];
+    const trained = await train(all, runs, { env: keyless?.env, prepare: keyless?.prepare });
+    const offline = trained.exits.slice(0, TRAINING_RUNS.length);
+    if (offline.some((c) => c !== 0)) {
+      throw new Error(`a training run failed (exit codes ${trained.exits.join(", ")})`);
+    }
+    if (trained.exits.some((c) => c !== 0) && verbose) {
+      console.error(`warning: a keyless training run failed (exit codes ${trained.exits})`);
+    }
+  } finally {
+    await keyless?.stop();
+  }
+  return { files, ascii, fast };
+}
+
+/**
  * Builds the standalone executable. Writes to a temporary file beside `output` and
  * renames it into place, so a failed build never leaves a half-written binary.
  *
@@ -147,17 +272,22 @@ export async function buildBinary(options: BuildOptions = {}): Promise<BuildResu
       const js = join(work, "kars.cjs");
       if (verbose) console.error(`bundling ${entry} → CommonJS`);
       bundleSize = await bundle(entry, js, "cjs", verbose, true);
+      const node = options.node ?? "node";
+      const assets = await prepareSeaAssets(node, js, work, verbose);
       const blob = join(work, "kars.blob");
+      const main = join(work, "main.cjs");
+      await Deno.writeTextFile(main, seaLoader({ ascii: assets.ascii, fast: assets.fast }));
       await Deno.writeTextFile(
         join(work, "sea.json"),
         JSON.stringify({
-          main: js,
+          main,
           output: blob,
           disableExperimentalSEAWarning: true,
+          // The loader's own top level; the bundle has its trained caches (node_sea.ts).
           useCodeCache: true,
+          assets: assets.files,
         }),
       );
-      const node = options.node ?? "node";
       if (verbose) {
         console.error("making the SEA preparation blob (node --experimental-sea-config)");
       }

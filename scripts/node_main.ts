@@ -11,22 +11,24 @@ import process from "node:process";
 import { profileRun } from "../lib/cli/profile.ts";
 import { runCli } from "../lib/cli/main.ts";
 import { commands } from "../lib/cli/commands.ts";
-import { createNodeContext } from "./node_context.ts";
+import { createNodeContext, exitAfterFlush, writeOut } from "./node_context.ts";
 import { tuneForShortRun } from "../lib/cli/short_run.ts";
+import { installWebGlobals } from "./node_web.ts";
 
-/**
- * Exits with `code` once everything written to stdout and stderr has been flushed (writes
- * to pipes are asynchronous in Node). Exiting explicitly, as `cli.ts` does with
- * `Deno.exit`, means idle keep-alive sockets or timers left by a library cannot hold the
- * process open after the command is done.
- */
-function exitAfterFlush(code: number): void {
-  process.stdout.write("", () => process.stderr.write("", () => process.exit(code)));
-}
-
-// Bundled as CommonJS, every module above has been evaluated when this line runs.
-const entry = performance.now();
-const profiled = profileRun(createNodeContext(), entry, "node");
+// Light `Headers`/`Response` instead of Node's undici-backed ones (node_web.ts), before any
+// command runs.
+installWebGlobals();
+// Bundled as CommonJS, every module above has been evaluated when this line runs. The clock
+// is read only when profiling: the global `performance` loads a Node module of its own.
+const entry = process.env.KARS_PROFILE ? performance.now() : 0;
+// What the standalone binary's loader did with its code cache (scripts/node_sea.ts).
+const codeCache = (globalThis as Record<symbol, unknown>)[Symbol.for("kars.codeCache")];
+const profiled = profileRun(createNodeContext(), entry, "node", {
+  codeCache: typeof codeCache === "string" ? codeCache : undefined,
+  undiciLoaded: () =>
+    ((process as unknown as { moduleLoadList?: string[] }).moduleLoadList ?? [])
+      .some((m) => m.includes("internal/deps/undici")),
+});
 const args = process.argv.slice(2);
 tuneForShortRun(args).then(() => runCli(args, profiled.ctx, commands)).then(
   (code) => {
@@ -34,7 +36,7 @@ tuneForShortRun(args).then(() => runCli(args, profiled.ctx, commands)).then(
     exitAfterFlush(code);
   },
   (e) => {
-    process.stderr.write(`kars: internal error: ${e instanceof Error ? e.message : String(e)}\n`);
+    writeOut(2, `kars: internal error: ${e instanceof Error ? e.message : String(e)}\n`);
     exitAfterFlush(1);
   },
 );

@@ -132,3 +132,78 @@ Deno.test("createNodeFetch: redirects followed, Authorization dropped across ori
     await new Promise((r) => b.s.close(r));
   }
 });
+
+Deno.test("createNodeFetch sends what `new Request(input, init)` describes, and refuses what it refuses", async () => {
+  const s = http.createServer((req, res) => {
+    const chunks: Uint8Array[] = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({
+        method: req.method,
+        type: req.headers["content-type"] ?? null,
+        x: req.headers["x-a"] ?? null,
+        body: new TextDecoder().decode(Buffer.concat(chunks)),
+      }));
+    });
+  });
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+  const base = `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
+  const bytes = new TextEncoder().encode("--payload--");
+  const cases: [string, RequestInfo | URL, RequestInit | undefined][] = [
+    ["plain GET", `${base}/a`, undefined],
+    ["URL object", new URL(`${base}/b`), { headers: [["X-A", " v "]] }],
+    ["string body", `${base}/c`, { method: "POST", body: '{"a":1}' }],
+    ["typed string body", `${base}/c`, {
+      method: "POST",
+      body: "{}",
+      headers: { "content-type": "application/json" },
+    }],
+    ["bytes", `${base}/d`, { method: "PUT", body: bytes }],
+    ["subarray", `${base}/d`, { method: "PUT", body: bytes.subarray(2, 9) }],
+    ["ArrayBuffer", `${base}/d`, { method: "PUT", body: bytes.slice().buffer }],
+    ["form", `${base}/e`, { method: "post", body: new URLSearchParams({ a: "1", b: "x y" }) }],
+    ["lower-case patch", `${base}/f`, { method: "patch", body: "p" }],
+    ["GET with a body", `${base}/g`, { body: "no" }],
+    ["HEAD with a body", `${base}/g`, { method: "HEAD", body: "no" }],
+    ["credentials in the URL", `http://u:p@127.0.0.1:1/`, undefined],
+    ["forbidden method", `${base}/h`, { method: "CONNECT" }],
+    ["invalid method", `${base}/h`, { method: "bad method" }],
+    ["invalid header", `${base}/h`, { headers: { "x-a": "a\r\nb" } }],
+    ["relative URL", "/relative", undefined],
+    ["a Request", new Request(`${base}/i`, { method: "POST", body: "req" }), undefined],
+  ];
+  const f = createNodeFetch({ keepAlive: true });
+  try {
+    for (const [label, input, init] of cases) {
+      let want: unknown;
+      if (label === "credentials in the URL") {
+        // The Fetch standard and Node's undici refuse it; Deno's `Request` accepts it.
+        want = "TypeError";
+      } else {
+        try {
+          const r = new Request(input instanceof Request ? input.clone() : input, init);
+          want = {
+            // node:http upper-cases every method on the wire (`patch` included).
+            method: r.method.toUpperCase(),
+            type: r.headers.get("content-type"),
+            x: r.headers.get("x-a"),
+            body: r.body ? await r.text() : "",
+          };
+        } catch (e) {
+          want = (e as Error).constructor.name;
+        }
+      }
+      let got: unknown;
+      try {
+        got = await (await f(input, init)).json();
+      } catch (e) {
+        got = (e as Error).constructor.name;
+      }
+      assert.deepEqual(got, want, label);
+    }
+  } finally {
+    closeTransports();
+    await new Promise((r) => s.close(r));
+  }
+});

@@ -37,6 +37,16 @@ export interface RunProfile {
   network: number;
   /** Every request, in start order. */
   requests: ProfiledRequest[];
+  /**
+   * Standalone binary only: what V8 did with the build-time code cache (`accepted`,
+   * `rejected`, `none`), as the binary's loader reported it (scripts/node_sea.ts).
+   */
+  codeCache?: string;
+  /**
+   * Standalone binary only: whether Node's bundled undici (its `fetch`, `Request`, `Response`)
+   * was loaded by the end of the run; the binary avoids it (scripts/node_web.ts).
+   */
+  undiciLoaded?: boolean;
 }
 
 function union(rs: ProfiledRequest[]): number {
@@ -71,6 +81,7 @@ export function profileRun(
   ctx: CliContext,
   entry: number,
   runtime: string,
+  details: { codeCache?: string; undiciLoaded?: () => boolean } = {},
 ): { ctx: CliContext; finish(): void } {
   const file = ctx.env.KARS_PROFILE;
   if (!file) return { ctx, finish: () => {} };
@@ -104,6 +115,8 @@ export function profileRun(
         end: performance.now(),
         network: union(requests),
         requests,
+        ...(details.codeCache === undefined ? {} : { codeCache: details.codeCache }),
+        ...(details.undiciLoaded ? { undiciLoaded: details.undiciLoaded() } : {}),
       };
       writeFileSync(file, JSON.stringify(profile, null, 2) + "\n");
     },

@@ -303,7 +303,9 @@ export function readGitopsManifest(bytes: Uint8Array, source: string): GitopsMan
   };
   if (typeof md!.namespace === "string") result.namespace = md!.namespace;
   if (egressMode) result.egressMode = egressMode as "Strict" | "Learn";
-  const hm = /^# kars egress allowlist — digest=(\S+) signer=(\S+)$/m.exec(text);
+  // `\u2014` (the em dash): no literal non-ASCII in regular expressions, so that the standalone
+  // binary's bundle stays ASCII (scripts/node_sea.ts).
+  const hm = /^# kars egress allowlist \u2014 digest=(\S+) signer=(\S+)$/m.exec(text);
   if (hm) {
     result.header = { digest: hm[1], signer: hm[2] };
     if (hm[1] !== result.allowlistRef.digest) {

@@ -148,58 +148,129 @@ export function createNodeFetch(
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
+/** Methods the Fetch standard upper-cases (PATCH is not one of them). */
+const METHODS = new Set(["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"]);
+const FORBIDDEN_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/** The parts of a request the Node transport sends. */
+interface RequestParts {
+  url: URL;
+  method: string;
+  headers: Headers;
+  body?: Uint8Array;
+  redirect: RequestRedirect;
+}
+
+/**
+ * Reads a request's parts as `new Request(input, init)` would, without constructing one when
+ * the input is a URL and the body a string, bytes or form parameters (what this library
+ * sends): on Node the first `Request` evaluates the bundled undici, tens of milliseconds of
+ * CPU in a short run. Other inputs (a `Request`, a stream or `Blob` body) go through
+ * `Request`.
+ */
+async function requestParts(
+  input: RequestInfo | URL,
+  init: RequestInit | undefined,
+): Promise<RequestParts> {
+  const b = init?.body;
+  const simpleBody = b === undefined || b === null || typeof b === "string" ||
+    b instanceof ArrayBuffer || ArrayBuffer.isView(b) || b instanceof URLSearchParams;
+  if ((typeof input === "string" || input instanceof URL) && simpleBody) {
+    const url = new URL(String(input));
+    if (url.username || url.password) {
+      throw new TypeError(`request URL includes credentials: ${url.origin}`);
+    }
+    const m = init?.method ?? "GET";
+    if (!TOKEN.test(m)) throw new TypeError(`invalid request method ${JSON.stringify(m)}`);
+    const method = METHODS.has(m.toUpperCase()) ? m.toUpperCase() : m;
+    if (FORBIDDEN_METHODS.has(m.toUpperCase())) {
+      throw new TypeError(`forbidden request method ${JSON.stringify(m)}`);
+    }
+    const headers = new Headers(init?.headers);
+    let body: Uint8Array | undefined;
+    if (b !== undefined && b !== null) {
+      if (method === "GET" || method === "HEAD") {
+        throw new TypeError(`a ${method} request cannot have a body`);
+      }
+      let type: string | undefined;
+      if (typeof b === "string") {
+        body = utf8(b);
+        type = "text/plain;charset=UTF-8";
+      } else if (b instanceof URLSearchParams) {
+        body = utf8(b.toString());
+        type = "application/x-www-form-urlencoded;charset=UTF-8";
+      } else if (b instanceof ArrayBuffer) body = new Uint8Array(b.slice(0));
+      else {
+        const v = b as ArrayBufferView;
+        body = new Uint8Array(v.buffer, v.byteOffset, v.byteLength).slice();
+      }
+      if (type && !headers.has("content-type")) headers.set("content-type", type);
+    }
+    return { url, method, headers, body, redirect: init?.redirect ?? "follow" };
+  }
+  const req = new Request(input, init);
+  return {
+    url: new URL(req.url),
+    method: req.method,
+    headers: new Headers(req.headers),
+    body: req.body ? new Uint8Array(await req.arrayBuffer()) : undefined,
+    redirect: req.redirect ?? "follow",
+  };
+}
+
 /** A `fetch` over `node:https`/`node:http` with the given TLS options (buffers request bodies). */
 function nodeFetch(o: TransportOptions, keepAlive: boolean): Entry {
-  let agentP:
-    | Promise<{ https: AnyRecord; http: AnyRecord; agent: AnyRecord; plain: AnyRecord }>
-    | undefined;
   let closed = false;
   // Keep-alive (when asked): a run talks to one registry (and Fulcio/Rekor) many times;
   // reusing the connection saves a TCP (and TLS) handshake per request. Idle sockets are
   // unref'd by Node's agent, so they never hold a Node process open; `close()` destroys them.
-  const setup = () =>
-    agentP ??= (async () => {
-      // `process.getBuiltinModule` (Node ≥ 20.16) first: a Node single-executable binary's
-      // main script has no dynamic-import support, and `deno bundle` leaves `import("node:…")`
-      // as a real dynamic import.
-      const builtin = (globalThis as AnyRecord).process?.getBuiltinModule;
-      const https = typeof builtin === "function"
-        ? builtin("node:https")
-        : await import("node:https");
-      const http = typeof builtin === "function" ? builtin("node:http") : await import("node:http");
-      const agent = new https.Agent({
-        keepAlive,
-        rejectUnauthorized: !o.insecureSkipTlsVerify,
-        ...(o.caPem ? { ca: o.caPem } : {}),
-        ...(o.clientCertPem ? { cert: o.clientCertPem, key: o.clientKeyPem } : {}),
-      });
-      const plain = new http.Agent({ keepAlive });
-      if (closed) {
-        agent.destroy();
-        plain.destroy();
-      }
-      return { https, http, agent, plain };
-    })();
+  // Each side (`node:http`, `node:https` with its TLS stack) is loaded on its first request.
+  const sides = new Map<boolean, Promise<{ mod: AnyRecord; agent: AnyRecord }>>();
+  const side = (tls: boolean) => {
+    let p = sides.get(tls);
+    if (!p) {
+      p = (async () => {
+        // `process.getBuiltinModule` (Node ≥ 20.16) first: a Node single-executable binary's
+        // main script has no dynamic-import support, and `deno bundle` leaves
+        // `import("node:…")` as a real dynamic import.
+        const builtin = (globalThis as AnyRecord).process?.getBuiltinModule;
+        const mod = tls
+          ? (typeof builtin === "function" ? builtin("node:https") : await import("node:https"))
+          : (typeof builtin === "function" ? builtin("node:http") : await import("node:http"));
+        const agent = tls
+          ? new mod.Agent({
+            keepAlive,
+            rejectUnauthorized: !o.insecureSkipTlsVerify,
+            ...(o.caPem ? { ca: o.caPem } : {}),
+            ...(o.clientCertPem ? { cert: o.clientCertPem, key: o.clientKeyPem } : {}),
+          })
+          : new mod.Agent({ keepAlive });
+        if (closed) agent.destroy();
+        return { mod, agent };
+      })();
+      sides.set(tls, p);
+    }
+    return p;
+  };
 
   const f = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
-    const { https, http, agent, plain } = await setup();
-    const req0 = new Request(input, init);
-    let url = new URL(req0.url);
+    const req0 = await requestParts(input, init);
+    let url = req0.url;
     let method = req0.method;
-    const headers = new Headers(req0.headers);
-    let body: Uint8Array | undefined = req0.body
-      ? new Uint8Array(await req0.arrayBuffer())
-      : undefined;
+    const headers = req0.headers;
+    let body = req0.body;
     const signal = init?.signal ?? undefined;
     for (let hop = 0; hop <= 10; hop++) {
-      const res = await nodeRequest(url.protocol === "https:" ? https : http, url, {
+      const { mod, agent } = await side(url.protocol === "https:");
+      const res = await nodeRequest(mod, url, {
         method,
         headers,
         body,
-        agent: url.protocol === "https:" ? agent : plain,
+        agent,
         signal,
       });
-      const redirect = req0.redirect ?? "follow";
+      const redirect = req0.redirect;
       if (!REDIRECTS.has(res.status) || redirect === "manual") return res;
       const loc = res.headers.get("location");
       if (!loc) return res;
@@ -218,16 +289,13 @@ function nodeFetch(o: TransportOptions, keepAlive: boolean): Entry {
       }
       url = next;
     }
-    throw new TypeError(`too many redirects fetching ${req0.url}`);
+    throw new TypeError(`too many redirects fetching ${req0.url.href}`);
   };
   return {
     fetch: f as typeof fetch,
     close: () => {
       closed = true;
-      agentP?.then(({ agent, plain }) => {
-        agent.destroy();
-        plain.destroy();
-      }, () => {});
+      for (const p of sides.values()) p.then(({ agent }) => agent.destroy(), () => {});
     },
   };
 }

@@ -7,6 +7,7 @@
 import assert from "assert";
 import { join } from "node:path";
 import { buildBinary, bundle, ROOT } from "../../scripts/build_binary.ts";
+import { FAST_OUTPUTS, nonAscii } from "../../scripts/node_sea.ts";
 import { VERSION } from "../../lib/version.ts";
 import { needs, startDockerRegistry } from "../support/docker_registry.ts";
 import { startSigstoreMock } from "../support/sigstore_mock.ts";
@@ -77,6 +78,43 @@ Deno.test("standalone binary runs under env -i from an empty directory", async (
       assert.equal(r.stdout, (await denoCli(["--help"], empty)).stdout);
     });
 
+    await t.step(
+      "fast-path outputs (recorded at build time) equal deno run cli.ts byte for byte",
+      async () => {
+        // `kars --help`, `--version` and their aliases print what the bundle printed for them at
+        // build time (scripts/node_sea.ts FAST_OUTPUTS); nothing may differ from the CLI itself.
+        const all = Object.values(FAST_OUTPUTS).flatMap((f) => f.args);
+        assert.ok(all.includes("--help") && all.includes("--version"));
+        for (const arg of all) {
+          const b = await kars([arg]);
+          const d = await denoCli([arg], empty);
+          assert.deepEqual(b, d, `kars ${arg}`);
+          assert.equal(b.code, 0);
+        }
+        // The same arguments with the slow path (KARS_PROFILE bypasses the fast path).
+        const file = join(work, "fast.json");
+        for (const arg of all) {
+          const slow = await run([bin, arg], {
+            cwd: empty,
+            clearEnv: true,
+            env: { KARS_PROFILE: file },
+          });
+          assert.deepEqual(slow, await kars([arg]), `kars ${arg} through the bundle`);
+        }
+        await Deno.remove(file);
+      },
+    );
+
+    await t.step("the build-time code caches are accepted (help and command runs)", async () => {
+      const file = join(work, "profile.json");
+      for (const args of [["--help"], ["egress", "my-agent", "--no-such-flag"]]) {
+        await run([bin, ...args], { cwd: empty, clearEnv: true, env: { KARS_PROFILE: file } });
+        const profile = JSON.parse(await Deno.readTextFile(file));
+        assert.equal(profile.codeCache, "accepted", `kars ${args.join(" ")}`);
+        await Deno.remove(file);
+      }
+    });
+
     await t.step("usage error exits 2 with one clear line", async () => {
       const r = await kars(["egress", "my-agent", "--no-such-flag"]);
       assert.equal(r.code, 2);
@@ -98,6 +136,44 @@ Deno.test("standalone binary runs under env -i from an empty directory", async (
       // A dry run writes nothing.
       assert.deepEqual([...Deno.readDirSync(empty)].map((e) => e.name), ["sandbox.yaml"]);
     });
+
+    await t.step(
+      "standard input (read only when a command asks) equals deno run cli.ts",
+      async () => {
+        const args = ["egress", "my-agent", "--from-file", "-", "--enforce", "--dry-run"];
+        const feed = async (argv: string[], clearEnv: boolean) => {
+          const p = new Deno.Command(argv[0], {
+            args: argv.slice(1),
+            cwd: empty,
+            clearEnv,
+            env: { NO_COLOR: "1" },
+            stdin: "piped",
+            stdout: "piped",
+            stderr: "piped",
+          }).spawn();
+          const w = p.stdin.getWriter();
+          await w.write(await Deno.readFile(join(ROOT, "examples", "sandbox.yaml")));
+          await w.close();
+          const o = await p.output();
+          const d = new TextDecoder();
+          return { code: o.code, stdout: d.decode(o.stdout), stderr: d.decode(o.stderr) };
+        };
+        const r = await feed([bin, ...args], true);
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stdout, /kind: EgressAllowlist/);
+        const d = await feed([
+          Deno.execPath(),
+          "run",
+          "-A",
+          "--frozen",
+          join(ROOT, "cli.ts"),
+          ...args,
+        ], false);
+        assert.equal(d.code, 0, d.stderr);
+        assert.equal(r.stdout, d.stdout);
+        assert.equal(r.stderr, d.stderr);
+      },
+    );
 
     await t.step({
       name: "full keyless flow and verify against docker-registry + Sigstore mock",
@@ -134,8 +210,18 @@ Deno.test("standalone binary runs under env -i from an empty directory", async (
             "gitops/my-agent-allowlist.yaml",
             ...trust,
             "--json",
-          ], { cwd: empty, clearEnv: true, env: { SIGSTORE_ID_TOKEN: token } });
+          ], {
+            cwd: empty,
+            clearEnv: true,
+            env: { SIGSTORE_ID_TOKEN: token, KARS_PROFILE: join(work, "flow-profile.json") },
+          });
           assert.equal(flow.code, 0, flow.stderr);
+          // The whole keyless flow ran without Node's undici (~30 ms of CPU to load) and on
+          // the build-time code cache.
+          const profile = JSON.parse(await Deno.readTextFile(join(work, "flow-profile.json")));
+          assert.equal(profile.undiciLoaded, false);
+          assert.equal(profile.codeCache, "accepted");
+          assert.ok(profile.requests.length > 10, "the profile saw the flow's requests");
           assert.ok(!flow.stdout.includes(token) && !flow.stderr.includes(token), "token leaked");
           const result = JSON.parse(flow.stdout);
           assert.match(result.digest, /^sha256:[0-9a-f]{64}$/);
@@ -199,6 +285,19 @@ Deno.test("the binary's bundle makes no dynamic import of a node: built-in (a No
       !/(?<![{\w$.])import\(\s*["']\.{1,2}\//.test(js),
       "a relative dynamic import was left",
     );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the binary's minified bundle is ASCII (it loads as a one-byte string)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "kars-bundle-test-" });
+  try {
+    const out = join(dir, "kars.cjs");
+    await bundle("scripts/node_main.ts", out, "cjs", false, true);
+    // A literal non-ASCII character (e.g. in a regular expression: write it as \uXXXX) makes
+    // the whole script a two-byte string, decoded from UTF-8 at every start.
+    assert.deepEqual(nonAscii(await Deno.readTextFile(out)), []);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
