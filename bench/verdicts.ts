@@ -4,7 +4,8 @@
  * 50 and 5,000 distinct keyless allowlists (`deno task bench` stops at 500: signing 5,000 with
  * the mock takes minutes per tree). Reports distinct verdicts/s (no cache) and cached
  * verdicts/s for both, and their ratio. Used by `bench/run.ts` (section "Verifier
- * throughput"); runnable alone: `deno run -A bench/verdicts.ts [--baseline REV] [--max N]`.
+ * throughput"); runnable alone:
+ * `deno run -A bench/verdicts.ts [--baseline REV] [--max N | --sizes 1,50,500]`.
  *
  * @module
  */
@@ -50,8 +51,14 @@ async function runner(root: string, n: number, rounds: number): Promise<RunnerRe
 /**
  * Exports `rev` of the repository at `root` into a temporary directory (with this tree's
  * runner copied in). Returns the directory, or throws when the commit is not in the history.
+ *
+ * @example
+ * ```ts
+ * import { BASELINE, exportRevision } from "./verdicts.ts";
+ * // const dir = await exportRevision(".", BASELINE); … await Deno.remove(dir, { recursive: true });
+ * ```
  */
-async function exportRevision(root: string, rev: string): Promise<string> {
+export async function exportRevision(root: string, rev: string): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "kars-baseline-" });
   const archive = await new Deno.Command("git", {
     args: ["-C", root, "archive", "--format=tar", rev],
@@ -139,9 +146,13 @@ if (import.meta.main) {
   const args = Deno.args;
   const max = args.includes("--max") ? Number(args[args.indexOf("--max") + 1]) : 5000;
   const baseline = args.includes("--baseline") ? args[args.indexOf("--baseline") + 1] : undefined;
+  // --sizes 1,50,500 measures exactly those (what `deno task bench` records).
+  const sizes = args.includes("--sizes")
+    ? args[args.indexOf("--sizes") + 1].split(",").map(Number)
+    : [1, 50, 5000].filter((n) => n <= max);
+  if (!sizes.every((n) => Number.isSafeInteger(n) && n >= 1 && n <= 5000)) {
+    throw new Error("--sizes takes a comma-separated list of counts from 1 to 5000");
+  }
   const root = new URL("..", import.meta.url).pathname;
-  console.log(
-    (await runVerdictBench({ root, baseline, sizes: [1, 50, 5000].filter((n) => n <= max) }))
-      .join("\n"),
-  );
+  console.log((await runVerdictBench({ root, baseline, sizes })).join("\n"));
 }
