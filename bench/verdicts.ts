@@ -5,7 +5,8 @@
  * the mock takes minutes per tree). Reports distinct verdicts/s (no cache) and cached
  * verdicts/s for both, and their ratio. Used by `bench/run.ts` (section "Verifier
  * throughput"); runnable alone:
- * `deno run -A bench/verdicts.ts [--baseline REV] [--max N | --sizes 1,50,500]`.
+ * `deno run -A bench/verdicts.ts [--baseline REV] [--max N | --sizes 1,50,500] [--reps 3]`.
+ * Each tree runs `reps` times per size, alternately; figures are medians.
  *
  * @module
  */
@@ -46,6 +47,22 @@ async function runner(root: string, n: number, rounds: number): Promise<RunnerRe
     );
   }
   return JSON.parse(new TextDecoder().decode(o.stdout).trim().split("\n").pop()!);
+}
+
+/** Each figure's median over runs (taken separately per figure). */
+function medianResult(runs: RunnerResult[]): RunnerResult {
+  const med = (k: keyof RunnerResult) => {
+    const v = runs.map((r) => r[k]).sort((a, b) => a - b);
+    return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+  };
+  return {
+    n: runs[0].n,
+    distinct: med("distinct"),
+    distinctCpu: med("distinctCpu"),
+    cached: med("cached"),
+    cachedCpu: med("cachedCpu"),
+    setupMs: med("setupMs"),
+  };
 }
 
 /**
@@ -91,9 +108,10 @@ export async function exportRevision(root: string, rev: string): Promise<string>
  * ```
  */
 export async function runVerdictBench(
-  opts: { root: string; sizes?: number[]; baseline?: string },
+  opts: { root: string; sizes?: number[]; baseline?: string; reps?: number },
 ): Promise<string[]> {
   const sizes = opts.sizes ?? [1, 50, 5000];
+  const reps = opts.reps ?? 3;
   const rev = opts.baseline ?? BASELINE;
   let base: string | undefined;
   let baseError = "";
@@ -110,9 +128,17 @@ export async function runVerdictBench(
     for (const n of sizes) {
       // Enough verifications per size for a stable rate, few enough to keep the bench short.
       const rounds = Math.max(1, Math.ceil(200 / n));
-      // Alternate the two trees so drift in machine load hits both alike.
-      const now = await runner(opts.root, n, rounds);
-      const then = base ? await runner(base, n, rounds).catch(() => undefined) : undefined;
+      // Alternate the two trees, several times, so drift in machine load hits both alike;
+      // each figure is the median of its runs.
+      const nows: RunnerResult[] = [];
+      const thens: RunnerResult[] = [];
+      for (let i = 0; i < reps; i++) {
+        nows.push(await runner(opts.root, n, rounds));
+        const t = base ? await runner(base, n, rounds).catch(() => undefined) : undefined;
+        if (t) thens.push(t);
+      }
+      const now = medianResult(nows);
+      const then = thens.length ? medianResult(thens) : undefined;
       const f = (x: number) => Math.round(x).toLocaleString("en-US");
       const cells = [
         n.toLocaleString("en-US"),
@@ -136,7 +162,8 @@ export async function runVerdictBench(
       "disturbs far less than wall time; wall-clock rates beside them. " +
       "Distinct: each allowlist verified without a cache (manifest re-hash, canonical parse, " +
       "Fulcio chain, SCT, Rekor SET, signature, policy). Cached: the same digest and policy " +
-      "again through `VerdictCache`. Both trees run the same runner script in the same bench run.",
+      "again through `VerdictCache`. Both trees run the same runner script in the same bench run, " +
+      `alternately, ${reps} times each; every figure is the median of its runs.`,
     "",
   );
   return out;
@@ -147,6 +174,10 @@ if (import.meta.main) {
   const max = args.includes("--max") ? Number(args[args.indexOf("--max") + 1]) : 5000;
   const baseline = args.includes("--baseline") ? args[args.indexOf("--baseline") + 1] : undefined;
   // --sizes 1,50,500 measures exactly those (what `deno task bench` records).
+  const reps = args.includes("--reps") ? Number(args[args.indexOf("--reps") + 1]) : undefined;
+  if (reps !== undefined && !(Number.isSafeInteger(reps) && reps >= 1 && reps <= 20)) {
+    throw new Error("--reps takes a count from 1 to 20");
+  }
   const sizes = args.includes("--sizes")
     ? args[args.indexOf("--sizes") + 1].split(",").map(Number)
     : [1, 50, 5000].filter((n) => n <= max);
@@ -154,5 +185,5 @@ if (import.meta.main) {
     throw new Error("--sizes takes a comma-separated list of counts from 1 to 5000");
   }
   const root = new URL("..", import.meta.url).pathname;
-  console.log((await runVerdictBench({ root, baseline, sizes })).join("\n"));
+  console.log((await runVerdictBench({ root, baseline, sizes, reps })).join("\n"));
 }
