@@ -4,7 +4,9 @@
  * 50 and 5,000 distinct keyless allowlists (`deno task bench` stops at 500: signing 5,000 with
  * the mock takes minutes per tree). Reports distinct verdicts/s (no cache) and cached
  * verdicts/s for both, and their ratio. Used by `bench/run.ts` (section "Verifier
- * throughput"); runnable alone: `deno run -A bench/verdicts.ts [--baseline REV] [--max N]`.
+ * throughput"); runnable alone:
+ * `deno run -A bench/verdicts.ts [--baseline REV] [--max N | --sizes 1,50,500] [--reps 3]`.
+ * Each tree runs `reps` times per size, alternately; figures are medians.
  *
  * @module
  */
@@ -47,11 +49,33 @@ async function runner(root: string, n: number, rounds: number): Promise<RunnerRe
   return JSON.parse(new TextDecoder().decode(o.stdout).trim().split("\n").pop()!);
 }
 
+/** Each figure's median over runs (taken separately per figure). */
+function medianResult(runs: RunnerResult[]): RunnerResult {
+  const med = (k: keyof RunnerResult) => {
+    const v = runs.map((r) => r[k]).sort((a, b) => a - b);
+    return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+  };
+  return {
+    n: runs[0].n,
+    distinct: med("distinct"),
+    distinctCpu: med("distinctCpu"),
+    cached: med("cached"),
+    cachedCpu: med("cachedCpu"),
+    setupMs: med("setupMs"),
+  };
+}
+
 /**
  * Exports `rev` of the repository at `root` into a temporary directory (with this tree's
  * runner copied in). Returns the directory, or throws when the commit is not in the history.
+ *
+ * @example
+ * ```ts
+ * import { BASELINE, exportRevision } from "./verdicts.ts";
+ * // const dir = await exportRevision(".", BASELINE); … await Deno.remove(dir, { recursive: true });
+ * ```
  */
-async function exportRevision(root: string, rev: string): Promise<string> {
+export async function exportRevision(root: string, rev: string): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "kars-baseline-" });
   const archive = await new Deno.Command("git", {
     args: ["-C", root, "archive", "--format=tar", rev],
@@ -84,9 +108,10 @@ async function exportRevision(root: string, rev: string): Promise<string> {
  * ```
  */
 export async function runVerdictBench(
-  opts: { root: string; sizes?: number[]; baseline?: string },
+  opts: { root: string; sizes?: number[]; baseline?: string; reps?: number },
 ): Promise<string[]> {
   const sizes = opts.sizes ?? [1, 50, 5000];
+  const reps = opts.reps ?? 3;
   const rev = opts.baseline ?? BASELINE;
   let base: string | undefined;
   let baseError = "";
@@ -103,9 +128,17 @@ export async function runVerdictBench(
     for (const n of sizes) {
       // Enough verifications per size for a stable rate, few enough to keep the bench short.
       const rounds = Math.max(1, Math.ceil(200 / n));
-      // Alternate the two trees so drift in machine load hits both alike.
-      const now = await runner(opts.root, n, rounds);
-      const then = base ? await runner(base, n, rounds).catch(() => undefined) : undefined;
+      // Alternate the two trees, several times, so drift in machine load hits both alike;
+      // each figure is the median of its runs.
+      const nows: RunnerResult[] = [];
+      const thens: RunnerResult[] = [];
+      for (let i = 0; i < reps; i++) {
+        nows.push(await runner(opts.root, n, rounds));
+        const t = base ? await runner(base, n, rounds).catch(() => undefined) : undefined;
+        if (t) thens.push(t);
+      }
+      const now = medianResult(nows);
+      const then = thens.length ? medianResult(thens) : undefined;
       const f = (x: number) => Math.round(x).toLocaleString("en-US");
       const cells = [
         n.toLocaleString("en-US"),
@@ -129,7 +162,8 @@ export async function runVerdictBench(
       "disturbs far less than wall time; wall-clock rates beside them. " +
       "Distinct: each allowlist verified without a cache (manifest re-hash, canonical parse, " +
       "Fulcio chain, SCT, Rekor SET, signature, policy). Cached: the same digest and policy " +
-      "again through `VerdictCache`. Both trees run the same runner script in the same bench run.",
+      "again through `VerdictCache`. Both trees run the same runner script in the same bench run, " +
+      `alternately, ${reps} times each; every figure is the median of its runs.`,
     "",
   );
   return out;
@@ -139,9 +173,17 @@ if (import.meta.main) {
   const args = Deno.args;
   const max = args.includes("--max") ? Number(args[args.indexOf("--max") + 1]) : 5000;
   const baseline = args.includes("--baseline") ? args[args.indexOf("--baseline") + 1] : undefined;
+  // --sizes 1,50,500 measures exactly those (what `deno task bench` records).
+  const reps = args.includes("--reps") ? Number(args[args.indexOf("--reps") + 1]) : undefined;
+  if (reps !== undefined && !(Number.isSafeInteger(reps) && reps >= 1 && reps <= 20)) {
+    throw new Error("--reps takes a count from 1 to 20");
+  }
+  const sizes = args.includes("--sizes")
+    ? args[args.indexOf("--sizes") + 1].split(",").map(Number)
+    : [1, 50, 5000].filter((n) => n <= max);
+  if (!sizes.every((n) => Number.isSafeInteger(n) && n >= 1 && n <= 5000)) {
+    throw new Error("--sizes takes a comma-separated list of counts from 1 to 5000");
+  }
   const root = new URL("..", import.meta.url).pathname;
-  console.log(
-    (await runVerdictBench({ root, baseline, sizes: [1, 50, 5000].filter((n) => n <= max) }))
-      .join("\n"),
-  );
+  console.log((await runVerdictBench({ root, baseline, sizes, reps })).join("\n"));
 }

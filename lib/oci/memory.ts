@@ -1,6 +1,7 @@
 /**
  * An in-memory {@link Target}: for tests, dry runs and staging before a copy.
- * It implements the referrers API natively (it indexes every manifest's `subject`).
+ * It implements the referrers API natively (it indexes every manifest's `subject` when the
+ * manifest is pushed, so a referrers query reads only the manifests that name the subject).
  *
  * @module
  */
@@ -26,8 +27,10 @@ export class MemoryTarget implements Target {
   /** See {@link Target.location}. */
   readonly location: string;
   #blobs = new Map<string, Uint8Array>();
-  #manifests = new Map<string, { mediaType: string; bytes: Uint8Array }>();
+  #manifests = new Map<string, StoredManifest>();
   #tags = new Map<string, Digest>();
+  /** Manifest digests by the digest of their `subject` (the referrers index). */
+  #referrers = new Map<string, Set<Digest>>();
 
   /**
    * Creates an empty in-memory target.
@@ -84,7 +87,7 @@ export class MemoryTarget implements Target {
     const digest = isDigest(reference) ? reference : this.#tags.get(reference);
     const m = digest ? this.#manifests.get(digest) : undefined;
     if (!digest || !m) return Promise.resolve(null);
-    return Promise.resolve(descriptorOf(m.bytes, m.mediaType, digest));
+    return Promise.resolve(copyDescriptor(m.descriptor));
   }
 
   /** See {@link Target.fetchManifest}. */
@@ -101,10 +104,17 @@ export class MemoryTarget implements Target {
     const digest = digestBytes(bytes);
     const existing = this.#manifests.get(digest);
     if (!existing || !bytesEqual(existing.bytes, bytes)) {
-      this.#manifests.set(digest, { mediaType, bytes: bytes.slice() });
+      if (existing?.subject) this.#referrers.get(existing.subject)?.delete(digest);
+      const stored = storeManifest(bytes.slice(), mediaType, digest);
+      this.#manifests.set(digest, stored);
+      if (stored.subject) {
+        let set = this.#referrers.get(stored.subject);
+        if (!set) this.#referrers.set(stored.subject, set = new Set());
+        set.add(digest);
+      }
     }
     if (tag) this.#tags.set(tag, digest);
-    return Promise.resolve(descriptorOf(bytes, mediaType, digest));
+    return Promise.resolve(descriptorOf(parseJson(bytes), mediaType, digest, bytes.length));
   }
 
   /** See {@link Target.tag}. */
@@ -129,15 +139,38 @@ export class MemoryTarget implements Target {
   /** See {@link Target.referrers}. */
   referrers(subject: Digest, artifactType?: string): Promise<Descriptor[]> {
     const out: Descriptor[] = [];
-    for (const [digest, m] of this.#manifests) {
-      const d = descriptorOf(m.bytes, m.mediaType, digest as Digest);
-      const parsed = parseJson(m.bytes) as Partial<ImageManifest> | undefined;
-      if (parsed?.subject?.digest !== subject) continue;
+    for (const digest of this.#referrers.get(subject) ?? []) {
+      const d = this.#manifests.get(digest)!.descriptor;
       if (artifactType && d.artifactType !== artifactType) continue;
-      out.push(d);
+      out.push(copyDescriptor(d));
     }
     return Promise.resolve(out.sort((a, b) => (a.digest < b.digest ? -1 : 1)));
   }
+}
+
+/** A stored manifest: its bytes, and what was read from them once, when it was pushed. */
+interface StoredManifest {
+  mediaType: string;
+  bytes: Uint8Array;
+  descriptor: Descriptor;
+  /** The digest its `subject` names, if any. */
+  subject?: string;
+}
+
+function storeManifest(bytes: Uint8Array, mediaType: string, digest: Digest): StoredManifest {
+  const parsed = parseJson(bytes);
+  const subject = (parsed as Partial<ImageManifest> | undefined)?.subject?.digest;
+  return {
+    mediaType,
+    bytes,
+    descriptor: descriptorOf(parsed, mediaType, digest, bytes.length),
+    ...(typeof subject === "string" ? { subject } : {}),
+  };
+}
+
+/** A copy the caller may change without changing the store. */
+function copyDescriptor(d: Descriptor): Descriptor {
+  return d.annotations ? { ...d, annotations: { ...d.annotations } } : { ...d };
 }
 
 function parseJson(bytes: Uint8Array): unknown {
@@ -148,9 +181,14 @@ function parseJson(bytes: Uint8Array): unknown {
   }
 }
 
-function descriptorOf(bytes: Uint8Array, mediaType: string, digest: Digest): Descriptor {
-  const d: Descriptor = { mediaType, digest, size: bytes.length };
-  const m = parseJson(bytes) as
+function descriptorOf(
+  parsed: unknown,
+  mediaType: string,
+  digest: Digest,
+  size: number,
+): Descriptor {
+  const d: Descriptor = { mediaType, digest, size };
+  const m = parsed as
     | {
       artifactType?: string;
       config?: { mediaType?: string };

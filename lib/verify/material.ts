@@ -8,8 +8,13 @@
 import type { Digest } from "../encoding/digest.ts";
 import type { Target } from "../oci/types.ts";
 import type { AllowlistRefInput } from "../model/sandbox.ts";
-import { type Candidate, type Discovered, discoverSignatures } from "./discover.ts";
-import { legacyLayerToBundle } from "./legacy.ts";
+import {
+  type Candidate,
+  type Discovered,
+  discoverSignatures,
+  type LegacyCandidate,
+} from "./discover.ts";
+import { type BundleJson, legacyLayerToBundle } from "./legacy.ts";
 import type { BundleVerifier, VerifyAllowlistOptions } from "./options.ts";
 import type { TrustedRoot, VerifiedSignature } from "./sigstore/mod.ts";
 
@@ -73,6 +78,26 @@ export class AllowlistMaterial {
     return this.#signatures ??= discoverSignatures(this.target, this.digest);
   }
 
+  #legacyBundles = new WeakMap<LegacyCandidate, { bundle: BundleJson } | { error: unknown }>();
+
+  /**
+   * The Sigstore bundle of a legacy candidate ({@link legacyLayerToBundle}), built once per
+   * candidate however many judgements read it; throws what the conversion throws, every time.
+   */
+  legacyBundle(c: LegacyCandidate): BundleJson {
+    let got = this.#legacyBundles.get(c);
+    if (!got) {
+      try {
+        got = { bundle: legacyLayerToBundle(c.payload, c.annotations) };
+      } catch (error) {
+        got = { error };
+      }
+      this.#legacyBundles.set(c, got);
+    }
+    if ("error" in got) throw got.error;
+    return got.bundle;
+  }
+
   #certificateChecks = new WeakMap<
     Candidate,
     {
@@ -102,13 +127,12 @@ export class AllowlistMaterial {
     ) {
       return hit.result;
     }
-    const result =
-      (async () =>
-        await verifier(legacyLayerToBundle(c.payload, c.annotations), { bytes: c.payload }, {
-          trustedRoot: options.trustedRoot,
-          requireTlog: true,
-          ...(options.now ? { now: options.now } : {}),
-        }))();
+    const result = (async () =>
+      await verifier(this.legacyBundle(c), { bytes: c.payload }, {
+        trustedRoot: options.trustedRoot,
+        requireTlog: true,
+        ...(options.now ? { now: options.now } : {}),
+      }))();
     result.catch(() => {}); // a failure is read by each caller
     this.#certificateChecks.set(c, { verifier, ...options, result });
     return result;

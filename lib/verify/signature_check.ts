@@ -14,7 +14,7 @@ import { type Digest, digestHex } from "../encoding/digest.ts";
 import { isKarsError } from "../errors.ts";
 import type { AllowlistRefInput } from "../model/sandbox.ts";
 import type { Candidate } from "./discover.ts";
-import { legacyLayerToBundle, publicKeysFromRekorBody } from "./legacy.ts";
+import { publicKeysFromRekorBody } from "./legacy.ts";
 import type { AllowlistMaterial } from "./material.ts";
 import type { BundleVerifier, VerifyAllowlistOptions } from "./options.ts";
 import { matchIdentity, matchKey, type SignerPolicy } from "./policy.ts";
@@ -76,7 +76,7 @@ export async function checkSignatureCandidate(
     let artifact: { bytes: Uint8Array } | { digest: Uint8Array };
     let bind: (v: VerifiedSignature) => void;
     if (c.format === "legacy") {
-      bundle = legacyLayerToBundle(c.payload, c.annotations);
+      bundle = ctx.material.legacyBundle(c);
       artifact = { bytes: c.payload };
       bind = () =>
         checkSimpleSigningPayload(c.payload, {

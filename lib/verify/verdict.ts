@@ -90,13 +90,22 @@ export function preflightAllowlist(
   if (isPolicyError(policy)) {
     return { result: falseResult(policy.reason, policy.message, { ref }) };
   }
-  const problem = refProblem(ref);
-  if (problem !== undefined) {
-    return {
-      result: ref && typeof ref === "object"
-        ? falseResult("InvalidRef", problem, { ref })
-        : falseResult("InvalidRef", problem),
-    };
+  const memoKey = wellFormedKey(ref);
+  let host = memoKey === undefined ? undefined : wellFormedRefs.get(memoKey);
+  if (host === undefined) {
+    const problem = refProblem(ref);
+    if (problem !== undefined) {
+      return {
+        result: ref && typeof ref === "object"
+          ? falseResult("InvalidRef", problem, { ref })
+          : falseResult("InvalidRef", problem),
+      };
+    }
+    host = parseRegistryHost(ref.registry, "registry");
+    if (memoKey !== undefined) {
+      if (wellFormedRefs.size >= MAX_WELL_FORMED_REFS) wellFormedRefs.clear();
+      wellFormedRefs.set(memoKey, host);
+    }
   }
   // Decided before any request: where the ref may point (allowed registries, never metadata).
   // (A malformed allowedRegistries entry is the caller's input error: it throws INPUT.)
@@ -104,11 +113,31 @@ export function preflightAllowlist(
     [options.allowedRegistries, policy.registries],
     "allowed registry",
   );
-  const where = checkRegistryAllowed(parseRegistryHost(ref.registry, "registry"), allowed);
+  const where = checkRegistryAllowed(host, allowed);
   if (!where.ok) {
     return { result: falseResult("InvalidRef", `allowlistRef: ${where.why}`, { ref }) };
   }
   return { policy };
+}
+
+/**
+ * Refs already found well-formed ({@link refProblem}), by their four strings, with the parsed
+ * registry host: a cached verdict is answered without re-running the same string checks
+ * (a bounded memo, emptied when full). Only refs whose fields are all strings are memoized.
+ */
+const wellFormedRefs = new Map<string, string>();
+const MAX_WELL_FORMED_REFS = 4096;
+
+function wellFormedKey(ref: AllowlistRefInput): string | undefined {
+  if (!ref || typeof ref !== "object") return undefined;
+  const { registry, repository, digest, artifactType } = ref;
+  if (
+    typeof registry !== "string" || typeof repository !== "string" ||
+    typeof digest !== "string" || typeof artifactType !== "string"
+  ) {
+    return undefined;
+  }
+  return JSON.stringify([registry, repository, digest, artifactType]);
 }
 
 /**

@@ -159,13 +159,28 @@ function signatureVerifies(
   return verifyDigest(key, "sha256", digest, c.signature);
 }
 
+/**
+ * Signatures between a trust root's own certificates (an intermediate by its root, a root by
+ * itself), checked once per pair of parsed certificate objects: they are trust material, the
+ * same for every verdict under that root. The leaf's signature is checked every time.
+ */
+const caSignatures = new WeakMap<Certificate, WeakMap<Certificate, boolean>>();
+
+function caIssuedBy(cert: Certificate, issuer: Certificate): boolean {
+  let byIssuer = caSignatures.get(cert);
+  if (!byIssuer) caSignatures.set(cert, byIssuer = new WeakMap());
+  let ok = byIssuer.get(issuer);
+  if (ok === undefined) byIssuer.set(issuer, ok = isIssuedBy(cert, issuer));
+  return ok;
+}
+
 function chainsAt(leaf: Certificate, ca: CertificateAuthority, t: Date): boolean {
   if (!inRange(ca.validFor, t)) return false;
   const chain = [leaf, ...ca.certChain];
   for (let i = 0; i < chain.length; i++) {
     if (!validAt(chain[i], t)) return false;
     const issuer = chain[i + 1] ?? chain[i];
-    if (!isIssuedBy(chain[i], issuer)) return false;
+    if (!(i === 0 ? isIssuedBy(leaf, issuer) : caIssuedBy(chain[i], issuer))) return false;
   }
   return true;
 }
