@@ -144,7 +144,8 @@ export interface StagedLegacySignature {
  * ```ts
  * import { stageLegacySignature } from "./store.ts";
  * import { MemoryTarget } from "../oci/memory.ts";
- * const staged = stageLegacySignature(new MemoryTarget(), "r.example/p", "sha256:" + "0".repeat(64));
+ * const digest = `sha256:${"0".repeat(64)}` as const;
+ * const staged = stageLegacySignature(new MemoryTarget(), "r.example/p", digest);
  * await staged.settled;
  * ```
  */
