@@ -145,10 +145,55 @@ export async function runFlowBench(
     const binFreshNoCa: Run[] = [];
     const binRepeatNoCa: Run[] = [];
     let failure: string | undefined;
+    // skopeo: the same artifact, from an OCI layout (exported after the first fresh run), into
+    // the same registry — interleaved run by run with kars, so both see the same machine.
+    const sk: Run[] = [];
+    const skRepeat: Run[] = [];
+    let skopeoError: string | undefined;
+    const skopeoPair = async (i: number) => {
+      if (skopeoError) return;
+      try {
+        if (i === 0) {
+          const digest = fresh.find((r) => r.digest)?.digest;
+          if (!digest) throw new Error("the first fresh run printed no digest");
+          await exec(
+            [
+              "skopeo",
+              "copy",
+              "--src-tls-verify=false",
+              "--preserve-digests",
+              `docker://${reg.host}/policy/egress-allowlist/bench-0@${digest}`,
+              `oci:${join(dir, "layout")}:latest`,
+            ],
+            env,
+            dir,
+          );
+        }
+        for (const list of [sk, skRepeat]) {
+          proxy.reset();
+          const r = await exec(
+            [
+              "skopeo",
+              "copy",
+              "--dest-tls-verify=false",
+              "--preserve-digests",
+              `oci:${join(dir, "layout")}:latest`,
+              `docker://${proxy.host}/policy/skopeo-copy-${i}:latest`,
+            ],
+            env,
+            dir,
+          );
+          list.push({ ms: r.ms, registry: [...proxy.requests], sigstore: 0 });
+        }
+      } catch (e) {
+        skopeoError = (e as Error).message.split("\n")[0];
+      }
+    };
     try {
       for (let i = 0; i < opts.runs; i++) {
         fresh.push(await kars(denoCli, `policy/egress-allowlist/bench-${i}`));
         repeat.push(await kars(denoCli, `policy/egress-allowlist/bench-${i}`));
+        await skopeoPair(i);
         if (opts.binary) {
           binFresh.push(await kars([opts.binary], `policy/egress-allowlist/bench-bin-${i}`));
           binRepeat.push(await kars([opts.binary], `policy/egress-allowlist/bench-bin-${i}`));
@@ -192,85 +237,53 @@ export async function runFlowBench(
       "standalone binary, fresh, `NODE_EXTRA_CA_CERTS` unset (as on a CI runner)",
     );
     describe(binRepeatNoCa, "standalone binary, repeat, `NODE_EXTRA_CA_CERTS` unset");
-    // skopeo: the same artifact, from an OCI layout, into the same registry.
-    const digest = fresh.find((r) => r.digest)?.digest;
-    if (digest) {
-      try {
-        await exec(
-          [
-            "skopeo",
-            "copy",
-            "--src-tls-verify=false",
-            "--preserve-digests",
-            `docker://${reg.host}/policy/egress-allowlist/bench-0@${digest}`,
-            `oci:${join(dir, "layout")}:latest`,
-          ],
-          env,
-          dir,
+    if (skopeoError) {
+      rows.push(`| skopeo copy | not measured: ${skopeoError} | | |`);
+    } else if (sk.length) {
+      describe(sk, "`skopeo copy oci:… docker://…` of the same artifact, fresh (no signing)");
+      describe(skRepeat, "`skopeo copy` again (repeat)");
+      const m = (runs: Run[]) => runs.length ? median(runs.map((r) => r.ms)) : NaN;
+      const ratio = (a: number, b: number) =>
+        Number.isFinite(a / b) ? `${(a / b).toFixed(2)}×` : "n/a";
+      if (!binFresh.length) {
+        ratios.push(
+          "Ratios of medians in this run (issue 15 targets in brackets):",
+          "",
+          `- \`deno run\` fresh / skopeo fresh: ${ratio(m(fresh), m(sk))} [≤ 2.5]`,
+          `- \`deno run\` repeat / skopeo repeat: ${ratio(m(repeat), m(skRepeat))} [≤ 3]`,
+          "",
         );
-        const sk: Run[] = [];
-        const skRepeat: Run[] = [];
-        for (let i = 0; i < opts.runs; i++) {
-          for (const list of [sk, skRepeat]) {
-            proxy.reset();
-            const r = await exec(
-              [
-                "skopeo",
-                "copy",
-                "--dest-tls-verify=false",
-                "--preserve-digests",
-                `oci:${join(dir, "layout")}:latest`,
-                `docker://${proxy.host}/policy/skopeo-copy-${i}:latest`,
-              ],
-              env,
-              dir,
-            );
-            list.push({ ms: r.ms, registry: [...proxy.requests], sigstore: 0 });
-          }
-        }
-        describe(sk, "`skopeo copy oci:… docker://…` of the same artifact, fresh (no signing)");
-        describe(skRepeat, "`skopeo copy` again (repeat)");
-        const m = (runs: Run[]) => runs.length ? median(runs.map((r) => r.ms)) : NaN;
-        const ratio = (a: number, b: number) =>
-          Number.isFinite(a / b) ? `${(a / b).toFixed(2)}×` : "n/a";
-        if (!binFresh.length) {
-          ratios.push(
-            "Ratios of medians in this run (issue 15 targets in brackets):",
-            "",
-            `- \`deno run\` fresh / skopeo fresh: ${ratio(m(fresh), m(sk))} [≤ 2.5]`,
-            `- \`deno run\` repeat / skopeo repeat: ${ratio(m(repeat), m(skRepeat))} [≤ 3]`,
-            "",
-          );
-        }
-        if (binFresh.length) {
-          const noCa = binFreshNoCa.length ? binFreshNoCa : binFresh;
-          const noCaRepeat = binRepeatNoCa.length ? binRepeatNoCa : binRepeat;
-          ratios.push(
-            "Ratios of medians in this run (issue 15 targets in brackets):",
-            "",
-            `- standalone fresh / \`deno run\` fresh: ${ratio(m(binFresh), m(fresh))}` +
-              (binFreshNoCa.length
-                ? `; without NODE_EXTRA_CA_CERTS ${ratio(m(noCa), m(fresh))}`
-                : "") +
-              " [≤ 1]",
-            `- standalone fresh / skopeo fresh: ${ratio(m(binFresh), m(sk))}` +
-              (binFreshNoCa.length
-                ? `; without NODE_EXTRA_CA_CERTS ${ratio(m(noCa), m(sk))}`
-                : "") +
-              ` [≤ 2.5]; \`deno run\` fresh / skopeo fresh: ${ratio(m(fresh), m(sk))}`,
-            `- standalone repeat / skopeo repeat: ${ratio(m(binRepeat), m(skRepeat))}` +
-              (binRepeatNoCa.length
-                ? `; without NODE_EXTRA_CA_CERTS ${ratio(m(noCaRepeat), m(skRepeat))}`
-                : "") +
-              ` [≤ 3]; \`deno run\` repeat / skopeo repeat: ${ratio(m(repeat), m(skRepeat))}`,
-            "",
-          );
-        }
-      } catch (e) {
-        rows.push(`| skopeo copy | not measured: ${(e as Error).message.split("\n")[0]} | | |`);
+      }
+      if (binFresh.length) {
+        const noCa = binFreshNoCa.length ? binFreshNoCa : binFresh;
+        const noCaRepeat = binRepeatNoCa.length ? binRepeatNoCa : binRepeat;
+        ratios.push(
+          "Ratios of medians in this run (issue 15 targets in brackets):",
+          "",
+          `- standalone fresh / \`deno run\` fresh: ${ratio(m(binFresh), m(fresh))}` +
+            (binFreshNoCa.length
+              ? `; without NODE_EXTRA_CA_CERTS ${ratio(m(noCa), m(fresh))}`
+              : "") +
+            " [≤ 1]",
+          `- standalone fresh / skopeo fresh: ${ratio(m(binFresh), m(sk))}` +
+            (binFreshNoCa.length ? `; without NODE_EXTRA_CA_CERTS ${ratio(m(noCa), m(sk))}` : "") +
+            ` [≤ 2.5]; \`deno run\` fresh / skopeo fresh: ${ratio(m(fresh), m(sk))}`,
+          `- standalone repeat / skopeo repeat: ${ratio(m(binRepeat), m(skRepeat))}` +
+            (binRepeatNoCa.length
+              ? `; without NODE_EXTRA_CA_CERTS ${ratio(m(noCaRepeat), m(skRepeat))}`
+              : "") +
+            ` [≤ 3]; \`deno run\` repeat / skopeo repeat: ${ratio(m(repeat), m(skRepeat))}`,
+          "",
+        );
       }
     }
-    out.push(...rows, "", ...ratios);
+    out.push(
+      `Medians of ${opts.runs} runs of each row; every kars variant and skopeo run in turn within each round (interleaved), so all see the same machine.`,
+      "",
+      ...rows,
+      "",
+      ...ratios,
+    );
     if (opts.profile) {
       let n = 0;
       try {
@@ -279,7 +292,7 @@ export async function runFlowBench(
           "",
           ...await runProfile({
             root: opts.root,
-            runs: opts.runs,
+            runs: Math.min(opts.runs, 3),
             binary: opts.binary,
             flow: async (cli, file) => {
               const repo = `policy/egress-allowlist/profile-${n++}`;

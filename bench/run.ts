@@ -271,7 +271,7 @@ if (import.meta.main) {
       "",
       ...await runFlowBench({
         root: ROOT,
-        runs: quick ? 1 : 3,
+        runs: quick ? 1 : 7,
         binary: typeof binary === "object" ? binary.path : undefined,
         profile: !values["no-profile"],
       }),
