@@ -29,7 +29,7 @@ let savedMinUses = 2;
  * Runs `fn` (an in-process `kars <args>`) the way a real `kars` process of these arguments runs:
  * `cli.ts` calls `tuneForShortRun(args)` (lib/cli/short_run.ts), which for a one-shot signing
  * or verifying run builds no per-key precompute tables for trust-root keys. Without this an
- * in-process run builds a window-10 table (hundreds of ms of CPU) for keys of a trust root
+ * in-process run builds a table (~15 ms of CPU each at window 6) for keys of a trust root
  * loaded for that run alone, which a real one-shot process never does. The threshold is
  * restored when the last overlapping one-shot run ends; long-running commands (webhook, audit,
  * status) keep the default. (The base-point window of `tuneForShortRun` is process-wide and
