@@ -3,22 +3,17 @@
  *
  * @module
  */
-import { fromUtf8 } from "../encoding/bytes.ts";
 import { KarsError } from "../errors.ts";
-import { defaultCredentials } from "../oci/credentials.ts";
-import { RegistryTarget } from "../oci/registry.ts";
 import { unionRegistries } from "../oci/registry_host.ts";
-import { createFetch } from "../io/transport.ts";
 import { VerdictCache } from "../verify/cache.ts";
 import { loadSignerPolicyAsync } from "../verify/policy_parse.ts";
 import type { PolicyError, SignerPolicy } from "../verify/policy.ts";
 import { resolveTrustedRoot } from "../verify/trust_source.ts";
-import type { AllowlistRefInput } from "../model/sandbox.ts";
 import type { VerifyResult } from "../verify/result.ts";
 import { type AuditFinding, auditFleet, auditOutcome, type AuditRow } from "../cluster/audit.ts";
 import { DEFAULT_POLICY_NAMESPACE, readClusterSignerPolicy } from "../cluster/policy_source.ts";
 import { type CliContext, type Command, EXIT, type OptionValues } from "./command.ts";
-import { kubeClientFromFlags, readFlagFile } from "./cluster_common.ts";
+import { allowlistTargets, kubeClientFromFlags, readFlagFile } from "./cluster_common.ts";
 import { TIMEOUT_HELP, TIMEOUT_OPTION } from "./timeout.ts";
 import { okJson, printJson, verificationJson } from "./json_output.ts";
 
@@ -177,24 +172,12 @@ export const egressAuditCommand: Command = {
       file: values["trusted-root"] as string | undefined,
       cwd: ctx.cwd,
     });
-    const caFile = values["ca-file"] as string | undefined;
-    const caPem = caFile ? fromUtf8(await readFlagFile(ctx, caFile, "--ca-file")) : undefined;
-    const fetchFn = caPem ? createFetch({ caPem }) : ctx.fetch;
-    // Host-bound: the ACR token exchange (workload identity) only for the allowed registries.
-    const credentials = defaultCredentials({
-      env: ctx.env,
+    // Host-bound credentials: the ACR token exchange only for the allowed registries.
+    const openTarget = await allowlistTargets(ctx, {
+      caFile: values["ca-file"] as string | undefined,
+      plainHttp: values["plain-http"] === true,
       acrRegistries: allowed,
-      ...(fetchFn ? { fetch: fetchFn } : {}),
     });
-    const openTarget = (ref: AllowlistRefInput) =>
-      new RegistryTarget({
-        registry: ref.registry,
-        repository: ref.repository,
-        plainHttp: values["plain-http"] === true,
-        fetch: fetchFn,
-        credentials,
-        ...(ctx.signal ? { signal: ctx.signal } : {}),
-      });
     const { rows, summary } = await auditFleet({
       client,
       namespaces: all ? "all" : nsList.length ? nsList : [contextNamespace || "default"],

@@ -9,17 +9,12 @@
 import process from "node:process";
 import { stat } from "node:fs/promises";
 import { isAbsolute, join } from "node:path";
-import { fromUtf8 } from "../encoding/bytes.ts";
 import { KarsError } from "../errors.ts";
-import { defaultCredentials } from "../oci/credentials.ts";
-import { RegistryTarget } from "../oci/registry.ts";
 import { unionRegistries } from "../oci/registry_host.ts";
-import { createFetch } from "../io/transport.ts";
 import { VerdictCache } from "../verify/cache.ts";
 import { isPolicyError, type PolicyError, type SignerPolicy } from "../verify/policy.ts";
 import { loadSignerPolicyAsync } from "../verify/policy_parse.ts";
 import { resolveTrustedRoot } from "../verify/trust_source.ts";
-import type { AllowlistRefInput } from "../model/sandbox.ts";
 import type { VerifyResult } from "../verify/result.ts";
 import { AdmissionController } from "../cluster/admission.ts";
 import { WebhookMetrics } from "../cluster/metrics.ts";
@@ -28,7 +23,12 @@ import { TrustRootKeeper } from "../cluster/trust_refresh.ts";
 import type { ListenAddress, LogFn } from "../cluster/webhook_server.ts";
 import { backoffDelay, sleep } from "../kube/backoff.ts";
 import { type CliContext, type Command, EXIT, type OptionValues } from "./command.ts";
-import { kubeClientFromFlags, parseDuration, readFlagFile } from "./cluster_common.ts";
+import {
+  allowlistTargets,
+  kubeClientFromFlags,
+  parseDuration,
+  readFlagFile,
+} from "./cluster_common.ts";
 
 const HELP = `kars webhook --listen ADDR --tls-cert FILE --tls-key FILE [flags]
 
@@ -252,14 +252,13 @@ export const webhookCommand: Command = {
         "running in a cluster with no allowed registries: pass --allowed-registry HOST (or set registries in the SignerPolicy); an empty list is not 'allow all' here",
       );
     }
-    const caFile = values["ca-file"] as string | undefined;
-    const caPem = caFile ? fromUtf8(await readFlagFile(ctx, caFile, "--ca-file")) : undefined;
-    const fetchFn = caPem ? createFetch({ caPem }) : ctx.fetch;
-    // Host-bound: the ACR token exchange (workload identity) only for the allowed registries.
-    const credentials = defaultCredentials({
-      env: ctx.env,
+    // Host-bound credentials: the ACR token exchange only for the allowed registries.
+    const openTarget = await allowlistTargets(ctx, {
+      caFile: values["ca-file"] as string | undefined,
+      plainHttp: values["plain-http"] === true,
       acrRegistries: allowedNow,
-      ...(fetchFn ? { fetch: fetchFn } : {}),
+      // A verification that outlives the answer's deadline goes on to fill the cache, bounded.
+      perTarget: () => ({ deadlineMs: 20_000, signal: AbortSignal.timeout(60_000) }),
     });
     const cache = new VerdictCache<VerifyResult>({ ttlMs: 600_000, maxEntries: 10_000 });
     if (refreshRoot) {
@@ -281,17 +280,7 @@ export const webhookCommand: Command = {
       policy: current,
       trustedRoot: () => trust.current(),
       allowedRegistries: allowedFlag,
-      openTarget: (ref: AllowlistRefInput) =>
-        new RegistryTarget({
-          registry: ref.registry,
-          repository: ref.repository,
-          plainHttp: values["plain-http"] === true,
-          fetch: fetchFn,
-          credentials,
-          // A verification that outlives the answer's deadline goes on to fill the cache, bounded.
-          deadlineMs: 20_000,
-          signal: AbortSignal.timeout(60_000),
-        }),
+      openTarget,
       cache,
       requireRef: values["require-ref"] === true,
       allowOnError: values["allow-on-error"] === true,
