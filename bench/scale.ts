@@ -10,7 +10,8 @@
  *    demo sandbox), under `deno run` and, when given, the standalone binary; peers measured in
  *    the same run: a bare runtime start (`deno run` of an empty module, `node -e 0`).
  *
- * Peak memory is GNU time's maximum resident set size (`/usr/bin/time -f %M`). Cluster
+ * Peak memory is GNU time's maximum resident set size (`/usr/bin/time -f %M`). The commands run
+ * in a clean environment (PATH, HOME, COSIGN_PASSWORD, NO_COLOR only). Cluster
  * commands (`egress status`, `egress audit`, `webhook`) need an API server: the fleet audit's
  * memory is in `bench/audit_bench.ts`.
  *
@@ -48,6 +49,7 @@ async function timed(
     args: ["-f", "KARS_MAXRSS_KB=%M", ...argv],
     cwd: opts.cwd,
     env: opts.env,
+    clearEnv: opts.env !== undefined,
     stdin: opts.stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
@@ -182,9 +184,11 @@ export async function runScaleBench(
       { name: "`deno run cli.ts`", argv: [deno, "run", "-A", "--frozen", join(ROOT, "cli.ts")] },
     ];
     if (opts.binary) runtimes.push({ name: "standalone binary", argv: [opts.binary] });
-    const env = {
+    // A clean environment, as a CI runner's (no NODE_EXTRA_CA_CERTS: Node 20 parses that bundle
+    // at start), with the real HOME so that `deno run` finds its warm module cache.
+    const env: Record<string, string> = {
       PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-      HOME: work,
+      HOME: Deno.env.get("HOME") ?? work,
       COSIGN_PASSWORD: "bench-password",
       NO_COLOR: "1",
     };
