@@ -15,6 +15,7 @@ import { startSigstoreMock } from "../tests/support/sigstore_mock.ts";
 import { type ProxiedRequest, startCountingProxy } from "../tests/support/counting_proxy.ts";
 import { median } from "./harness.ts";
 import { runProfile } from "./profile.ts";
+import { keylessEgressArgs } from "../tests/support/keyless_flow.ts";
 
 const EMPTY_CONFIG = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
 
@@ -93,26 +94,13 @@ export async function runFlowBench(
       const r = await exec(
         [
           ...cli,
-          "egress",
-          "my-agent",
-          "--from-file",
-          "sandbox.yaml",
-          "--enforce",
-          "--registry",
-          proxy.host,
-          "--repository",
-          repo,
-          "--emit-manifest",
-          // One file per repository: a fresh run has no previous manifest to read.
-          `gitops/${repo.split("/").pop()}.yaml`,
-          "--force",
-          "--fulcio-url",
-          mock.fulcioUrl,
-          "--rekor-url",
-          mock.rekorUrl,
-          "--trusted-root",
-          "root.json",
-          "--json",
+          ...keylessEgressArgs({
+            registry: proxy.host,
+            repository: repo,
+            fulcioUrl: mock.fulcioUrl,
+            rekorUrl: mock.rekorUrl,
+            trustedRoot: "root.json",
+          }),
         ],
         runEnv,
         dir,
@@ -299,22 +287,13 @@ export async function runFlowBench(
               await exec(
                 [
                   ...cli,
-                  "egress",
-                  "my-agent",
-                  "--from-file",
-                  "sandbox.yaml",
-                  "--enforce",
-                  "--registry",
-                  reg.host,
-                  "--repository",
-                  repo,
-                  "--emit-manifest",
-                  `gitops/${repo.split("/").pop()}.yaml`,
-                  "--force",
-                  "--fulcio-url",
-                  mock.fulcioUrl,
-                  "--rekor-url",
-                  mock.rekorUrl,
+                  ...keylessEgressArgs({
+                    registry: reg.host,
+                    repository: repo,
+                    fulcioUrl: mock.fulcioUrl,
+                    rekorUrl: mock.rekorUrl,
+                    json: false,
+                  }),
                 ],
                 { ...env, KARS_PROFILE: file },
                 dir,

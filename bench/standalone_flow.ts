@@ -19,6 +19,7 @@ import { join, resolve } from "node:path";
 import { startDockerRegistry } from "../tests/support/docker_registry.ts";
 import { startSigstoreMock } from "../tests/support/sigstore_mock.ts";
 import { median } from "./harness.ts";
+import { keylessEgressArgs } from "../tests/support/keyless_flow.ts";
 
 const ROOT = resolve(import.meta.dirname!, "..");
 
@@ -131,27 +132,13 @@ if (import.meta.main) {
         let n = 0;
         const flow = async (label: string, cli: string[], e: Record<string, string>) => {
           const repo = `policy/egress-allowlist/sf-${n++}`;
-          const args = [
-            "egress",
-            "my-agent",
-            "--from-file",
-            "sandbox.yaml",
-            "--enforce",
-            "--registry",
-            reg.host,
-            "--repository",
-            repo,
-            "--emit-manifest",
-            `gitops/${repo.split("/").pop()}.yaml`,
-            "--force",
-            "--fulcio-url",
-            mock.fulcioUrl,
-            "--rekor-url",
-            mock.rekorUrl,
-            "--trusted-root",
-            "root.json",
-            "--json",
-          ];
+          const args = keylessEgressArgs({
+            registry: reg.host,
+            repository: repo,
+            fulcioUrl: mock.fulcioUrl,
+            rekorUrl: mock.rekorUrl,
+            trustedRoot: "root.json",
+          });
           const f = await timed([...cli, ...args], { env: e, cwd: dir });
           const r = await timed([...cli, ...args], { env: e, cwd: dir });
           if (!JSON.parse(f.stdout).digest) throw new Error(`${label}: no digest`);

@@ -21,6 +21,7 @@ import { startDockerRegistry } from "../tests/support/docker_registry.ts";
 import { startSigstoreMock } from "../tests/support/sigstore_mock.ts";
 import type { RunProfile } from "../lib/cli/profile.ts";
 import { median } from "./harness.ts";
+import { keylessEgressArgs } from "../tests/support/keyless_flow.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -107,11 +108,13 @@ try {
         const o = await new Deno.Command(c.cli[0], {
           args: [
             ...c.cli.slice(1),
-            ...["egress", "my-agent", "--from-file", "sandbox.yaml", "--enforce"],
-            ...["--registry", reg.host, "--repository", repo],
-            ...["--emit-manifest", `gitops/${k}-${i}.yaml`, "--force"],
-            ...["--fulcio-url", mock.fulcioUrl, "--rekor-url", mock.rekorUrl],
-            ...["--trusted-root", "root.json", "--json"],
+            ...keylessEgressArgs({
+              registry: reg.host,
+              repository: repo,
+              fulcioUrl: mock.fulcioUrl,
+              rekorUrl: mock.rekorUrl,
+              trustedRoot: "root.json",
+            }),
           ],
           env: {
             ...Deno.env.toObject(),

@@ -14,6 +14,7 @@
 import { join } from "node:path";
 import { startRegistryServer } from "../tests/support/registry_server.ts";
 import { startSigstoreMock } from "../tests/support/sigstore_mock.ts";
+import { keylessEgressArgs } from "../tests/support/keyless_flow.ts";
 
 /** Loopback services and the runs that use them. */
 export interface KeylessTraining {
@@ -47,27 +48,13 @@ export async function startKeylessTraining(): Promise<KeylessTraining> {
     throw e;
   }
   const m = mock;
-  const args = [
-    "egress",
-    "my-agent",
-    "--from-file",
-    "sandbox.yaml",
-    "--enforce",
-    "--registry",
-    registry.host,
-    "--repository",
-    "policy/egress-allowlist/training",
-    "--emit-manifest",
-    "gitops/training.yaml",
-    "--force",
-    "--fulcio-url",
-    m.fulcioUrl,
-    "--rekor-url",
-    m.rekorUrl,
-    "--trusted-root",
-    "root.json",
-    "--json",
-  ];
+  const args = keylessEgressArgs({
+    registry: registry.host,
+    repository: "policy/egress-allowlist/training",
+    fulcioUrl: m.fulcioUrl,
+    rekorUrl: m.rekorUrl,
+    trustedRoot: "root.json",
+  });
   return {
     runs: [args, args],
     env: { SIGSTORE_ID_TOKEN: m.mintToken() },
