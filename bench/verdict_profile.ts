@@ -12,7 +12,7 @@
  * @module
  */
 import { join } from "node:path";
-import { BASELINE, exportRevision } from "./verdicts.ts";
+import { BASELINE, exportRevision, spawnVerdictRunner } from "./verdicts.ts";
 
 /** Phases, by the function names that start them (the same in both trees). */
 export const PHASES: readonly { phase: string; functions: readonly string[] }[] = [
@@ -105,27 +105,7 @@ export function phaseTimes(
 async function profileTree(root: string, n: number, rounds: number) {
   const dir = await Deno.makeTempDir({ prefix: "kars-verdict-prof-" });
   try {
-    const o = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        "--no-check",
-        "--frozen",
-        "--config",
-        join(root, "deno.json"),
-        "--cpu-prof",
-        `--cpu-prof-dir=${dir}`,
-        join(root, "bench", "verdict_runner.ts"),
-        String(n),
-        String(rounds),
-      ],
-      cwd: root,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    if (!o.success) {
-      throw new Error(`runner (${root}): ${new TextDecoder().decode(o.stderr).slice(-400)}`);
-    }
+    await spawnVerdictRunner(root, n, rounds, ["--cpu-prof", `--cpu-prof-dir=${dir}`]);
     const file = [...Deno.readDirSync(dir)].find((e) => e.name.endsWith(".cpuprofile"));
     if (!file) throw new Error(`runner (${root}) wrote no CPU profile`);
     const times = phaseTimes(JSON.parse(await Deno.readTextFile(join(dir, file.name))));

@@ -24,7 +24,22 @@ interface RunnerResult {
   setupMs: number;
 }
 
-async function runner(root: string, n: number, rounds: number): Promise<RunnerResult> {
+/**
+ * Runs `bench/verdict_runner.ts` of the tree at `root` (its own deno.json) for `n` allowlists
+ * and `rounds` rounds, with extra `deno run` flags (e.g. `--cpu-prof`); resolves to its stdout.
+ *
+ * @example
+ * ```ts
+ * import { spawnVerdictRunner } from "./verdicts.ts";
+ * // const out = await spawnVerdictRunner(".", 50, 3);
+ * ```
+ */
+export async function spawnVerdictRunner(
+  root: string,
+  n: number,
+  rounds: number,
+  flags: string[] = [],
+): Promise<string> {
   const o = await new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -33,6 +48,7 @@ async function runner(root: string, n: number, rounds: number): Promise<RunnerRe
       "--frozen",
       "--config",
       join(root, "deno.json"),
+      ...flags,
       join(root, "bench", "verdict_runner.ts"),
       String(n),
       String(rounds),
@@ -46,7 +62,12 @@ async function runner(root: string, n: number, rounds: number): Promise<RunnerRe
       `verdict runner (${root}) failed: ${new TextDecoder().decode(o.stderr).slice(-400)}`,
     );
   }
-  return JSON.parse(new TextDecoder().decode(o.stdout).trim().split("\n").pop()!);
+  return new TextDecoder().decode(o.stdout);
+}
+
+async function runner(root: string, n: number, rounds: number): Promise<RunnerResult> {
+  const out = await spawnVerdictRunner(root, n, rounds);
+  return JSON.parse(out.trim().split("\n").pop()!);
 }
 
 /** Each figure's median over runs (taken separately per figure). */
