@@ -1,7 +1,7 @@
 /**
  * `kars egress audit`: a second opinion on every KarsSandbox of the fleet. Lists the sandboxes
  * (read-only), verifies each distinct `allowlistRef` once with our verifier (bounded
- * concurrency, a verdict cache keyed by digest, repository, policy — one cache per trust root),
+ * concurrency, a verdict cache keyed by digest, repository, policy and trust root),
  * and puts our verdict beside the controller's condition and its predicted verdict:
  *
  * - `security-finding`: the cluster says True where we say False;

@@ -1,7 +1,7 @@
 /**
  * The trust root of a long-running process (the webhook), refreshed periodically (a TUF
- * refresh): a failed refresh keeps the current root; a new one replaces it and empties the
- * verdict cache (one cache serves one trust root).
+ * refresh): a failed refresh keeps the current root; a new one replaces it (the caller's
+ * `onChange`; the verdict cache's keys name the root, so emptying it only frees memory).
  *
  * @module
  */
