@@ -1,15 +1,14 @@
 /**
  * Helpers shared by the cluster commands (`egress status`, `egress audit`, `webhook`): the
- * Kubernetes connection from flags, durations, and reading input files.
+ * Kubernetes connection from flags, durations, and the registries an `allowlistRef` names.
  *
  * @module
  */
-import { readFileBounded } from "../io/file_read.ts";
-import { isAbsolute, join } from "node:path";
 import { KarsError } from "../errors.ts";
 import { KubeClient } from "../kube/client.ts";
 import { loadKubeConfig } from "../kube/kubeconfig.ts";
 import type { CliContext, OptionValues } from "./command.ts";
+import { readFlagFile } from "./flag_file.ts";
 import { fromUtf8 } from "../encoding/bytes.ts";
 import { createFetch } from "../io/transport.ts";
 import { defaultCredentials } from "../oci/credentials.ts";
@@ -57,35 +56,6 @@ export async function kubeClientFromFlags(
     stdinIsTTY: ctx.isTTY.stdin,
   });
   return { client: new KubeClient(config), contextNamespace: config.namespace };
-}
-
-/**
- * Reads a file named by a flag (bounded), `INPUT` naming the flag on failure.
- *
- * @example
- * ```ts
- * import { readFlagFile } from "./cluster_common.ts";
- * // const bytes = await readFlagFile(ctx, "policy.yaml", "--signer-policy");
- * ```
- */
-export async function readFlagFile(
-  ctx: CliContext,
-  path: string,
-  flag: string,
-  maxBytes = 4 << 20,
-): Promise<Uint8Array> {
-  const full = isAbsolute(path) ? path : join(ctx.cwd, path);
-  try {
-    return await readFileBounded(full, { maxBytes });
-  } catch (e) {
-    const code = (e as { code?: string }).code;
-    const why = code === "NOT_FOUND"
-      ? "no such file"
-      : code === "INPUT"
-      ? `larger than ${maxBytes} bytes`
-      : (e as Error).message;
-    throw new KarsError("INPUT", `${flag} ${path}: ${why}`, { cause: e });
-  }
 }
 
 /**

@@ -13,7 +13,8 @@ import type { VerifyResult } from "../verify/result.ts";
 import { type AuditFinding, auditFleet, auditOutcome, type AuditRow } from "../cluster/audit.ts";
 import { DEFAULT_POLICY_NAMESPACE, readClusterSignerPolicy } from "../cluster/policy_source.ts";
 import { type CliContext, type Command, EXIT, type OptionValues } from "./command.ts";
-import { allowlistTargets, kubeClientFromFlags, readFlagFile } from "./cluster_common.ts";
+import { allowlistTargets, kubeClientFromFlags } from "./cluster_common.ts";
+import { readFlagFile } from "./flag_file.ts";
 import { TIMEOUT_HELP, TIMEOUT_OPTION } from "./timeout.ts";
 import { okJson, printJson, verificationJson } from "./json_output.ts";
 

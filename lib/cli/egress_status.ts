@@ -14,7 +14,8 @@ import {
   waitSandboxStatus,
 } from "../cluster/status.ts";
 import { type CliContext, type Command, EXIT, type OptionValues } from "./command.ts";
-import { formatAge, kubeClientFromFlags, readFlagFile } from "./cluster_common.ts";
+import { formatAge, kubeClientFromFlags } from "./cluster_common.ts";
+import { readFlagFile } from "./flag_file.ts";
 import { parseDuration } from "./timeout.ts";
 import { okJson, printJson, verificationJson } from "./json_output.ts";
 

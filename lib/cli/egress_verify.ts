@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { readFlagFile } from "./cluster_common.ts";
+import { readFlagFile } from "./flag_file.ts";
 import { isAbsolute, join } from "node:path";
 import { fromUtf8 } from "../encoding/bytes.ts";
 import { KarsError } from "../errors.ts";

@@ -1,0 +1,38 @@
+/**
+ * Reading a file a flag names: bounded, and every failure an input error naming the flag.
+ *
+ * @module
+ */
+import { isAbsolute, join } from "node:path";
+import { KarsError } from "../errors.ts";
+import { readFileBounded } from "../io/file_read.ts";
+import type { CliContext } from "./command.ts";
+
+/**
+ * Reads a file named by a flag (bounded), `INPUT` naming the flag on failure.
+ *
+ * @example
+ * ```ts
+ * import { readFlagFile } from "./flag_file.ts";
+ * // const bytes = await readFlagFile(ctx, "policy.yaml", "--signer-policy");
+ * ```
+ */
+export async function readFlagFile(
+  ctx: CliContext,
+  path: string,
+  flag: string,
+  maxBytes = 4 << 20,
+): Promise<Uint8Array> {
+  const full = isAbsolute(path) ? path : join(ctx.cwd, path);
+  try {
+    return await readFileBounded(full, { maxBytes });
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    const why = code === "NOT_FOUND"
+      ? "no such file"
+      : code === "INPUT"
+      ? `larger than ${maxBytes} bytes`
+      : (e as Error).message;
+    throw new KarsError("INPUT", `${flag} ${path}: ${why}`, { cause: e });
+  }
+}
