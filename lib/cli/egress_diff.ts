@@ -15,6 +15,7 @@ import { readGitopsManifest } from "../gitops/manifest.ts";
 import { parseAllowlistManifest } from "../oci/artifact.ts";
 import type { Target } from "../oci/types.ts";
 import type { CliContext, Command, OptionValues } from "./command.ts";
+import { readFlagFile } from "./flag_file.ts";
 import { registryAccess } from "./egress_plan.ts";
 import { parseRefArgument, parseRegistrySpec } from "./registry_spec.ts";
 import { EXIT } from "./exit_codes.ts";
@@ -131,16 +132,7 @@ export const egressDiffCommand: Command = {
       ? undefined
       : parseRegistrySpec(registry, { what: "--registry", layoutOnly });
     const caFile = values["ca-file"] as string | undefined;
-    let caPem: string | undefined;
-    if (caFile) {
-      try {
-        caPem = fromUtf8(
-          await readFileBounded(isAbsolute(caFile) ? caFile : join(ctx.cwd, caFile)),
-        );
-      } catch (e) {
-        throw new KarsError("INPUT", `--ca-file ${caFile}: ${(e as Error).message}`, { cause: e });
-      }
-    }
+    const caPem = caFile ? fromUtf8(await readFlagFile(ctx, caFile, "--ca-file")) : undefined;
     // Withheld credentials are reported, as in egress verify (the refs may come from a PR).
     const access = registryAccess({ ...ctx, warn: (line) => ctx.stderr(`warning: ${line}\n`) }, {
       caPem,
