@@ -17,10 +17,10 @@
  */
 import { pemEncode } from "../encoding/pem.ts";
 import { signatureTag } from "../cosign/vocabulary.ts";
-import type { Digest } from "../encoding/digest.ts";
+import { type Digest, isDigest } from "../encoding/digest.ts";
 import { isKarsError } from "../errors.ts";
 import { BUNDLE_V03_MEDIA_TYPE } from "../verify/discover.ts";
-import type { Descriptor, Target } from "../oci/types.ts";
+import type { Descriptor, FetchedManifest, Target } from "../oci/types.ts";
 import type { ExpectedSigner } from "../sign/signer.ts";
 import { exactSanPattern, type SignerPolicy } from "../verify/policy.ts";
 import { parsePublicKeys } from "../verify/policy_keys.ts";
@@ -137,19 +137,42 @@ async function anySignature(t: Target, digest: Digest, format: SignatureLayout):
 /**
  * A read-only view of `t` for one lookup: each tag is resolved at most once (the lookup's
  * first look and the verifier's discovery see the same answer); writes are refused.
+ *
+ * A tag is resolved with one GET rather than a HEAD: the discovery that follows a found tag
+ * fetches that very manifest, so the GET's bytes (checked against the digest computed from
+ * them) answer its fetch, and a repeat run costs one request less. A GET that fails for any
+ * reason but "not found" falls back to the HEAD, whose answer (or fault) the lookup had before.
  */
 function lookupView(t: Target): Target {
   const resolved = new Map<string, Promise<Descriptor | null>>();
+  const fetched = new Map<string, FetchedManifest>();
+  const byGet = async (r: string): Promise<Descriptor | null> => {
+    if (isDigest(r)) return await t.resolve(r);
+    let m: FetchedManifest;
+    try {
+      m = await t.fetchManifest(r);
+    } catch (e) {
+      if (isKarsError(e, "NOT_FOUND")) return null;
+      return await t.resolve(r);
+    }
+    fetched.set(m.descriptor.digest, m);
+    return m.descriptor;
+  };
   return {
     ...layoutView(t, "both"),
     resolve: (r) => {
       let p = resolved.get(r);
       if (!p) {
-        p = t.resolve(r);
+        p = byGet(r);
         resolved.set(r, p);
         p.catch(() => resolved.delete(r)); // a fault is not remembered
       }
       return p.then((d) => d && { ...d });
+    },
+    fetchManifest: (r) => {
+      const m = fetched.get(r);
+      if (!m) return t.fetchManifest(r);
+      return Promise.resolve({ descriptor: { ...m.descriptor }, bytes: m.bytes.slice() });
     },
   };
 }
