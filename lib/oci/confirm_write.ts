@@ -20,7 +20,10 @@
  * the delay widens to the randomized {@link ConfirmOptions.recheckMs} range, which also
  * de-synchronizes writers that keep colliding. An immediate read-back before the delayed one
  * adds a request without adding safety: only the last read before we return decides whether
- * a late stale write is caught.
+ * a late stale write is caught. A delay that overran by more than itself shows a machine that
+ * stalls processes (heavy load): a rival can then be stalled as long between its read and its
+ * write, so the confirmation is repeated after the delay plus the stall seen (bounded by
+ * {@link ConfirmOptions.stallRechecks}); on a machine that is not stalled this costs nothing.
  *
  * Residual race: on a registry without conditional writes, a writer that read the document
  * before our write and lands its stale write after our confirming read (a turnaround several
@@ -65,6 +68,12 @@ export interface ConfirmOptions {
   minRecheckMs?: number;
   /** Most re-check delay, ms, however slow the reads were (default 2000). */
   maxRecheckMs?: number;
+  /**
+   * Further confirming reads (default at most 2) made only when the delay before a confirming
+   * read overran by more than itself (the process was stalled: a loaded machine), each after
+   * the delay plus the overrun seen, capped by {@link ConfirmOptions.maxRecheckMs}.
+   */
+  stallRechecks?: number;
   /** Base of the jittered exponential backoff between attempts, ms (default 25). */
   backoffMs?: number;
   /** Sleep function (tests). */
@@ -162,8 +171,9 @@ export async function writeConfirmed<S>(
     } else if (!wrote) {
       return state as S; // already there before us: nothing of ours to lose
     }
-    // Ours is written (or merged in by a rival after we wrote): confirm once, after the delay.
-    await sleep(recheckDelay({
+    // Ours is written (or merged in by a rival after we wrote): confirm once, after the delay —
+    // again after a longer one while the delay itself overran (a stalled machine, see below).
+    let ms = recheckDelay({
       slowestReadMs,
       slowestWriteMs,
       contended: replaced > 0,
@@ -171,9 +181,20 @@ export async function writeConfirmed<S>(
       min: options.minRecheckMs,
       max: options.maxRecheckMs,
       contendedMs: options.recheckMs,
-    }));
-    const again = await read();
-    if (w.has(again)) return again as S;
+    });
+    let again: S | null = null;
+    for (let extra = 0;; extra++) {
+      const t0 = now();
+      await sleep(ms);
+      const late = now() - t0 - ms;
+      again = await read();
+      if (!w.has(again)) break;
+      // This process slept more than twice as long as it asked: the machine stalls processes
+      // for about that long, and a rival stalled between its read and its write as long could
+      // still land a stale write. One more confirming read, after at least the stall seen.
+      if (!(late > ms) || extra >= (options.stallRechecks ?? 2)) return again as S;
+      ms = Math.min(ms + late, options.maxRecheckMs ?? 2000);
+    }
     await backoff(i); // a concurrent writer replaced ours: read theirs and merge again
   }
   throw new KarsError(

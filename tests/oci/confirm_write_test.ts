@@ -163,3 +163,42 @@ Deno.test("confirm_write: a slow write call (a loaded machine) lengthens the unc
     80,
   );
 });
+
+Deno.test("confirm_write: a delay that overran (a stalled machine) is followed by one more confirming read, which catches a late stale write", async () => {
+  const d = doc([], [2]); // sleep 2 is the extra wait after a late wake-up: the rival lands then
+  let clock = 0;
+  const delays: number[] = [];
+  const out = await writeConfirmed(d.ops, {
+    now: () => clock,
+    sleep: (ms) => {
+      delays.push(ms);
+      // The first wait wakes 3× late (a loaded machine); later ones on time.
+      clock += delays.length === 1 ? 3 * ms : ms;
+      return d.sleep(ms);
+    },
+  });
+  assert.deepEqual(out, ["theirs", "mine"]);
+  assert.deepEqual(d.state, ["theirs", "mine"]);
+  assert.equal(d.writes, 2);
+  // The extra wait lasts at least the stall seen (the delay plus its overrun).
+  assert.ok(delays[1] >= 3 * delays[0] - 1e-9, `delays ${delays}`);
+});
+
+Deno.test("confirm_write: overrunning waits add at most stallRechecks confirming reads; waits on time add none", async () => {
+  for (const [late, rechecks, reads] of [[true, 2, 4], [true, 0, 2], [false, 2, 2]] as const) {
+    const d = doc([]);
+    let clock = 0;
+    let n = 0;
+    const count = d.ops.read;
+    await writeConfirmed({ ...d.ops, read: () => (n++, count()) }, {
+      now: () => clock,
+      stallRechecks: rechecks,
+      sleep: (ms) => {
+        clock += late ? 5 * ms : ms;
+        return Promise.resolve();
+      },
+    });
+    assert.equal(n, reads, `late ${late}, stallRechecks ${rechecks}`);
+    assert.equal(d.writes, 1);
+  }
+});
