@@ -159,16 +159,7 @@ export class BlobUploader {
       location = await this.#patchChunk(ctx, location, off, chunk, scopes);
       off += chunk.length;
     };
-    const abort = async (e: unknown): Promise<never> => {
-      const res = await this.#ep.client.send(ctx, {
-        method: "DELETE",
-        url: location,
-        scopes,
-        idempotent: true,
-      }).catch(() => undefined);
-      await res?.body?.cancel();
-      throw e;
-    };
+    const abort = (e: unknown): Promise<never> => this.#cancelSession(ctx, location, scopes, e);
     try {
       for await (const part of stream) {
         h.update(part);
@@ -264,26 +255,55 @@ export class BlobUploader {
       await res.body?.cancel();
     }
     let body: Uint8Array | undefined = data;
-    if (data.length > this.#chunkThreshold) {
-      for (let off = 0; off < data.length; off += this.#chunkSize) {
-        const chunk = data.subarray(off, Math.min(data.length, off + this.#chunkSize));
-        location = await this.#patchChunk(ctx, location, off, chunk, scopes);
+    let res: Response;
+    try {
+      if (data.length > this.#chunkThreshold) {
+        for (let off = 0; off < data.length; off += this.#chunkSize) {
+          const chunk = data.subarray(off, Math.min(data.length, off + this.#chunkSize));
+          location = await this.#patchChunk(ctx, location, off, chunk, scopes);
+        }
+        body = undefined;
       }
-      body = undefined;
+      res = await this.#ep.client.send(ctx, {
+        method: "PUT",
+        url: `${location}${location.includes("?") ? "&" : "?"}digest=${encodeURIComponent(digest)}`,
+        headers: {
+          "content-type": "application/octet-stream",
+          "content-length": String(body?.length ?? 0),
+        },
+        body: body ?? new Uint8Array(),
+        scopes,
+        idempotent: false,
+      });
+      if (res.status !== 201) await this.#ep.client.fail(ctx, res);
+    } catch (e) {
+      // The session will not be finished (a retry opens a new one): cancel it.
+      return await this.#cancelSession(ctx, location, scopes, e);
     }
-    const res = await this.#ep.client.send(ctx, {
-      method: "PUT",
-      url: `${location}${location.includes("?") ? "&" : "?"}digest=${encodeURIComponent(digest)}`,
-      headers: {
-        "content-type": "application/octet-stream",
-        "content-length": String(body?.length ?? 0),
-      },
-      body: body ?? new Uint8Array(),
-      scopes,
-      idempotent: false,
-    });
-    if (res.status !== 201) return await this.#ep.client.fail(ctx, res);
     await this.#checkCreated(ctx, res, digest);
+  }
+
+  /**
+   * Cancels an upload session that will not be finished (DELETE at its location, best effort:
+   * a registry that refuses, or a run already aborted, leaves it to the registry's own purge),
+   * then rethrows `cause`.
+   */
+  async #cancelSession(
+    ctx: OpContext,
+    location: string,
+    scopes: string[],
+    cause: unknown,
+  ): Promise<never> {
+    if (!ctx.signal.aborted) {
+      const res = await this.#ep.client.send(ctx, {
+        method: "DELETE",
+        url: location,
+        scopes,
+        idempotent: true,
+      }).catch(() => undefined);
+      await res?.body?.cancel().catch(() => {});
+    }
+    throw cause;
   }
 
   /** Sends one chunk of an upload session (PATCH with `Content-Range`); returns the next location. */

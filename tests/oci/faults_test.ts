@@ -354,3 +354,57 @@ Deno.test("fault: an outer signal (total deadline) aborts every operation → TR
     await reg.stop();
   }
 });
+
+Deno.test("fault: an upload whose PUT fails cancels its session (DELETE); a retried upload cancels the failed one and completes in a new session", async () => {
+  const reg = await startRegistryServer({ singlePost: false });
+  try {
+    const t = new RegistryTarget({ registry: reg.host, repository: REPO, retry: FAST });
+    const a = allowlistArtifact("cancel\n");
+    const blob = a.blobs[1];
+    const uploads = () =>
+      reg.requests.filter((r) => r.path.includes("/blobs/uploads/")).map((r) => ({
+        method: r.method,
+        session: /uploads\/([^?]*)/.exec(r.path)?.[1] ?? "",
+        status: r.status,
+      }));
+
+    // A refusal that is not worth a retry: the session is cancelled, the error is the PUT's.
+    reg.setFault(once(
+      (req, url) => req.method === "PUT" && url.pathname.includes("/blobs/uploads/"),
+      () => new Response('{"errors":[{"code":"DENIED"}]}', { status: 400 }),
+    ));
+    const before = reg.requests.length;
+    await assert.rejects(t.pushBlob(blob.desc, blob.data), (e) => isKarsError(e, "REGISTRY"));
+    const seen = uploads().slice(-3);
+    assert.deepEqual(seen.map((r) => r.method), ["POST", "PUT", "DELETE"]);
+    assert.equal(seen[2].session, seen[1].session, "the DELETE names the failed session");
+    assert.equal(seen[2].status, 204);
+    // The existence HEAD, the session, its PUT, its cancellation: nothing else was sent.
+    assert.deepEqual(reg.requests.slice(before).map((r) => r.method), [
+      "HEAD",
+      "POST",
+      "PUT",
+      "DELETE",
+    ]);
+
+    // A transient failure: that session is cancelled, a new one completes the upload.
+    reg.setFault(once(
+      (req, url) => req.method === "PUT" && url.pathname.includes("/blobs/uploads/"),
+      () => new Response("busy", { status: 503 }),
+    ));
+    await t.pushBlob(blob.desc, blob.data);
+    const again = uploads().slice(-5);
+    assert.deepEqual(again.map((r) => `${r.method} ${r.status}`), [
+      "POST 202",
+      "PUT 503",
+      "DELETE 204",
+      "POST 202",
+      "PUT 201",
+    ]);
+    assert.equal(again[2].session, again[1].session);
+    assert.notEqual(again[3].session, again[1].session);
+    assert.ok(await t.blobExists(blob.desc.digest));
+  } finally {
+    await reg.stop();
+  }
+});
