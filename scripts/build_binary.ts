@@ -52,6 +52,12 @@ export interface BuildOptions {
   node?: string;
   /** Print progress to stderr (default true). */
   verbose?: boolean;
+  /**
+   * Keep the bundle readable (no minification; default false), with each module's path in a
+   * comment, for CPU profiles (`KARS_CPU_PROFILE`, bench/cpu_profile.ts); writes it beside
+   * the binary as `OUTPUT.cjs` too.
+   */
+  readable?: boolean;
 }
 
 /** What {@link buildBinary} produced. */
@@ -271,7 +277,8 @@ export async function buildBinary(options: BuildOptions = {}): Promise<BuildResu
     if (builder === "sea") {
       const js = join(work, "kars.cjs");
       if (verbose) console.error(`bundling ${entry} → CommonJS`);
-      bundleSize = await bundle(entry, js, "cjs", verbose, true);
+      bundleSize = await bundle(entry, js, "cjs", verbose, !options.readable);
+      if (options.readable) await Deno.copyFile(js, `${output}.cjs`);
       const node = options.node ?? "node";
       const assets = await prepareSeaAssets(node, js, work, verbose);
       const blob = join(work, "kars.blob");
@@ -333,12 +340,14 @@ if (import.meta.main) {
       output: { type: "string", short: "o" },
       builder: { type: "string" },
       entry: { type: "string" },
+      readable: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
   if (values.help) {
     console.log(
-      "usage: deno task build:binary [--output dist/kars] [--builder sea|bun] [--entry FILE]",
+      "usage: deno task build:binary [--output dist/kars] [--builder sea|bun] [--entry FILE] " +
+        "[--readable]",
     );
     Deno.exit(0);
   }
@@ -348,7 +357,12 @@ if (import.meta.main) {
     Deno.exit(2);
   }
   try {
-    const r = await buildBinary({ output: values.output, builder, entry: values.entry });
+    const r = await buildBinary({
+      output: values.output,
+      builder,
+      entry: values.entry,
+      readable: values.readable,
+    });
     console.error(
       `built ${r.output} (${r.builder}): ${(r.size / 1048576).toFixed(1)} MiB, bundle ${
         (r.bundleSize / 1024).toFixed(0)

@@ -142,6 +142,21 @@ if (typeof fast === "string") {
     }
   }
 } else {
+  if (process.env.KARS_CPU_PROFILE) {
+    // A V8 CPU profile of this run (bench/ only): Node refuses --cpu-prof in NODE_OPTIONS
+    // and a SEA takes no Node flags. Started before the bundle compiles; written at exit.
+    const { Session } = require("node:inspector");
+    const session = new Session();
+    session.connect();
+    session.post("Profiler.enable");
+    session.post("Profiler.setSamplingInterval", { interval: 100 });
+    session.post("Profiler.start");
+    process.on("exit", () => {
+      session.post("Profiler.stop", (err, r) => {
+        if (!err) require("node:fs").writeFileSync(process.env.KARS_CPU_PROFILE, JSON.stringify(r.profile));
+      });
+    });
+  }
   const { Script } = require("node:vm");
   const raw = Buffer.from(sea.getRawAsset(${JSON.stringify(BUNDLE_ASSET)}));
   const source = raw.toString(${JSON.stringify(opts.ascii ? "latin1" : "utf8")});

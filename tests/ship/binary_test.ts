@@ -115,6 +115,27 @@ Deno.test("standalone binary runs under env -i from an empty directory", async (
       }
     });
 
+    await t.step(
+      "KARS_CPU_PROFILE writes a V8 CPU profile of the run (bench/), output unchanged",
+      async () => {
+        const file = join(work, "run.cpuprofile");
+        const args = ["egress", "my-agent", "--no-such-flag"];
+        const r = await run([bin, ...args], {
+          cwd: empty,
+          clearEnv: true,
+          env: { KARS_CPU_PROFILE: file },
+        });
+        assert.deepEqual(r, await kars(args));
+        const profile = JSON.parse(await Deno.readTextFile(file));
+        assert.ok(Array.isArray(profile.nodes) && profile.nodes.length > 0);
+        assert.ok(
+          profile.nodes.some((n: { callFrame: { url: string } }) => n.callFrame.url === "kars.cjs"),
+          "the bundle's functions are in the profile",
+        );
+        await Deno.remove(file);
+      },
+    );
+
     await t.step("usage error exits 2 with one clear line", async () => {
       const r = await kars(["egress", "my-agent", "--no-such-flag"]);
       assert.equal(r.code, 2);
