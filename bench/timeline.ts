@@ -9,9 +9,10 @@
  *   medians side by side (wall time, requests, the longest in-process gap).
  * Not part of the package.
  *
- * `deno run -A bench/timeline.ts [--runs N] [--timeline] [--compare DIR] [--binary "CMD"]`
+ * `deno run -A bench/timeline.ts [--runs N] [--timeline] [--compare DIR] [--binary "CMD"] [--proxy]`
  * (`--binary` replaces `deno run cli.ts` and may carry arguments, e.g.
- * `"node --cpu-prof --cpu-prof-dir=/tmp/prof kars.cjs"`).
+ * `"node --cpu-prof --cpu-prof-dir=/tmp/prof kars.cjs"`; `--proxy` puts the counting proxy of
+ * `bench/flow.ts` between the client and the registry, as the flow bench does).
  *
  * @module
  */
@@ -19,6 +20,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { startDockerRegistry } from "../tests/support/docker_registry.ts";
 import { startSigstoreMock } from "../tests/support/sigstore_mock.ts";
+import { startCountingProxy } from "../tests/support/counting_proxy.ts";
 import type { RunProfile } from "../lib/cli/profile.ts";
 import { median } from "./harness.ts";
 import { keylessEgressArgs } from "../tests/support/keyless_flow.ts";
@@ -30,6 +32,7 @@ const { values } = parseArgs({
     runs: { type: "string", default: "1" },
     timeline: { type: "boolean", default: false },
     compare: { type: "string" },
+    proxy: { type: "boolean", default: false },
   },
 });
 const here = new URL("..", import.meta.url).pathname;
@@ -90,6 +93,7 @@ function sample(wall: number, p: RunProfile): Sample {
 }
 
 const reg = await startDockerRegistry();
+const proxy = values.proxy ? await startCountingProxy(reg.url) : undefined;
 const mock = await startSigstoreMock();
 const dir = await Deno.makeTempDir({ prefix: "kars-timeline-" });
 const results = new Map<string, { fresh: Sample[]; repeat: Sample[] }>();
@@ -109,7 +113,7 @@ try {
           args: [
             ...c.cli.slice(1),
             ...keylessEgressArgs({
-              registry: reg.host,
+              registry: proxy?.host ?? reg.host,
               repository: repo,
               fulcioUrl: mock.fulcioUrl,
               rekorUrl: mock.rekorUrl,
@@ -153,6 +157,7 @@ try {
   }
 } finally {
   await mock.stop();
+  await proxy?.stop();
   await reg.stop();
   await Deno.remove(dir, { recursive: true });
 }
