@@ -20,6 +20,7 @@ import { buildBinary } from "../scripts/build_binary.ts";
 import { runFlowBench } from "./flow.ts";
 import { runVerdictBench } from "./verdicts.ts";
 import { runScaleBench } from "./scale.ts";
+import { runFloorBench } from "./floor.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const BENCH_FILES = ["canonical_bench.ts", "digest_bench.ts", "sign_bench.ts", "verify_bench.ts"];
@@ -275,6 +276,16 @@ if (import.meta.main) {
         binary: typeof binary === "object" ? binary.path : undefined,
         profile: !values["no-profile"],
       }),
+      "",
+    );
+  }
+
+  if (!values["no-flow"] && typeof binary === "object") {
+    console.error("the floor of a run under Node, beside the binary and skopeo…");
+    lines.push(
+      "## The floor of a run under Node (`bench/floor.ts`)",
+      "",
+      ...await runFloorBench({ root: ROOT, runs: quick ? 3 : 7, binary: binary.path }),
       "",
     );
   }
