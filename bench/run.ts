@@ -272,7 +272,7 @@ if (import.meta.main) {
       "",
       ...await runFlowBench({
         root: ROOT,
-        runs: quick ? 1 : 7,
+        runs: quick ? 1 : 11,
         binary: typeof binary === "object" ? binary.path : undefined,
         profile: !values["no-profile"],
       }),
