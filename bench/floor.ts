@@ -22,7 +22,7 @@ import { bundle } from "../scripts/build_binary.ts";
 import { startCountingProxy } from "../tests/support/counting_proxy.ts";
 import { startDockerRegistry } from "../tests/support/docker_registry.ts";
 import { startSigstoreMock } from "../tests/support/sigstore_mock.ts";
-import { keylessEgressArgs } from "../tests/support/keyless_flow.ts";
+import { keylessEgressArgs, prepareKeylessFlowDir } from "../tests/support/keyless_flow.ts";
 import { median } from "./harness.ts";
 import type { FloorPlan, FloorStep } from "./floor_client.ts";
 import { OCI_MANIFEST } from "../lib/oci/types.ts";
@@ -56,15 +56,7 @@ export async function runFloorBench(
   const mock = await startSigstoreMock();
   const dir = await Deno.makeTempDir({ prefix: "kars-bench-floor-" });
   try {
-    await Deno.mkdir(join(dir, "docker"));
-    await Deno.copyFile(join(opts.root, "examples", "sandbox.yaml"), join(dir, "sandbox.yaml"));
-    await Deno.writeTextFile(join(dir, "root.json"), JSON.stringify(mock.trustedRoot));
-    const env: Record<string, string> = {
-      ...Deno.env.toObject(),
-      NO_COLOR: "1",
-      DOCKER_CONFIG: join(dir, "docker"),
-      SIGSTORE_ID_TOKEN: mock.mintToken(),
-    };
+    const env = await prepareKeylessFlowDir(dir, opts.root, mock);
     delete env.NODE_EXTRA_CA_CERTS;
     const exec = async (argv: string[]): Promise<{ ms: number; stdout: string }> => {
       const t0 = performance.now();

@@ -15,7 +15,7 @@ import { startSigstoreMock } from "../tests/support/sigstore_mock.ts";
 import { type ProxiedRequest, startCountingProxy } from "../tests/support/counting_proxy.ts";
 import { median } from "./harness.ts";
 import { runProfile } from "./profile.ts";
-import { keylessEgressArgs } from "../tests/support/keyless_flow.ts";
+import { keylessEgressArgs, prepareKeylessFlowDir } from "../tests/support/keyless_flow.ts";
 
 const EMPTY_CONFIG = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
 
@@ -77,17 +77,7 @@ export async function runFlowBench(
   const mock = await startSigstoreMock();
   const out: string[] = [];
   try {
-    await Deno.mkdir(join(dir, "docker"));
-    await Deno.copyFile(join(opts.root, "examples", "sandbox.yaml"), join(dir, "sandbox.yaml"));
-    // The mock's trust root: with it a repeat run recognises its own signature and does not
-    // sign again (idempotent signing), as a real repeat against the public-good instance.
-    await Deno.writeTextFile(join(dir, "root.json"), JSON.stringify(mock.trustedRoot));
-    const env: Record<string, string> = {
-      ...Deno.env.toObject(),
-      NO_COLOR: "1",
-      DOCKER_CONFIG: join(dir, "docker"),
-      SIGSTORE_ID_TOKEN: mock.mintToken(),
-    };
+    const env = await prepareKeylessFlowDir(dir, opts.root, mock);
     const kars = async (cli: string[], repo: string, runEnv = env): Promise<Run> => {
       proxy.reset();
       const before = mock.requests.length;

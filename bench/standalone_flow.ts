@@ -19,7 +19,7 @@ import { join, resolve } from "node:path";
 import { startDockerRegistry } from "../tests/support/docker_registry.ts";
 import { startSigstoreMock } from "../tests/support/sigstore_mock.ts";
 import { median } from "./harness.ts";
-import { keylessEgressArgs } from "../tests/support/keyless_flow.ts";
+import { keylessEgressArgs, prepareKeylessFlowDir } from "../tests/support/keyless_flow.ts";
 
 const ROOT = resolve(import.meta.dirname!, "..");
 
@@ -118,15 +118,7 @@ if (import.meta.main) {
       const mock = await startSigstoreMock();
       try {
         const dir = join(work, "flow");
-        await Deno.mkdir(join(dir, "docker"), { recursive: true });
-        await Deno.copyFile(join(ROOT, "examples", "sandbox.yaml"), join(dir, "sandbox.yaml"));
-        await Deno.writeTextFile(join(dir, "root.json"), JSON.stringify(mock.trustedRoot));
-        const env: Record<string, string> = {
-          ...Deno.env.toObject(),
-          NO_COLOR: "1",
-          DOCKER_CONFIG: join(dir, "docker"),
-          SIGSTORE_ID_TOKEN: mock.mintToken(),
-        };
+        const env = await prepareKeylessFlowDir(dir, ROOT, mock);
         const noCa = { ...env };
         delete noCa.NODE_EXTRA_CA_CERTS;
         let n = 0;

@@ -16,14 +16,14 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { startDockerRegistry } from "../tests/support/docker_registry.ts";
 import { startSigstoreMock } from "../tests/support/sigstore_mock.ts";
 import { startCountingProxy } from "../tests/support/counting_proxy.ts";
 import type { RunProfile } from "../lib/cli/profile.ts";
 import { median } from "./harness.ts";
-import { keylessEgressArgs } from "../tests/support/keyless_flow.ts";
+import { keylessEgressArgs, prepareKeylessFlowDir } from "../tests/support/keyless_flow.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -38,7 +38,13 @@ const { values } = parseArgs({
 const here = new URL("..", import.meta.url).pathname;
 const denoCli = (root: string) => [Deno.execPath(), "run", "-A", "--frozen", join(root, "cli.ts")];
 const clis: Array<{ label: string; cli: string[] }> = [
-  { label: "this tree", cli: values.binary ? values.binary.split(" ") : denoCli(here) },
+  {
+    label: "this tree",
+    // A relative path names a file here (the runs happen in a scratch directory).
+    cli: values.binary
+      ? values.binary.split(" ").map((w, i) => i === 0 && w.includes("/") ? resolve(w) : w)
+      : denoCli(here),
+  },
 ];
 if (values.compare) clis.push({ label: values.compare, cli: denoCli(values.compare) });
 
@@ -98,9 +104,7 @@ const mock = await startSigstoreMock();
 const dir = await Deno.makeTempDir({ prefix: "kars-timeline-" });
 const results = new Map<string, { fresh: Sample[]; repeat: Sample[] }>();
 try {
-  await Deno.mkdir(join(dir, "docker"));
-  await Deno.copyFile(join(here, "examples", "sandbox.yaml"), join(dir, "sandbox.yaml"));
-  await Deno.writeTextFile(join(dir, "root.json"), JSON.stringify(mock.trustedRoot));
+  const env = await prepareKeylessFlowDir(dir, here, mock);
   for (let i = 0; i < Number(values.runs); i++) {
     for (const [k, c] of clis.entries()) {
       const repo = `policy/egress-allowlist/timeline-${k}-${i}`;
@@ -120,13 +124,7 @@ try {
               trustedRoot: "root.json",
             }),
           ],
-          env: {
-            ...Deno.env.toObject(),
-            NO_COLOR: "1",
-            DOCKER_CONFIG: join(dir, "docker"),
-            SIGSTORE_ID_TOKEN: mock.mintToken(),
-            KARS_PROFILE: file,
-          },
+          env: { ...env, KARS_PROFILE: file },
           cwd: dir,
           stdin: "null",
           stdout: "piped",

@@ -49,3 +49,36 @@ export function keylessEgressArgs(o: KeylessEgressArgs): string[] {
     ...(o.json === false ? [] : ["--json"]),
   ];
 }
+
+/**
+ * Prepares `dir` as the working directory of keyless egress runs (see
+ * {@link keylessEgressArgs}): `sandbox.yaml` (the repository's `examples/sandbox.yaml`),
+ * `root.json` (the mock's trust root: with it a repeat run recognises its own signature and
+ * does not sign again, as a real repeat against the public-good instance) and an empty Docker
+ * config directory. Returns the environment of a run: this process's, with `NO_COLOR`, that
+ * `DOCKER_CONFIG` and an identity token from the mock.
+ *
+ * @example
+ * ```ts
+ * import { prepareKeylessFlowDir } from "./keyless_flow.ts";
+ * import { startSigstoreMock } from "./sigstore_mock.ts";
+ * const mock = await startSigstoreMock();
+ * const env = await prepareKeylessFlowDir(await Deno.makeTempDir(), ".", mock);
+ * await mock.stop();
+ * ```
+ */
+export async function prepareKeylessFlowDir(
+  dir: string,
+  root: string,
+  mock: { trustedRoot: unknown; mintToken(): string },
+): Promise<Record<string, string>> {
+  await Deno.mkdir(`${dir}/docker`, { recursive: true });
+  await Deno.copyFile(`${root}/examples/sandbox.yaml`, `${dir}/sandbox.yaml`);
+  await Deno.writeTextFile(`${dir}/root.json`, JSON.stringify(mock.trustedRoot));
+  return {
+    ...Deno.env.toObject(),
+    NO_COLOR: "1",
+    DOCKER_CONFIG: `${dir}/docker`,
+    SIGSTORE_ID_TOKEN: mock.mintToken(),
+  };
+}
