@@ -2,7 +2,9 @@
  * The validating admission decision for `KarsSandbox` CREATE/UPDATE (AdmissionReview v1):
  * verify `spec.networkPolicy.allowlistRef` with our verifier and deny with the reason and the
  * fix; allow an UPDATE that does not touch the ref without any registry round trip; in
- * authoritative mode (`requireRef`) deny a sandbox without ref once a SignerPolicy is installed;
+ * authoritative mode (`requireRef`) deny a sandbox without ref once a SignerPolicy is installed
+ * (an UPDATE of one that predates the policy is allowed only while its inline
+ * `spec.networkPolicy` stays as it was);
  * answer inside a verification deadline (a verification still running then goes on and fills
  * the cache); deny on a transient fault (fail closed) unless `allowOnError`; add the kars
  * controller's predicted refusal as an AdmissionReview warning.
@@ -10,7 +12,7 @@
  * @module
  */
 import { isPolicyError, type PolicyError, type SignerPolicy } from "../verify/policy.ts";
-import type { VerdictCache } from "../verify/cache.ts";
+import { type VerdictCache, verdictCacheKey } from "../verify/cache.ts";
 import type { TrustedRoot } from "../verify/sigstore/mod.ts";
 import type { AllowlistRefInput } from "../model/sandbox.ts";
 import type { VerifyResult } from "../verify/result.ts";
@@ -67,7 +69,10 @@ export interface AdmissionOptions {
   openTarget?: (ref: AllowlistRefInput) => Target | Promise<Target>;
   /** Verdict cache. */
   cache?: VerdictCache<VerifyResult>;
-  /** Deny a sandbox without `allowlistRef` once a SignerPolicy is installed. */
+  /**
+   * Deny a sandbox without `allowlistRef` once a SignerPolicy is installed; an UPDATE of one
+   * without ref is allowed only when it leaves `spec.networkPolicy` unchanged.
+   */
   requireRef?: boolean;
   /** Allow (with a warning) when verification fails transiently, instead of denying. */
   allowOnError?: boolean;
@@ -252,22 +257,23 @@ export class AdmissionController {
   ): Promise<AdmissionOutcome> {
     const now = this.#o.now ?? (() => performance.now());
     const started = now();
-    const key = JSON.stringify([
-      ref.registry,
-      ref.repository,
-      ref.digest,
-      ref.artifactType,
-      isPolicyError(policy) ? policy.reason : policy.hash,
-    ]);
+    // The root in force now is part of the key: after a refresh, a request never joins a
+    // verification still running under the root it replaced (as the verdict cache's keys).
+    const trustedRoot = typeof this.#o.trustedRoot === "function"
+      ? this.#o.trustedRoot()
+      : this.#o.trustedRoot;
+    const key = verdictCacheKey(
+      ref,
+      `${ref.artifactType}|${isPolicyError(policy) ? policy.reason : policy.hash}`,
+      trustedRoot,
+    );
     let p = this.#inflight.get(key);
     if (!p) {
       const judge = this.#o.judge ?? judgeBoth;
       p = judge({
         ref,
         policy,
-        trustedRoot: typeof this.#o.trustedRoot === "function"
-          ? this.#o.trustedRoot()
-          : this.#o.trustedRoot,
+        trustedRoot,
         target: this.#o.openTarget ?? anonymousRegistryTarget,
         ...(this.#o.cache ? { cache: this.#o.cache } : {}),
         ...(this.#o.allowedRegistries ? { allowedRegistries: this.#o.allowedRegistries } : {}),
