@@ -9,7 +9,7 @@ import { isAbsolute, join } from "node:path";
 import { KarsError } from "../errors.ts";
 import { fromUtf8 } from "../encoding/bytes.ts";
 import { parseSignerPolicy } from "../verify/policy_parse.ts";
-import { loadSanRegexEngine } from "../verify/san_match.ts";
+import { withSanRegexEngine } from "../verify/san_match.ts";
 import { type LintEntry, lintSignerPolicy, type PolicyLint } from "../verify/policy_lint.ts";
 import { type Command, EXIT } from "./command.ts";
 
@@ -96,8 +96,9 @@ export const signerPolicyLintCommand: Command = {
       );
     }
     // `re:` SAN patterns are compiled while parsing: their engine is loaded on demand.
-    if (fromUtf8(bytes).includes("re:")) await loadSanRegexEngine();
-    const lint = lintSignerPolicy(parseSignerPolicy(bytes, file));
+    const lint = lintSignerPolicy(
+      await withSanRegexEngine(fromUtf8(bytes), () => parseSignerPolicy(bytes, file)),
+    );
     if (values.json === true) {
       ctx.stdout(
         `${

@@ -22,7 +22,7 @@ import {
   type SignerPolicy,
 } from "./policy.ts";
 import { parsePublicKeys } from "./policy_keys.ts";
-import { loadSanRegexEngine } from "./san_match.ts";
+import { withSanRegexEngine } from "./san_match.ts";
 
 /**
  * Name of the ConfigMap holding the policy.
@@ -296,8 +296,7 @@ export async function loadSignerPolicyAsync(
     : typeof cm === "string"
     ? cm
     : new TextDecoder().decode(cm);
-  if (text.includes("re:")) await loadSanRegexEngine();
-  return loadSignerPolicy(opts);
+  return await withSanRegexEngine(text, () => loadSignerPolicy(opts));
 }
 
 function listLines(value: string): { line: number; text: string }[] {

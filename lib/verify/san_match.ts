@@ -95,6 +95,34 @@ export async function loadSanRegexEngine(): Promise<void> {
 }
 
 /**
+ * Runs `parse` (a signer-policy parse of `text`) with the regex engine loaded when the policy
+ * needs it: loaded first when `text` spells `re:`, and loaded then parsed again when the parse
+ * met a `re:` pattern the raw text hid (a YAML or JSON escape such as `\x72e:`).
+ *
+ * @example
+ * ```ts
+ * import { withSanRegexEngine } from "./san_match.ts";
+ * import { parseSignerPolicy } from "./policy_parse.ts";
+ * const text = "fulcioIssuers: https://accounts.google.com\nsanPatterns: re:[a-z]+@acme\\.example\n";
+ * await withSanRegexEngine(text, () => parseSignerPolicy(text, "policy.yaml"));
+ * ```
+ */
+export async function withSanRegexEngine<T>(text: string, parse: () => T): Promise<T> {
+  if (text.includes("re:")) await loadSanRegexEngine();
+  try {
+    return parse();
+  } catch (e) {
+    if (engine !== undefined || !isEngineMissing(e)) throw e;
+    await loadSanRegexEngine();
+    return parse();
+  }
+}
+
+function isEngineMissing(e: unknown): boolean {
+  return e instanceof KarsError && e.details?.reason === "RegexEngineNotLoaded";
+}
+
+/**
  * True when the regular-expression engine is loaded.
  *
  * @example
@@ -274,6 +302,7 @@ export function compileSanPattern(
     throw new KarsError(
       "INTERNAL",
       "the regular-expression engine for re: SAN patterns is not loaded; await loadSanRegexEngine() (or load the policy with loadSignerPolicyAsync) first",
+      { details: { reason: "RegexEngineNotLoaded" } },
     );
   }
   let re: RE2JS;

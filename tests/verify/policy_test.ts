@@ -9,6 +9,7 @@ import {
 } from "../../lib/verify/policy.ts";
 import {
   loadSignerPolicy,
+  loadSignerPolicyAsync,
   parseSignerPolicy,
   signerPolicyFromEnv,
 } from "../../lib/verify/policy_parse.ts";
@@ -297,4 +298,26 @@ Deno.test("policy: the shipped examples/gitops/signer-policy.yaml parses and adm
   const wf = "https://github.com/acme/gitops/.github/workflows/promote-egress.yml@refs/heads/main";
   assert.ok(matchIdentity(p, { san: wf, issuer: GH }));
   assert.ok(!matchIdentity(p, { san: wf.replace("main", "dev"), issuer: GH }));
+});
+
+Deno.test("loadSignerPolicyAsync: a re: pattern spelled with an escape (YAML \\x72, JSON \\u0072) loads the engine and compiles", async () => {
+  const head = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kars-signer-policy\ndata:\n";
+  for (
+    const text of [
+      `${head}  fulcioIssuers: ${GH}\n  sanPatterns: "\\x72e:ci-[a-z]+@acme\\\\.example"\n`,
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name: "kars-signer-policy" },
+        data: { fulcioIssuers: GH, sanPatterns: "re:ci-[a-z]+@acme\\.example" },
+      }).replace('"re:', '"\\u0072e:'),
+    ]
+  ) {
+    assert.ok(!text.includes("re:"), text);
+    const p = await loadSignerPolicyAsync({ configMap: text });
+    assert.ok(!isPolicyError(p), JSON.stringify(p));
+    assert.equal(p.sanPatterns[0].kind, "regex");
+    assert.ok(p.sanPatterns[0].test("ci-bot@acme.example"));
+    assert.ok(!p.sanPatterns[0].test("ci-bot@acme.examples"));
+  }
 });
