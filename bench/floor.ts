@@ -24,6 +24,7 @@ import { startDockerRegistry } from "../tests/support/docker_registry.ts";
 import { startSigstoreMock } from "../tests/support/sigstore_mock.ts";
 import { keylessEgressArgs, prepareKeylessFlowDir } from "../tests/support/keyless_flow.ts";
 import { median } from "./harness.ts";
+import { exec as run } from "./flow.ts";
 import type { FloorPlan, FloorStep } from "./floor_client.ts";
 import { OCI_MANIFEST } from "../lib/oci/types.ts";
 
@@ -31,7 +32,7 @@ import { OCI_MANIFEST } from "../lib/oci/types.ts";
  * ECDSA verifications of a keyless repeat run: the payload signature, the leaf certificate by
  * the Fulcio intermediate, the intermediate by the root, the embedded SCT and the Rekor SET.
  */
-export const REPEAT_VERIFICATIONS = 5;
+const REPEAT_VERIFICATIONS = 5;
 
 /** The confirming read's least delay (lib/oci/confirm_write.ts, `minRecheckMs`). */
 const CONFIRM_FLOOR_MS = 25;
@@ -52,29 +53,21 @@ export async function runFloorBench(
 ): Promise<string[]> {
   const reg = await startDockerRegistry().catch(() => null);
   if (!reg) return ["Not measured: docker-registry is not installed."];
-  const proxy = await startCountingProxy(reg.url);
-  const mock = await startSigstoreMock();
+  // Whatever started is stopped when a later start fails.
+  const proxy = await startCountingProxy(reg.url).catch(async (e) => {
+    await reg.stop();
+    throw e;
+  });
+  const mock = await startSigstoreMock().catch(async (e) => {
+    await proxy.stop();
+    await reg.stop();
+    throw e;
+  });
   const dir = await Deno.makeTempDir({ prefix: "kars-bench-floor-" });
   try {
     const env = await prepareKeylessFlowDir(dir, opts.root, mock);
     delete env.NODE_EXTRA_CA_CERTS;
-    const exec = async (argv: string[]): Promise<{ ms: number; stdout: string }> => {
-      const t0 = performance.now();
-      const o = await new Deno.Command(argv[0], {
-        args: argv.slice(1),
-        env,
-        clearEnv: true,
-        cwd: dir,
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      const ms = performance.now() - t0;
-      if (!o.success) {
-        throw new Error(`${argv[0]} failed: ${new TextDecoder().decode(o.stderr).slice(0, 300)}`);
-      }
-      return { ms, stdout: new TextDecoder().decode(o.stdout) };
-    };
+    const exec = (argv: string[]) => run(argv, env, dir);
     const repo = "policy/egress-allowlist/floor";
     const kars = (repository = repo) =>
       exec([
@@ -131,14 +124,14 @@ export async function runFloorBench(
       body: hex(body),
       contentType: OCI_MANIFEST,
     });
-    const freshRequests = (withWork: boolean): FloorStep[] => [
+    const freshRequests = (work: { sign: boolean; wait: boolean }): FloorStep[] => [
       { kind: "request", method: "HEAD", path: `/v2/{repo}/manifests/${digest}`, expect: [404] },
-      ...(withWork ? [{ kind: "sign", keys: 1, signatures: 2 } as const] : []),
-      { kind: "uploads", blobs },
+      // The key and the two signatures overlap the uploads, as in the binary.
+      { kind: "uploads", blobs, ...(work.sign ? { sign: { keys: 1, signatures: 2 } } : {}) },
       put(`manifests/${digest}`, manifest),
       { kind: "request", method: "GET", path: `/v2/{repo}/manifests/${sigTag}`, expect: [404] },
       put(`manifests/${sigTag}`, sigManifest),
-      ...(withWork ? [{ kind: "sleep", ms: CONFIRM_FLOOR_MS } as const] : []),
+      ...(work.wait ? [{ kind: "sleep", ms: CONFIRM_FLOOR_MS } as const] : []),
       { kind: "request", method: "GET", path: `/v2/{repo}/manifests/${sigTag}` },
       put("manifests/latest", manifest),
     ];
@@ -152,8 +145,9 @@ export async function runFloorBench(
           repeatRequests[last], // its body comes from a step before the verification
         ],
       },
-      freshRequests: { host: proxy.host, steps: freshRequests(false) },
-      freshAll: { host: proxy.host, steps: freshRequests(true) },
+      freshRequests: { host: proxy.host, steps: freshRequests({ sign: false, wait: false }) },
+      freshCrypto: { host: proxy.host, steps: freshRequests({ sign: true, wait: false }) },
+      freshAll: { host: proxy.host, steps: freshRequests({ sign: true, wait: true }) },
     };
     const planFile: Record<string, string> = {};
     for (const [k, p] of Object.entries(plans)) {
@@ -205,8 +199,12 @@ export async function runFloorBench(
         run: (i) => node("freshRequests", `${repo}-req-${i}`),
       },
       {
-        label: "Node client: the same + key, 2 signatures (noble) + the confirming read's " +
-          `least delay (${CONFIRM_FLOOR_MS} ms)`,
+        label: "Node client: the same + key, 2 signatures (noble), overlapping the uploads",
+        run: (i) => node("freshCrypto", `${repo}-crypto-${i}`),
+      },
+      {
+        label: "Node client: the same + the confirming read's least delay " +
+          `(${CONFIRM_FLOOR_MS} ms, kars' guard against a concurrent signer's lost write)`,
         run: (i) => node("freshAll", `${repo}-all-${i}`),
       },
       { label: "standalone binary, fresh run", run: (i) => kars(`${repo}-bin-${i}`) },
@@ -261,12 +259,13 @@ if (import.meta.main) {
     args: Deno.args,
     options: { binary: { type: "string" }, runs: { type: "string", default: "9" } },
   });
-  if (!values.binary) {
-    console.error("usage: floor.ts --binary dist/kars [--runs 9]");
+  const runs = Number(values.runs);
+  if (!values.binary || !Number.isSafeInteger(runs) || runs < 1) {
+    console.error("usage: floor.ts --binary dist/kars [--runs N ≥ 1]");
     Deno.exit(2);
   }
   const root = resolve(import.meta.dirname!, "..");
   console.log(
-    (await runFloorBench({ root, runs: Number(values.runs), binary: values.binary })).join("\n"),
+    (await runFloorBench({ root, runs, binary: values.binary })).join("\n"),
   );
 }

@@ -30,7 +30,12 @@ export type FloorStep =
     /** Index of an earlier step whose response body (and content type) this one sends. */
     bodyFrom?: number;
   }
-  | { kind: "uploads"; blobs: Array<{ digest: string; body: string }> }
+  | {
+    kind: "uploads";
+    blobs: Array<{ digest: string; body: string }>;
+    /** Key and signatures made while the uploads run (after a macrotask, as the binary does). */
+    sign?: { keys: number; signatures: number };
+  }
   | { kind: "sign"; keys: number; signatures: number }
   | { kind: "verify"; verifies: Array<{ pub: string; digest: string; sig: string }> }
   | { kind: "sleep"; ms: number };
@@ -49,6 +54,20 @@ interface Got {
   type: string;
   location: string;
   bytes: Uint8Array;
+}
+
+function sign(s: { keys: number; signatures: number }): void {
+  // The cheapest base-point window for a few multiplications, as the binary uses for a
+  // one-shot run (lib/cli/short_run.ts).
+  p256.Point.BASE.precompute(3);
+  let n = s.signatures;
+  for (let k = 0; k < s.keys; k++) {
+    const key = p256.utils.randomSecretKey();
+    p256.getPublicKey(key);
+    for (; n > 0; n--) {
+      p256.sign(new Uint8Array(32).fill(n), key, { prehash: false, format: "der" });
+    }
+  }
 }
 
 async function main(): Promise<void> {
@@ -113,30 +132,27 @@ async function main(): Promise<void> {
         break;
       }
       case "uploads":
-        await Promise.all(step.blobs.map(async (b) => {
-          const opened = check(
-            await send("POST", "/v2/{repo}/blobs/uploads/"),
-            "POST",
-            (s) => s === 202,
-          );
-          const loc = new URL(opened.location, `http://${plan.host}`);
-          loc.searchParams.set("digest", b.digest);
-          check(await send("PUT", loc.pathname + loc.search, hex(b.body)), "PUT", (s) => s === 201);
-        }));
+        await Promise.all([
+          ...(step.sign ? [new Promise((r) => setTimeout(r, 0)).then(() => sign(step.sign!))] : []),
+          ...step.blobs.map(async (b) => {
+            const opened = check(
+              await send("POST", "/v2/{repo}/blobs/uploads/"),
+              "POST",
+              (s) => s === 202,
+            );
+            const loc = new URL(opened.location, `http://${plan.host}`);
+            loc.searchParams.set("digest", b.digest);
+            check(
+              await send("PUT", loc.pathname + loc.search, hex(b.body)),
+              "PUT",
+              (s) => s === 201,
+            );
+          }),
+        ]);
         results.push({ status: 0, type: "", location: "", bytes: new Uint8Array() });
         break;
       case "sign": {
-        // The cheapest base-point window for a few multiplications, as the binary uses for a
-        // one-shot run (lib/cli/short_run.ts).
-        p256.Point.BASE.precompute(3);
-        let n = step.signatures;
-        for (let k = 0; k < step.keys; k++) {
-          const key = p256.utils.randomSecretKey();
-          p256.getPublicKey(key);
-          for (; n > 0; n--) {
-            p256.sign(new Uint8Array(32).fill(n), key, { prehash: false, format: "der" });
-          }
-        }
+        sign(step);
         results.push({ status: 0, type: "", location: "", bytes: new Uint8Array() });
         break;
       }

@@ -38,7 +38,17 @@ function fmt(ms: number): string {
   return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`;
 }
 
-async function exec(
+/**
+ * Runs `argv` in `cwd` with exactly `env` (nothing inherited: a variable deleted from `env` is
+ * unset in the child) and returns its wall time and stdout; throws when it fails.
+ *
+ * @example
+ * ```ts
+ * import { exec } from "./flow.ts";
+ * const { ms } = await exec(["node", "-e", "0"], { PATH: "/usr/bin:/bin" }, "/tmp");
+ * ```
+ */
+export async function exec(
   argv: string[],
   env: Record<string, string>,
   cwd: string,
@@ -47,6 +57,7 @@ async function exec(
   const o = await new Deno.Command(argv[0], {
     args: argv.slice(1),
     env,
+    clearEnv: true,
     cwd,
     stdin: "null",
     stdout: "piped",
@@ -73,8 +84,16 @@ export async function runFlowBench(
   const reg = await startDockerRegistry().catch(() => null);
   if (!reg) return ["Not measured: docker-registry is not installed."];
   const dir = await Deno.makeTempDir({ prefix: "kars-bench-flow-" });
-  const proxy = await startCountingProxy(reg.url);
-  const mock = await startSigstoreMock();
+  // Whatever started is stopped when a later start fails.
+  const proxy = await startCountingProxy(reg.url).catch(async (e) => {
+    await reg.stop();
+    throw e;
+  });
+  const mock = await startSigstoreMock().catch(async (e) => {
+    await proxy.stop();
+    await reg.stop();
+    throw e;
+  });
   const out: string[] = [];
   try {
     const env = await prepareKeylessFlowDir(dir, opts.root, mock);
