@@ -231,6 +231,11 @@ Deno.test("--summary and kars egress diff through the real flow: added, removed,
     assert.match(same.stderr, /--summary and --emit-manifest name the same file/);
     assert.deepEqual(await Deno.readFile(join(dir, "gitops/web.yaml")), before);
     // A summary whose directory cannot be written fails before anything is pushed or written.
+    // (A new allowlist: a push or a manifest write would change index.json or web.yaml.)
+    await Deno.writeTextFile(
+      file,
+      sandbox("      - host: keep.example\n      - host: another.example\n"),
+    );
     await Deno.writeTextFile(join(dir, "not-a-dir"), "x");
     const tags = await Deno.readTextFile(join(dir, "layout/index.json"));
     const bad = await runKars([...args, "--summary", "not-a-dir/s.md"], { cwd: dir });
