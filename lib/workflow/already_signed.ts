@@ -140,8 +140,10 @@ async function anySignature(t: Target, digest: Digest, format: SignatureLayout):
  *
  * A tag is resolved with one GET rather than a HEAD: the discovery that follows a found tag
  * fetches that very manifest, so the GET's bytes (checked against the digest computed from
- * them) answer its fetch, and a repeat run costs one request less. A GET that fails for any
- * reason but "not found" falls back to the HEAD, whose answer (or fault) the lookup had before.
+ * them) answer its fetch, and a repeat run costs one request less. A GET refused for what it
+ * returned (too large, a digest mismatch, an odd media type) falls back to the HEAD, whose
+ * answer the lookup had before; a transient fault or refused credentials are passed on as they
+ * are (the GET already spent its retries: a HEAD would only repeat them).
  */
 function lookupView(t: Target): Target {
   const resolved = new Map<string, Promise<Descriptor | null>>();
@@ -153,6 +155,7 @@ function lookupView(t: Target): Target {
       m = await t.fetchManifest(r);
     } catch (e) {
       if (isKarsError(e, "NOT_FOUND")) return null;
+      if (isKarsError(e, "TRANSIENT") || isKarsError(e, "AUTH")) throw e;
       return await t.resolve(r);
     }
     fetched.set(m.descriptor.digest, m);

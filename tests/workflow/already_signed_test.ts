@@ -161,3 +161,28 @@ Deno.test("own-signature lookup: a .sig tag served with bytes of another manifes
     await mock.stop();
   }
 });
+
+Deno.test("own-signature lookup: a transient fault or refused credentials on the GET are not repeated as a HEAD", async () => {
+  const mock = await startSigstoreMock();
+  try {
+    const { target, subject } = await signedTarget(mock);
+    for (const code of ["TRANSIENT", "AUTH"] as const) {
+      const t = recorded(target, {
+        fetchTag: () => {
+          throw new KarsError(code, `${code.toLowerCase()} on the tag`);
+        },
+      });
+      const own = await lookup(mock, t, subject.digest).catch((e) => e);
+      const tag = signatureTag(subject.digest);
+      // No HEAD after a failed GET (a fault is not remembered, so the discovery's own look is a
+      // second GET, as it was a second HEAD before).
+      const onTag = t.calls.filter((c) => c.endsWith(tag));
+      assert.ok(!onTag.includes(`resolve ${tag}`), `${code}: ${onTag}`);
+      assert.ok(onTag.length <= 2, `${code}: ${onTag}`);
+      // The lookup treats a fault as "there may be a signature" and the verifier reports it.
+      assert.ok(own instanceof Error || own.formats.length === 0, String(own));
+    }
+  } finally {
+    await mock.stop();
+  }
+});
