@@ -1,8 +1,9 @@
 /**
  * The own-signature lookup (lib/workflow/already_signed.ts) reads the `.sig` tag with one GET
  * and hands those bytes to the verifier's discovery; these tests pin what that may and may not
- * change: the requests it makes, a GET that fails (the HEAD's answer is used, as before), a
- * tag that is absent, and a tag whose bytes are not what a later read by digest returns.
+ * change: the requests it makes, a GET refused for what it returned (the HEAD's answer is used,
+ * as before), a transient or credential fault (passed on, not repeated as a HEAD), a tag that
+ * is absent, and a tag rewritten to name a manifest without our signature.
  */
 import assert from "assert";
 import { signatureTag } from "../../lib/cosign/vocabulary.ts";
