@@ -27,7 +27,7 @@ import { signatureTag } from "../cosign/vocabulary.ts";
 import { fromUtf8 } from "../encoding/bytes.ts";
 import { type Digest, isDigest } from "../encoding/digest.ts";
 import { isKarsError, KarsError } from "../errors.ts";
-import { ALLOWLIST_MEDIA_TYPE } from "../oci/artifact.ts";
+import { ALLOWLIST_MEDIA_TYPE, MAX_ALLOWLIST_LAYER_BYTES } from "../oci/artifact.ts";
 import type { Endpoint } from "../allowlist/canonical.ts";
 import type { AllowlistRefInput } from "../model/sandbox.ts";
 import { unknownCondition, verifiedCondition } from "./conditions.ts";
@@ -269,6 +269,15 @@ async function judgeControllerUncaught(
       ref,
       signatures: reports,
     });
+  }
+  // A signed manifest may still announce any size: never fetch (or allocate) more than an
+  // allowlist layer can be.
+  if ((layer.size as number) < 1 || (layer.size as number) > MAX_ALLOWLIST_LAYER_BYTES) {
+    return falseResult(
+      "CanonicalFormViolation",
+      `${at}: the layer's size ${layer.size} is outside 1-${MAX_ALLOWLIST_LAYER_BYTES} bytes`,
+      { ref, signatures: reports },
+    );
   }
   const bytes = await material.layer(layer.digest as Digest, layer.size as number);
   let allowlist: { generation: number; endpoints: Endpoint[] };

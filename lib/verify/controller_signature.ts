@@ -8,7 +8,7 @@
 import { ANNOTATION_CERTIFICATE, ANNOTATION_REKOR_BUNDLE } from "../cosign/vocabulary.ts";
 import { checkSimpleSigningDigest } from "../cosign/simple_signing.ts";
 import { quoteForMessage } from "../encoding/quote.ts";
-import { isKarsError } from "../errors.ts";
+import { isSignatureFault } from "./signature_check.ts";
 import { EXACT_SAN_FIX, KEYLESS_ONLY, LEGACY_ONLY, REKOR_REQUIRED } from "./controller_advice.ts";
 import { controllerMatchIdentity, controllerPatternKind } from "./controller_san.ts";
 import type { Candidate } from "./discover.ts";
@@ -97,7 +97,7 @@ export async function controllerCheckCandidate(
       signer,
     };
   } catch (e) {
-    if (isKarsError(e) && (e.code === "TRANSIENT" || e.code === "AUTH")) throw e;
+    if (!isSignatureFault(e)) throw e;
     return { where, outcome: "invalid", message: (e as Error).message };
   }
 }

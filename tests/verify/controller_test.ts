@@ -315,6 +315,44 @@ Deno.test("controller verdict: keyless only, exact SANs, legacy only, its reason
       },
     );
 
+    await t.step(
+      "a signed manifest announcing a huge layer: no fetch, CanonicalFormViolation",
+      async () => {
+        const target = new MemoryTarget(`${REG}/${REPO}`);
+        const a = await pushAllowlist(target);
+        const m = JSON.parse(new TextDecoder().decode(a.manifestBytes));
+        m.layers[0].size = 2 ** 40; // a terabyte, never fetched or allocated
+        const bytes = utf8(JSON.stringify(m));
+        const d = await target.pushManifest(bytes, m.mediaType);
+        await signLegacy(target, { ...sign, digest: d.digest, signer: keylessSigner(mock) });
+        const fetched: number[] = [];
+        const watched: Target = {
+          location: target.location,
+          blobExists: (digest) => target.blobExists(digest),
+          fetchBlob: (digest, size) => {
+            if (size !== undefined) fetched.push(size);
+            return target.fetchBlob(digest, size);
+          },
+          pushBlob: (desc, data) => target.pushBlob(desc, data),
+          resolve: (r) => target.resolve(r),
+          fetchManifest: (r) => target.fetchManifest(r),
+          pushManifest: (b, mt, tag) => target.pushManifest(b, mt, tag),
+          tag: (desc, tag) => target.tag(desc, tag),
+          listTags: () => target.listTags(),
+          referrers: (digest, at) => target.referrers(digest, at),
+        };
+        const r = await verifyBoth({
+          ref: refOf(d.digest),
+          target: watched,
+          policy: policy(EXACT),
+          trustedRoot,
+        });
+        expect(r.controller, "False", "CanonicalFormViolation", /size 1099511627776 is outside/);
+        assert.equal(r.ours.condition.status, "False");
+        assert.ok(!fetched.includes(2 ** 40), `fetched ${fetched}`);
+      },
+    );
+
     await t.step("email SAN: re: is unanchored there, anchored here", async () => {
       const target = new MemoryTarget(`${REG}/${REPO}`);
       const a = await pushAllowlist(target);
