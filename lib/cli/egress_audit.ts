@@ -13,7 +13,8 @@ import type { VerifyResult } from "../verify/result.ts";
 import { type AuditFinding, auditFleet, auditOutcome, type AuditRow } from "../cluster/audit.ts";
 import { DEFAULT_POLICY_NAMESPACE, readClusterSignerPolicy } from "../cluster/policy_source.ts";
 import { type CliContext, type Command, EXIT, type OptionValues } from "./command.ts";
-import { allowlistTargets, kubeClientFromFlags } from "./cluster_common.ts";
+import { kubeClientFromFlags } from "./cluster_common.ts";
+import { allowlistTargets } from "./allowlist_targets.ts";
 import { readFlagFile } from "./flag_file.ts";
 import { TIMEOUT_HELP, TIMEOUT_OPTION } from "./timeout.ts";
 import { okJson, printJson, verificationJson } from "./json_output.ts";
@@ -174,10 +175,18 @@ export const egressAuditCommand: Command = {
       cwd: ctx.cwd,
     });
     // Host-bound credentials: the ACR token exchange only for the allowed registries.
+    const withheld = new Set<string>();
     const openTarget = await allowlistTargets(ctx, {
       caFile: values["ca-file"] as string | undefined,
       plainHttp: values["plain-http"] === true,
       acrRegistries: allowed,
+      // Said once per note (thousands of sandboxes may share a registry).
+      onWithheld: (note) => {
+        if (withheld.size < 100 && !withheld.has(note)) {
+          withheld.add(note);
+          ctx.stderr(`warning: credentials withheld: ${note}\n`);
+        }
+      },
     });
     const { rows, summary } = await auditFleet({
       client,

@@ -23,7 +23,8 @@ import { TrustRootKeeper } from "../cluster/trust_refresh.ts";
 import type { ListenAddress, LogFn } from "../cluster/webhook_server.ts";
 import { backoffDelay, sleep } from "../kube/backoff.ts";
 import { type CliContext, type Command, EXIT, type OptionValues } from "./command.ts";
-import { allowlistTargets, kubeClientFromFlags, parseDuration } from "./cluster_common.ts";
+import { kubeClientFromFlags, parseDuration } from "./cluster_common.ts";
+import { allowlistTargets } from "./allowlist_targets.ts";
 import { readFlagFile } from "./flag_file.ts";
 
 const HELP = `kars webhook --listen ADDR --tls-cert FILE --tls-key FILE [flags]
