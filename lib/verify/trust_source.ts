@@ -60,7 +60,7 @@ export async function resolveTrustedRoot(opts: TrustSourceOptions): Promise<Trus
   if (opts.file === undefined) return productionTrustedRoot();
   let bytes: Uint8Array;
   try {
-    // Bounded: the public-good trusted_root.json is ~10 KiB.
+    // Bounded by readFileBounded's default cap (the public-good trusted_root.json is ~10 KiB).
     bytes = await readFileBounded(resolve(opts.cwd ?? ".", opts.file));
   } catch (e) {
     const code = (e as { code?: string }).code;
@@ -68,10 +68,11 @@ export async function resolveTrustedRoot(opts: TrustSourceOptions): Promise<Trus
       ? "no such file"
       : code === "INPUT"
       ? `larger than ${(e as KarsError).details?.limit} bytes`
-      : (e as Error).message;
+      : undefined;
     throw new KarsError(
       "INPUT",
-      `trusted root ${opts.file}: ${why}`,
+      // readFileBounded's own message names the path already.
+      why ? `trusted root ${opts.file}: ${why}` : `trusted root: ${(e as Error).message}`,
       { cause: e, details: { option: "trustedRoot" } },
     );
   }

@@ -36,6 +36,18 @@ Deno.test("trust source: bad combinations and bad files are refused with the opt
       isKarsError(e, "INPUT") && /^trusted root .*no such file/.test(e.message) &&
       e.details?.option === "trustedRoot",
   );
+  // A directory: the path is named once, with the reason.
+  const dir = await Deno.makeTempDir();
+  try {
+    await assert.rejects(
+      resolveTrustedRoot({ file: dir }),
+      (e) =>
+        isKarsError(e, "INPUT") && e.message.split(dir).length === 2 &&
+        /is a directory/.test(e.message) && e.details?.option === "trustedRoot",
+    );
+  } finally {
+    await Deno.remove(dir);
+  }
 });
 
 Deno.test("trust source: the CLI names the flags behind those options", async () => {
