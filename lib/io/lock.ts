@@ -9,9 +9,9 @@
  * it was taken on this host and its pid no longer exists — or when it is older than
  * `staleMs` (default 60 s; the critical sections this guards last milliseconds), or when its
  * content is unreadable and its mtime is older than `staleMs`. A stale lock is removed only
- * under a second lock (`<path>.break`, also `O_EXCL`), after re-reading it and finding the same
- * `token`, so two waiters that both judge it stale cannot remove a lock a third process
- * has just taken. Waiting is bounded (`timeoutMs`, default 30 s) and fails with
+ * under a second lock (`<path>.break`, also `O_EXCL`), after re-reading it and judging it stale
+ * again (a lock a third process has just taken is fresh, so two waiters that both judged the
+ * old one stale cannot remove the new one). Waiting is bounded (`timeoutMs`, default 30 s) and fails with
  * `KarsError("TRANSIENT")` naming the holder. Release removes the file only while it still
  * holds our token.
  *
@@ -127,8 +127,10 @@ async function tryCreate(path: string, body: string): Promise<boolean> {
   return true;
 }
 
-/** Removes `path` when it is stale and still holds the same token; under `<path>.break`. */
-/** Breaks a stale lock; true when this call removed it (retry at once), false otherwise. */
+/**
+ * Breaks a stale lock under `<path>.break`, judging it stale again there; true when this call
+ * removed it (retry at once), false otherwise.
+ */
 async function breakStale(path: string, staleMs: number): Promise<boolean> {
   const breakPath = `${path}.break`;
   const me = JSON.stringify({ pid: process.pid, host: hostname(), created: Date.now(), token: "" });
