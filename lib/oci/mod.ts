@@ -2,7 +2,8 @@
  * OCI storage for the allowlist artifact, in oras-go's shape: one {@link Target}
  * interface with three stores ({@link RegistryTarget} for a remote registry,
  * {@link LayoutTarget} for an OCI image layout on disk, {@link MemoryTarget} for tests),
- * {@link openTarget} to pick one from a reference, {@link pushArtifact} and {@link copy}
+ * {@link openTarget} to pick one from a registry `host[:port]`, `oci:<dir>` or a `TargetSpec`
+ * and a repository, {@link pushArtifact} and {@link copy}
  * to move content, and the credential chain ({@link defaultCredentials}: environment,
  * Docker config and credential helpers, Azure Container Registry).
  *

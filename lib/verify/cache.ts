@@ -41,7 +41,9 @@ function rootId(root: object): number {
 
 /**
  * The cache key of an artifact under a policy and, when given, the trust root in force (by
- * object identity: a refreshed root is a new object, so it gets new keys).
+ * object identity: a refreshed root is a new object, so it gets new keys). Pass the root
+ * whenever it can change while the cache lives: a key without it must not outlive the root
+ * its verdict was reached under.
  *
  * @example
  * ```ts
