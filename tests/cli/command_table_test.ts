@@ -6,6 +6,7 @@ import assert from "assert";
 import { COMMAND_LOADERS } from "../../lib/cli/command_loaders.ts";
 import { COMMAND_TABLE } from "../../lib/cli/command_table.ts";
 import { commands } from "../../lib/cli/commands.ts";
+import { staticGraph } from "../support/static_graph.ts";
 
 Deno.test("command_table.ts matches every command module (else: deno task gen:commands)", async () => {
   assert.deepEqual(COMMAND_TABLE.map((s) => s.name), COMMAND_LOADERS.map(([n]) => n));
@@ -38,34 +39,9 @@ Deno.test("command_table.ts is the generator's output, byte for byte (deno task 
   assert.equal(o.code, 0, new TextDecoder().decode(o.stderr));
 });
 
-/** Modules evaluated before any command runs: the static import closure of `entry`. */
-async function staticGraph(entry: string): Promise<string[]> {
-  const o = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json", "--frozen", new URL(entry, import.meta.url).pathname],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.equal(o.code, 0, new TextDecoder().decode(o.stderr));
-  const info = JSON.parse(new TextDecoder().decode(o.stdout));
-  // deno-lint-ignore no-explicit-any
-  const byId = new Map<string, any>(info.modules.map((m: any) => [m.specifier, m]));
-  const seen = new Set<string>();
-  const stack: string[] = [...info.roots];
-  while (stack.length) {
-    const s = stack.pop()!;
-    if (seen.has(s)) continue;
-    seen.add(s);
-    for (const d of byId.get(s)?.dependencies ?? []) {
-      if (d.code && !d.isDynamic) stack.push(d.code.specifier);
-    }
-  }
-  const root = new URL("../../", import.meta.url).href;
-  return [...seen].map((s) => s.replace(root, ""));
-}
-
 for (const entry of ["../../cli.ts", "../../scripts/node_main.ts"]) {
   Deno.test(`start-up of ${entry.slice(6)} evaluates only the dispatcher and the command table`, async () => {
-    const graph = await staticGraph(entry);
+    const graph = await staticGraph(new URL(entry, import.meta.url));
     const heavy = graph.filter((m) =>
       /^lib\/(sign|verify|oci|cosign|egress|migrate|kube|cluster|allowlist|gitops|yaml)/.test(m) ||
       (m.startsWith("npm:") && !m.includes("@noble/hashes"))

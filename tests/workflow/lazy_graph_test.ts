@@ -6,47 +6,11 @@
  * node:crypto and file lock. Each is imported where it is used.
  */
 import assert from "assert";
-
-const ROOT = new URL("../../", import.meta.url);
-
-/** Specifiers reachable from `entry` through static imports (type-only imports excluded). */
-async function staticGraph(entry: string): Promise<Set<string>> {
-  const o = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json", "--frozen", entry],
-    cwd: ROOT.pathname,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.ok(o.success, new TextDecoder().decode(o.stderr));
-  const info = JSON.parse(new TextDecoder().decode(o.stdout)) as {
-    roots: string[];
-    redirects?: Record<string, string>;
-    modules: {
-      specifier: string;
-      dependencies?: { isDynamic?: boolean; code?: { specifier: string } }[];
-    }[];
-  };
-  const bySpecifier = new Map(info.modules.map((m) => [m.specifier, m]));
-  const redirect = (s: string) => info.redirects?.[s] ?? s;
-  const seen = new Set<string>([redirect(info.roots[0])]);
-  const queue = [...seen];
-  while (queue.length) {
-    const m = bySpecifier.get(queue.shift()!);
-    for (const d of m?.dependencies ?? []) {
-      if (d.isDynamic || !d.code) continue;
-      const t = redirect(d.code.specifier);
-      if (!seen.has(t)) {
-        seen.add(t);
-        queue.push(t);
-      }
-    }
-  }
-  return seen;
-}
+import { staticGraph } from "../support/static_graph.ts";
 
 Deno.test("kars egress: the command's static graph leaves out what only some runs need", async () => {
   const graph = await staticGraph("lib/cli/egress.ts");
-  const has = (suffix: string) => [...graph].some((s) => s.endsWith(suffix));
+  const has = (suffix: string) => graph.some((s) => s.endsWith(suffix));
   // Sanity: the graph is the command's (the flow, the registry client, keyless signing).
   for (const needed of ["lib/workflow/egress.ts", "lib/oci/registry.ts", "lib/sign/keyless.ts"]) {
     assert.ok(has(needed), `${needed} should be in the graph`);
@@ -72,4 +36,18 @@ Deno.test("kars egress: the command's static graph leaves out what only some run
     "scrypt.js",
   ];
   assert.deepEqual(lazy.filter(has), [], "loaded by every egress run, though only some need it");
+});
+
+Deno.test("kars egress status: its static graph holds no OCI client (it never opens a registry)", async () => {
+  const graph = await staticGraph("lib/cli/egress_status.ts");
+  assert.ok(graph.includes("lib/kube/client.ts"), "sanity: the Kubernetes client is there");
+  const client = [
+    "lib/oci/registry.ts",
+    "lib/oci/client.ts",
+    "lib/oci/credentials.ts",
+    "lib/oci/docker_config.ts",
+    "lib/oci/acr_credentials.ts",
+    "lib/oci/blob_upload.ts",
+  ];
+  assert.deepEqual(client.filter((m) => graph.includes(m)), []);
 });
