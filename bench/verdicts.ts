@@ -11,6 +11,7 @@
  * @module
  */
 import { join } from "node:path";
+import { median } from "./harness.ts";
 
 /** The commit this round of work started from (what "today's rate" means in issue 15). */
 export const BASELINE = "8be6311";
@@ -72,10 +73,7 @@ async function runner(root: string, n: number, rounds: number): Promise<RunnerRe
 
 /** Each figure's median over runs (taken separately per figure). */
 function medianResult(runs: RunnerResult[]): RunnerResult {
-  const med = (k: keyof RunnerResult) => {
-    const v = runs.map((r) => r[k]).sort((a, b) => a - b);
-    return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
-  };
+  const med = (k: keyof RunnerResult) => median(runs.map((r) => r[k]));
   return {
     n: runs[0].n,
     distinct: med("distinct"),
