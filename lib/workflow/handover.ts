@@ -38,8 +38,9 @@ export interface HandOverOptions {
 }
 
 /**
- * Writes the GitOps manifest, returns the patch document, or patches the live sandbox (only
- * when the endpoints signed are still what the live sandbox gives); then the summary.
+ * Writes the summary (when asked), then the GitOps manifest, returns the patch document, or
+ * patches the live sandbox (only when the endpoints signed are still what the live sandbox
+ * gives).
  *
  * @example
  * ```ts
@@ -61,6 +62,29 @@ export async function handOver(o: HandOverOptions): Promise<void> {
       egressMode: o.egressMode,
       allowedEndpoints: o.allowedEndpoints,
     });
+  // The summary first: it only reports, so when writing it fails (the file appeared since the
+  // run checked it, a full disk) the GitOps manifest is not yet written nor the sandbox patched;
+  // a run that changed either is never reported as failed.
+  if (plan.summary !== undefined) {
+    const { renderSummary } = await import("../gitops/summary.ts");
+    result.summary = renderSummary({
+      sandbox: name,
+      namespace,
+      repository: `${ref.registry}/${ref.repository}`,
+      next: { digest: result.digest, generation: result.generation },
+      previous: result.previous,
+      signer: result.signer,
+      diff: result.diff!,
+      manifestPath: sink.kind === "file" ? sink.label ?? sink.path : undefined,
+    });
+    const path = plan.summary.path;
+    if (path) {
+      await writeFileAtomic(path, new TextEncoder().encode(result.summary), {
+        force: plan.summary.force === true,
+      });
+      progress(`wrote summary ${path}`);
+    }
+  }
   if (sink.kind === "file") {
     progress(`writing ${sink.path}`);
     await writeFileAtomic(sink.path, gitops(), { force: sink.force });
@@ -90,25 +114,5 @@ export async function handOver(o: HandOverOptions): Promise<void> {
       }
     });
     result.patched = true;
-  }
-  if (plan.summary !== undefined) {
-    const { renderSummary } = await import("../gitops/summary.ts");
-    result.summary = renderSummary({
-      sandbox: name,
-      namespace,
-      repository: `${ref.registry}/${ref.repository}`,
-      next: { digest: result.digest, generation: result.generation },
-      previous: result.previous,
-      signer: result.signer,
-      diff: result.diff!,
-      manifestPath: sink.kind === "file" ? sink.label ?? sink.path : undefined,
-    });
-    const path = plan.summary.path;
-    if (path) {
-      await writeFileAtomic(path, new TextEncoder().encode(result.summary), {
-        force: plan.summary.force === true,
-      });
-      progress(`wrote summary ${path}`);
-    }
   }
 }
