@@ -27,7 +27,7 @@ export type {
   SignatureFormat,
 } from "./sign_artifact.ts";
 export type { ExpectedSigner, Signature, SignatureKey, Signer } from "./signer.ts";
-export { attachSignature } from "./store.ts";
+export { attachSignature, stageLegacySignature } from "./store.ts";
 export type {
   AttachOptions,
   BundleSignature,
