@@ -316,7 +316,7 @@ export class RegistryTarget implements Target {
           });
         }
         out.push(...(j.tags ?? []));
-        url = nextLink(res.headers.get("link"), res.url);
+        url = nextLink(res.headers.get("link"), this.client.url(url).href);
       }
       checkListLimits(0, out.length, `${this.location}: ${ctx.op}`);
       return out;
