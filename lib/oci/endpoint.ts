@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { quoteForMessage } from "../encoding/quote.ts";
 import { KarsError } from "../errors.ts";
 import { repositoryScope } from "./auth.ts";
 import type { RegistryClient } from "./client.ts";
@@ -148,7 +149,7 @@ function offOrigin(link: string): KarsError {
   return new KarsError(
     "REGISTRY",
     `the registry's pagination Link ${
-      JSON.stringify(link.slice(0, 200))
+      quoteForMessage(link, 200)
     } points outside the registry; refusing to follow it`,
     { details: { reason: "LinkOffOrigin" } },
   );
