@@ -204,3 +204,64 @@ Deno.test("Link: an absolute same-origin link and a relative one are followed", 
     async (target) => assert.deepEqual(await target.listTags(), ["t0", "t1"]),
   );
 });
+
+/** A registry on 127.0.0.1 whose tag list answers `body` (one page, no Link). */
+async function tagListBody(body: string, fn: (target: RegistryTarget) => Promise<void>) {
+  const reg = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () => new Response(body, { headers: { "content-type": "application/json" } }),
+  );
+  try {
+    await fn(
+      new RegistryTarget({
+        registry: `127.0.0.1:${reg.addr.port}`,
+        repository: "a/b",
+        plainHttp: true,
+      }),
+    );
+  } finally {
+    await reg.shutdown();
+  }
+}
+
+Deno.test("hostile tag list: one page past the entry limit is ListTooLong, not a stack overflow", async () => {
+  const tags = Array.from({ length: 2 * LIST_LIMITS.entries }, (_, i) => `t${i}`);
+  await tagListBody(JSON.stringify({ name: "a/b", tags }), async (target) => {
+    await assert.rejects(
+      target.listTags(),
+      (e) => isKarsError(e, "REGISTRY") && e.details?.reason === "ListTooLong",
+    );
+  });
+  // Exactly the limit in one page is read whole.
+  const full = tags.slice(0, LIST_LIMITS.entries);
+  await tagListBody(JSON.stringify({ name: "a/b", tags: full }), async (target) => {
+    assert.deepEqual(await target.listTags(), full);
+  });
+});
+
+Deno.test("hostile tag list: tags that are not a list of strings are refused", async () => {
+  for (
+    const body of [
+      '{"name":"a/b","tags":"abc"}',
+      '{"name":"a/b","tags":["t1",2]}',
+      '{"name":"a/b","tags":[{"t":1}]}',
+      '{"name":"a/b","tags":{"length":1,"0":"t"}}',
+      '["t1"]',
+      "null",
+    ]
+  ) {
+    await tagListBody(body, async (target) => {
+      await assert.rejects(
+        target.listTags(),
+        (e) => isKarsError(e, "REGISTRY") && e.details?.reason === "MalformedTagList",
+        body,
+      );
+    });
+  }
+  // null or absent tags: no tags.
+  await tagListBody(
+    '{"name":"a/b","tags":null}',
+    async (t) => assert.deepEqual(await t.listTags(), []),
+  );
+  await tagListBody('{"name":"a/b"}', async (t) => assert.deepEqual(await t.listTags(), []));
+});
