@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { sanitizeMessage } from "../encoding/quote.ts";
 import { KarsError } from "../errors.ts";
 import { readBodyText, SMALL_BODY_MAX_BYTES } from "../io/body.ts";
 import { isDeadlineError, withDeadlines } from "../io/deadline.ts";
@@ -102,7 +103,11 @@ async function postForm(
   if (!res.ok) {
     let code = "";
     try {
-      code = String(JSON.parse(text).error ?? "");
+      // The service's own error code (possibly hostile): cut, and escaped for the message.
+      const raw = JSON.parse(text).error;
+      code = raw === undefined || raw === null || raw === ""
+        ? ""
+        : sanitizeMessage(String(raw), 64);
     } catch { /* not JSON */ }
     throw new KarsError(
       res.status >= 500 ? "TRANSIENT" : "AUTH",

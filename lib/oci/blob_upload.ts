@@ -159,7 +159,7 @@ export class BlobUploader {
       location = await this.#patchChunk(ctx, location, off, chunk, scopes);
       off += chunk.length;
     };
-    const abort = (e: unknown): Promise<never> => this.#cancelSession(ctx, location, scopes, e);
+    let res: Response;
     try {
       for await (const part of stream) {
         h.update(part);
@@ -168,34 +168,35 @@ export class BlobUploader {
         if (off + pendingLen > desc.size) break;
         if (pendingLen >= this.#chunkSize) await flush();
       }
-    } catch (e) {
-      return await abort(e);
-    }
-    const total = off + pendingLen;
-    const actual = `sha256:${toHex(h.digest())}`;
-    if (total !== desc.size || actual !== desc.digest) {
-      return await abort(
-        new KarsError(
+      const total = off + pendingLen;
+      const actual = `sha256:${toHex(h.digest())}`;
+      if (total !== desc.size || actual !== desc.digest) {
+        throw new KarsError(
           "REGISTRY",
           `${this.#ep.location}: ${ctx.op}: the stream had ${
             total > desc.size ? "more than " : ""
           }${total} bytes with digest ${actual}, expected ${desc.size} bytes ${desc.digest}`,
           { details: { reason: "DigestMismatch", expected: desc.digest, actual } },
-        ),
-      );
+        );
+      }
+      await flush();
+      res = await this.#ep.client.send(ctx, {
+        method: "PUT",
+        url: `${location}${location.includes("?") ? "&" : "?"}digest=${
+          encodeURIComponent(desc.digest)
+        }`,
+        headers: { "content-type": "application/octet-stream", "content-length": "0" },
+        body: new Uint8Array(),
+        scopes,
+        idempotent: false,
+      });
+      if (res.status !== 201) await this.#ep.client.fail(ctx, res);
+    } catch (e) {
+      // The session will not be finished, nor the source read further: cancel both. (A
+      // for-await left by a throw has cancelled the stream already; this is then a no-op.)
+      await stream.cancel().catch(() => {});
+      return await this.#cancelSession(ctx, location, scopes, e);
     }
-    await flush();
-    const res = await this.#ep.client.send(ctx, {
-      method: "PUT",
-      url: `${location}${location.includes("?") ? "&" : "?"}digest=${
-        encodeURIComponent(desc.digest)
-      }`,
-      headers: { "content-type": "application/octet-stream", "content-length": "0" },
-      body: new Uint8Array(),
-      scopes,
-      idempotent: false,
-    });
-    if (res.status !== 201) return await this.#ep.client.fail(ctx, res);
     await this.#checkCreated(ctx, res, desc.digest);
     this.#ep.client.rememberBlob(desc.digest, this.#ep.repository);
   }

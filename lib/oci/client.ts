@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { quoteForMessage } from "../encoding/quote.ts";
 import { KarsError } from "../errors.ts";
 import { formatMs, isDeadlineError, type RequestDeadlines, withDeadlines } from "../io/deadline.ts";
 import type { CredentialSource } from "./auth.ts";
@@ -244,9 +245,32 @@ export class RegistryClient {
     }
   }
 
-  /** Absolute URL for a path or URL. */
+  /**
+   * Absolute URL for a path or URL. An absolute URL (with a scheme, such as an upload
+   * `Location` on a storage host) is taken as it is; anything else is a reference on the
+   * registry and must resolve to its origin — a `//host/…` or `/\\host/…` reference that
+   * would land on another host is refused with `KarsError("REGISTRY")` (`details.reason`
+   * `"LinkOffOrigin"`), never requested.
+   *
+   * @example
+   * ```ts
+   * import { RegistryClient } from "./client.ts";
+   * const client = new RegistryClient({ registry: "127.0.0.1:5000" });
+   * client.url("/v2/a/tags/list").href; // "http://127.0.0.1:5000/v2/a/tags/list"
+   * ```
+   */
   url(pathOrUrl: string): URL {
-    return new URL(pathOrUrl, this.baseUrl + "/");
+    const url = new URL(pathOrUrl, this.baseUrl + "/");
+    if (!/^[a-z][a-z0-9+.-]*:/i.test(pathOrUrl) && url.origin !== new URL(this.baseUrl).origin) {
+      throw new KarsError(
+        "REGISTRY",
+        `${this.registry}: the reference ${
+          quoteForMessage(pathOrUrl, 200)
+        } resolves outside the registry (to ${url.origin}); refusing to request it`,
+        { details: { reason: "LinkOffOrigin", registry: this.registry } },
+      );
+    }
+    return url;
   }
 
   /**

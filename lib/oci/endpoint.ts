@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { quoteForMessage } from "../encoding/quote.ts";
 import { KarsError } from "../errors.ts";
 import { repositoryScope } from "./auth.ts";
 import type { RegistryClient } from "./client.ts";
@@ -99,43 +100,56 @@ export class RepositoryEndpoint {
 
 /**
  * The `rel="next"` target of a `Link` header, if any, as a path on the registry that sent it.
- * The header comes from the registry (possibly hostile): a link resolved against `base` (the
- * response's URL) must stay on the same origin — another host, scheme or a `file:` URL is
- * refused with `KarsError("REGISTRY")`, never followed.
+ * The header comes from the registry (possibly hostile): the link is resolved against
+ * `requestUrl` (the absolute URL of the request that got the response) and must stay on its
+ * origin — another host, scheme or a `file:` URL is refused with `KarsError("REGISTRY")`
+ * (`details.reason` `"LinkOffOrigin"`), never followed. So is a same-origin link whose path
+ * begins with `//`, which a resolver would read as another host. The path returned (with its
+ * query) always begins with a single `/`, so it cannot change origin when resolved against
+ * the registry's base URL. Without a usable `requestUrl` only a link that is a path is taken.
  *
  * @example
  * ```ts
  * import { nextLink } from "./endpoint.ts";
  * nextLink('</v2/a/tags/list?n=2&last=b>; rel="next"', "https://r.example/v2/a/tags/list");
  * // "/v2/a/tags/list?n=2&last=b"
+ * nextLink('<https://r.example/v2/a/tags/list?last=c>; rel="next"', "https://r.example/v2/a/tags/list");
+ * // "/v2/a/tags/list?last=c"
  * ```
  */
-export function nextLink(link: string | null, base: string): string | undefined {
+export function nextLink(link: string | null, requestUrl: string): string | undefined {
   if (!link) return undefined;
+  let base: URL;
+  try {
+    base = new URL(requestUrl);
+  } catch {
+    // No request URL: resolve against a placeholder origin, so only a path can stay on it.
+    base = new URL(NO_ORIGIN);
+  }
   for (const part of link.split(/,(?=\s*<)/)) {
     const m = /^\s*<([^>]*)>\s*;(.*)$/.exec(part);
     if (!m || !/rel="?next"?/i.test(m[2])) continue;
     let url: URL;
-    let origin: string;
     try {
-      origin = new URL(base).origin;
       url = new URL(m[1], base);
     } catch {
-      // No usable base (e.g. an injected fetch without response URLs): only a path is taken.
-      if (m[1].startsWith("/") && !m[1].startsWith("//")) return m[1];
       throw offOrigin(m[1]);
     }
-    if (url.origin !== origin) throw offOrigin(m[1]);
+    if (url.origin !== base.origin || url.origin === "null") throw offOrigin(m[1]);
+    // "//host/…" as a path would name another host to whoever resolves it next.
+    if (!url.pathname.startsWith("/") || url.pathname.startsWith("//")) throw offOrigin(m[1]);
     return url.pathname + url.search;
   }
   return undefined;
 }
 
+const NO_ORIGIN = "http://no-origin.invalid/";
+
 function offOrigin(link: string): KarsError {
   return new KarsError(
     "REGISTRY",
     `the registry's pagination Link ${
-      JSON.stringify(link.slice(0, 200))
+      quoteForMessage(link, 200)
     } points outside the registry; refusing to follow it`,
     { details: { reason: "LinkOffOrigin" } },
   );

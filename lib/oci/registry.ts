@@ -307,7 +307,7 @@ export class RegistryTarget implements Target {
           maxBytes: MANIFEST_MAX_BYTES,
           what: `${this.location}: ${ctx.op}`,
         });
-        let j: { tags?: string[] | null };
+        let j: unknown;
         try {
           j = JSON.parse(new TextDecoder().decode(pageBytes));
         } catch (cause) {
@@ -315,8 +315,22 @@ export class RegistryTarget implements Target {
             cause,
           });
         }
-        out.push(...(j.tags ?? []));
-        url = nextLink(res.headers.get("link"), res.url);
+        // The page is the registry's (possibly hostile): `tags` must be a list of strings (or
+        // null/absent for none), and the total is bounded before anything is added.
+        const tags = j !== null && typeof j === "object" && !Array.isArray(j)
+          ? (j as { tags?: unknown }).tags ?? []
+          : undefined;
+        if (!Array.isArray(tags) || !tags.every((t) => typeof t === "string")) {
+          throw new KarsError(
+            "REGISTRY",
+            `${this.location}: ${ctx.op}: the tag list is not an object whose "tags" is a list of strings`,
+            { details: { reason: "MalformedTagList" } },
+          );
+        }
+        checkListLimits(page, out.length + tags.length, `${this.location}: ${ctx.op}`);
+        // One by one: spreading a page of 100k+ entries into push() overflows the call stack.
+        for (const t of tags) out.push(t);
+        url = nextLink(res.headers.get("link"), this.client.url(url).href);
       }
       checkListLimits(0, out.length, `${this.location}: ${ctx.op}`);
       return out;

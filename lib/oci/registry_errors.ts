@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { sanitizeMessage } from "../encoding/quote.ts";
 import { KarsError } from "../errors.ts";
 import { readBodyPrefix, SMALL_BODY_MAX_BYTES } from "../io/body.ts";
 import { isRetryableStatus } from "./retry.ts";
@@ -41,8 +42,9 @@ export async function registryError(res: Response, where: FailedRequest): Promis
   try {
     const j = JSON.parse(text) as { errors?: { code?: string; message?: string }[] };
     // The body is the registry's (possibly hostile): a few short codes are enough to act on.
-    codes = (j.errors ?? []).map((e) => String(e.code ?? "").slice(0, 64)).filter(Boolean)
-      .slice(0, 8);
+    // Codes and messages are cut and their control/invisible characters escaped, never echoed raw.
+    codes = (j.errors ?? []).map((e) => String(e.code ?? "")).filter(Boolean).slice(0, 8)
+      .map((c) => sanitizeMessage(c, 64));
     messages = (j.errors ?? []).map((e) => String(e.message ?? "")).filter(Boolean);
   } catch { /* not JSON */ }
   const s = res.status;
@@ -66,7 +68,7 @@ export async function registryError(res: Response, where: FailedRequest): Promis
   const withheld = (s === 401 || s === 403) && where.withheld?.length
     ? ` (withheld: ${where.withheld.join("; ")})`
     : "";
-  const regMsg = messages.length ? ` (${messages.join("; ").slice(0, 300)})` : "";
+  const regMsg = messages.length ? ` (${sanitizeMessage(messages.join("; "), 300)})` : "";
   return new KarsError(
     code,
     `${where.registry}/${where.repository}: ${where.op}: HTTP ${s}${regCode}${regMsg}; ${hint}${withheld}`,

@@ -325,7 +325,7 @@ export class RegistryManifests {
             what: `${this.#ep.location}: ${ctx.op}`,
           });
           out.push(...parseReferrersIndex(bytes, `${this.#ep.location} referrers API`).manifests);
-          url = nextLink(res.headers.get("link"), res.url);
+          url = nextLink(res.headers.get("link"), this.#ep.client.url(url).href);
           continue;
         }
         if (res.status === 404 || (res.status === 200 && page === 0)) {

@@ -1,7 +1,8 @@
 /**
  * The one retry policy of the registry client: which answers are worth another attempt
- * (408, 429, 5xx), how long to wait (exponential backoff with full jitter, `Retry-After`
- * honoured up to a bound), and the one loop that applies it within an operation's deadline.
+ * (408, 429, 5xx), how long to wait (exponential backoff with equal jitter: a random wait
+ * between half and all of the capped exponential step; `Retry-After` honoured up to a
+ * bound), and the one loop that applies it within an operation's deadline.
  * `RegistryClient.send` retries idempotent requests with it; a blob upload restarts from
  * its start with it.
  *
@@ -13,9 +14,12 @@ import { abortableSleep } from "../io/concurrency.ts";
 export interface RetryOptions {
   /** Total attempts including the first (default 4). */
   attempts?: number;
-  /** First backoff in ms (default 200); doubles each time, with full jitter. */
+  /**
+   * First backoff step in ms (default 200); the step doubles each time up to `maxMs`, and the
+   * wait is a random time between half and all of it (equal jitter).
+   */
   baseMs?: number;
-  /** Largest backoff in ms (default 5000). */
+  /** Largest backoff step in ms (default 5000). */
   maxMs?: number;
   /**
    * Largest honoured `Retry-After` in ms (default 10000). A server asking for a longer wait

@@ -408,3 +408,56 @@ Deno.test("fault: an upload whose PUT fails cancels its session (DELETE); a retr
     await reg.stop();
   }
 });
+
+Deno.test("fault: a streamed upload whose last PATCH or PUT fails cancels its session (DELETE)", async () => {
+  const reg = await startRegistryServer({ singlePost: false });
+  try {
+    const t = new RegistryTarget({ registry: reg.host, repository: REPO, retry: FAST });
+    const blob = allowlistArtifact("stream-cancel\n").blobs[1];
+    let cancelled = 0;
+    const source = () =>
+      new ReadableStream<Uint8Array>({
+        start(c) {
+          c.enqueue(blob.data);
+          c.close();
+        },
+        cancel() {
+          cancelled++;
+        },
+      });
+    const uploads = () =>
+      reg.requests.filter((r) => r.path.includes("/blobs/uploads/")).map((r) => ({
+        method: r.method,
+        session: /uploads\/([^?]*)/.exec(r.path)?.[1] ?? "",
+        status: r.status,
+      }));
+    for (const failing of ["PATCH", "PUT"]) {
+      reg.setFault(once(
+        (req, url) => req.method === failing && url.pathname.includes("/blobs/uploads/"),
+        () => new Response('{"errors":[{"code":"DENIED"}]}', { status: 400 }),
+      ));
+      await assert.rejects(
+        t.pushBlobStream(blob.desc, source()),
+        (e) => isKarsError(e, "REGISTRY"),
+        failing,
+      );
+      const seen = uploads().slice(-3);
+      assert.equal(seen.at(-2)?.method, failing, failing);
+      assert.equal(seen.at(-1)?.method, "DELETE", failing);
+      assert.equal(
+        seen.at(-1)?.session,
+        seen.at(-2)?.session,
+        "the DELETE names the failed session",
+      );
+      assert.equal(seen.at(-1)?.status, 204);
+    }
+    // The stream was read to its end before the failures: there was nothing left to cancel.
+    assert.equal(cancelled, 0);
+    assert.equal(await t.blobExists(blob.desc.digest), false);
+    // And the streamed upload completes when nothing fails.
+    await t.pushBlobStream(blob.desc, source());
+    assert.ok(await t.blobExists(blob.desc.digest));
+  } finally {
+    await reg.stop();
+  }
+});
