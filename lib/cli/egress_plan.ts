@@ -7,7 +7,8 @@
  * @module
  */
 import { readFileBounded } from "../io/file_read.ts";
-import { resolve } from "node:path";
+import { realpath, stat } from "node:fs/promises";
+import { basename, dirname, join, resolve } from "node:path";
 import { fromUtf8 } from "../encoding/bytes.ts";
 import { readInputText } from "../encoding/yaml_read.ts";
 import { KarsError } from "../errors.ts";
@@ -60,6 +61,29 @@ export interface PlanContext {
 /** `path` resolved against the context's directory. */
 function at(ctx: Pick<PlanContext, "cwd">, path: string): string {
   return resolve(ctx.cwd, path);
+}
+
+/** `path` with its directory's symbolic links resolved (as it is, when the directory is absent). */
+async function realDirPath(path: string): Promise<string> {
+  try {
+    return join(await realpath(dirname(path)), basename(path));
+  } catch {
+    return path;
+  }
+}
+
+/**
+ * Whether absolute paths `a` and `b` name one file: the same path, the same path once their
+ * directories' links are resolved, or (both existing) the same inode.
+ */
+async function sameFile(a: string, b: string): Promise<boolean> {
+  if (a === b || await realDirPath(a) === await realDirPath(b)) return true;
+  try {
+    const [x, y] = await Promise.all([stat(a), stat(b)]);
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false; // one does not exist yet: different paths, different files
+  }
 }
 
 /** All of standard input (once). */
@@ -364,6 +388,17 @@ async function passwordFromStdin(ctx: PlanContext): Promise<string> {
  * ```
  */
 export async function buildEgressPlan(o: EgressOptions, ctx: PlanContext): Promise<EgressPlan> {
+  // One file cannot be both: the summary would replace the GitOps manifest (with --force), or
+  // fail after the push and signature. Decided before anything is read or pushed.
+  if (
+    o.summary !== undefined && o.summary !== "-" && o.emitManifest !== undefined &&
+    await sameFile(at(ctx, o.summary), at(ctx, o.emitManifest))
+  ) {
+    throw new KarsError(
+      "USAGE",
+      "--summary and --emit-manifest name the same file; give the summary its own",
+    );
+  }
   const password = o.passwordStdin ? await passwordFromStdin(ctx) : undefined;
   const caPem = o.caFile ? await readOptionFile(ctx, o.caFile, "caFile") : undefined;
   const explicit = o.username !== undefined && password !== undefined
