@@ -110,3 +110,54 @@ Deno.test("egress: an absolute --summary that only looks like the relative --emi
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("egress: a --summary (or --emit-manifest) that cannot be written names its own flag, before any work", async () => {
+  const { dir, args } = await setup();
+  try {
+    await Deno.writeTextFile(join(dir, "a-file"), "x\n");
+    const summary = await runKars([
+      ...args,
+      "--emit-manifest",
+      "m.yaml",
+      "--summary",
+      "a-file/s.md",
+    ], { cwd: dir });
+    assert.equal(summary.code, 1, summary.stderr);
+    assert.match(summary.stderr, /^kars: error: --summary: cannot write \S*a-file\/s\.md: /m);
+    assert.doesNotMatch(summary.stderr, /--emit-manifest/);
+    assert.equal(await exists(join(dir, "layout")), false, "nothing pushed");
+    assert.equal(await exists(join(dir, "m.yaml")), false, "no manifest written");
+
+    const manifest = await runKars([
+      ...args,
+      "--emit-manifest",
+      "a-file/m.yaml",
+      "--summary",
+      "s.md",
+    ], { cwd: dir });
+    assert.equal(manifest.code, 1, manifest.stderr);
+    assert.match(
+      manifest.stderr,
+      /^kars: error: --emit-manifest: cannot write \S*a-file\/m\.yaml: /m,
+    );
+    assert.equal(await exists(join(dir, "layout")), false, "nothing pushed");
+
+    // An overwrite refusal names the file's flag too (and --force).
+    await Deno.writeTextFile(join(dir, "s.md"), "old summary\n");
+    const exists2 = await runKars([
+      ...args,
+      "--emit-manifest",
+      "m.yaml",
+      "--summary",
+      "s.md",
+    ], { cwd: dir });
+    assert.equal(exists2.code, 2, exists2.stderr);
+    assert.match(
+      exists2.stderr,
+      /^kars: error: --summary: refusing to overwrite existing file \S*s\.md; pass --force to replace it$/m,
+    );
+    assert.equal(await Deno.readTextFile(join(dir, "s.md")), "old summary\n");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
