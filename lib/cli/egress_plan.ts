@@ -7,6 +7,7 @@
  * @module
  */
 import { readFileBounded } from "../io/file_read.ts";
+import { readStreamBounded } from "../io/stream_read.ts";
 import { realpath, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { fromUtf8 } from "../encoding/bytes.ts";
@@ -86,10 +87,27 @@ async function sameFile(a: string, b: string): Promise<boolean> {
   }
 }
 
-/** All of standard input (once). */
-async function readAllStdin(ctx: Pick<PlanContext, "stdin">): Promise<Uint8Array> {
-  if (!ctx.stdin) throw new KarsError("USAGE", "standard input is not available");
-  return new Uint8Array(await new Response(ctx.stdin()).arrayBuffer());
+/** Most bytes read from standard input for a secret (a password, an identity token): 1 MiB. */
+export const STDIN_SECRET_MAX_BYTES = 1024 * 1024;
+
+/**
+ * All of standard input (once), at most {@link STDIN_SECRET_MAX_BYTES}; more is an input
+ * error carrying `details.option` (the option that reads stdin), refused while reading.
+ */
+async function readAllStdin(ctx: Pick<PlanContext, "stdin">, option: string): Promise<Uint8Array> {
+  if (!ctx.stdin) {
+    throw new KarsError("USAGE", "standard input is not available", { details: { option } });
+  }
+  return await readStreamBounded(ctx.stdin(), {
+    maxBytes: STDIN_SECRET_MAX_BYTES,
+    tooLarge: () =>
+      new KarsError(
+        "INPUT",
+        `standard input is larger than ${STDIN_SECRET_MAX_BYTES} bytes (1 MiB); ` +
+          "a password or identity token is never that large: is the right thing piped in?",
+        { details: { option, limit: STDIN_SECRET_MAX_BYTES } },
+      ),
+  });
 }
 
 /** Options of {@link registryAccess}. */
@@ -355,7 +373,7 @@ export function signingPart(ctx: PlanContext, o: SigningOptions): EgressSigning 
         env: { ...ctx.env },
         // Key files and identity tokens are small: bounded like every input.
         readFile: (p: string) => readFileBounded(p, { maxBytes: 1024 * 1024 }),
-        readStdin: () => readAllStdin(ctx),
+        readStdin: () => readAllStdin(ctx, "identityTokenFile"),
         promptSecret: prompt
           ? async (p) => {
             const v = await prompt(p);
@@ -372,7 +390,7 @@ export function signingPart(ctx: PlanContext, o: SigningOptions): EgressSigning 
 
 /** The password read from standard input (one trailing newline dropped). */
 async function passwordFromStdin(ctx: PlanContext): Promise<string> {
-  return fromUtf8(await readAllStdin(ctx)).replace(/\r?\n$/, "");
+  return fromUtf8(await readAllStdin(ctx, "passwordStdin")).replace(/\r?\n$/, "");
 }
 
 /**
