@@ -33,6 +33,7 @@ import type {
   Lazy,
 } from "../workflow/plan.ts";
 import type { EgressOptions } from "./egress_options.ts";
+import { FLAG_FILE_MAX_BYTES } from "./flag_file.ts";
 import { parseRegistrySpec, type RegistrySpec } from "./registry_spec.ts";
 
 /** What the builders use of the command's surroundings. */
@@ -212,15 +213,21 @@ export function egressTarget(
 }
 
 /**
- * Reads the file an option names; a failure carries `details.option`, so the CLI's error
- * names the flag (`--ca-file: …`) as `egress verify` does.
+ * Reads the file an option names (`--ca-file`, `--signer-policy`, `--signing-config`): bounded
+ * like every flag file (lib/cli/flag_file.ts). A missing, unreadable or oversized file is an
+ * input error (exit 2) that names the path once and the problem, and carries
+ * `details.option`, so the CLI's error names the flag (`--ca-file: …`).
  */
 async function readOptionFile(ctx: PlanContext, path: string, option: string): Promise<string> {
   try {
-    return await readInputText(at(ctx, path));
+    return fromUtf8(await readFileBounded(at(ctx, path), { maxBytes: FLAG_FILE_MAX_BYTES }));
   } catch (e) {
-    if (!(e instanceof KarsError) || e.details?.option !== undefined) throw e;
-    throw new KarsError(e.code, e.message, { cause: e, details: { ...e.details, option } });
+    if (!(e instanceof KarsError)) throw e;
+    // A file the user named that cannot be read is their input: INPUT, not FILE (exit 2).
+    throw new KarsError(e.code === "FILE" ? "INPUT" : e.code, e.message, {
+      cause: e,
+      details: { ...e.details, option },
+    });
   }
 }
 
