@@ -188,13 +188,8 @@ export const egressCommand: Command = {
         },
       });
     } catch (e) {
-      // The library proves the manifest's directory writable before any network work.
-      if (isKarsError(e, "FILE") && e.details?.reason === "NotWritable") {
-        throw new KarsError("FILE", `--emit-manifest: ${e.message}`, {
-          cause: e,
-          details: e.details,
-        });
-      }
+      // A refusal of the manifest or summary file carries `details.option`: the dispatcher
+      // names the flag (withFlagHints).
       return verdictFalse(namingAllowEmpty(e), options.json, ctx);
     }
     if (options.json) {

@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { resolve } from "node:path";
 import { applyApproveDeny } from "../allowlist/edit.ts";
 import { KarsError } from "../errors.ts";
 import { parseRegistrySpec, type RegistrySpec } from "./registry_spec.ts";
@@ -276,11 +275,8 @@ export function parseEgressOptions(
   if (summary !== undefined) {
     if (summary.trim() === "") throw usage("--summary needs a file path, or - for stdout");
     if (dryRun) throw usage("--summary cannot be combined with --dry-run (it describes a push)");
-    // Both are relative to the same directory: one file cannot be both (the summary would
-    // replace the GitOps manifest, or fail after it was written).
-    if (emitManifest !== undefined && resolve("/", summary) === resolve("/", emitManifest)) {
-      throw usage("--summary and --emit-manifest name the same file; give the summary its own");
-    }
+    // Whether it names the --emit-manifest file is decided against the run's directory
+    // (buildEgressPlan, lib/cli/egress_plan.ts).
     if (summary === "-" && values.json === true) {
       throw usage("--summary - cannot be combined with --json (both use stdout); give a file");
     }

@@ -7,7 +7,9 @@
  * @module
  */
 import { readFileBounded } from "../io/file_read.ts";
-import { resolve } from "node:path";
+import { readStreamBounded } from "../io/stream_read.ts";
+import { realpath, stat } from "node:fs/promises";
+import { basename, dirname, join, resolve } from "node:path";
 import { fromUtf8 } from "../encoding/bytes.ts";
 import { readInputText } from "../encoding/yaml_read.ts";
 import { KarsError } from "../errors.ts";
@@ -31,6 +33,7 @@ import type {
   Lazy,
 } from "../workflow/plan.ts";
 import type { EgressOptions } from "./egress_options.ts";
+import { FLAG_FILE_MAX_BYTES } from "./flag_file.ts";
 import { parseRegistrySpec, type RegistrySpec } from "./registry_spec.ts";
 
 /** What the builders use of the command's surroundings. */
@@ -62,10 +65,50 @@ function at(ctx: Pick<PlanContext, "cwd">, path: string): string {
   return resolve(ctx.cwd, path);
 }
 
-/** All of standard input (once). */
-async function readAllStdin(ctx: Pick<PlanContext, "stdin">): Promise<Uint8Array> {
-  if (!ctx.stdin) throw new KarsError("USAGE", "standard input is not available");
-  return new Uint8Array(await new Response(ctx.stdin()).arrayBuffer());
+/** `path` with its directory's symbolic links resolved (as it is, when the directory is absent). */
+async function realDirPath(path: string): Promise<string> {
+  try {
+    return join(await realpath(dirname(path)), basename(path));
+  } catch {
+    return path;
+  }
+}
+
+/**
+ * Whether absolute paths `a` and `b` name one file: the same path, the same path once their
+ * directories' links are resolved, or (both existing) the same inode.
+ */
+async function sameFile(a: string, b: string): Promise<boolean> {
+  if (a === b || await realDirPath(a) === await realDirPath(b)) return true;
+  try {
+    const [x, y] = await Promise.all([stat(a), stat(b)]);
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false; // one does not exist yet: different paths, different files
+  }
+}
+
+/** Most bytes read from standard input for a secret (a password, an identity token): 1 MiB. */
+export const STDIN_SECRET_MAX_BYTES = 1024 * 1024;
+
+/**
+ * All of standard input (once), at most {@link STDIN_SECRET_MAX_BYTES}; more is an input
+ * error carrying `details.option` (the option that reads stdin), refused while reading.
+ */
+async function readAllStdin(ctx: Pick<PlanContext, "stdin">, option: string): Promise<Uint8Array> {
+  if (!ctx.stdin) {
+    throw new KarsError("USAGE", "standard input is not available", { details: { option } });
+  }
+  return await readStreamBounded(ctx.stdin(), {
+    maxBytes: STDIN_SECRET_MAX_BYTES,
+    tooLarge: () =>
+      new KarsError(
+        "INPUT",
+        `standard input is larger than ${STDIN_SECRET_MAX_BYTES} bytes (1 MiB); ` +
+          "a password or identity token is never that large: is the right thing piped in?",
+        { details: { option, limit: STDIN_SECRET_MAX_BYTES } },
+      ),
+  });
 }
 
 /** Options of {@link registryAccess}. */
@@ -170,15 +213,21 @@ export function egressTarget(
 }
 
 /**
- * Reads the file an option names; a failure carries `details.option`, so the CLI's error
- * names the flag (`--ca-file: …`) as `egress verify` does.
+ * Reads the file an option names (`--ca-file`, `--signer-policy`, `--signing-config`): bounded
+ * like every flag file (lib/cli/flag_file.ts). A missing, unreadable or oversized file is an
+ * input error (exit 2) that names the path once and the problem, and carries
+ * `details.option`, so the CLI's error names the flag (`--ca-file: …`).
  */
 async function readOptionFile(ctx: PlanContext, path: string, option: string): Promise<string> {
   try {
-    return await readInputText(at(ctx, path));
+    return fromUtf8(await readFileBounded(at(ctx, path), { maxBytes: FLAG_FILE_MAX_BYTES }));
   } catch (e) {
-    if (!(e instanceof KarsError) || e.details?.option !== undefined) throw e;
-    throw new KarsError(e.code, e.message, { cause: e, details: { ...e.details, option } });
+    if (!(e instanceof KarsError)) throw e;
+    // A file the user named that cannot be read is their input: INPUT, not FILE (exit 2).
+    throw new KarsError(e.code === "FILE" ? "INPUT" : e.code, e.message, {
+      cause: e,
+      details: { ...e.details, option },
+    });
   }
 }
 
@@ -331,7 +380,7 @@ export function signingPart(ctx: PlanContext, o: SigningOptions): EgressSigning 
         env: { ...ctx.env },
         // Key files and identity tokens are small: bounded like every input.
         readFile: (p: string) => readFileBounded(p, { maxBytes: 1024 * 1024 }),
-        readStdin: () => readAllStdin(ctx),
+        readStdin: () => readAllStdin(ctx, "identityTokenFile"),
         promptSecret: prompt
           ? async (p) => {
             const v = await prompt(p);
@@ -348,7 +397,7 @@ export function signingPart(ctx: PlanContext, o: SigningOptions): EgressSigning 
 
 /** The password read from standard input (one trailing newline dropped). */
 async function passwordFromStdin(ctx: PlanContext): Promise<string> {
-  return fromUtf8(await readAllStdin(ctx)).replace(/\r?\n$/, "");
+  return fromUtf8(await readAllStdin(ctx, "passwordStdin")).replace(/\r?\n$/, "");
 }
 
 /**
@@ -364,6 +413,17 @@ async function passwordFromStdin(ctx: PlanContext): Promise<string> {
  * ```
  */
 export async function buildEgressPlan(o: EgressOptions, ctx: PlanContext): Promise<EgressPlan> {
+  // One file cannot be both: the summary would replace the GitOps manifest (with --force), or
+  // fail after the push and signature. Decided before anything is read or pushed.
+  if (
+    o.summary !== undefined && o.summary !== "-" && o.emitManifest !== undefined &&
+    await sameFile(at(ctx, o.summary), at(ctx, o.emitManifest))
+  ) {
+    throw new KarsError(
+      "USAGE",
+      "--summary and --emit-manifest name the same file; give the summary its own",
+    );
+  }
   const password = o.passwordStdin ? await passwordFromStdin(ctx) : undefined;
   const caPem = o.caFile ? await readOptionFile(ctx, o.caFile, "caFile") : undefined;
   const explicit = o.username !== undefined && password !== undefined

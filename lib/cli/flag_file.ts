@@ -5,8 +5,11 @@
  */
 import { isAbsolute, join } from "node:path";
 import { KarsError } from "../errors.ts";
-import { readFileBounded } from "../io/file_read.ts";
+import { readFileBounded, readProblem } from "../io/file_read.ts";
 import type { CliContext } from "./command.ts";
+
+/** Default cap of {@link readFlagFile}: 4 MiB. */
+export const FLAG_FILE_MAX_BYTES = 4 << 20;
 
 /**
  * Reads a file named by a flag (bounded), `INPUT` naming the flag on failure.
@@ -21,18 +24,17 @@ export async function readFlagFile(
   ctx: CliContext,
   path: string,
   flag: string,
-  maxBytes = 4 << 20,
+  maxBytes = FLAG_FILE_MAX_BYTES,
 ): Promise<Uint8Array> {
   const full = isAbsolute(path) ? path : join(ctx.cwd, path);
   try {
     return await readFileBounded(full, { maxBytes });
   } catch (e) {
+    // The problem alone: the message names the flag and the path once.
     const code = (e as { code?: string }).code;
-    const why = code === "NOT_FOUND"
-      ? "no such file"
-      : code === "INPUT"
-      ? `larger than ${maxBytes} bytes`
-      : (e as Error).message;
+    const why = code === "INPUT"
+      ? `larger than ${maxBytes} bytes; is it the right file?`
+      : readProblem(e) ?? (e as Error).message;
     throw new KarsError("INPUT", `${flag} ${path}: ${why}`, { cause: e });
   }
 }

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { readFileBounded } from "../io/file_read.ts";
+import { readFileBounded, readProblem } from "../io/file_read.ts";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { fromHex, fromUtf8 } from "../encoding/bytes.ts";
@@ -19,17 +19,26 @@ const DIGEST_RE = /^sha256:[0-9a-fA-F]{64}$/;
 /** Largest file verified by content (64 MiB); a larger artifact is verified by its sha256 digest. */
 const VERIFY_BLOB_MAX_BYTES = 64 * 1024 * 1024;
 
-async function readInput(ctx: CliContext, flag: string, path: string): Promise<Uint8Array> {
+async function readInput(
+  ctx: CliContext,
+  flag: string,
+  path: string,
+  artifact = false,
+): Promise<Uint8Array> {
   try {
     // Bounded: a blob to verify is read into memory (a larger one: pass its sha256 digest).
     return await readFileBounded(resolve(ctx.cwd, path), { maxBytes: VERIFY_BLOB_MAX_BYTES });
   } catch (e) {
     const code = (e as { code?: string }).code;
-    throw new KarsError(
-      "INPUT", // missing or unreadable input: exit 2
-      `${flag} ${path}: cannot read the file (${code ?? (e as Error).message})`,
-      { cause: e },
-    );
+    const why = code === "INPUT" && artifact
+      ? `larger than ${VERIFY_BLOB_MAX_BYTES} bytes (${VERIFY_BLOB_MAX_BYTES / 1048576} MiB), ` +
+        "the most verify-blob reads into memory; give its digest instead: " +
+        "sha256:<hex digest of the file> as FILE_OR_DIGEST (e.g. from sha256sum)"
+      : code === "INPUT"
+      ? `larger than ${VERIFY_BLOB_MAX_BYTES} bytes; is it the right file?`
+      : `cannot read the file: ${readProblem(e) ?? (e as Error).message}`;
+    // Missing or unreadable input: exit 2.
+    throw new KarsError("INPUT", `${flag} ${path}: ${why}`, { cause: e });
   }
 }
 
@@ -59,6 +68,8 @@ proof, checkpoint), RFC 3161 timestamps, and the exact certificate identity and 
 or, with --key, the signature by that public key.
 
 FILE_OR_DIGEST is a digest when it is sha256:<64 hex digits> and no such file exists.
+A FILE is read into memory, at most 64 MiB; for a larger artifact give its digest,
+sha256:<hex digest of the file> (e.g. from sha256sum).
 
   --bundle FILE                    the bundle (.sigstore.json)
   --certificate-identity ID        expected certificate SAN (exact)
@@ -109,7 +120,7 @@ verify), 2 usage or unreadable input, 5 transient fault (--refresh-trusted-root)
     const isDigest = DIGEST_RE.test(target) && !existsSync(resolve(ctx.cwd, target));
     const artifact = isDigest
       ? { digest: fromHex(target.slice("sha256:".length)) }
-      : { bytes: await readInput(ctx, "artifact", target) };
+      : { bytes: await readInput(ctx, "artifact", target, true) };
     const bundleBytes = await readInput(ctx, "--bundle", bundlePath);
     let publicKeys: Uint8Array[] | undefined;
     if (keyPath !== undefined) {

@@ -16,6 +16,7 @@
 import { open } from "node:fs/promises";
 import { isMap, isNode, isScalar, Lexer, parseAllDocuments, visit } from "yaml";
 import { KarsError } from "../errors.ts";
+import { readStreamBounded } from "../io/stream_read.ts";
 import { sanitizeMessage } from "./quote.ts";
 
 /** Largest input accepted, in bytes (4 MiB). */
@@ -367,19 +368,12 @@ export async function readInputText(
     if (!options.stdin) {
       throw new KarsError("USAGE", "reading from stdin ('-') needs a stdin stream");
     }
-    const reader = options.stdin.getReader();
-    try {
-      while (true) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        add(value);
-      }
-    } catch (e) {
-      await reader.cancel().catch(() => {});
-      throw e;
-    } finally {
-      reader.releaseLock();
-    }
+    add(
+      await readStreamBounded(options.stdin, {
+        maxBytes: max,
+        tooLarge: () => tooLarge(source, max),
+      }),
+    );
   } else {
     let fh;
     try {

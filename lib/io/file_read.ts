@@ -11,6 +11,39 @@ import { KarsError } from "../errors.ts";
 /** Default cap of {@link readFileBounded}: 4 MiB (the input cap of the YAML reader). */
 export const FILE_READ_MAX_BYTES = 4 * 1024 * 1024;
 
+/** An error of {@link readFileBounded}: `<name>: <problem>`, the problem also in `details`. */
+function failure(
+  code: "NOT_FOUND" | "FILE" | "INPUT",
+  name: string,
+  problem: string,
+  extra: { cause?: unknown; limit?: number } = {},
+): KarsError {
+  return new KarsError(code, `${name}: ${problem}`, {
+    cause: extra.cause,
+    details: { problem, ...(extra.limit !== undefined ? { limit: extra.limit } : {}) },
+  });
+}
+
+/**
+ * What went wrong in a {@link readFileBounded} error, without the file's name (for a caller
+ * that names the file itself): e.g. `"is a directory, not a file"`, `"no such file"`;
+ * `undefined` for any other error.
+ *
+ * @example
+ * ```ts
+ * import { readFileBounded, readProblem } from "./file_read.ts";
+ * try {
+ *   await readFileBounded("/");
+ * } catch (e) {
+ *   readProblem(e); // "is a directory, not a file"
+ * }
+ * ```
+ */
+export function readProblem(e: unknown): string | undefined {
+  const p = e instanceof KarsError ? e.details?.problem : undefined;
+  return typeof p === "string" ? p : undefined;
+}
+
 /** Options of {@link readFileBounded}. */
 export interface ReadFileBoundedOptions {
   /** Most bytes accepted (default {@link FILE_READ_MAX_BYTES}). */
@@ -22,7 +55,8 @@ export interface ReadFileBoundedOptions {
 /**
  * Reads `path` whole, refusing more than `maxBytes`. Errors are `KarsError`s naming the file:
  * `NOT_FOUND` (no such file), `INPUT` (larger than the cap; `details.limit`), `FILE` (a
- * directory, or another read error).
+ * directory, or another read error); each carries the problem without the file's name
+ * ({@link readProblem}).
  *
  * @example
  * ```ts
@@ -41,18 +75,14 @@ export async function readFileBounded(
     fh = await open(path, "r");
   } catch (e) {
     const code = (e as { code?: string }).code;
-    if (code === "ENOENT") throw new KarsError("NOT_FOUND", `${name}: no such file`, { cause: e });
-    throw new KarsError("FILE", `${name}: cannot open (${code ?? (e as Error).message})`, {
-      cause: e,
-    });
+    if (code === "ENOENT") throw failure("NOT_FOUND", name, "no such file", { cause: e });
+    throw failure("FILE", name, `cannot open (${code ?? (e as Error).message})`, { cause: e });
   }
   const tooLarge = () =>
-    new KarsError("INPUT", `${name}: larger than ${max} bytes; is it the right file?`, {
-      details: { limit: max },
-    });
+    failure("INPUT", name, `larger than ${max} bytes; is it the right file?`, { limit: max });
   try {
     const st = await fh.stat();
-    if (st.isDirectory()) throw new KarsError("FILE", `${name}: is a directory, not a file`);
+    if (st.isDirectory()) throw failure("FILE", name, "is a directory, not a file");
     if (st.isFile() && st.size > max) throw tooLarge();
     // A regular file is read in one buffer of its size (+1 to see growth); anything else in
     // chunks, each step bounded by what is still allowed.
@@ -77,7 +107,7 @@ export async function readFileBounded(
     return all;
   } catch (e) {
     if (e instanceof KarsError) throw e;
-    throw new KarsError("FILE", `${name}: cannot read (${(e as Error).message})`, { cause: e });
+    throw failure("FILE", name, `cannot read (${(e as Error).message})`, { cause: e });
   } finally {
     await fh.close();
   }

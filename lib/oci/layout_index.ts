@@ -57,10 +57,21 @@ export class LayoutIndex {
         await readFileBounded(path, { maxBytes: MANIFEST_MAX_BYTES }),
       );
     } catch (e) {
-      if (e instanceof KarsError && e.code === "INPUT") throw e;
       if (fsErrorCode(e) === "ENOENT" || fsErrorCode(e) === "NOT_FOUND") {
         return { schemaVersion: 2, mediaType: OCI_INDEX, manifests: [] };
       }
+      if (e instanceof KarsError && e.code === "INPUT" && e.details?.limit !== undefined) {
+        throw new KarsError(
+          "INPUT",
+          `${this.#d.location}: index.json is larger than ${MANIFEST_MAX_BYTES} bytes ` +
+            `(${MANIFEST_MAX_BYTES / 1048576} MiB), ` +
+            "more than an OCI layout index this tool reads; is this the right layout? Remove " +
+            "stale tags from the layout (or start a new layout directory)",
+          { cause: e, details: { limit: MANIFEST_MAX_BYTES } },
+        );
+      }
+      // readFileBounded's errors name the file and what is wrong (a directory, …).
+      if (e instanceof KarsError) throw e;
       throw this.#d.fsError("read index.json", e);
     }
     let j: ImageIndex;

@@ -366,5 +366,11 @@ function errnoOf(e: unknown): string {
   }
   const limit = (e as { details?: { limit?: number } })?.details?.limit;
   if (e instanceof KarsError && limit !== undefined) return `larger than ${limit} bytes`;
+  // A bounded read's error says what is wrong (a directory, …): its problem, not its code
+  // (the path is already named by the caller).
+  // (`details.problem`: see readProblem in lib/io/file_read.ts.)
+  if (e instanceof KarsError) {
+    return typeof e.details?.problem === "string" ? e.details.problem : e.message;
+  }
   return code ?? (e instanceof Error ? e.message : String(e));
 }

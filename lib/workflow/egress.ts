@@ -87,17 +87,22 @@ export async function egress(plan: EgressPlan, deps: EgressDeps): Promise<Egress
   const trustedRoot = once(plan.trustedRoot);
 
   // 1. Local checks first: the overwrite check, the sandbox file, the SignerPolicy file.
+  // A refusal carries `details.option` (the plan input at fault: "emitManifest" or "summary").
   if (manifestPath && !dryRun) {
-    await checkWritable(manifestPath, { force });
-    // Prove the directory writable (create and remove a file) before any network work.
-    await proveWritable(manifestPath);
+    await forOption("emitManifest", async () => {
+      await checkWritable(manifestPath, { force });
+      // Prove the directory writable (create and remove a file) before any network work.
+      await proveWritable(manifestPath);
+    });
   }
   const summaryPath = plan.summary?.path;
   if (summaryPath && !dryRun) {
-    await checkWritable(summaryPath, { force: plan.summary?.force === true });
-    // Like the manifest: a summary that cannot be written must fail before anything is pushed,
-    // not after the manifest was written or the sandbox patched.
-    await proveWritable(summaryPath);
+    await forOption("summary", async () => {
+      await checkWritable(summaryPath, { force: plan.summary?.force === true });
+      // Like the manifest: a summary that cannot be written must fail before anything is
+      // pushed, not after the manifest was written or the sandbox patched.
+      await proveWritable(summaryPath);
+    });
   }
   // The policy and the trust material are loaded now: a bad policy or trust root is refused
   // before anything is pushed or signed.
@@ -362,4 +367,14 @@ export async function egress(plan: EgressPlan, deps: EgressDeps): Promise<Egress
     progress,
   });
   return result;
+}
+
+/** Runs `fn`; a `KarsError` it throws is rethrown with `details.option` set to `option`. */
+async function forOption(option: string, fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (e) {
+    if (!(e instanceof KarsError) || e.details?.option !== undefined) throw e;
+    throw new KarsError(e.code, e.message, { cause: e.cause, details: { ...e.details, option } });
+  }
 }
