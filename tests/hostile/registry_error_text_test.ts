@@ -12,6 +12,7 @@ import { registryError } from "../../lib/oci/registry_errors.ts";
 
 const HOSTILE = "bad\n\u001b[32mverdict: True\u202e\u0085\u009b31m\u2066x\u2028y";
 /** Raw C0/C1 controls, DEL, bidi embeddings/overrides/isolates, line/paragraph separators. */
+// deno-lint-ignore no-control-regex
 const RAW = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]/;
 
 function assertClean(e: unknown, code: string): e is KarsError {
