@@ -92,8 +92,9 @@ Output:
 
 Exit codes: 0 ok; 1 operation failed (registry refused, signing failed, file system, our
 credentials rejected); 2 usage or input error (flags, missing inputs, wrong password, an
-existing --emit-manifest file without --force); 3 --signer-policy verdict False (nothing
-written); 5 transient fault (timeout, 5xx, 429, connection refused): retry.
+existing --emit-manifest or --summary file without --force, both naming one file); 3
+--signer-policy verdict False (nothing written); 5 transient fault (timeout, 5xx, 429,
+connection refused): retry.
 `;
 
 /** The warning of an unsigned run (what the controller will say about it). */
