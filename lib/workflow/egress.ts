@@ -86,7 +86,16 @@ export async function egress(plan: EgressPlan, deps: EgressDeps): Promise<Egress
   const force = sink.kind === "file" && sink.force;
   const trustedRoot = once(plan.trustedRoot);
 
-  // 1. Local checks first: the overwrite check, the sandbox file, the SignerPolicy file.
+  // 1. Local checks first: what the plan alone rules out, the overwrite check, the sandbox
+  //    file, the SignerPolicy file.
+  if (sink.kind === "cluster" && plan.source.kind === "text") {
+    throw new KarsError("INPUT", "a sandbox read from a document cannot be patched live", {
+      details: { option: "sink" },
+    });
+  }
+  if (!dryRun && !target) {
+    throw new KarsError("INPUT", "no target to push to", { details: { option: "registry" } });
+  }
   // A refusal carries `details.option` (the plan input at fault: "emitManifest" or "summary").
   if (manifestPath && !dryRun) {
     await forOption("emitManifest", async () => {
@@ -131,11 +140,6 @@ export async function egress(plan: EgressPlan, deps: EgressDeps): Promise<Egress
     progress(`reading KarsSandbox ${plan.sandbox.name} from ${cluster.describe()}`);
     live = await cluster.find(plan.sandbox.name, plan.sandbox.namespace);
     sandbox = live;
-  }
-  if (sink.kind === "cluster" && !cluster) {
-    throw new KarsError("INPUT", "a sandbox read from a document cannot be patched live", {
-      details: { option: "sink" },
-    });
   }
   const name = sandbox.metadata.name;
   const namespace = sandbox.metadata.namespace ?? plan.sandbox.namespace ??
@@ -210,8 +214,7 @@ export async function egress(plan: EgressPlan, deps: EgressDeps): Promise<Egress
       : {}),
   };
   if (dryRun) return result;
-  const t = target;
-  if (!t) throw new KarsError("INPUT", "no target to push to", { details: { option: "registry" } });
+  const t = target!; // checked first thing (not a dry run)
 
   // 3. Prepare the signer before anything is pushed: a missing identity token, key file or
   //    password fails here, with nothing half-done.

@@ -65,6 +65,33 @@ Deno.test("egress(plan): a document source cannot be patched live (INPUT, option
   }
 });
 
+Deno.test("egress(plan): what the plan alone rules out is refused before the sandbox, policy or previous allowlist is read", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "kars-plan-" });
+  try {
+    let reads = 0;
+    const source = {
+      kind: "text" as const,
+      label: "basic.yaml",
+      read: () => (reads++, Deno.readTextFile(BASIC)),
+    };
+    const verification = {
+      label: "policy.yaml",
+      policy: () => (reads++, Promise.reject(new Error("not to be read"))),
+    } as unknown as EgressPlan["verification"];
+    await assert.rejects(
+      egress(planFor(dir, { source, sink: { kind: "cluster" }, verification }), {}),
+      (e) => isKarsError(e, "INPUT") && e.details?.option === "sink",
+    );
+    await assert.rejects(
+      egress(planFor(dir, { source, target: undefined, verification }), {}),
+      (e) => isKarsError(e, "INPUT") && e.details?.option === "registry",
+    );
+    assert.equal(reads, 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("kars egress --dry-run without a registry: the plan still names the repository", async () => {
   const r = await runKars([
     "egress",
